@@ -1,0 +1,20 @@
+"""Root of the ``alpha-engine`` command tree."""
+
+from __future__ import annotations
+
+import typer
+
+from ._sfn import sfn_app
+
+app = typer.Typer(
+    name="alpha-engine",
+    help="A weekly quant research pipeline on an embedded, durable AWS Step Functions runtime.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(sfn_app, name="sfn")
+
+
+def main() -> None:
+    app()

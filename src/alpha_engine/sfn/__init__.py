@@ -1,0 +1,1 @@
+"""The embedded AWS Step Functions runtime (public API assembled once all modules land)."""
