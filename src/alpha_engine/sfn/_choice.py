@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from alpha_engine.sfn._errors import ExpressionError, StatesError
@@ -87,7 +87,7 @@ def parse_timestamp_ns(text: Any) -> int | None:
 
 def timestamp_from_ns(ns: int) -> datetime:
     """A timezone-aware UTC datetime (microsecond precision) from epoch nanoseconds."""
-    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=ns // 1000)
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,7 +194,9 @@ def compile_choice_rule(rule: Mapping[str, Any], pointer: str) -> ChoicePredicat
     ops = [k for k in rule if k in COMPARISON_OPERATORS]
     if len(ops) != 1:
         found = ", ".join(ops) if ops else "none"
-        raise ExpressionError(f"a Choice rule needs exactly one comparison operator, found {found} (at {pointer})")
+        raise ExpressionError(
+            f"a Choice rule needs exactly one comparison operator, found {found} (at {pointer})"
+        )
     if "Variable" not in rule:
         raise ExpressionError(f"a Choice rule needs a Variable (at {pointer})")
     op = ops[0]

@@ -31,7 +31,7 @@ from ._errors import (
     StatesError,
 )
 from ._history import STATE_EVENT_PREFIX, details_key
-from ._jsonata import JsonataScope
+from ._jsonata import JsonataScope, jsonata_type_name
 from ._jsonpath import PathNotFound, format_no_results
 from ._model import DEFAULT, DISCARD, Catcher, Retrier, State, StateMachine, parse_state_machine
 from ._store import ExecutionRecord, ExecutionStore, MemoryStore
@@ -40,7 +40,7 @@ from ._template import Scope
 __all__ = ["Engine", "ExecutionResult", "TaskInvoker", "PAYLOAD_LIMIT_BYTES"]
 
 PAYLOAD_LIMIT_BYTES = 262_144
-ACCOUNT = "123456789012"
+ACCOUNT = "111111111111"  # the account id local ARNs carry (as in recorded AWS fixtures)
 REGION = "us-east-1"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/alpha-engine-local"
 DEFAULT_TASK_TIMEOUT = 99_999_999.0
@@ -99,6 +99,7 @@ class _Frame:
     visits: dict[str, int] = field(default_factory=dict)
     last_event: int = 0
     map_item: dict[str, Any] | None = None
+    entered_id: int = 0  # id of the StateEntered event of the state this frame is running
 
 
 @contextlib.contextmanager
@@ -258,7 +259,7 @@ class _Run:
     def context(self, state: State, entered: float, frame: _Frame, retry_count: int = 0) -> dict[str, Any]:
         ctx: dict[str, Any] = {
             "Execution": self.exec_context,
-            "State": {"Name": state.name, "EnteredTime": _iso(entered), "RetryCount": retry_count},
+            "State": {"Name": state.name, "EnteredTime": _iso(entered)},
             "StateMachine": self.sm_context,
         }
         if frame.map_item is not None:
@@ -275,23 +276,13 @@ class _Run:
             "input": raw_text, "inputDetails": {"truncated": False}, "name": state.name,
         })
         entered = self.pending[-1]["timestamp"]
+        frame.entered_id = entered_id
         ctx = self.context(state, entered, frame)
         try:
             handler = _HANDLERS[state.type]
             next_name, output, assigned = await handler(self, state, raw, frame, ctx, key)
         except StatesError as exc:
-            if exc.in_state and exc.cause is not None and not exc.cause.startswith("An error occurred"):
-                exc.cause = (
-                    f"An error occurred while executing the state '{state.name}' "
-                    f"(entered at the event id #{entered_id}). {exc.cause}"
-                )
-                exc.in_state = False
-            if exc.error == "States.QueryEvaluationError":
-                match = _FIELD_RE.search(exc.cause or "")
-                self.emit(frame, "EvaluationFailed", {
-                    "cause": exc.cause, "error": exc.error,
-                    "location": match.group(1).split("/")[0] if match else "", "state": state.name,
-                })
+            self.annotate(exc, state, frame)
             raise
         if state.type != "Fail":
             text = _dumps(output)
@@ -309,18 +300,35 @@ class _Run:
             self.emit(frame, f"{prefix}StateExited", details)
         return next_name, output, assigned
 
+    def annotate(self, exc: StatesError, state: State, frame: _Frame) -> None:
+        """Give an in-state error AWS's cause prefix and its EvaluationFailed event (once)."""
+        if not exc.in_state:
+            return
+        exc.in_state = False
+        if exc.cause is not None and not exc.cause.startswith("An error occurred"):
+            exc.cause = (
+                f"An error occurred while executing the state '{state.name}' "
+                f"(entered at the event id #{frame.entered_id}). {exc.cause}"
+            )
+        if exc.error == "States.QueryEvaluationError":
+            match = _FIELD_RE.search(exc.cause or "")
+            self.emit(frame, "EvaluationFailed", {
+                "cause": exc.cause, "error": exc.error,
+                "location": match.group(1).split("/")[0] if match else "", "state": state.name,
+            })
+
     # -- shared I/O processing --------------------------------------------------------------------
-    def effective_input(self, state: State, raw: Any) -> Any:
+    def effective_input(self, state: State, raw: Any, ctx: dict[str, Any], frame: _Frame) -> Any:
         path = state.input_path
         if path is DEFAULT:
             return raw
         if path is DISCARD:
             return {}
         try:
-            return path.find(raw)
+            return path.find(Scope(raw, ctx, frame.variables))
         except PathNotFound:
             raise StatesError(
-                "States.Runtime", f"Invalid path '{path.text}' : {format_no_results(path.text)}"
+                "States.Runtime", format_no_results(path.text)
             ) from None
 
     def apply_result_path(self, result_path: Any, raw: Any, result: Any) -> Any:
@@ -336,17 +344,17 @@ class _Run:
                 f"Unable to apply ResultPath '{result_path.text}' to input '{_dumps(raw)}': {exc}",
             ) from None
 
-    def apply_output_path(self, state: State, value: Any) -> Any:
+    def apply_output_path(self, state: State, value: Any, ctx: dict[str, Any], frame: _Frame) -> Any:
         path = state.output_path
         if path is DEFAULT:
             return value
         if path is DISCARD:
             return {}
         try:
-            return path.find(value)
+            return path.find(Scope(value, ctx, frame.variables))
         except PathNotFound:
             raise StatesError(
-                "States.Runtime", f"Invalid path '{path.text}' : {format_no_results(path.text)}"
+                "States.Runtime", format_no_results(path.text)
             ) from None
 
     def finish_result(self, state: State, raw: Any, result: Any, frame: _Frame, ctx: dict[str, Any]
@@ -362,7 +370,7 @@ class _Run:
             result = state.result_selector(Scope(result, ctx, variables))
         assigned = state.assign(Scope(result, ctx, variables)) if state.assign is not None else None
         combined = self.apply_result_path(state.result_path, raw, result)
-        return self.apply_output_path(state, combined), assigned
+        return self.apply_output_path(state, combined, ctx, frame), assigned
 
     def jsonata_assign(self, assign: Any, scope: JsonataScope) -> dict[str, Any] | None:
         if assign is None:
@@ -378,7 +386,7 @@ class _Run:
     # -- Retry / Catch ----------------------------------------------------------------------------
     async def with_retry_and_catch(
         self, state: State, raw: Any, frame: _Frame, ctx: dict[str, Any],
-        attempt: Callable[[int], Any], on_caught: Callable[[], None] | None = None,
+        attempt: Callable[[int], Any], on_final_failure: Callable[[StatesError], Any] | None = None,
     ) -> tuple[str | None, Any, dict[str, Any] | None]:
         counts = [0] * len(state.retry)
         retry_count = 0
@@ -387,6 +395,7 @@ class _Run:
                 output, assigned = await attempt(retry_count)
                 return (None if state.end else state.next), output, assigned
             except StatesError as exc:
+                self.annotate(exc, state, frame)
                 retrier_index = _match_retrier(state.retry, exc.error)
                 if retrier_index is not None:
                     retrier = state.retry[retrier_index]
@@ -397,11 +406,11 @@ class _Run:
                         self.flush()
                         await self.sleep_until(self.clock.now() + timedelta(seconds=delay))
                         continue
+                if on_final_failure is not None:
+                    on_final_failure(exc)
                 catcher = _match_catcher(state.catch, exc.error)
                 if catcher is None:
                     raise
-                if on_caught is not None:
-                    on_caught()
                 return self.catch_output(state, catcher, raw, exc, frame, ctx)
 
     def catch_output(self, state: State, catcher: Catcher, raw: Any, exc: StatesError, frame: _Frame,
@@ -416,12 +425,6 @@ class _Run:
                 catcher.assign(Scope(error_output, ctx, frame.variables)) if catcher.assign is not None else None
             )
             output = self.apply_result_path(catcher.result_path, raw, error_output)
-        prefix = STATE_EVENT_PREFIX[state.type]
-        details: dict[str, Any] = {"name": state.name, "output": _dumps(output), "outputDetails": {"truncated": False}}
-        if assigned:
-            details["assignedVariables"] = {k: _dumps(v) for k, v in assigned.items()}
-            details["assignedVariablesDetails"] = {"truncated": False}
-        self.emit(frame, f"{prefix}StateExited", details)
         return catcher.next, output, assigned
 
     async def sleep_until(self, moment: datetime) -> None:
@@ -440,7 +443,7 @@ async def _pass(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
         scope = JsonataScope({"input": raw, "context": ctx}, frame.variables)
         assigned = run.jsonata_assign(st.assign, scope)
         return nxt, (st.output(scope) if st.output is not None else raw), assigned
-    effective = run.effective_input(st, raw)
+    effective = run.effective_input(st, raw, ctx, frame)
     if st.parameters is not None:
         result = st.parameters(Scope(effective, ctx, frame.variables))
     elif st.result is not DEFAULT:
@@ -448,7 +451,7 @@ async def _pass(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
     else:
         result = effective
     assigned = st.assign(Scope(result, ctx, frame.variables)) if st.assign is not None else None
-    output = run.apply_output_path(st, run.apply_result_path(st.result_path, raw, result))
+    output = run.apply_output_path(st, run.apply_result_path(st.result_path, raw, result), ctx, frame)
     return nxt, output, assigned
 
 
@@ -457,7 +460,7 @@ async def _succeed(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str,
     if st.jsonata:
         scope = JsonataScope({"input": raw, "context": ctx}, frame.variables)
         return None, (st.output(scope) if st.output is not None else raw), None
-    return None, run.apply_output_path(st, run.effective_input(st, raw)), None
+    return None, run.apply_output_path(st, run.effective_input(st, raw, ctx, frame), ctx, frame), None
 
 
 async def _fail(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any], key: str
@@ -493,18 +496,18 @@ async def _choice(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, 
             raise StatesError("States.NoChoiceMatched", "No Matches!", in_state=False)
         assigned = run.jsonata_assign(st.assign, scope)
         return st.default, (st.output(scope) if st.output is not None else raw), assigned
-    effective = run.effective_input(st, raw)
+    effective = run.effective_input(st, raw, ctx, frame)
     pscope = Scope(effective, ctx, frame.variables)
     for rule in st.choices:
         if rule.predicate(pscope):
             assigned = rule.assign(pscope) if rule.assign is not None else None
             if st.assign is not None:
                 assigned = {**st.assign(pscope), **(assigned or {})}
-            return rule.next, run.apply_output_path(st, effective), assigned
+            return rule.next, run.apply_output_path(st, effective, ctx, frame), assigned
     if st.default is None:
         raise StatesError("States.NoChoiceMatched", "No Matches!", in_state=False)
     assigned = st.assign(pscope) if st.assign is not None else None
-    return st.default, run.apply_output_path(st, effective), assigned
+    return st.default, run.apply_output_path(st, effective, ctx, frame), assigned
 
 
 def _as_wait_seconds(value: Any, path_text: str) -> float:
@@ -555,7 +558,7 @@ async def _wait(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
         assigned = run.jsonata_assign(st.assign, scope)
         output = st.output(scope) if st.output is not None else raw
     else:
-        effective = run.effective_input(st, raw)
+        effective = run.effective_input(st, raw, ctx, frame)
         if st.seconds is not None:
             deadline = now + timedelta(seconds=float(st.seconds))
         elif st.timestamp is not None:
@@ -565,7 +568,7 @@ async def _wait(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
             deadline = moment
         elif st.seconds_path is not None:
             try:
-                value = st.seconds_path.find(effective)
+                value = st.seconds_path.find(Scope(effective, ctx, frame.variables))
             except PathNotFound:
                 raise StatesError("States.Runtime", "The SecondsPath parameter does not reference an input "
                                                     f"value: {st.seconds_path.text}") from None
@@ -573,7 +576,7 @@ async def _wait(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
         else:
             assert st.timestamp_path is not None
             try:
-                value = st.timestamp_path.find(effective)
+                value = st.timestamp_path.find(Scope(effective, ctx, frame.variables))
             except PathNotFound:
                 raise StatesError("States.Runtime", "The TimestampPath parameter does not reference an input "
                                                     f"value: {st.timestamp_path.text}") from None
@@ -586,7 +589,7 @@ async def _wait(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
                 )
             deadline = moment
         assigned = st.assign(Scope(effective, ctx, frame.variables)) if st.assign is not None else None
-        output = run.apply_output_path(st, effective)
+        output = run.apply_output_path(st, effective, ctx, frame)
     # The first deadline computed for this state is durable: a restarted engine waits for it.
     stamp_first = run.store.timer(run.arn, key, deadline.timestamp())
     deadline = datetime.fromtimestamp(stamp_first, deadline.tzinfo)
@@ -613,11 +616,11 @@ async def _task(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
             heartbeat = st.heartbeat_seconds(scope) if callable(st.heartbeat_seconds) else st.heartbeat_seconds
             credentials = st.credentials(scope) if st.credentials is not None else None
         else:
-            effective = run.effective_input(st, raw)
+            effective = run.effective_input(st, raw, ctx, frame)
             pscope = Scope(effective, actx, frame.variables)
             params = st.parameters(pscope) if st.parameters is not None else effective
-            timeout = _dynamic_seconds(st.timeout_seconds, st.timeout_seconds_path, effective, "TimeoutSecondsPath")
-            heartbeat = _dynamic_seconds(st.heartbeat_seconds, st.heartbeat_seconds_path, effective,
+            timeout = _dynamic_seconds(st.timeout_seconds, st.timeout_seconds_path, pscope, "TimeoutSecondsPath")
+            heartbeat = _dynamic_seconds(st.heartbeat_seconds, st.heartbeat_seconds_path, pscope,
                                          "HeartbeatSecondsPath")
             credentials = st.credentials(pscope) if st.credentials is not None else None
         scheduled: dict[str, Any] = {
@@ -660,10 +663,10 @@ async def _task(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
     return await run.with_retry_and_catch(st, raw, frame, ctx, attempt)
 
 
-def _dynamic_seconds(static: Any, path: Any, effective: Any, field_name: str) -> float | None:
+def _dynamic_seconds(static: Any, path: Any, scope: Scope, field_name: str) -> float | None:
     if path is not None:
         try:
-            value = path.find(effective)
+            value = path.find(scope)
         except PathNotFound:
             raise StatesError("States.Runtime", f"The {field_name} parameter does not reference an input value: "
                                                 f"{path.text}") from None
@@ -681,7 +684,7 @@ async def _parallel(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str
             scope = JsonataScope({"input": raw, "context": ctx}, frame.variables)
             branch_input = st.arguments(scope) if st.arguments is not None else raw
         else:
-            effective = run.effective_input(st, raw)
+            effective = run.effective_input(st, raw, ctx, frame)
             branch_input = (st.parameters(Scope(effective, ctx, frame.variables))
                             if st.parameters is not None else effective)
         run.emit(frame, "ParallelStateStarted")
@@ -695,15 +698,13 @@ async def _parallel(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str
                          last_event=started_id)
             return await run.run_machine(machine, branch_input, sub)
 
-        try:
-            outputs = await _gather_failfast([branch(i, m) for i, m in enumerate(st.branches)])
-        except StatesError:
-            run.emit(frame, "ParallelStateFailed")
-            raise
-        run.emit(frame, "ParallelStateSucceeded")
+        # AWS records no ParallelStateSucceeded event; ParallelStateFailed comes once, when the
+        # error is not retried (see with_retry_and_catch).
+        outputs = await _gather_failfast([branch(i, m) for i, m in enumerate(st.branches)])
         return run.finish_result(st, raw, outputs, frame, ctx)
 
-    return await run.with_retry_and_catch(st, raw, frame, ctx, attempt)
+    return await run.with_retry_and_catch(st, raw, frame, ctx, attempt,
+                                          on_final_failure=lambda exc: run.emit(frame, "ParallelStateFailed"))
 
 
 async def _gather_failfast(coros: list[Any]) -> list[Any]:
@@ -718,15 +719,20 @@ async def _gather_failfast(coros: list[Any]) -> list[Any]:
         raise
 
 
-def _int_setting(static: Any, path: Any, effective: Any, field_name: str, *, integer: bool) -> Any:
+def _int_setting(static: Any, path: Any, scope: Scope, field_name: str, *, integer: bool) -> Any:
     if path is None:
         return static
     try:
-        value = path.find(effective)
+        value = path.find(scope)
     except PathNotFound:
         raise StatesError("States.Runtime", f"The {field_name} field does not reference an input value: "
                                             f"{path.text}") from None
     kind = "integer" if integer else "float"
+    if isinstance(value, str):  # AWS parses numeric strings ("1") in these fields
+        try:
+            value = int(value) if integer else float(value)
+        except ValueError:
+            pass
     ok = not isinstance(value, bool) and isinstance(value, (int, float))
     if ok and integer and isinstance(value, float) and not value.is_integer():
         ok = False
@@ -747,6 +753,13 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
             scope = JsonataScope({"input": raw, "context": ctx}, frame.variables)
             items = st.items(scope) if st.items is not None else raw
             if not isinstance(items, list):
+                if st.items is not None and st.items_text is not None:
+                    raise StatesError(
+                        "States.QueryEvaluationError",
+                        f"The JSONata expression '{st.items_text}' specified for the field 'Items' returned an "
+                        f"unexpected result type. Expected 'array', but was '{jsonata_type_name(items)}' "
+                        f"for value: {_dumps(items)}",
+                    )
                 raise StatesError("States.QueryEvaluationError",
                                   f"Map state input must be an array but was: {_dumps(items)}")
             max_conc = st.max_concurrency(scope) if callable(st.max_concurrency) else st.max_concurrency
@@ -755,29 +768,29 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
                        else st.tolerated_percentage)
             effective = raw
         else:
-            effective = run.effective_input(st, raw)
+            effective = run.effective_input(st, raw, ctx, frame)
             if st.items_path is DEFAULT:
                 items = effective
             else:
                 try:
-                    items = st.items_path.find(effective)
+                    items = st.items_path.find(Scope(effective, ctx, frame.variables))
                 except PathNotFound:
-                    raise StatesError("States.Runtime", f"Invalid path '{st.items_path.text}' : "
-                                                        f"{format_no_results(st.items_path.text)}") from None
+                    raise StatesError("States.Runtime", format_no_results(st.items_path.text)) from None
             if not isinstance(items, list):
                 raise StatesError("States.Runtime", f"Map state input must be an array but was: {_dumps(items)}")
-            max_conc = _int_setting(st.max_concurrency, st.max_concurrency_path, effective, "MaxConcurrencyPath",
+            pscope = Scope(effective, ctx, frame.variables)
+            max_conc = _int_setting(st.max_concurrency, st.max_concurrency_path, pscope, "MaxConcurrencyPath",
                                     integer=True)
-            tol_count = _int_setting(st.tolerated_count, st.tolerated_count_path, effective,
+            tol_count = _int_setting(st.tolerated_count, st.tolerated_count_path, pscope,
                                      "ToleratedFailureCountPath", integer=True)
-            tol_pct = _int_setting(st.tolerated_percentage, st.tolerated_percentage_path, effective,
+            tol_pct = _int_setting(st.tolerated_percentage, st.tolerated_percentage_path, pscope,
                                    "ToleratedFailurePercentagePath", integer=False)
+        n = len(items)
+        run.emit(frame, "MapStateStarted", {"length": n})
         if tol_pct is not None and not 0 <= tol_pct <= 100:
             raise StatesError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
         if tol_count is not None and tol_count < 0:
             raise StatesError("States.Runtime", "ToleratedFailureCount must be non-negative.")
-        n = len(items)
-        run.emit(frame, "MapStateStarted", {"length": n})
         base = key
         results: list[Any] = [None] * n
         failures: list[int] = []
@@ -828,7 +841,6 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
             else:
                 await _gather_failfast([worker() for _ in range(workers)])
         except StatesError as exc:
-            run.emit(frame, "MapStateFailed")
             if tolerate:
                 raise StatesError("States.ExceedToleratedFailureThreshold",
                                   "The specified tolerated failure threshold was exceeded", in_state=False) from exc
@@ -836,7 +848,13 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
         run.emit(frame, "MapStateSucceeded")
         return run.finish_result(st, raw, results, frame, ctx)
 
-    return await run.with_retry_and_catch(st, raw, frame, ctx, attempt)
+    def map_failed(exc: StatesError) -> None:
+        # AWS records MapStateFailed for failed iterations and evaluation errors, not for
+        # States.Runtime errors in the Map's own fields.
+        if exc.error != "States.Runtime":
+            run.emit(frame, "MapStateFailed")
+
+    return await run.with_retry_and_catch(st, raw, frame, ctx, attempt, on_final_failure=map_failed)
 
 
 _HANDLERS: dict[str, Any] = {

@@ -40,9 +40,9 @@ import os
 import random
 import re
 import uuid
-from decimal import Decimal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from alpha_engine.sfn._errors import ExpressionError, StatesError
@@ -308,7 +308,9 @@ def compile_intrinsic(text: str, field: str) -> ValueFn:
 
 
 def _fail(name: str, field: str, reason: str) -> StatesError:
-    return StatesError("States.IntrinsicFailure", f"Invalid arguments in {name} for field '{field}': {reason}")
+    return StatesError(
+        "States.IntrinsicFailure", f"Invalid arguments in {name} for field '{field}': {reason}"
+    )
 
 
 def _build_call(name: str, args: list[_Arg], parser: _Parser) -> _Arg:
@@ -320,7 +322,9 @@ def _build_call(name: str, args: list[_Arg], parser: _Parser) -> _Arg:
     elif name == "States.JsonMerge":
         deep = args[2]
         if deep.is_literal and deep.literal is not False:
-            raise parser.error("States.JsonMerge supports only a shallow merge: its third argument must be false")
+            raise parser.error(
+                "States.JsonMerge supports only a shallow merge: its third argument must be false"
+            )
         impl = _IMPLS[name]
     else:
         impl = _IMPLS[name]
@@ -505,7 +509,13 @@ def _base64_decode(a: list[Any]) -> Any:
         raise _ArgError(f"the data is not valid base64 text: {exc}") from None
 
 
-_HASHES: Final = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+_HASHES: Final = {
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+}
 
 
 def _hash(a: list[Any]) -> Any:

@@ -88,7 +88,9 @@ _DESCENT: Final = "descent"
 Step = tuple[Any, ...]
 _MISSING: Final = object()
 
-_FUNCTIONS: Final = frozenset({"length", "size", "min", "max", "avg", "sum", "stddev", "keys", "first", "last"})
+_FUNCTIONS: Final = frozenset(
+    {"length", "size", "min", "max", "avg", "sum", "stddev", "keys", "first", "last"}
+)
 
 
 def _bad(text: str, reason: str) -> ExpressionError:
@@ -302,8 +304,6 @@ class _Parser:
             self.expect(")")
             return inner
         return self.parse_comparison()
-
-    _OPS: Final = ("==", "!=", "<=", ">=", "=~", "<", ">", " nin ", " in ")
 
     def parse_comparison(self) -> _Pred:
         left, left_is_path = self.parse_operand()
@@ -644,8 +644,10 @@ class CompiledPath:
 
     def normalized(self) -> str:
         """Jayway's bracket form, as AWS prints it in "No results for path" causes."""
-        return "$" + "".join(_render_step(s) for s in self._plan.steps) + (
-            f".{self._plan.func}()" if self._plan.func else ""
+        return (
+            "$"
+            + "".join(_render_step(s) for s in self._plan.steps)
+            + (f".{self._plan.func}()" if self._plan.func else "")
         )
 
     def __repr__(self) -> str:
@@ -669,31 +671,31 @@ class CompiledReferencePath(CompiledPath):
         """
         if not self._keys:
             return value
-        return self._put(target, 0, value)
+        return self._put(target, 0, value, target)
 
-    def _put(self, node: Any, i: int, value: Any) -> Any:
+    def _put(self, node: Any, i: int, value: Any, root: Any) -> Any:
         key = self._keys[i]
         last = i == len(self._keys) - 1
         if type(key) is int:
             if type(node) is not list or not -len(node) <= key < len(node):
-                raise self._mismatch(node)
+                raise self._mismatch(root)
             new_list = list(node)
-            new_list[key] = value if last else self._put(node[key], i + 1, value)
+            new_list[key] = value if last else self._put(node[key], i + 1, value, root)
             return new_list
         if not isinstance(node, Mapping):
-            raise self._mismatch(node)
+            raise self._mismatch(root)
         new = dict(node)
         if last:
             new[key] = value
         else:
             child = node[key] if key in node else {}
-            new[key] = self._put(child, i + 1, value)
+            new[key] = self._put(child, i + 1, value, root)
         return new
 
-    def _mismatch(self, node: Any) -> StatesError:
+    def _mismatch(self, root: Any) -> StatesError:
         return StatesError(
             "States.ResultPathMatchFailure",
-            f"Unable to apply ReferencePath {self.text} to input {compact_json(node)}",
+            f"Unable to apply ReferencePath {self.text} to input {compact_json(root)}",
         )
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from ._choice import compile_choice_rule
 from ._errors import ExpressionError
 from ._jsonata import compile_jsonata_template, is_jsonata
-from ._jsonpath import CompiledPath, CompiledReferencePath, compile_path, compile_reference_path
-from ._template import compile_template, compile_value
+from ._jsonpath import compile_reference_path
+from ._template import ScopedPath, compile_scoped_path, compile_template, compile_value
 
 __all__ = [
     "Catcher",
@@ -97,9 +97,9 @@ class State:
     # Task
     resource: str = ""
     timeout_seconds: Any = None  # number | Fn(JSONata) | None
-    timeout_seconds_path: CompiledReferencePath | None = None
+    timeout_seconds_path: ScopedPath | None = None
     heartbeat_seconds: Any = None
-    heartbeat_seconds_path: CompiledReferencePath | None = None
+    heartbeat_seconds_path: ScopedPath | None = None
     credentials: Fn | None = None
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
@@ -108,9 +108,9 @@ class State:
     default: str | None = None
     # Wait
     seconds: Any = None
-    seconds_path: CompiledReferencePath | None = None
+    seconds_path: ScopedPath | None = None
     timestamp: Any = None
-    timestamp_path: CompiledReferencePath | None = None
+    timestamp_path: ScopedPath | None = None
     # Fail
     error: Any = None
     cause: Any = None
@@ -124,13 +124,14 @@ class State:
     processor: StateMachine | None = None
     items_path: Any = DEFAULT
     items: Any = None  # JSONata Items: Fn or literal list
+    items_text: str | None = None
     item_selector: Fn | None = None
     max_concurrency: Any = 0
-    max_concurrency_path: CompiledReferencePath | None = None
+    max_concurrency_path: ScopedPath | None = None
     tolerated_count: Any = None
-    tolerated_count_path: CompiledReferencePath | None = None
+    tolerated_count_path: ScopedPath | None = None
     tolerated_percentage: Any = None
-    tolerated_percentage_path: CompiledReferencePath | None = None
+    tolerated_percentage_path: ScopedPath | None = None
     label: str | None = None
 
 
@@ -175,12 +176,13 @@ def _path_field(raw: Mapping[str, Any], key: str, reference: bool = False) -> An
         return DISCARD
     if value == "$":
         return DEFAULT
-    return compile_reference_path(value) if reference else compile_path(value)
+    # ResultPath writes into the input; the other path fields read from input, context or variables.
+    return compile_reference_path(value) if reference else compile_scoped_path(value)
 
 
-def _opt_ref(raw: Mapping[str, Any], key: str) -> CompiledReferencePath | None:
+def _opt_ref(raw: Mapping[str, Any], key: str) -> ScopedPath | None:
     value = raw.get(key)
-    return compile_reference_path(value) if isinstance(value, str) else None
+    return compile_scoped_path(value, reference=True) if isinstance(value, str) else None
 
 
 def _jsonata_or_literal(value: Any, field: str) -> Any:
@@ -318,13 +320,17 @@ def _parse_state(name: str, raw: Mapping[str, Any], pointer: str, parent_languag
     elif typ == "Map":
         key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
         processor = raw[key]
-        config = processor.get("ProcessorConfig", {})
-        if config.get("Mode", "INLINE") != "INLINE":
-            raise ExpressionError(f"Map '{name}': Distributed Map is not supported by this runtime", "")
+        # A DISTRIBUTED processor without ItemReader/ResultWriter has the same semantics as an inline
+        # one; it runs inline here (its child-execution bookkeeping, MapRun events, is not modelled).
+        if "ItemReader" in raw or "ResultWriter" in raw or "ItemBatcher" in raw:
+            raise ExpressionError(f"Map '{name}': ItemReader/ResultWriter/ItemBatcher (Distributed Map) "
+                                  "are not supported by this runtime", "")
         st.processor = parse_state_machine(processor, f"{pointer}/{key}", language)
         if jsonata:
             if "Items" in raw:
                 st.items = compile_jsonata_template(raw["Items"], "Items")
+                if is_jsonata(raw["Items"]):
+                    st.items_text = raw["Items"][2:-2].strip()
             if "ItemSelector" in raw:
                 st.item_selector = compile_jsonata_template(raw["ItemSelector"], "ItemSelector")
         else:

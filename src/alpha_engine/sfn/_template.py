@@ -74,9 +74,10 @@ class ScopedPath:
             if kind == "context":
                 return self.path.find(scope.context)
             variables = scope.variables
-            if self.variable not in variables:
+            name = self.variable or ""
+            if name not in variables:
                 raise PathNotFound(self.text)
-            return self.path.find(variables[self.variable])
+            return self.path.find(variables[name])
         except PathNotFound as exc:
             if exc.path_text != self.text:
                 raise PathNotFound(self.text) from None
@@ -149,9 +150,11 @@ def compile_value(text: str, field: str) -> ValueFn:
 
         return context_value
 
+    name = variable or ""
+
     def variable_value(scope: Scope) -> Any:
         try:
-            return path.find(scope.variables[variable])
+            return path.find(scope.variables[name])
         except (PathNotFound, KeyError):
             raise value_not_found(text, field, scope) from None
 
@@ -169,9 +172,7 @@ def deep_copy_json(value: Any) -> Any:
 
 def _has_dynamic(template: Any) -> bool:
     if isinstance(template, dict):
-        return any(
-            (isinstance(k, str) and k.endswith(".$")) or _has_dynamic(v) for k, v in template.items()
-        )
+        return any((isinstance(k, str) and k.endswith(".$")) or _has_dynamic(v) for k, v in template.items())
     if isinstance(template, list):
         return any(_has_dynamic(v) for v in template)
     return False

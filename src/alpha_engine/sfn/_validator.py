@@ -312,7 +312,7 @@ def _type_name(value: Any) -> str:
 class _Scope:
     """One namespace of states: the top level, a Parallel branch or a Map processor."""
 
-    __slots__ = ("pointer", "states", "edges", "terminals", "start_at")
+    __slots__ = ("pointer", "states", "edges", "terminals", "start_at", "malformed")
 
     def __init__(self, pointer: str) -> None:
         self.pointer = pointer
@@ -321,6 +321,9 @@ class _Scope:
         self.edges: list[tuple[str, str, str]] = []
         self.terminals: set[str] = set()
         self.start_at: str | None = None
+        # A state without a usable Type: its transitions are unknown, so graph-wide verdicts
+        # (no terminal, unreachable) would be guesses and are skipped.
+        self.malformed = False
 
 
 class _Checker:
@@ -400,7 +403,7 @@ class _Checker:
         scope = _Scope(pointer)
         start_at = machine.get("StartAt")
         if "StartAt" not in machine:
-            self.error(SCHEMA, "StartAt is required: it names the first state to run", pointer or "/")
+            self.error(SCHEMA, "StartAt is required: it names the first state to run", pointer)
         elif not isinstance(start_at, str):
             self.error(SCHEMA, f"StartAt must be a string, got {_type_name(start_at)}", f"{pointer}/StartAt")
         else:
@@ -408,7 +411,7 @@ class _Checker:
 
         states = machine.get("States")
         if "States" not in machine:
-            self.error(SCHEMA, "States is required: an object of state name -> state", pointer or "/")
+            self.error(SCHEMA, "States is required: an object of state name -> state", pointer)
             return
         if not isinstance(states, Mapping):
             self.error(SCHEMA, f"States must be an object, got {_type_name(states)}", f"{pointer}/States")
@@ -455,8 +458,15 @@ class _Checker:
             if target in known:
                 adjacency[source].append(target)
             else:
+                elsewhere = self.all_names.get(target)
+                hint = (
+                    f" (it is defined at {elsewhere}; Parallel branches and Map processors are separate "
+                    "namespaces)"
+                    if elsewhere is not None
+                    else ""
+                )
                 self.error(
-                    MISSING_TARGET, f"Missing 'Next' target: {target!r} is not a state in this scope", where
+                    MISSING_TARGET, f"Missing 'Next' target: {target!r} is not a state in this scope{hint}", where
                 )
         start = scope.start_at
         start_ok = start is not None and start in known
@@ -466,13 +476,15 @@ class _Checker:
                 f"Missing 'StartAt' target: {start!r} is not a state in this scope",
                 f"{scope.pointer}/StartAt",
             )
+        if scope.malformed:
+            return
         if not scope.terminals:
             # AWS reports only this when there is no way out at all; unreachable-state noise would
             # hide the real problem.
             self.error(
                 MISSING_END,
                 "Workflow has no terminal state: add End: true, a Succeed or a Fail state",
-                scope.pointer or "/",
+                scope.pointer,
             )
             return
         if not start_ok:
@@ -489,7 +501,7 @@ class _Checker:
             if name not in reached:
                 self.error(MISSING_TARGET, f"State {name!r} is not reachable from StartAt {start!r}", where)
         if not (scope.terminals & reached):
-            self.error(MISSING_END, "no terminal state is reachable from StartAt", scope.pointer or "/")
+            self.error(MISSING_END, "no terminal state is reachable from StartAt", scope.pointer)
 
     # -- states -----------------------------------------------------------------------------
 
@@ -498,11 +510,14 @@ class _Checker:
     ) -> None:
         if not isinstance(state, Mapping):
             self.error(SCHEMA, f"state {name!r} must be an object, got {_type_name(state)}", pointer)
+            scope.malformed = True
             return
         self.raw_states.setdefault(name, state)
         state_type = state.get("Type")
         if "Type" not in state:
             self.error(SCHEMA, f"state {name!r} has no Type", pointer)
+            scope.malformed = True
+            self.collect_edges(name, state, pointer, scope, transitions=True)
             return
         if state_type not in _STATE_FIELDS:
             self.error(
@@ -510,7 +525,7 @@ class _Checker:
                 f"state {name!r} has unknown Type {state_type!r}; expected one of {', '.join(_STATE_TYPES)}",
                 f"{pointer}/Type",
             )
-            # Keep the graph honest: a typo'd Type should not also produce reachability noise.
+            scope.malformed = True
             self.collect_edges(name, state, pointer, scope, transitions=True)
             return
         language = self.state_language(state, pointer, parent_language)
@@ -581,7 +596,7 @@ class _Checker:
             self.error(
                 SCHEMA,
                 f"state {name!r} has both Next and End: true; a state either transitions or ends",
-                f"{pointer}/End",
+                pointer,
             )
         elif not has_next and end is not True:
             self.error(
@@ -994,7 +1009,7 @@ class _Checker:
             self.error(
                 SCHEMA,
                 f"a choice rule must have exactly one comparison operator, found {', '.join(operators)}",
-                f"{where}/{operators[1]}",
+                where,
             )
             return
         operator = operators[0]
