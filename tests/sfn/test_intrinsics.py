@@ -73,7 +73,7 @@ def test_format_template_unescapes_quotes_as_the_run_date_fix_relies_on() -> Non
     # Seed 003: the production fix keeps `States.Format('export RUN_DATE=\\'{}\\'', $.run_date)`
     # (JSON text) because Format template unescaping is reliable. The text AWS parses is
     # export RUN_DATE=\'{}\' and must render with plain single quotes.
-    definition = json.loads(r'''{"cmd.$": "States.Format('export RUN_DATE=\\'{}\\'', $.run_date)"}''')
+    definition = json.loads(r"""{"cmd.$": "States.Format('export RUN_DATE=\\'{}\\'', $.run_date)"}""")
     out = compile_template(definition, "Parameters")(Scope({"run_date": "2026-05-17"}, {}, {}))
     assert out == {"cmd": "export RUN_DATE='2026-05-17'"}
 
@@ -121,8 +121,14 @@ def test_string_to_json_of_a_literal_with_json_escapes() -> None:
         ("States.Base64Encode('Data to encode')", "RGF0YSB0byBlbmNvZGU="),
         ("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", "Data to encode"),
         ("States.Hash('input data', 'MD5')", "812f45842bc6d66ee14572ce20db8e86"),
-        ("States.Hash('input data', 'SHA-256')", "b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3"),
-        ("States.JsonMerge($.obj, States.StringToJson('{\"a\": 9}'), false)", {"a": 9, "b": [1, 2], "c": None, "d": True}),
+        (
+            "States.Hash('input data', 'SHA-256')",
+            "b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3",
+        ),
+        (
+            "States.JsonMerge($.obj, States.StringToJson('{\"a\": 9}'), false)",
+            {"a": 9, "b": [1, 2], "c": None, "d": True},
+        ),
         ("States.MathAdd(1.49, 1.5)", 3),
         ("States.MathAdd(-2.5, 0)", -2),
         ("States.MathAdd($.n, -1)", 4),
@@ -194,7 +200,7 @@ def test_malformed_intrinsics_fail_at_compile_time(text: str) -> None:
 
 
 def test_ten_levels_of_nesting_are_allowed() -> None:
-    assert run("States.Array(" * 10 + ")" * 10) == [[[[[[[[[[]]]]]]]]]]  # noqa: E501
+    assert run("States.Array(" * 10 + ")" * 10) == [[[[[[[[[[]]]]]]]]]]
 
 
 def test_path_arguments_may_contain_commas_and_parentheses_in_filters() -> None:
@@ -248,7 +254,14 @@ def test_math_random_stays_within_start_inclusive_end_exclusive(start: int, widt
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1.0, "1.0"), (0.001, "0.001"), (1e7, "1.0E7"), (12345678.9, "1.23456789E7"), (1e-4, "1.0E-4"), (-0.0, "-0.0")],
+    [
+        (1.0, "1.0"),
+        (0.001, "0.001"),
+        (1e7, "1.0E7"),
+        (12345678.9, "1.23456789E7"),
+        (1e-4, "1.0E-4"),
+        (-0.0, "-0.0"),
+    ],
 )
 def test_format_java_renders_doubles_like_java(value: float, expected: str) -> None:
     assert format_java(value) == expected

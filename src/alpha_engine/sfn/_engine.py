@@ -100,6 +100,7 @@ class _Frame:
     last_event: int = 0
     map_item: dict[str, Any] | None = None
     entered_id: int = 0  # id of the StateEntered event of the state this frame is running
+    silent: bool = False  # a Distributed Map child: its events belong to the child execution
 
 
 @contextlib.contextmanager
@@ -147,6 +148,8 @@ class _Run:
 
     # -- events ---------------------------------------------------------------------------------
     def emit(self, frame: _Frame | None, event_type: str, details: dict[str, Any] | None = None) -> int:
+        if frame is not None and frame.silent:
+            return frame.last_event
         event_id = self.next_id
         self.next_id += 1
         event: dict[str, Any] = {
@@ -205,6 +208,14 @@ class _Run:
         except _ExecutionAborted:
             self.emit(None, "ExecutionAborted", {})
             return self.finish("ABORTED")
+        except SfnError:
+            raise
+        except Exception as exc:  # an engine defect must end the execution, never leave it RUNNING
+            import traceback
+
+            detail = "".join(traceback.format_exception(exc))[-4000:]
+            return self.finish_failed(StatesError("States.Runtime", f"internal engine error: {detail}",
+                                                  in_state=False))
         text = _dumps(output)
         if len(text.encode()) > PAYLOAD_LIMIT_BYTES:
             return self.finish_failed(StatesError(
@@ -271,11 +282,10 @@ class _Run:
         if self.engine.abort_check and self.store.abort_requested(self.arn):
             raise _ExecutionAborted()
         prefix = STATE_EVENT_PREFIX[state.type]
-        raw_text = _dumps(raw)
+        entered = self.clock.now().timestamp()
         entered_id = self.emit(frame, f"{prefix}StateEntered", {
-            "input": raw_text, "inputDetails": {"truncated": False}, "name": state.name,
+            "input": _dumps(raw), "inputDetails": {"truncated": False}, "name": state.name,
         })
-        entered = self.pending[-1]["timestamp"]
         frame.entered_id = entered_id
         ctx = self.context(state, entered, frame)
         try:
@@ -781,12 +791,13 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
             pscope = Scope(effective, ctx, frame.variables)
             max_conc = _int_setting(st.max_concurrency, st.max_concurrency_path, pscope, "MaxConcurrencyPath",
                                     integer=True)
+        n = len(items)
+        run.emit(frame, "MapStateStarted", {"length": n})
+        if not st.jsonata:
             tol_count = _int_setting(st.tolerated_count, st.tolerated_count_path, pscope,
                                      "ToleratedFailureCountPath", integer=True)
             tol_pct = _int_setting(st.tolerated_percentage, st.tolerated_percentage_path, pscope,
                                    "ToleratedFailurePercentagePath", integer=False)
-        n = len(items)
-        run.emit(frame, "MapStateStarted", {"length": n})
         if tol_pct is not None and not 0 <= tol_pct <= 100:
             raise StatesError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
         if tol_count is not None and tol_count < 0:
@@ -813,7 +824,7 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
             else:
                 item_input = item
             sub = _Frame(key=f"{base}/i{index}", variables=ChainMap({}, frame.variables),
-                         last_event=frame.last_event, map_item=map_item)
+                         last_event=frame.last_event, map_item=map_item, silent=frame.silent or st.distributed)
             label = {"index": index, "name": st.name}
             run.emit(sub, "MapIterationStarted", label)
             try:
@@ -827,6 +838,9 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
                 return
             run.emit(sub, "MapIterationSucceeded", label)
 
+        if st.distributed:
+            run.emit(frame, "MapRunStarted", {"mapRunArn": f"{run.sm_context['Id'].replace(':stateMachine:', ':mapRun:')}"
+                                                           f"/{st.name}:{run.engine.ids.uuid()}"})
         workers = INLINE_MAP_CONCURRENCY_CAP if not max_conc else min(int(max_conc), INLINE_MAP_CONCURRENCY_CAP)
         workers = max(1, min(workers, n))
         cursor = iter(range(n))
@@ -841,10 +855,14 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
             else:
                 await _gather_failfast([worker() for _ in range(workers)])
         except StatesError as exc:
+            if st.distributed:
+                run.emit(frame, "MapRunFailed", {"error": exc.error, "cause": exc.cause})
             if tolerate:
                 raise StatesError("States.ExceedToleratedFailureThreshold",
                                   "The specified tolerated failure threshold was exceeded", in_state=False) from exc
             raise
+        if st.distributed:
+            run.emit(frame, "MapRunSucceeded")
         run.emit(frame, "MapStateSucceeded")
         return run.finish_result(st, raw, results, frame, ctx)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -139,11 +140,11 @@ def _parse_json(text: str, origin: str) -> Any:
 
 def _second_occurrence(text: str, key: str) -> str:
     """Best-effort 'at line L, column C' of the repeated key (json gives no positions here)."""
-    needle = json.dumps(key, ensure_ascii=False)
-    first = text.find(needle)
-    second = text.find(needle, first + 1) if first >= 0 else -1
-    if second < 0:
+    as_key = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
+    matches = [m.start() for m, _ in zip(as_key.finditer(text), range(2), strict=False)]
+    if len(matches) < 2:
         return ""
+    second = matches[1]
     line = text.count("\n", 0, second) + 1
     column = second - (text.rfind("\n", 0, second) + 1) + 1
     return f" at line {line}, column {column}"

@@ -133,6 +133,7 @@ class State:
     tolerated_percentage: Any = None
     tolerated_percentage_path: ScopedPath | None = None
     label: str | None = None
+    distributed: bool = False
 
 
 @dataclass(slots=True)
@@ -326,6 +327,7 @@ def _parse_state(name: str, raw: Mapping[str, Any], pointer: str, parent_languag
             raise ExpressionError(f"Map '{name}': ItemReader/ResultWriter/ItemBatcher (Distributed Map) "
                                   "are not supported by this runtime", "")
         st.processor = parse_state_machine(processor, f"{pointer}/{key}", language)
+        st.distributed = processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
         if jsonata:
             if "Items" in raw:
                 st.items = compile_jsonata_template(raw["Items"], "Items")

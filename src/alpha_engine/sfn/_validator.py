@@ -487,9 +487,9 @@ class _Checker:
                 scope.pointer,
             )
             return
-        if not start_ok:
+        if start is None or not start_ok:
             return
-        assert start is not None
+        # With a terminal state present, "every state reachable" implies "a terminal is reachable".
         reached = {start}
         frontier = [start]
         while frontier:
@@ -500,8 +500,6 @@ class _Checker:
         for name, where in known.items():
             if name not in reached:
                 self.error(MISSING_TARGET, f"State {name!r} is not reachable from StartAt {start!r}", where)
-        if not (scope.terminals & reached):
-            self.error(MISSING_END, "no terminal state is reachable from StartAt", scope.pointer)
 
     # -- states -----------------------------------------------------------------------------
 
@@ -519,7 +517,7 @@ class _Checker:
             scope.malformed = True
             self.collect_edges(name, state, pointer, scope, transitions=True)
             return
-        if state_type not in _STATE_FIELDS:
+        if not isinstance(state_type, str) or state_type not in _STATE_FIELDS:
             self.error(
                 SCHEMA,
                 f"state {name!r} has unknown Type {state_type!r}; expected one of {', '.join(_STATE_TYPES)}",

@@ -73,6 +73,8 @@ def _pattern(expected: str) -> re.Pattern[str]:
 
 # Whole values the recorder replaced by a fixed word (timestamps, random numbers, uuids, role ARN).
 _MASK_WORDS = {
+    "start-time": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"),
+    "entered-time": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"),
     "date": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"),
     "RandomNumberGenerated": re.compile(r"-?\d+(\.\d+)?"),
     "generated-uuid": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,3 +38,27 @@ def ctx(tmp_path: Path, log_lines: list[str]) -> BindingContext:
         ssm_not_found_window_seconds=0.0,
         log=log_lines.append,
     )
+
+
+def _gone(pid: int) -> bool:
+    """True once ``pid`` no longer runs: absent, or a zombie left for a reaper we do not own.
+
+    Polls briefly because a killed grandchild is reparented and reaped asynchronously.
+    """
+    for _ in range(250):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+                return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def gone() -> Callable[[int], bool]:
+    return _gone

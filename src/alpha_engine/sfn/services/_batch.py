@@ -176,15 +176,22 @@ class BatchBinding:
         stopped = _millis(self.now())
         status = "SUCCEEDED" if exit_code == 0 else "FAILED"
         container = job["Container"]
-        attempt_container: dict[str, Any] = {"LogStreamName": container["LogStreamName"], "NetworkInterfaces": []}
+        attempt_container: dict[str, Any] = {
+            "LogStreamName": container["LogStreamName"],
+            "NetworkInterfaces": [],
+        }
         if exit_code is not None:
             container["ExitCode"] = exit_code
             attempt_container["ExitCode"] = exit_code
         job["StartedAt"] = job.get("StartedAt", stopped)
         job["Attempts"] = [
-            {"Container": attempt_container, "StartedAt": job["StartedAt"], "StatusReason": reason,
-             "StoppedAt": stopped}
-        ]  # fmt: skip
+            {
+                "Container": attempt_container,
+                "StartedAt": job["StartedAt"],
+                "StatusReason": reason,
+                "StoppedAt": stopped,
+            }
+        ]
         job.update(Status=status, StatusReason=reason, StoppedAt=stopped)
         ctx.log(f"batch {job['JobName']}: {status} (exit {exit_code})")
         return job

@@ -118,7 +118,9 @@ class DynamoDBBinding:
     def _error(exception: str, message: str, sdk: bool, request_id: str) -> StatesError:
         if sdk:
             name = "DynamoDbException" if exception == "ValidationException" else exception
-            return StatesError(f"DynamoDb.{name}", v2_cause(message, "DynamoDb", 400, request_id), in_state=False)
+            return StatesError(
+                f"DynamoDb.{name}", v2_cause(message, "DynamoDb", 400, request_id), in_state=False
+            )
         name = "AmazonDynamoDBException" if exception == "ValidationException" else exception
         cause = v1_cause(message, "AmazonDynamoDBv2", 400, exception, request_id)
         return StatesError(f"DynamoDB.{name}", cause, in_state=False)

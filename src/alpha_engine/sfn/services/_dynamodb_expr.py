@@ -55,7 +55,7 @@ def validate_value(value: Any) -> Any:
         raise ValidationError(
             "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
         )
-    (kind, inner), = value.items()  # fmt: skip
+    kind, inner = next(iter(value.items()))
     if kind == "N":
         return {"N": canonical_number(str(inner))}
     if kind == "NS":
@@ -81,8 +81,8 @@ def validate_item(item: Any) -> Item:
 def _equal(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return False
-    (ka, va), = a.items()  # fmt: skip
-    (kb, vb), = b.items()  # fmt: skip
+    ka, va = next(iter(a.items()))
+    kb, vb = next(iter(b.items()))
     if ka != kb:
         return False
     if ka == "N":
@@ -102,11 +102,15 @@ def _order(a: Any, b: Any) -> int | None:
     """-1/0/1 for comparable scalars of one type (N, S, B); None otherwise (compares false)."""
     if a is None or b is None:
         return None
-    (ka, va), = a.items()  # fmt: skip
-    (kb, vb), = b.items()  # fmt: skip
+    ka, va = next(iter(a.items()))
+    kb, vb = next(iter(b.items()))
     if ka != kb or ka not in ("N", "S", "B"):
         return None
-    x, y = (Decimal(va), Decimal(vb)) if ka == "N" else (va.encode() if ka == "S" else va, vb.encode() if ka == "S" else vb)
+    x, y = (
+        (Decimal(va), Decimal(vb))
+        if ka == "N"
+        else (va.encode() if ka == "S" else va, vb.encode() if ka == "S" else vb)
+    )
     return (x > y) - (x < y)
 
 
@@ -129,7 +133,7 @@ def _get(item: Mapping[str, Any], path: Path) -> Any:
 def _size(value: Any) -> Any:
     if value is None:
         return None
-    (kind, inner), = value.items()  # fmt: skip
+    kind, inner = next(iter(value.items()))
     if kind in ("S",):
         return {"N": str(len(inner))}
     if kind in ("B", "SS", "NS", "BS", "L", "M"):
@@ -155,7 +159,7 @@ class _Parser:
                 break
             match = _TOKEN.match(text, pos)
             if match is None or match.end() == pos:
-                self.fail(text[pos:].strip()[:1] or text[pos:pos + 1])
+                self.fail(text[pos:].strip()[:1] or text[pos : pos + 1])
             assert match is not None and match.lastgroup is not None
             self.tokens.append((match.lastgroup, match.group(match.lastgroup)))
             pos = match.end()
@@ -292,7 +296,9 @@ def _primary(p: _Parser) -> Condition:
         low = _operand(p)
         p.expect("AND")
         high = _operand(p)
-        return lambda item: _order(low(item), left(item)) in (-1, 0) and _order(left(item), high(item)) in (-1, 0)
+        return lambda item: (
+            _order(low(item), left(item)) in (-1, 0) and _order(left(item), high(item)) in (-1, 0)
+        )
     if p.is_word("IN"):
         p.take()
         p.expect("(")
@@ -322,19 +328,22 @@ def _function(p: _Parser, name: str) -> Condition:
     if name == "attribute_type":
         return lambda item: (v := first(item)) is not None and next(iter(v)) == (second(item) or {}).get("S")
     if name == "begins_with":
+
         def begins(item: Mapping[str, Any]) -> bool:
             a, b = first(item), second(item)
             if a is None or b is None or next(iter(a)) != next(iter(b)) or next(iter(a)) not in ("S", "B"):
                 return False
             return bool(a[next(iter(a))].startswith(b[next(iter(b))]))
+
         return begins
     if name == "contains":
+
         def contains(item: Mapping[str, Any]) -> bool:
             a, b = first(item), second(item)
             if a is None or b is None:
                 return False
-            (ka, va), = a.items()  # fmt: skip
-            (kb, vb), = b.items()  # fmt: skip
+            ka, va = next(iter(a.items()))
+            kb, vb = next(iter(b.items()))
             if ka == "S" and kb == "S":
                 return vb in va
             if ka in ("SS", "BS") and kb == ka[0]:
@@ -344,6 +353,7 @@ def _function(p: _Parser, name: str) -> Condition:
             if ka == "L":
                 return any(_equal(x, b) for x in va)
             return False
+
         return contains
     raise ValidationError(f"Invalid {p.what}: Invalid function name; function: {name}")
 
@@ -418,7 +428,7 @@ def _set(item: Item, path: Path, value: Any, *, create: bool = False) -> None:
 
 
 def _remove(item: Item, path: Path) -> None:
-    parent = _get(item, path[:-1]) if len(path) > 1 else {"M": item}
+    parent: Any = _get(item, path[:-1]) if len(path) > 1 else {"M": item}
     last = path[-1]
     if parent is None:
         return
@@ -430,9 +440,7 @@ def _remove(item: Item, path: Path) -> None:
 
 def _arith(a: Any, b: Any, sign: int) -> Any:
     if a is None or b is None or "N" not in a or "N" not in b:
-        raise ValidationError(
-            "An operand in the update expression has an incorrect data type"
-        )
+        raise ValidationError("An operand in the update expression has an incorrect data type")
     return {"N": canonical_number(str(Decimal(a["N"]) + sign * Decimal(b["N"])))}
 
 
@@ -490,7 +498,12 @@ def compile_update(text: str, names: Mapping[str, str], values: Mapping[str, Any
                 if p.peek()[1] in ("+", "-"):
                     sign = 1 if p.take()[1] == "+" else -1
                     right = _update_operand(p)
-                    sets.append((path, (lambda lo, ro, s: lambda item: _arith(lo(item), ro(item), s))(left, right, sign)))
+                    sets.append(
+                        (
+                            path,
+                            (lambda lo, ro, s: lambda item: _arith(lo(item), ro(item), s))(left, right, sign),
+                        )
+                    )
                 else:
                     sets.append((path, left))
             elif clause == "REMOVE":

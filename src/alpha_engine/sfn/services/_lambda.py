@@ -147,18 +147,22 @@ class LambdaBinding:
         compact: bool,
     ) -> str:
         """Run the handler in a child; return the JSON text of its result or raise its error."""
-        timeout_ms = (
-            int(request.timeout_seconds * 1000) if request.timeout_seconds else _DEFAULT_TIMEOUT_MS
-        )
+        timeout_ms = int(request.timeout_seconds * 1000) if request.timeout_seconds else _DEFAULT_TIMEOUT_MS
         env = {**os.environ, **ctx.env, "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_REGION": self.region}
         proc = await asyncio.create_subprocess_exec(
-            self.python, _CHILD, handler, name, arn, request_id, str(timeout_ms),
+            self.python,
+            _CHILD,
+            handler,
+            name,
+            arn,
+            request_id,
+            str(timeout_ms),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
             start_new_session=True,
-        )  # fmt: skip
+        )
         try:
             out, err = await proc.communicate(payload_text.encode())
         except BaseException:

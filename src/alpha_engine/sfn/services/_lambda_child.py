@@ -47,7 +47,11 @@ def _run(spec: str, event_text: str, context: LambdaContext) -> dict[str, Any]:
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:
-        return {"error": _error(f"Unable to import module '{module_name}': {exc}", "Runtime.ImportModuleError", "", [])}
+        return {
+            "error": _error(
+                f"Unable to import module '{module_name}': {exc}", "Runtime.ImportModuleError", "", []
+            )
+        }
     handler = getattr(module, func_name, None)
     if not callable(handler):
         message = f"Handler '{func_name}' missing on module '{module_name}'"

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .._errors import BindingError, SfnError, StatesError
+from ._aws import utc_now
 from ._base import Binding, BindingContext, TaskRequest, split_resource
 
 __all__ = ["ServiceRegistry", "default_registry"]
@@ -87,12 +88,12 @@ def default_registry(
     from ._sns import SnsBinding
     from ._ssm import SsmBinding
 
-    clock = {} if now is None else {"now": now}
+    clock = now or utc_now
     builtins: list[Binding] = [
-        LambdaBinding(**clock),
-        BatchBinding(**clock),
-        SsmBinding(**clock),
-        SnsBinding(**clock),
-        DynamoDBBinding(**clock),
+        LambdaBinding(now=clock),
+        BatchBinding(now=clock),
+        SsmBinding(now=clock),
+        SnsBinding(now=clock),
+        DynamoDBBinding(now=clock),
     ]
     return ServiceRegistry([*extra, *builtins], ctx)

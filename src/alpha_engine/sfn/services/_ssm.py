@@ -80,6 +80,7 @@ class SsmBinding:
         self.new_id = new_id
         self.region = region
         self._running: dict[tuple[str, str], _Running] = {}
+        self._folders: dict[tuple[str, str], Path] = {}
 
     def matches(self, resource: str) -> bool:
         return resource in (
@@ -99,10 +100,21 @@ class SsmBinding:
 
     async def aclose(self) -> None:
         """Kill every command still running (they end ``Cancelled``)."""
-        tasks = [r.task for r in self._running.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for key in list(self._running):
+            await self._stop(key, self._folders[key])
+
+    async def _stop(self, key: tuple[str, str], folder: Path) -> None:
+        """Kill one running invocation and record it ``Cancelled``.
+
+        Kills here rather than in the watcher, which may not have started running yet.
+        """
+        running = self._running.get(key)
+        if running is None:
+            return
+        self._record(folder, "Cancelled", "Cancelled", -1)
+        await kill_group(running.proc)
+        running.task.cancel()
+        await asyncio.gather(running.task, return_exceptions=True)
 
     # -- errors -------------------------------------------------------------------------------
 
@@ -115,10 +127,14 @@ class SsmBinding:
     async def _send(self, params: dict[str, Any], ctx: BindingContext) -> Any:
         document = params.get("DocumentName")
         if document != _DOCUMENT:
-            raise self._error("InvalidDocumentException", f"Document {document!r} is not supported locally; "
-                              f"only {_DOCUMENT}")  # fmt: skip
+            raise self._error(
+                "InvalidDocumentException",
+                f"Document {document!r} is not supported locally; only {_DOCUMENT}",
+            )
         instance_ids = params.get("InstanceIds")
-        if not (isinstance(instance_ids, list) and instance_ids and all(isinstance(i, str) for i in instance_ids)):
+        if not (
+            isinstance(instance_ids, list) and instance_ids and all(isinstance(i, str) for i in instance_ids)
+        ):
             raise self._error("InvalidInstanceIdException", "InstanceIds must be a non-empty list of strings")
         doc_params = params.get("Parameters") or {}
         commands = doc_params.get("commands")
@@ -130,7 +146,9 @@ class SsmBinding:
         try:
             execution_timeout = float(timeout) if timeout is not None else _DEFAULT_EXECUTION_TIMEOUT
         except ValueError:
-            raise self._error("InvalidParametersException", f"executionTimeout {timeout!r} is not a number") from None
+            raise self._error(
+                "InvalidParametersException", f"executionTimeout {timeout!r} is not a number"
+            ) from None
         working_dir = _first(doc_params.get("workingDirectory"))
         command_id = self.new_id()
         requested = self.now()
@@ -175,7 +193,11 @@ class SsmBinding:
                 "ErrorCount": 0,
                 "DeliveryTimedOutCount": 0,
                 "ServiceRole": "",
-                "NotificationConfig": {"NotificationArn": "", "NotificationEvents": [], "NotificationType": ""},
+                "NotificationConfig": {
+                    "NotificationArn": "",
+                    "NotificationEvents": [],
+                    "NotificationType": "",
+                },
                 "CloudWatchOutputConfig": {"CloudWatchLogGroupName": "", "CloudWatchOutputEnabled": False},
                 "TimeoutSeconds": params.get("TimeoutSeconds", 3600),
                 "TriggeredAlarms": [],
@@ -194,16 +216,26 @@ class SsmBinding:
         env = {**os.environ, **ctx.env}
         with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
             proc = await asyncio.create_subprocess_exec(
-                "bash", "-c", _WRAPPER, "ssm-run", script, str(folder / "rc"),
-                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                cwd=working_dir or str(folder), start_new_session=True,
-            )  # fmt: skip
+                "bash",
+                "-c",
+                _WRAPPER,
+                "ssm-run",
+                script,
+                str(folder / "rc"),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=working_dir or str(folder),
+                start_new_session=True,
+            )
         meta["pid"] = proc.pid
         meta["ExecutionStartDateTime"] = iso_timestamp(self.now())
         _write_json(folder / "meta.json", meta)
         key = (meta["CommandId"], meta["InstanceId"])
         task = asyncio.create_task(self._watch(folder, proc, execution_timeout))
         self._running[key] = _Running(proc, task)
+        self._folders[key] = folder
         task.add_done_callback(lambda _t: self._running.pop(key, None))
 
     async def _watch(self, folder: Path, proc: asyncio.subprocess.Process, timeout: float) -> None:
@@ -223,8 +255,12 @@ class SsmBinding:
     def _record(self, folder: Path, status: str, details: str, code: int) -> None:
         if (folder / "result.json").exists():
             return  # cancelCommand already recorded the outcome
-        result = {"Status": status, "StatusDetails": details, "ResponseCode": code,
-                  "ExecutionEndDateTime": iso_timestamp(self.now())}  # fmt: skip
+        result = {
+            "Status": status,
+            "StatusDetails": details,
+            "ResponseCode": code,
+            "ExecutionEndDateTime": iso_timestamp(self.now()),
+        }
         _write_json(folder / "result.json", result)
 
     # -- getCommandInvocation -----------------------------------------------------------------
@@ -266,7 +302,12 @@ class SsmBinding:
         """``(Status, StatusDetails, ResponseCode, ExecutionEndDateTime)`` of one invocation."""
         try:
             result = json.loads((folder / "result.json").read_text())
-            return result["Status"], result["StatusDetails"], result["ResponseCode"], result["ExecutionEndDateTime"]
+            return (
+                result["Status"],
+                result["StatusDetails"],
+                result["ResponseCode"],
+                result["ExecutionEndDateTime"],
+            )
         except (FileNotFoundError, ValueError):
             pass
         running = self._running.get(key)
@@ -291,11 +332,7 @@ class SsmBinding:
             raise self._error("InvalidCommandIdException", "null")
         wanted = params.get("InstanceIds") or [p.name for p in root.iterdir() if p.is_dir()]
         for instance_id in wanted:
-            running = self._running.get((command_id, instance_id))
-            if running is not None:
-                self._record(root / instance_id, "Cancelled", "Cancelled", -1)
-                running.task.cancel()
-                await asyncio.gather(running.task, return_exceptions=True)
+            await self._stop((command_id, instance_id), root / instance_id)
         return {}
 
 
