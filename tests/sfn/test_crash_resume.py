@@ -62,27 +62,28 @@ def test_sigkill_then_resume_matches_reference(seed: int, tmp_path: Path,
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    running = False
-    checkpointed: set[str] = set()
+    status, output, checkpointed = None, None, set()
     if db.exists():
         con = sqlite3.connect(db)
         try:
-            row = con.execute("SELECT status FROM executions").fetchone()
-            running = row is not None and row[0] == "RUNNING"
-            checkpointed = {k for (k,) in con.execute("SELECT key FROM steps")} if row else set()
+            row = con.execute("SELECT status, output FROM executions").fetchone()
+            if row is not None:
+                status, output = row
+                checkpointed = {k for (k,) in con.execute("SELECT key FROM steps")}
         except sqlite3.OperationalError:  # killed before the schema existed
-            running = False
+            pass
         finally:
             con.close()
     before = Counter(effects.read_text().splitlines()) if effects.exists() else Counter()
 
-    if running:
+    if status == "RUNNING":
         if os.environ.get("SFN_CRASH_TRACE"):
             print(f"seed {seed}: resumed with {len(checkpointed)} checkpointed states", file=sys.stderr)
         result = _run("resume", db, effects)
-    elif db.exists() and proc.returncode == 0:
-        result = expected  # the run finished before the signal landed
+    elif status == "SUCCEEDED":  # the run ended before the signal landed
+        result = {"status": status, "output": json.loads(output)}
     else:
+        assert status is None and not before, "killed before the execution existed, yet a Task ran"
         db.unlink(missing_ok=True)
         result = _run("start", db, effects)
     assert result == expected

@@ -40,7 +40,10 @@ PIPELINE: dict[str, Any] = {
                     "States": {
                         "Per ticker": {
                             "Type": "Map",
-                            "ItemProcessor": {"StartAt": "Score", "States": {"Score": {"Type": "Pass", "End": True}}},
+                            "ItemProcessor": {
+                                "StartAt": "Score",
+                                "States": {"Score": {"Type": "Pass", "End": True}},
+                            },
                             "End": True,
                         }
                     },
@@ -53,7 +56,17 @@ PIPELINE: dict[str, Any] = {
     },
 }
 
-ALL_NAMES = ["Fetch prices", "Enough data?", "Wait a day", "Train", "Done", "Alert", "Fit", "Per ticker", "Score"]
+ALL_NAMES = [
+    "Fetch prices",
+    "Enough data?",
+    "Wait a day",
+    "Train",
+    "Done",
+    "Alert",
+    "Fit",
+    "Per ticker",
+    "Score",
+]
 
 
 def mermaid_node_ids(text: str) -> dict[str, str]:
@@ -134,7 +147,9 @@ def test_mermaid_start_and_end_markers() -> None:
 
 
 def test_mermaid_outcomes_become_class_definitions() -> None:
-    text = render_graph(PIPELINE, "mermaid", {"Fetch prices": "SUCCEEDED", "Train": "FAILED", "Done": "NOT_RUN"})
+    text = render_graph(
+        PIPELINE, "mermaid", {"Fetch prices": "SUCCEEDED", "Train": "FAILED", "Done": "NOT_RUN"}
+    )
     ids = mermaid_node_ids(text)
     assert "classDef succeeded fill:#c8e6c9" in text
     assert f"class {ids['Fetch prices']} succeeded" in text
@@ -144,7 +159,8 @@ def test_mermaid_outcomes_become_class_definitions() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ['say "hi"', "a --> b", "naïve ✓ 名前", "x#y", "<b>bold</b>", "back`tick", "end", "subgraph", "a|b"]
+    "name",
+    ['say "hi"', "a --> b", "naïve ✓ 名前", "x#y", "<b>bold</b>", "back`tick", "end", "subgraph", "a|b"],
 )
 def test_mermaid_escapes_awkward_names_and_keeps_them_readable(name: str) -> None:
     definition = {"StartAt": name, "States": {name: {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}}}
@@ -152,7 +168,11 @@ def test_mermaid_escapes_awkward_names_and_keeps_them_readable(name: str) -> Non
     declaration = next(line for line in text.splitlines() if line.strip().startswith("n0"))
     label = declaration.split('"')[1]
     decoded = (
-        label.replace("#quot;", '"').replace("#lt;", "<").replace("#gt;", ">").replace("#96;", "`").replace("#35;", "#")
+        label.replace("#quot;", '"')
+        .replace("#lt;", "<")
+        .replace("#gt;", ">")
+        .replace("#96;", "`")
+        .replace("#35;", "#")
     )
     assert decoded == name
     assert declaration.count('"') == 2  # no raw quote inside the label
@@ -174,7 +194,8 @@ def test_dot_catch_edges_are_dashed_with_error_label() -> None:
     text = render_graph(PIPELINE, "dot")
     ids = dot_node_ids(text)
     assert (
-        f'{ids["Fetch prices"]} -> {ids["Alert"]} [label="States.Timeout, States.TaskFailed", style=dashed];' in text
+        f'{ids["Fetch prices"]} -> {ids["Alert"]} [label="States.Timeout, States.TaskFailed", style=dashed];'
+        in text
     )
 
 
@@ -200,7 +221,9 @@ def test_dot_escapes_quotes_and_backslashes() -> None:
 @pytest.mark.parametrize("fmt", ["mermaid", "dot"])
 def test_rendering_is_deterministic(fmt: Any) -> None:
     outcomes = {"Train": "RUNNING", "Fit": "SUCCEEDED", "Score": "RUNNING"}
-    assert render_graph(PIPELINE, fmt, outcomes) == render_graph(PIPELINE, fmt, dict(reversed(outcomes.items())))
+    assert render_graph(PIPELINE, fmt, outcomes) == render_graph(
+        PIPELINE, fmt, dict(reversed(outcomes.items()))
+    )
 
 
 def test_unknown_outcome_is_rejected() -> None:
@@ -218,7 +241,11 @@ def test_jsonata_condition_label_drops_the_braces() -> None:
         "QueryLanguage": "JSONata",
         "StartAt": "C",
         "States": {
-            "C": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.n > 1 %}", "Next": "D"}], "Default": "D"},
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% $states.input.n > 1 %}", "Next": "D"}],
+                "Default": "D",
+            },
             "D": {"Type": "Succeed"},
         },
     }
@@ -241,13 +268,16 @@ names = st.text(min_size=1, max_size=20)
 @settings(max_examples=100, deadline=None)
 @given(st.lists(names, min_size=1, max_size=6, unique=True))
 def test_any_state_names_render_one_declaration_each(state_names: list[str]) -> None:
-    states: dict[str, Any] = {n: {"Type": "Pass", "Next": m} for n, m in zip(state_names, state_names[1:])}
+    states: dict[str, Any] = {
+        n: {"Type": "Pass", "Next": m} for n, m in zip(state_names, state_names[1:], strict=False)
+    }
     states[state_names[-1]] = {"Type": "Succeed"}
     definition = {"StartAt": state_names[0], "States": states}
     mermaid = render_graph(definition, "mermaid")
     dot = render_graph(definition, "dot")
-    assert len(mermaid_node_ids(mermaid)) == len(state_names)
-    assert len(dot_node_ids(dot)) == len(state_names)
+    # Count declarations, not labels: distinct names may share a label once whitespace is folded.
+    assert len(re.findall(r'^\s+n\d+[\[({]+"', mermaid, re.MULTILINE)) == len(state_names)
+    assert len(re.findall(r"^\s+n\d+ \[label=", dot, re.MULTILINE)) == len(state_names)
     for line in mermaid.splitlines()[1:]:
         assert line.count('"') % 2 == 0
 

@@ -184,7 +184,6 @@ def test_missing_path_argument_reports_the_path_and_field() -> None:
         "States.Nope(1)",
         "States.UUID(1)",
         "States.ArrayGetItem($.a)",
-        "States.Format('{} {}', 1)",
         "States.JsonMerge($.a, $.b, true)",
         "States.Array('unterminated)",
         "States.Array(1 2)",
@@ -265,3 +264,15 @@ def test_math_random_stays_within_start_inclusive_end_exclusive(start: int, widt
 )
 def test_format_java_renders_doubles_like_java(value: float, expected: str) -> None:
     assert format_java(value) == expected
+
+
+def test_format_placeholder_mismatch_fails_when_the_state_runs() -> None:
+    """AWS accepts the definition (validator corpus: ok_intrinsics_nested) and fails at run time."""
+    from alpha_engine.sfn._errors import StatesError
+    from alpha_engine.sfn._intrinsics import compile_intrinsic
+    from alpha_engine.sfn._template import Scope
+
+    fn = compile_intrinsic("States.Format('{} {}', 1)", "x.$")
+    with pytest.raises(StatesError) as info:
+        fn(Scope({}, {}, {}))
+    assert info.value.error == "States.IntrinsicFailure"

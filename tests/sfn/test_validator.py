@@ -99,10 +99,6 @@ def test_validator_corpus_verdict_and_location(path: Path) -> None:
     case = json.loads(path.read_text())
     found = errors(case["definition"])
     if case["expected_valid"]:
-        if case["name"] == "ok_intrinsics_nested" and any("placeholder" in d.message for d in found):
-            # AWS accepts a States.Format whose placeholder count differs from its argument count
-            # and fails at run time (States.IntrinsicFailure); _intrinsics rejects it at compile time.
-            pytest.xfail("compile_intrinsic checks the States.Format placeholder count at compile time")
         assert found == [], [str(d) for d in found]
         return
     location, words = EXPECTED_INVALID[case["name"]]
@@ -189,7 +185,9 @@ def test_state_names_with_slash_and_tilde_are_escaped_in_pointers() -> None:
 
 
 def test_state_names_with_spaces_quotes_and_unicode_are_valid() -> None:
-    definition = machine(**{'Fetch "prices" é': {"Type": "Pass", "Next": "Done ✓"}, "Done ✓": {"Type": "Succeed"}})
+    definition = machine(
+        **{'Fetch "prices" é': {"Type": "Pass", "Next": "Done ✓"}, "Done ✓": {"Type": "Succeed"}}
+    )
     assert errors(definition) == []
 
 
@@ -280,7 +278,11 @@ def test_catch_next_must_name_a_state() -> None:
 
 def test_choice_rule_next_must_name_a_state() -> None:
     definition = machine(
-        C={"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "Nope"}], "Default": "D"},
+        C={
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "Nope"}],
+            "Default": "D",
+        },
         D={"Type": "Succeed"},
     )
     assert_error_at(definition, "/States/C/Choices/0/Next", "Nope")
@@ -288,7 +290,12 @@ def test_choice_rule_next_must_name_a_state() -> None:
 
 def test_state_reachable_only_through_catch_is_reachable() -> None:
     definition = machine(
-        T={"Type": "Task", "Resource": LAMBDA, "End": True, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}]},
+        T={
+            "Type": "Task",
+            "Resource": LAMBDA,
+            "End": True,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}],
+        },
         H={"Type": "Fail", "Error": "Handled"},
     )
     assert errors(definition) == []
@@ -392,7 +399,9 @@ def test_jsonata_fields_accept_expressions_where_numbers_are_expected() -> None:
 # --- paths and payload templates ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["$", "$.a.b", "$['a b'][0]", "$.items[?(@.x > 1)]", "$$.Execution.Input", "$var.x"])
+@pytest.mark.parametrize(
+    "path", ["$", "$.a.b", "$['a b'][0]", "$.items[?(@.x > 1)]", "$$.Execution.Input", "$var.x"]
+)
 def test_input_path_accepts_paths(path: str) -> None:
     assert errors(one({"Type": "Pass", "InputPath": path, "End": True})) == []
 
@@ -404,7 +413,9 @@ def test_io_paths_may_be_null(field: str) -> None:
 
 @pytest.mark.parametrize("path", ["$$.Execution.Id", "$var", "$.a..b", "$.a[0:2]", "x"])
 def test_result_path_rejects_non_reference_paths(path: str) -> None:
-    assert_error_at(one({"Type": "Pass", "ResultPath": path, "End": True}), "/States/A/ResultPath", "ResultPath")
+    assert_error_at(
+        one({"Type": "Pass", "ResultPath": path, "End": True}), "/States/A/ResultPath", "ResultPath"
+    )
 
 
 @pytest.mark.parametrize(
@@ -456,7 +467,9 @@ def test_task_resource_must_be_an_arn() -> None:
 
 def test_activity_resource_is_unsupported() -> None:
     arn = "arn:aws:states:us-east-1:123456789012:activity:work"
-    d = assert_error_at(one({"Type": "Task", "Resource": arn, "End": True}), "/States/A/Resource", "activities")
+    d = assert_error_at(
+        one({"Type": "Task", "Resource": arn, "End": True}), "/States/A/Resource", "activities"
+    )
     assert d.code == "UNSUPPORTED_FEATURE"
 
 
@@ -530,7 +543,8 @@ def test_choice_comparator_value_types(operator: str, value: Any) -> None:
 
 def test_choice_rule_needs_variable_for_comparison() -> None:
     definition = machine(
-        C={"Type": "Choice", "Choices": [{"StringEquals": "a", "Next": "D"}], "Default": "D"}, D={"Type": "Succeed"}
+        C={"Type": "Choice", "Choices": [{"StringEquals": "a", "Next": "D"}], "Default": "D"},
+        D={"Type": "Succeed"},
     )
     assert_error_at(definition, "/States/C/Choices/0", "Variable")
 
@@ -539,7 +553,10 @@ def test_choice_variable_may_be_context_or_variable_path() -> None:
     rules = [
         {"Variable": "$$.Execution.Name", "IsString": True, "Next": "D"},
         {"Variable": "$counter", "NumericGreaterThanPath": "$limit", "Next": "D"},
-        {"And": [{"Variable": "$.a", "IsPresent": True}, {"Or": [{"Variable": "$.b", "IsNull": False}]}], "Next": "D"},
+        {
+            "And": [{"Variable": "$.a", "IsPresent": True}, {"Or": [{"Variable": "$.b", "IsNull": False}]}],
+            "Next": "D",
+        },
     ]
     definition = machine(C={"Type": "Choice", "Choices": rules, "Default": "D"}, D={"Type": "Succeed"})
     assert errors(definition) == []
@@ -556,7 +573,9 @@ def test_wait_seconds_may_be_zero_but_not_negative() -> None:
 
 def test_wait_timestamp_must_be_rfc3339() -> None:
     assert errors(one({"Type": "Wait", "Timestamp": "2016-03-05T21:29:29.243167252Z", "End": True})) == []
-    assert_error_at(one({"Type": "Wait", "Timestamp": "tomorrow", "End": True}), "/States/A/Timestamp", "RFC 3339")
+    assert_error_at(
+        one({"Type": "Wait", "Timestamp": "tomorrow", "End": True}), "/States/A/Timestamp", "RFC 3339"
+    )
 
 
 def test_fail_cause_and_cause_path_are_exclusive() -> None:
@@ -577,7 +596,9 @@ def test_parallel_needs_branches() -> None:
 
 
 def test_parallel_branch_must_be_a_machine() -> None:
-    assert_error_at(one({"Type": "Parallel", "Branches": [{"States": {}}], "End": True}), "/States/A/Branches/0")
+    assert_error_at(
+        one({"Type": "Parallel", "Branches": [{"States": {}}], "End": True}), "/States/A/Branches/0"
+    )
 
 
 def test_map_legacy_iterator_and_parameters_are_accepted() -> None:
@@ -625,7 +646,11 @@ def test_distributed_map_fields_are_unsupported(field: str) -> None:
 
 
 def test_distributed_mode_is_unsupported() -> None:
-    processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "I", "States": {"I": {"Type": "Succeed"}}}
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED"},
+        "StartAt": "I",
+        "States": {"I": {"Type": "Succeed"}},
+    }
     state = {"Type": "Map", "ItemProcessor": processor, "End": True}
     d = assert_error_at(one(state), "/States/A/ItemProcessor/ProcessorConfig/Mode", "Distributed")
     assert d.code == "UNSUPPORTED_FEATURE"
@@ -652,7 +677,13 @@ def test_retrier_field_bounds(field: str, value: Any) -> None:
 
 
 def test_retrier_with_zero_attempts_and_full_jitter_is_valid() -> None:
-    retrier = {"ErrorEquals": ["X"], "MaxAttempts": 0, "JitterStrategy": "FULL", "BackoffRate": 1, "MaxDelaySeconds": 5}
+    retrier = {
+        "ErrorEquals": ["X"],
+        "MaxAttempts": 0,
+        "JitterStrategy": "FULL",
+        "BackoffRate": 1,
+        "MaxDelaySeconds": 5,
+    }
     assert errors(one({"Type": "Task", "Resource": LAMBDA, "Retry": [retrier], "End": True})) == []
 
 
@@ -690,7 +721,8 @@ def test_catcher_result_path_must_be_reference_path() -> None:
 
 def test_choice_without_default_is_a_warning() -> None:
     definition = machine(
-        C={"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "D"}]}, D={"Type": "Succeed"}
+        C={"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "D"}]},
+        D={"Type": "Succeed"},
     )
     assert errors(definition) == []
     assert [d.code for d in warnings(definition)] == ["CHOICE_WITHOUT_DEFAULT"]

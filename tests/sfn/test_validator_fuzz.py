@@ -94,7 +94,17 @@ json_scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12),
     st.sampled_from(
-        ["$", "$.a", "$$.Execution", "$v", "States.ALL", "States.Format('{}', $.a)", "{% 1 %}", "{% ) %}", LAMBDA]
+        [
+            "$",
+            "$.a",
+            "$$.Execution",
+            "$v",
+            "States.ALL",
+            "States.Format('{}', $.a)",
+            "{% 1 %}",
+            "{% ) %}",
+            LAMBDA,
+        ]
     ),
     st.sampled_from(["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map", "JSONata"]),
 )
@@ -148,7 +158,9 @@ def mutated_definitions(draw: st.DrawFn) -> Any:
                 del target[draw(st.sampled_from(keys))]
             elif op == "duplicate" and keys:
                 key = draw(st.sampled_from(keys))
-                target[f"{key}_copy" if draw(st.booleans()) else draw(FIELD_NAMES)] = copy.deepcopy(target[key])
+                target[f"{key}_copy" if draw(st.booleans()) else draw(FIELD_NAMES)] = copy.deepcopy(
+                    target[key]
+                )
             elif op == "retype" and keys:
                 target[draw(st.sampled_from(keys))] = draw(json_values)
             elif op == "rename" and keys:

@@ -301,8 +301,21 @@ def _mermaid(graph: _Graph, outcomes: Mapping[str, str]) -> str:
 
 
 def _dot_text(text: str) -> str:
-    """A double-quoted DOT string: backslashes and quotes escaped, newlines as \\n."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A double-quoted DOT string on one physical line: backslashes and quotes escaped,
+    newlines as ``\\n``, other control and line-separator characters as spaces."""
+    out = []
+    for char in text:
+        if char == "\\":
+            out.append("\\\\")
+        elif char == '"':
+            out.append('\\"')
+        elif char == "\n":
+            out.append("\\n")
+        elif ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F or char in "\u2028\u2029":
+            out.append(" ")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def _dot(graph: _Graph, outcomes: Mapping[str, str]) -> str:

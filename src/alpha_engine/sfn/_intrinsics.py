@@ -385,9 +385,13 @@ def _format_impl(args: list[_Arg], parser: _Parser) -> Callable[[list[Any]], Any
         assert template.raw is not None
         parts = _split_template(template.raw, escapes=True)
         if len(parts) - 1 != n_args:
-            raise parser.error(
-                f"States.Format template has {len(parts) - 1} placeholder(s) but {n_args} argument(s)"
-            )
+            # AWS accepts such a definition and fails only when the state runs.
+            message = f"the template has {len(parts) - 1} placeholder(s) but {n_args} argument(s)"
+
+            def mismatched(values: list[Any]) -> str:
+                raise _ArgError(message)
+
+            return mismatched
 
         def fixed(values: list[Any]) -> str:
             out = [parts[0]]

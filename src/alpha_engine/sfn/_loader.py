@@ -153,7 +153,7 @@ def _second_occurrence(text: str, key: str) -> str:
 # --- YAML -----------------------------------------------------------------------------------
 
 
-class _DefinitionYamlLoader(yaml.SafeLoader):
+class _DefinitionYamlLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
     """SafeLoader that keeps timestamps as strings and rejects duplicate keys.
 
     ASL timestamps (Wait ``Timestamp``, Choice ``TimestampEquals``) must stay RFC 3339 strings;

@@ -466,7 +466,9 @@ class _Checker:
                     else ""
                 )
                 self.error(
-                    MISSING_TARGET, f"Missing 'Next' target: {target!r} is not a state in this scope{hint}", where
+                    MISSING_TARGET,
+                    f"Missing 'Next' target: {target!r} is not a state in this scope{hint}",
+                    where,
                 )
         start = scope.start_at
         start_ok = start is not None and start in known
@@ -852,7 +854,8 @@ class _Checker:
         for key in ("TimeoutSecondsPath", "HeartbeatSecondsPath"):
             if key in state:
                 self.check_path_field(state[key], key, f"{pointer}/{key}", kind="reference")
-        timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
+        timeout: Any = state.get("TimeoutSeconds")
+        heartbeat: Any = state.get("HeartbeatSeconds")
         if _is_int(timeout) and _is_int(heartbeat) and heartbeat >= timeout:
             self.error(
                 SCHEMA,
@@ -1162,14 +1165,16 @@ class _Checker:
                     f"{pointer}/{key}",
                 )
         self.exclusive(state, pointer, "ItemProcessor", "Iterator")
-        key = "ItemProcessor" if "ItemProcessor" in state else "Iterator" if "Iterator" in state else None
-        if key is None:
+        processor_key = (
+            "ItemProcessor" if "ItemProcessor" in state else "Iterator" if "Iterator" in state else None
+        )
+        if processor_key is None:
             self.error(
                 SCHEMA, f"Map state {name!r} needs an ItemProcessor (the states run per item)", pointer
             )
         else:
-            processor = state[key]
-            where = f"{pointer}/{key}"
+            processor = state[processor_key]
+            where = f"{pointer}/{processor_key}"
             if isinstance(processor, Mapping):
                 self.check_processor_config(processor.get("ProcessorConfig"), f"{where}/ProcessorConfig")
             self.check_machine(processor, where, _PROCESSOR_FIELDS, self.top_language, depth + 1)

@@ -21,7 +21,12 @@ def _params(command: list[str], env: dict[str, str] | None = None) -> dict[str, 
     overrides: dict[str, Any] = {"Command": command}
     if env:
         overrides["Environment"] = [{"Name": k, "Value": v} for k, v in env.items()]
-    return {"JobName": "train", "JobQueue": "q", "JobDefinition": "trainer:3", "ContainerOverrides": overrides}
+    return {
+        "JobName": "train",
+        "JobQueue": "q",
+        "JobDefinition": "trainer:3",
+        "ContainerOverrides": overrides,
+    }
 
 
 def _submit(ctx: BindingContext, params: Any, pattern: str = "sync") -> Any:

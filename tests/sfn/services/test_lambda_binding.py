@@ -39,7 +39,13 @@ def test_matches_invoke_and_function_arns_only() -> None:
 
 def test_invoke_returns_the_aws_result_shape(ctx: BindingContext) -> None:
     result = _invoke(ctx, {"FunctionName": "echo", "Payload": {"body": "string body"}})
-    assert set(result) == {"ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"}
+    assert set(result) == {
+        "ExecutedVersion",
+        "Payload",
+        "SdkHttpMetadata",
+        "SdkResponseMetadata",
+        "StatusCode",
+    }
     assert result["Payload"] == {"body": "string body"}
     assert result["StatusCode"] == 200 and result["ExecutedVersion"] == "$LATEST"
     headers = result["SdkHttpMetadata"]["HttpHeaders"]
@@ -156,8 +162,13 @@ def test_cancellation_kills_the_hanging_child_and_its_children(
     pid_file = tmp_path / "pids"
 
     async def scenario() -> None:
-        request = TaskRequest(INVOKE, "request-response", {"FunctionName": "hangs",
-                              "Payload": {"pid_file": str(pid_file)}}, "arn:exec", "Hang")  # fmt: skip
+        request = TaskRequest(
+            INVOKE,
+            "request-response",
+            {"FunctionName": "hangs", "Payload": {"pid_file": str(pid_file)}},
+            "arn:exec",
+            "Hang",
+        )
         task = asyncio.create_task(LambdaBinding().invoke(request, ctx))
         while not (pid_file.exists() and pid_file.read_text()):
             await asyncio.sleep(0.02)

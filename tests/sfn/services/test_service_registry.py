@@ -31,9 +31,18 @@ def _request(resource: str, params: Any = None, state: str = "S") -> TaskRequest
     [
         ("arn:aws:states:::lambda:invoke", ("arn:aws:states:::lambda:invoke", "request-response")),
         ("arn:aws:states:::batch:submitJob.sync", ("arn:aws:states:::batch:submitJob", "sync")),
-        ("arn:aws:states:::states:startExecution.sync:2", ("arn:aws:states:::states:startExecution", "sync2")),
-        ("arn:aws:states:::sqs:sendMessage.waitForTaskToken", ("arn:aws:states:::sqs:sendMessage", "callback")),
-        ("arn:aws:lambda:us-east-1:1:function:f.sync", ("arn:aws:lambda:us-east-1:1:function:f.sync", "request-response")),
+        (
+            "arn:aws:states:::states:startExecution.sync:2",
+            ("arn:aws:states:::states:startExecution", "sync2"),
+        ),
+        (
+            "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            ("arn:aws:states:::sqs:sendMessage", "callback"),
+        ),
+        (
+            "arn:aws:lambda:us-east-1:1:function:f.sync",
+            ("arn:aws:lambda:us-east-1:1:function:f.sync", "request-response"),
+        ),
     ],
 )
 def test_split_resource_strips_the_integration_suffix(arn: str, expected: tuple[str, str]) -> None:
@@ -69,7 +78,9 @@ def test_mock_binding_awaits_async_handlers(ctx: BindingContext) -> None:
 
 
 def test_registry_first_matching_binding_wins(ctx: BindingContext) -> None:
-    registry = ServiceRegistry([MockBinding(lambda r: "first", "arn:a*"), MockBinding(lambda r: "second")], ctx)
+    registry = ServiceRegistry(
+        [MockBinding(lambda r: "first", "arn:a*"), MockBinding(lambda r: "second")], ctx
+    )
     assert asyncio.run(registry.invoke(_request("arn:abc"))) == "first"
     assert asyncio.run(registry.invoke(_request("arn:xyz"))) == "second"
 

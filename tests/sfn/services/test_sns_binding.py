@@ -19,7 +19,9 @@ CLOCK = datetime(2024, 11, 23, 10, 50, tzinfo=UTC)
 def _publish(ctx: BindingContext, params: Any, resource: str = "arn:aws:states:::sns:publish") -> Any:
     ids = iter(f"id-{n}" for n in range(100))
     binding = SnsBinding(now=lambda: CLOCK, new_id=lambda: next(ids))
-    return asyncio.run(binding.invoke(TaskRequest(resource, "request-response", params, "arn:exec", "Pub"), ctx))
+    return asyncio.run(
+        binding.invoke(TaskRequest(resource, "request-response", params, "arn:exec", "Pub"), ctx)
+    )
 
 
 def _outbox(ctx: BindingContext) -> list[dict[str, Any]]:
@@ -27,9 +29,14 @@ def _outbox(ctx: BindingContext) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
-def test_publish_appends_one_outbox_line_and_logs_the_subject(ctx: BindingContext, log_lines: list[str]) -> None:
+def test_publish_appends_one_outbox_line_and_logs_the_subject(
+    ctx: BindingContext, log_lines: list[str]
+) -> None:
     attributes = {"kind": {"DataType": "String", "StringValue": "weekly"}}
-    _publish(ctx, {"TopicArn": TOPIC, "Subject": "Run done", "Message": "all good", "MessageAttributes": attributes})
+    _publish(
+        ctx,
+        {"TopicArn": TOPIC, "Subject": "Run done", "Message": "all good", "MessageAttributes": attributes},
+    )
     assert _outbox(ctx) == [
         {
             "timestamp": "2024-11-23T10:50:00.000Z",

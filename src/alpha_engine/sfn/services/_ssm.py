@@ -236,7 +236,14 @@ class SsmBinding:
         task = asyncio.create_task(self._watch(folder, proc, execution_timeout))
         self._running[key] = _Running(proc, task)
         self._folders[key] = folder
-        task.add_done_callback(lambda _t: self._running.pop(key, None))
+        task.add_done_callback(lambda _t: self._forget(key))
+        # Let the watcher start now: a task cancelled before its first step never runs its
+        # cleanup, and the loop's shutdown cancels every task it finds.
+        await asyncio.sleep(0)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        self._running.pop(key, None)
+        self._folders.pop(key, None)
 
     async def _watch(self, folder: Path, proc: asyncio.subprocess.Process, timeout: float) -> None:
         """Wait for the command; on its timeout or our cancellation kill it and record why."""

@@ -1,0 +1,101 @@
+"""The `alpha-engine sfn` commands, driven through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alpha_engine.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ALPHA_ENGINE_HOME", str(tmp_path / "ws"))
+    return tmp_path / "ws"
+
+
+def _write(tmp_path: Path, definition: dict) -> Path:
+    path = tmp_path / "machine.json"
+    path.write_text(json.dumps(definition))
+    return path
+
+
+def test_run_example_prints_output(workspace: Path) -> None:
+    result = runner.invoke(app, ["sfn", "run", str(ROOT / "examples/hello.asl.json"), "--quiet",
+                                 "--input", f"@{ROOT / 'examples/hello.input.json'}"])
+    assert result.exit_code == 0, result.output
+    assert '"count":3' in result.stdout
+    assert (workspace / "sfn" / "executions.sqlite3").exists()
+
+
+def test_validate_reports_every_error_with_a_pointer(tmp_path: Path) -> None:
+    bad = _write(tmp_path, {"StartAt": "Missing", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}})
+    result = runner.invoke(app, ["sfn", "validate", str(bad), "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["result"] == "FAIL"
+    locations = {d["location"] for d in report["diagnostics"] if d["severity"] == "ERROR"}
+    assert "/StartAt" in locations and "/States/A/Next" in locations
+
+
+def test_validate_ok_exits_zero(tmp_path: Path) -> None:
+    ok = _write(tmp_path, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    result = runner.invoke(app, ["sfn", "validate", str(ok)])
+    assert result.exit_code == 0 and "OK" in result.stdout
+
+
+def test_failed_run_exits_one_then_redrive_after_fix(tmp_path: Path, workspace: Path) -> None:
+    machine = _write(tmp_path, {"StartAt": "Check", "States": {
+        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.go", "BooleanEquals": True, "Next": "Done"}]},
+        "Done": {"Type": "Succeed"}}})
+    failed = runner.invoke(app, ["sfn", "run", str(machine), "--quiet", "--name", "first", "--input", "{}"])
+    assert failed.exit_code == 1
+    described = runner.invoke(app, ["sfn", "executions", "describe", "first", "--json"])
+    assert json.loads(described.stdout)["status"] == "FAILED"
+    history = runner.invoke(app, ["sfn", "executions", "history", "first", "--json"])
+    types = [e["type"] for e in json.loads(history.stdout)["events"]]
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionFailed"
+    redriven = runner.invoke(app, ["sfn", "executions", "redrive", "first", "--quiet"])
+    assert redriven.exit_code == 1  # same input, same verdict: still no choice matched
+    listed = runner.invoke(app, ["sfn", "executions", "list", "--json"])
+    assert json.loads(listed.stdout)[0]["redriveCount"] == 1
+
+
+def test_bad_input_json_is_a_clear_error(tmp_path: Path, workspace: Path) -> None:
+    ok = _write(tmp_path, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    result = runner.invoke(app, ["sfn", "run", str(ok), "--input", "{not json"])
+    assert result.exit_code == 2
+    assert "--input is not valid JSON" in result.output
+
+
+def test_unbound_resource_is_rejected_before_running(tmp_path: Path, workspace: Path) -> None:
+    machine = _write(tmp_path, {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}}})
+    result = runner.invoke(app, ["sfn", "run", str(machine), "--quiet"])
+    assert result.exit_code == 1
+    assert "sqs:sendMessage" in result.output
+
+
+def test_graph_renders_mermaid_and_dot(tmp_path: Path) -> None:
+    for fmt, marker in (("mermaid", "flowchart"), ("dot", "digraph")):
+        result = runner.invoke(app, ["sfn", "graph", str(ROOT / "examples/hello.asl.json"), "--format", fmt])
+        assert result.exit_code == 0 and marker in result.stdout
+
+
+def test_every_command_has_help_text() -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+
+    def walk(command, path):  # type: ignore[no-untyped-def]
+        assert command.help, f"{' '.join(path)} has no help text"
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(group, ["alpha-engine"])
