@@ -63,7 +63,7 @@ def main() -> None:
     if mode == "start":
         result = asyncio.run(engine.start(DEFINITION, INPUT, name="crash-test"))
     else:
-        arn = engine.store.list(limit=1)[0].arn
+        arn = engine.store.list_executions(limit=1)[0].arn
         result = asyncio.run(engine.resume(arn))
     print(json.dumps({"status": result.status, "output": result.output}, sort_keys=True))
 

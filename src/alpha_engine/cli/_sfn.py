@@ -9,8 +9,8 @@ from typing import Any
 import typer
 
 from alpha_engine.sfn import (
-    Diagnostic,
     DefinitionInvalid,
+    Diagnostic,
     LocalRuntime,
     RuntimeConfig,
     SfnError,
@@ -190,7 +190,7 @@ def list_cmd(
 ) -> None:
     """List executions, newest first."""
     runtime = _runtime(workspace, quiet=True)
-    records = runtime.store.list(status=status, limit=limit)
+    records = runtime.store.list_executions(status=status, limit=limit)
     rows = [runtime.describe(r.arn) for r in records]
     if as_json:
         emit_json([{k: v for k, v in r.items() if k not in ("input", "output")} for r in rows])

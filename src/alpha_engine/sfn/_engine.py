@@ -658,14 +658,14 @@ async def _task(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
             raise
         text = _dumps(result)
         if len(text.encode()) > PAYLOAD_LIMIT_BYTES:
-            exc = StatesError(
+            too_big = StatesError(
                 "States.DataLimitExceeded",
                 f"The state/task '{st.resource}' returned a result with a size exceeding the maximum number of "
                 "bytes service limit.", in_state=False,
             )
             run.emit(frame, "TaskFailed", {"resourceType": resource_type, "resource": resource_short,
-                                           "error": exc.error, "cause": exc.cause})
-            raise exc
+                                           "error": too_big.error, "cause": too_big.cause})
+            raise too_big
         run.emit(frame, "TaskSucceeded", {"resourceType": resource_type, "resource": resource_short,
                                           "output": text, "outputDetails": {"truncated": False}})
         return run.finish_result(st, raw, result, frame, actx)

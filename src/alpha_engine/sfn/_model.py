@@ -282,6 +282,7 @@ def _parse_state(name: str, raw: Mapping[str, Any], pointer: str, parent_languag
         rules = []
         for i, rule in enumerate(raw["Choices"]):
             rule_pointer = f"{pointer}/Choices/{i}"
+            predicate: Fn
             if jsonata:
                 predicate = compile_jsonata_template(rule["Condition"], "Condition")
             else:

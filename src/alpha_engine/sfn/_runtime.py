@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._clock import Clock, IdSource, SystemClock
-from ._engine import REGION, ACCOUNT, Engine, ExecutionResult, TaskCall
+from ._engine import ACCOUNT, REGION, Engine, ExecutionResult, TaskCall
 from ._errors import BindingError, StatesError
 from ._loader import load_definition
 from ._store import ExecutionStore, SqliteStore
@@ -138,15 +138,16 @@ class LocalRuntime:
         """Accept a full execution ARN or just its name."""
         if arn_or_name.startswith("arn:"):
             return arn_or_name
-        for record in self.store.list(limit=10_000):
+        for record in self.store.list_executions(limit=10_000):
             if record.name == arn_or_name:
                 return record.arn
         return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:StateMachine:{arn_or_name}"
 
     def describe(self, arn: str) -> dict[str, Any]:
         """DescribeExecution's shape."""
-        from ._clock import format_timestamp
         from datetime import UTC, datetime
+
+        from ._clock import format_timestamp
 
         record = self.store.get(self.resolve(arn))
         out: dict[str, Any] = {

@@ -108,7 +108,7 @@ class ExecutionStore:
     def get(self, arn: str) -> ExecutionRecord:
         raise NotImplementedError
 
-    def list(self, status: str | None = None, limit: int = 100) -> list[ExecutionRecord]:
+    def list_executions(self, status: str | None = None, limit: int = 100) -> list[ExecutionRecord]:
         raise NotImplementedError
 
     def update(self, arn: str, **fields: Any) -> None:
@@ -173,7 +173,7 @@ class MemoryStore(ExecutionStore):
         except KeyError:
             raise ExecutionNotFound(f"execution does not exist: {arn}") from None
 
-    def list(self, status: str | None = None, limit: int = 100) -> list[ExecutionRecord]:
+    def list_executions(self, status: str | None = None, limit: int = 100) -> list[ExecutionRecord]:
         rows = [r for r in self._records.values() if status is None or r.status == status]
         rows.sort(key=lambda r: r.start_date, reverse=True)
         return rows[:limit]
@@ -277,7 +277,7 @@ class SqliteStore(ExecutionStore):
             raise ExecutionNotFound(f"execution does not exist: {arn}")
         return ExecutionRecord(*row)
 
-    def list(self, status: str | None = None, limit: int = 100) -> list[ExecutionRecord]:
+    def list_executions(self, status: str | None = None, limit: int = 100) -> list[ExecutionRecord]:
         sql = f"SELECT {_COLUMNS} FROM executions"
         args: tuple[Any, ...] = ()
         if status:
