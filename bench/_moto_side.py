@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from importlib.metadata import version
 from typing import Any
@@ -28,6 +29,17 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/bench-sfn"
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+# Exceptions that escape moto's worker threads (a hung execution usually leaves one behind).
+_THREAD_ERRORS: list[str] = []
+
+
+def _record_thread_error(args: threading.ExceptHookArgs) -> None:
+    _THREAD_ERRORS.append(f"{args.exc_type.__name__}: {str(args.exc_value)[:200]}")
+
+
+threading.excepthook = _record_thread_error
 
 
 def _history(client: Any, arn: str) -> list[dict[str, Any]]:
@@ -87,7 +99,8 @@ def _scenario(client: Any, threads: list[Any], spec: dict[str, Any]) -> dict[str
     for index in range(total):
         last = _run_once(client, threads, spec["name"], definition, input_text, index, spec["timeout"])
         if last.get("hung"):
-            return {"status": "RUNNING", "hung_after_s": spec["timeout"], "wall_ms": [], "create_ms": []}
+            return {"status": "RUNNING", "hung_after_s": spec["timeout"], "wall_ms": [], "create_ms": [],
+                    "thread_errors": sorted(set(_THREAD_ERRORS))}
         if index >= spec.get("warmup", 0):
             walls.append(last["wall_ms"])
             creates.append(last["create_ms"])

@@ -147,7 +147,7 @@ class Scenario:
 
 def scenarios(big_map_items: int = 100_000) -> list[Scenario]:
     return [
-        Scenario("linear1000", "1,000-state Pass chain (42 KB)", linear_definition(), {"x": 1}, 1000),
+        Scenario("linear1000", "1,000-state Pass chain", linear_definition(), {"x": 1}, 1000),
         Scenario("choice_loop", "Choice loop x500 (And/Not/...Path, States.MathAdd)", choice_loop_definition(),
                  {"limit": 500}, 1003),
         Scenario("parallel10x10", "Parallel 10 branches x 10 Pass", parallel_definition(), {"x": 1}, 101),
@@ -454,19 +454,22 @@ def main(argv: list[str] | None = None) -> int:
         for s in chosen:
             if s.moto != "hang-probe":
                 continue
-            items = len(s.moto_input["items"]) if isinstance(s.moto_input, dict) else "?"
+            items = len(s.moto_input["items"])
             log(f"moto {s.name}: hang probe with {items} items, {args.hang_timeout:.0f} s timeout ...")
             spec = {"name": s.name, "definition": s.definition, "input": s.moto_input, "runs": 1, "warmup": 0,
                     "timeout": args.hang_timeout}
             probe = run_moto(moto_python, [spec], args.hang_timeout + 120, log)
             if probe is not None:
+                report.setdefault("moto_versions", ", ".join(f"{k} {v}" for k, v in probe["versions"].items()))
                 result = probe["results"][s.name]
                 result.pop("output", None)
-                result["probe"] = f"{items:,} items" if isinstance(items, int) else str(items)
+                result["probe"] = f"{items:,} items"
                 report["scenarios"][s.name]["moto"] = result
                 if result.get("status") == "RUNNING":
-                    notes.append(f"moto {s.name}: MaxConcurrency 1 over {items} items never finishes "
-                                 f"(worker recursion; not run at {s.expected_transitions - 1:,} items)")
+                    errors = "; ".join(result.get("thread_errors") or []) or "none reported"
+                    notes.append(f"moto {s.name}: MaxConcurrency 1 over {items:,} items is still RUNNING after "
+                                 f"{args.hang_timeout:.0f} s (exceptions in its worker threads: {errors}); "
+                                 f"not attempted at {s.expected_transitions - 1:,} items")
     else:
         notes.append("moto baseline not run (--no-moto or venv setup failed)")
 

@@ -223,3 +223,9 @@ def test_payload_over_256_kib_fails_with_data_limit_exceeded() -> None:
     big = "x" * 262_145
     result = env.run({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": big, "End": True}}})
     assert result.error == "States.DataLimitExceeded"
+
+
+def test_execution_input_over_256_kib_is_refused_at_start() -> None:
+    env = SfnTestEnvironment()
+    with pytest.raises(ExecutionStateError, match="the limit is 262,144"):
+        env.run({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, {"x": "y" * 262_144})

@@ -1006,9 +1006,16 @@ class Engine:
         name = name or self.ids.uuid()
         sm_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{state_machine_name}"
         arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{state_machine_name}:{name}"
+        input_text = _dumps({} if input_value is None else input_value)
+        size = len(input_text.encode())
+        if size > PAYLOAD_LIMIT_BYTES:
+            raise ExecutionStateError(
+                f"execution input is {size:,} bytes; the limit is {PAYLOAD_LIMIT_BYTES:,} (AWS rejects it at "
+                "StartExecution)"
+            )
         record = ExecutionRecord(
             arn=arn, name=name, state_machine_arn=sm_arn, state_machine_name=state_machine_name,
-            definition=text, input=_dumps({} if input_value is None else input_value), status="RUNNING",
+            definition=text, input=input_text, status="RUNNING",
             start_date=self.clock.now().timestamp(), options=_dumps(dict(options or {})),
         )
         self.store.create(record)
