@@ -36,6 +36,7 @@ from ._jsonpath import PathNotFound, format_no_results
 from ._model import DEFAULT, DISCARD, Catcher, Retrier, State, StateMachine, parse_state_machine
 from ._store import ExecutionRecord, ExecutionStore, MemoryStore
 from ._template import Scope
+from .services._base import split_resource
 
 __all__ = ["Engine", "ExecutionResult", "TaskInvoker", "PAYLOAD_LIMIT_BYTES"]
 
@@ -267,7 +268,7 @@ class _Run:
                 return data
             name = next_name
 
-    def context(self, state: State, entered: float, frame: _Frame, retry_count: int = 0) -> dict[str, Any]:
+    def context(self, state: State, entered: float, frame: _Frame) -> dict[str, Any]:
         ctx: dict[str, Any] = {
             "Execution": self.exec_context,
             "State": {"Name": state.name, "EnteredTime": _iso(entered)},
@@ -389,9 +390,6 @@ class _Run:
         if not isinstance(values, dict):
             raise StatesError("States.QueryEvaluationError", "The Assign field must evaluate to an object.")
         return values
-
-    def variables_view(self, frame: _Frame) -> Mapping[str, Any]:
-        return frame.variables
 
     # -- Retry / Catch ----------------------------------------------------------------------------
     async def with_retry_and_catch(
@@ -610,7 +608,7 @@ async def _wait(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
 
 async def _task(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any], key: str
                 ) -> tuple[str | None, Any, dict[str, Any] | None]:
-    resource, pattern = _split_resource(st.resource)
+    resource, pattern = split_resource(st.resource)
     resource_short, resource_type = _resource_names(resource, pattern)
 
     async def attempt(retry_count: int) -> tuple[Any, dict[str, Any] | None]:
@@ -923,16 +921,6 @@ def _backoff(retrier: Retrier, count: int, ids: IdSource) -> float:
     if retrier.jitter_full:
         delay = ids.random.uniform(0, delay)
     return delay
-
-
-_PATTERNS = ((".waitForTaskToken", "callback"), (".sync:2", "sync2"), (".sync", "sync"))
-
-
-def _split_resource(resource: str) -> tuple[str, str]:
-    for suffix, pattern in _PATTERNS:
-        if resource.endswith(suffix):
-            return resource[: -len(suffix)], pattern
-    return resource, "request-response"
 
 
 def _resource_names(resource: str, pattern: str) -> tuple[str, str]:
