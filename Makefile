@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/alpha-engine sfn run examples/hello.asl.json --input @examples/hello.input.json
+	$(BIN)/alpha-engine run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2

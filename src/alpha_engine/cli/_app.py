@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from ._pipeline import register
 from ._sfn import sfn_app
+from ._stage import logcapture_app, stage_app
 
 app = typer.Typer(
     name="alpha-engine",
@@ -13,6 +15,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+register(app)
+app.add_typer(stage_app, name="stage")
+app.add_typer(logcapture_app, name="logcapture")
 app.add_typer(sfn_app, name="sfn")
 
 

@@ -37,6 +37,8 @@ class RuntimeConfig:
     functions: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     ssm_not_found_window_seconds: float = 0.0
+    # A stopped task's process group gets SIGTERM, then SIGKILL after this many seconds.
+    terminate_grace_seconds: float = 5.0
     seed: int | None = None
     # Definitions nested executions may start, by state machine ARN or name.
     state_machines: Mapping[str, Any] = field(default_factory=dict)
@@ -64,6 +66,7 @@ class LocalRuntime:
         ctx = BindingContext(
             workspace=config.workspace, functions=dict(config.functions), env=dict(config.env),
             ssm_not_found_window_seconds=config.ssm_not_found_window_seconds,
+            terminate_grace_seconds=config.terminate_grace_seconds,
             log=log or (lambda line: None),
         )
         self.registry: ServiceRegistry = default_registry(ctx, extra_bindings, now=self.clock.now)

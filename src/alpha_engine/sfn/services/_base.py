@@ -65,6 +65,9 @@ class BindingContext:
     env: Mapping[str, str] = field(default_factory=dict)  # extra environment for child processes
     # getCommandInvocation answers InvocationDoesNotExist this long after sendCommand, as SSM does.
     ssm_not_found_window_seconds: float = 0.0
+    # When the engine stops a task (timeout, abort), its process group gets SIGTERM and this long
+    # to exit (so a log-shipping wrapper can ship) before SIGKILL, as Batch/ECS stop a container.
+    terminate_grace_seconds: float = 5.0
     log: Callable[[str], None] = _no_log  # one line of progress for the live view
 
 

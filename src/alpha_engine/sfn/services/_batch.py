@@ -22,7 +22,7 @@ from typing import Any
 from .._errors import BindingError, StatesError
 from ._aws import http_date, new_request_id, sdk_metadata, utc_now
 from ._base import BindingContext, TaskRequest
-from ._process import kill_group
+from ._process import terminate_group
 
 __all__ = ["BatchBinding"]
 
@@ -163,7 +163,7 @@ class BatchBinding:
             try:
                 code = await proc.wait()
             except BaseException:
-                await kill_group(proc)
+                await terminate_group(proc, ctx.terminate_grace_seconds)
                 self._finish(job, ctx, None, "Job terminated: the task was cancelled")
                 raise
         # A container's exit code for a signal is 128 + signal number.

@@ -16,6 +16,7 @@ engine. Result and error shapes follow AWS:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from typing import Any
 from .._errors import BindingError, StatesError
 from ._aws import http_date, new_request_id, sdk_metadata, utc_now, v1_cause
 from ._base import BindingContext, TaskRequest
-from ._process import describe_exit, kill_group
+from ._process import describe_exit, kill_group, terminate_group
 
 __all__ = ["LambdaBinding"]
 
@@ -166,7 +167,12 @@ class LambdaBinding:
         try:
             out, err = await proc.communicate(payload_text.encode())
         except BaseException:
-            await kill_group(proc)
+            # Stopped (timeout, abort): keep reading its pipes so it can finish writing while it
+            # handles SIGTERM, then kill whatever is left.
+            drains = [asyncio.ensure_future(_drain(s)) for s in (proc.stdout, proc.stderr)]
+            await terminate_group(proc, ctx.terminate_grace_seconds)
+            for drain in drains:
+                drain.cancel()
             raise
         # Lambda freezes the sandbox after a response: nothing the handler forked keeps running.
         await kill_group(proc)
@@ -192,6 +198,14 @@ class LambdaBinding:
             log.write(f"START RequestId: {request_id} Version: $LATEST\n".encode())
             log.write(err)
             log.write(f"END RequestId: {request_id}\n".encode())
+
+
+async def _drain(stream: asyncio.StreamReader | None) -> None:
+    if stream is None:
+        return
+    with contextlib.suppress(Exception):
+        while await stream.read(65536):
+            pass
 
 
 def _lookup_by_name(functions: Mapping[str, str], name: str) -> str | None:

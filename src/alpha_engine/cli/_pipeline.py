@@ -1,0 +1,354 @@
+"""The pipeline commands: run, status, redrive, resume, logs, graph, stages, definition."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from alpha_engine.config import Settings
+from alpha_engine.pipeline import PipelineError
+from alpha_engine.pipeline._local import LocalPipeline, StageStatus, stage_log_path
+from alpha_engine.pipeline.compose import ComposeOptions, compose_definition, definition_json
+from alpha_engine.sfn import SfnError, render_graph
+
+from ._common import emit_json, err, fail
+from ._settings_opts import USAGE_EXIT, ConfigOption, HomeOption, settings_from
+from ._sfn import state_outcomes
+
+__all__ = ["register"]
+
+_MARK = {"SUCCEEDED": "ok", "FAILED": "FAILED", "SOFT_FAILED": "soft-failed", "SKIPPED": "skipped",
+         "RUNNING": "running", "NOT_RUN": "-"}
+
+
+def _pipeline(settings: Settings, **kwargs: Any) -> LocalPipeline:
+    try:
+        return LocalPipeline(settings, **kwargs)
+    except PipelineError as exc:
+        raise fail(str(exc), USAGE_EXIT) from None
+
+
+class _LiveView:
+    """One line per stage event, plus new lines of the running stages' logs."""
+
+    def __init__(self, pipeline_settings: Settings, stages: dict[str, Any]) -> None:
+        self.workspace = pipeline_settings.workspace
+        self.stages = stages  # state name -> stage class
+        self.run_date: str | None = None
+        self.started: dict[str, float] = {}
+        self.offsets: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._tail_loop, daemon=True)
+
+    def say(self, line: str) -> None:
+        with self.lock:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    def on_event(self, arn: str, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind.endswith("StateExited"):
+            details = event["stateExitedEventDetails"]
+            name = details["name"]
+            if name == "InitializeInput":
+                self.run_date = json.loads(details.get("output") or "{}").get("run_date")
+                self.say(f"run_date {self.run_date}")
+            if name in self.stages:
+                elapsed = time.monotonic() - self.started.pop(name, time.monotonic())
+                self.offsets.pop(name, None)
+                self.say(f"  done  {name}  {elapsed:.1f}s")
+        elif kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            stage = self.stages.get(name)
+            if stage is not None:
+                self.started[name] = time.monotonic()
+                self.offsets[name] = -1
+                self.say(f"  start {name}  ({stage.failure_class.value}, {stage.compute.value})")
+            elif name.startswith("Notify") or name in ("HandleFailure", "MutexConflict", "ApplyShellRunDefaults"):
+                self.say(f"  {name}")
+        elif kind in ("TaskFailed", "TaskTimedOut"):
+            details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails") or {}
+            self.say(f"  !!    {details.get('error')}: {str(details.get('cause') or '')[:300]}")
+
+    def _tail_loop(self) -> None:
+        while not self.stop.wait(0.3):
+            self.tail()
+
+    def tail(self) -> None:
+        if self.run_date is None:
+            return
+        for name in list(self.started):
+            stage = self.stages[name]
+            path = stage_log_path(self.workspace, stage.slug, self.run_date)
+            try:
+                size = path.stat().st_size
+            except OSError:
+                continue
+            offset = self.offsets.get(name, -1)
+            if offset < 0 or size < offset:  # first look, or the file was truncated by a new run
+                offset = 0 if offset >= 0 or size < 4096 else size
+            if size == offset:
+                self.offsets[name] = offset
+                continue
+            with open(path, "rb") as log:
+                log.seek(offset)
+                chunk = log.read(size - offset)
+            complete = chunk.rfind(b"\n") + 1
+            for line in chunk[:complete].decode("utf-8", "replace").splitlines():
+                self.say(f"        | {line[:200]}")
+            self.offsets[name] = offset + complete
+
+    def __enter__(self) -> _LiveView:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=2)
+
+
+def _print_table(statuses: list[StageStatus]) -> None:
+    if not statuses:
+        err("(the stage graph has no stages yet)")
+        return
+    width = max(len(s.name) for s in statuses)
+    err(f"{'stage':<{width}}  {'class':<5}  {'status':<11}  {'time':>7}  note")
+    for s in statuses:
+        seconds = f"{s.seconds:.1f}s" if s.seconds is not None else ""
+        err(f"{s.name:<{width}}  {s.failure_class:<5}  {_MARK[s.status]:<11}  {seconds:>7}  {s.error or ''}")
+
+
+def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
+    described = pipeline.describe(arn)
+    statuses = pipeline.stage_statuses(arn)
+    run_date = pipeline.run_date_of(arn)
+    notice = pipeline.last_notification(described["name"])
+    logs = f"{pipeline.settings.artifacts_uri}/_logs/<slug>/{run_date}/"
+    if as_json:
+        emit_json({"execution": described, "run_date": run_date, "stages": [s.__dict__ for s in statuses],
+                   "notification": notice, "outbox": str(pipeline.outbox()), "logs": logs})
+        return
+    err("")
+    _print_table(statuses)
+    err("")
+    err(f"{described['status']}  {described['name']}  (run_date {run_date})")
+    if described.get("error"):
+        err(f"error: {described['error']}: {str(described.get('cause', ''))[:1000]}")
+    if notice:
+        err(f"notification: {notice.get('subject')}  (outbox: {pipeline.outbox()})")
+    err(f"logs: {logs}  (alpha-engine logs {described['name']} STAGE)")
+
+
+def _finish(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
+    _report(pipeline, arn, as_json)
+    if pipeline.describe(arn)["status"] != "SUCCEEDED":
+        raise typer.Exit(1)
+
+
+def run_cmd(
+    run_date: str = typer.Option(None, "--run-date", help="YYYY-MM-DD (default: the UTC date at start)."),
+    skip: str = typer.Option("", "--skip", help="Comma-separated stage slugs to skip."),
+    shell: bool = typer.Option(False, "--shell", help="Shell run: every stage boots and runs only its "
+                                                      "preflight, with read-only stores; nothing is written."),
+    role: str = typer.Option(None, "--role", help="pipeline_role, e.g. 'weekly' for the scheduled run "
+                                                  "(cadence roles take the execution mutex)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON; no live view."),
+    config: Path = ConfigOption,
+    workspace: Path = HomeOption,
+) -> None:
+    """Run the weekly pipeline on the embedded runtime, with a live view, then a summary."""
+    settings = settings_from(config, workspace)
+    day = None
+    if run_date:
+        try:
+            day = date.fromisoformat(run_date)
+        except ValueError:
+            raise fail(f"--run-date must be YYYY-MM-DD, got {run_date!r}", USAGE_EXIT) from None
+    probe = _pipeline(settings)
+    stages = {stage.name: stage for stage in probe.graph.stages()}
+    view = None if as_json else _LiveView(settings, stages)
+    pipeline = _pipeline(settings, listener=view.on_event if view else None)
+    try:
+        value = pipeline.execution_input(run_date=day, skip=[s for s in skip.split(",") if s],
+                                         shell_run=shell, role=role)
+    except PipelineError as exc:
+        raise fail(str(exc), USAGE_EXIT) from None
+    if view is not None:
+        err(f"{pipeline.graph.title} pipeline{' (shell run)' if shell else ''}: {len(stages)} stage(s), "
+            f"workspace {settings.workspace}")
+        with view:
+            result = pipeline.start(value)
+    else:
+        result = pipeline.start(value)
+    _finish(pipeline, result.arn, as_json)
+
+
+def status_cmd(
+    execution: str = typer.Argument(None, help="Execution name or ARN (default: the latest)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path = ConfigOption,
+    workspace: Path = HomeOption,
+) -> None:
+    """Show an execution's stages; without an argument, the latest run and the recent ones."""
+    pipeline = _pipeline(settings_from(config, workspace))
+    try:
+        arn = execution or pipeline.latest()
+        if not execution and not as_json:
+            for record in pipeline.executions(limit=10):
+                err(f"{record.status:<10} {record.name}")
+        _report(pipeline, pipeline.runtime.resolve(arn), as_json)
+    except (PipelineError, SfnError) as exc:
+        raise fail(str(exc), 1) from None
+
+
+def redrive_cmd(
+    execution: str = typer.Argument(..., help="Execution name or ARN."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON; no live view."),
+    config: Path = ConfigOption,
+    workspace: Path = HomeOption,
+) -> None:
+    """Redrive a failed run from the stage that failed: finished stages are not run again."""
+    settings = settings_from(config, workspace)
+    probe = _pipeline(settings)
+    view = None if as_json else _LiveView(settings, {s.name: s for s in probe.graph.stages()})
+    pipeline = _pipeline(settings, listener=view.on_event if view else None)
+    try:
+        if view is not None:
+            view.run_date = pipeline.run_date_of(execution)
+            with view:
+                result, rewound = pipeline.redrive(execution)
+        else:
+            result, rewound = pipeline.redrive(execution)
+    except (PipelineError, SfnError) as exc:
+        raise fail(str(exc), 1) from None
+    if not as_json:
+        err(f"rewound {len(rewound)} checkpoint(s): {', '.join(rewound) or '(none: a plain redrive)'}")
+    _finish(pipeline, result.arn, as_json)
+
+
+def resume_cmd(
+    execution: str = typer.Argument(..., help="Execution name or ARN."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path = ConfigOption,
+    workspace: Path = HomeOption,
+) -> None:
+    """Continue a RUNNING execution whose process died, from its last checkpoint."""
+    pipeline = _pipeline(settings_from(config, workspace))
+    try:
+        result = pipeline.resume(execution)
+    except (PipelineError, SfnError) as exc:
+        raise fail(str(exc), 1) from None
+    _finish(pipeline, result.arn, as_json)
+
+
+def logs_cmd(
+    execution: str = typer.Argument(..., help="Execution name or ARN."),
+    state: str = typer.Argument(None, help="Stage state name or slug; without it, list the logs."),
+    config: Path = ConfigOption,
+    workspace: Path = HomeOption,
+) -> None:
+    """List an execution's shipped stage logs, or print the latest log of one stage."""
+    from alpha_engine.store import ArtifactStore
+
+    settings = settings_from(config, workspace)
+    pipeline = _pipeline(settings)
+    try:
+        run_date = pipeline.run_date_of(execution)
+        stages = pipeline.graph.stages()
+        if state:
+            matches = [s for s in stages if state in (s.name, s.slug)]
+            if not matches:
+                raise fail(f"no stage {state!r}; stages: {', '.join(s.name for s in stages)}", USAGE_EXIT)
+            stages = matches
+        store = ArtifactStore(settings.artifacts_uri, read_only=True)
+        found = {s.name: store.list(f"_logs/{s.slug}/{run_date}/") for s in stages}
+    except (PipelineError, SfnError) as exc:
+        raise fail(str(exc), 1) from None
+    if state:
+        keys = found[stages[0].name]
+        if not keys:
+            raise fail(f"no shipped log for {stages[0].name} on {run_date}", 1)
+        err(f"== {keys[-1]}")
+        sys.stdout.buffer.write(store.read_bytes(keys[-1]))
+        sys.stdout.flush()
+        return
+    for name, keys in found.items():
+        typer.echo(f"{name}: {keys[-1] if keys else '(no log)'}" + (f"  (+{len(keys) - 1} older)" if len(keys) > 1 else ""))
+
+
+def graph_cmd(
+    execution: str = typer.Option(None, "--execution", "-e", help="Colour states by this execution's outcome."),
+    fmt: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
+    config: Path = ConfigOption,
+    workspace: Path = HomeOption,
+) -> None:
+    """Render the pipeline's state machine (mermaid or dot)."""
+    if fmt not in ("mermaid", "dot"):
+        raise fail("--format must be mermaid or dot", USAGE_EXIT)
+    pipeline = _pipeline(settings_from(config, workspace))
+    outcomes = None
+    if execution:
+        try:
+            outcomes = state_outcomes(pipeline.runtime.store.events(pipeline.runtime.resolve(execution)))
+        except SfnError as exc:
+            raise fail(str(exc), 1) from None
+    typer.echo(render_graph(pipeline.definition, fmt, outcomes))  # type: ignore[arg-type]
+
+
+def stages_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path = ConfigOption,
+    workspace: Path = HomeOption,
+) -> None:
+    """List the pipeline's stages in run order: failure class, compute, timeout, inputs and outputs."""
+    pipeline = _pipeline(settings_from(config, workspace))
+    rows: list[dict[str, Any]] = [{"name": s.name, "slug": s.slug, "failure_class": s.failure_class.value, "compute": s.compute.value,
+             "timeout_seconds": s.timeout_seconds, "inputs": list(s.inputs), "outputs": list(s.outputs),
+             "description": s.description} for s in pipeline.graph.stages()]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        typer.echo("(no stages)")
+    for row in rows:
+        typer.echo(f"{row['name']} ({row['slug']}): {row['failure_class']}, {row['compute']}, "
+                   f"timeout {row['timeout_seconds']}s")
+        if row["description"]:
+            typer.echo(f"    {row['description']}")
+        typer.echo(f"    reads:  {', '.join(row['inputs']) or '-'}")
+        typer.echo(f"    writes: {', '.join(row['outputs']) or '-'}")
+
+
+def definition_cmd(
+    out: Path = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
+    config: Path = ConfigOption,
+    workspace: Path = HomeOption,
+) -> None:
+    """Print the composed ASL definition (what 'run' executes and what deploys to AWS)."""
+    settings = settings_from(config, workspace)
+    pipeline = _pipeline(settings)
+    text = definition_json(compose_definition(pipeline.graph, ComposeOptions(settings.pipeline)))
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_cmd)
+    app.command("status")(status_cmd)
+    app.command("redrive")(redrive_cmd)
+    app.command("resume")(resume_cmd)
+    app.command("logs")(logs_cmd)
+    app.command("graph")(graph_cmd)
+    app.command("stages")(stages_cmd)
+    app.command("definition")(definition_cmd)

@@ -1,0 +1,144 @@
+"""Settings: one optional file (TOML or YAML) validated by pydantic, defaults that run offline.
+
+Resolution, first match wins:
+
+* workspace: the ``workspace`` argument, ``$ALPHA_ENGINE_HOME``, the file's ``workspace`` key
+  (relative to the file), ``./.alpha-engine``;
+* config file: the ``config_path`` argument, ``$ALPHA_ENGINE_CONFIG``, then
+  ``<workspace>/config.toml``, ``config.yaml`` or ``config.yml`` if present; none is fine.
+
+Everything a local run writes lives under the workspace, so ``rm -rf`` of it is a full reset.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._errors import ConfigError
+
+__all__ = ["PipelineSettings", "Settings", "load_settings"]
+
+CONFIG_NAMES = ("config.toml", "config.yaml", "config.yml")
+DEFAULT_GRAPH = "alpha_engine.pipeline.saturday:SATURDAY"
+
+
+class PipelineSettings(BaseModel):
+    """How the Saturday definition is composed and where its notifications go."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state_machine_name: str = "alpha-engine-saturday-pipeline"
+    # The stage graph to compose, as 'module:attribute'.
+    graph: str = DEFAULT_GRAPH
+    sns_topic_arn: str = "arn:aws:sns:us-east-1:111111111111:alpha-engine-alerts"
+    mutex_table: str = "alpha-engine-sf-execution-mutex"
+    # Lambda-compute stages are invoked as FunctionName = function_prefix + slug.
+    function_prefix: str = "alpha-engine-"
+    job_queue: str = "alpha-engine-stages"
+    job_definition: str = "alpha-engine-stage"
+    # Seconds a stage gets between SIGTERM and SIGKILL when it is stopped (timeout, abort).
+    terminate_grace_seconds: float = Field(default=10.0, ge=0)
+
+    @field_validator("graph")
+    @classmethod
+    def _graph_is_module_attribute(cls, value: str) -> str:
+        module, sep, attribute = value.partition(":")
+        if not (module and sep and attribute):
+            raise ValueError(f"must be 'module:attribute', got {value!r}")
+        return value
+
+
+class Settings(BaseModel):
+    """Everything configurable, with defaults that run the bundled sample offline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workspace: Path
+    # Artifact store root: a directory or an fsspec URL (s3://bucket/prefix). Default: <workspace>/artifacts.
+    artifacts_uri: str = ""
+    seed: int = 20240601
+    pipeline: PipelineSettings = PipelineSettings()
+    # Per-stage options, keyed by stage slug; each stage validates its own section.
+    stages: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # The file these settings came from, if any.
+    source: Path | None = None
+
+    def model_post_init(self, context: Any) -> None:
+        if not self.artifacts_uri:
+            object.__setattr__(self, "artifacts_uri", str(self.workspace / "artifacts"))
+
+    def stage_options(self, slug: str) -> dict[str, Any]:
+        return dict(self.stages.get(slug, {}))
+
+    def child_environment(self) -> dict[str, str]:
+        """What a stage process needs to find these same settings."""
+        env = {"ALPHA_ENGINE_HOME": str(self.workspace)}
+        if self.source is not None:
+            env["ALPHA_ENGINE_CONFIG"] = str(self.source)
+        return env
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        if path.suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        else:
+            data = yaml.safe_load(text) or {}
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a table/mapping, got {type(data).__name__}")
+    return data
+
+
+def _find_file(config_path: str | Path | None, workspace_hint: Path, env: Mapping[str, str]) -> Path | None:
+    if config_path is not None:
+        return Path(config_path)
+    if env.get("ALPHA_ENGINE_CONFIG"):
+        return Path(env["ALPHA_ENGINE_CONFIG"])
+    for name in CONFIG_NAMES:
+        candidate = workspace_hint / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(config_path: str | Path | None = None, *, workspace: str | Path | None = None,
+                  env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Resolve the workspace and config file (see module docstring) and validate the settings."""
+    env = os.environ if env is None else env
+    explicit = workspace or env.get("ALPHA_ENGINE_HOME") or None
+    hint = Path(explicit) if explicit else Path.cwd() / ".alpha-engine"
+    path = _find_file(config_path, hint, env)
+    data: dict[str, Any] = _read_file(path) if path is not None else {}
+    if path is not None:
+        path = path.resolve()
+        data["source"] = path
+        if explicit is None and "workspace" in data:
+            data["workspace"] = (path.parent / str(data["workspace"])).resolve()
+    if explicit is not None or "workspace" not in data:
+        data["workspace"] = Path(hint).resolve()
+    if path is not None and isinstance(data.get("artifacts_uri"), str) and "://" not in data["artifacts_uri"]:
+        data["artifacts_uri"] = str((path.parent / data["artifacts_uri"]).resolve())
+    data.update(overrides)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        where = str(path) if path is not None else "settings"
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or '(top)'}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigError(f"{where}: {problems}") from None

@@ -1,0 +1,34 @@
+"""Errors of the pipeline layer.
+
+::
+
+    PipelineError
+     ├── StageDefinitionError   a stage class or graph is declared wrongly
+     ├── UnknownStageError      no stage with that slug in the graph
+     ├── PreflightError         a preflight found something missing (raised by stages)
+     └── RecoveryError          an execution cannot be redriven or resumed as asked
+"""
+
+from __future__ import annotations
+
+__all__ = ["PipelineError", "PreflightError", "RecoveryError", "StageDefinitionError", "UnknownStageError"]
+
+
+class PipelineError(Exception):
+    """Base of every pipeline error."""
+
+
+class StageDefinitionError(PipelineError):
+    """A stage or stage graph violates the stage contract."""
+
+
+class UnknownStageError(PipelineError, LookupError):
+    """No stage with the requested slug."""
+
+
+class PreflightError(PipelineError):
+    """A stage cannot run: its preflight names what is missing or unreachable."""
+
+
+class RecoveryError(PipelineError):
+    """The execution is not in a state that allows the requested recovery."""

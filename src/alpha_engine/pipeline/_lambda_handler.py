@@ -1,0 +1,82 @@
+"""The local Lambda handler behind every lambda-compute stage.
+
+The Lambda binding runs this in a child process per invocation. It runs the same command a
+Batch stage runs, ``alpha-engine logcapture run ... -- alpha-engine stage run SLUG``, so every
+stage's output is teed and shipped to ``_logs/`` whatever its compute kind. A stage that fails
+raises :class:`StageFailed` (or :class:`StagePreflightFailed`), whose name becomes the Task's
+error, so the state machine's Catch sees an application error that Lambda retries never touch.
+
+Only the standard library is imported here: the child boots fast.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["StageFailed", "StageInvocationError", "StagePreflightFailed", "handler", "stage_command"]
+
+
+class StageInvocationError(Exception):
+    """The event does not name a stage and run date."""
+
+
+class StageFailed(Exception):
+    """The stage's run failed (exit code 1) or its process died."""
+
+
+class StagePreflightFailed(Exception):
+    """The stage's preflight failed (exit code 2)."""
+
+
+def stage_command(slug: str, run_date: str, *, preflight_only: bool, report: str | None = None,
+                  python: str = sys.executable) -> list[str]:
+    """The logcapture-wrapped stage command (the one Batch stages run as ``alpha-engine ...``)."""
+    inner = [python, "-m", "alpha_engine", "stage", "run", slug, "--run-date", run_date]
+    if report:
+        inner += ["--report", report]
+    if preflight_only:
+        inner.append("--preflight-only")
+    return [python, "-m", "alpha_engine", "logcapture", "run", "--slug", slug, "--run-date", run_date, "--", *inner]
+
+
+def _parse(event: Any) -> tuple[str, str, bool]:
+    if not isinstance(event, dict):
+        raise StageInvocationError(f"the event must be an object, got {type(event).__name__}")
+    slug, run_date, preflight_only = event.get("stage"), event.get("run_date"), event.get("preflight_only", False)
+    if not isinstance(slug, str) or not slug:
+        raise StageInvocationError(f"event.stage must be a stage slug, got {slug!r}")
+    if not isinstance(run_date, str) or not run_date:
+        raise StageInvocationError(f"event.run_date must be a YYYY-MM-DD string, got {run_date!r}")
+    if not isinstance(preflight_only, bool):
+        raise StageInvocationError(f"event.preflight_only must be a boolean, got {preflight_only!r}")
+    return slug, run_date, preflight_only
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    slug, run_date, preflight_only = _parse(event)
+    with tempfile.TemporaryDirectory(prefix="alpha-engine-stage-") as tmp:
+        report_path = Path(tmp) / "report.json"
+        command = stage_command(slug, run_date, preflight_only=preflight_only, report=str(report_path))
+        # A SIGTERM (timeout, stop) reaches the whole process group: log capture forwards it to
+        # the stage and ships the log; we only wait for it, so the log is never cut short.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        try:
+            code = subprocess.run(command, stdin=subprocess.DEVNULL, check=False).returncode
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        report = json.loads(report_path.read_text()) if report_path.exists() else None
+    if code == 0 and report is not None:
+        return {"status": "OK", "stage": slug, "run_date": run_date, "preflight_only": preflight_only,
+                "summary": report.get("summary", {}), "warnings": report.get("warnings", [])}
+    error = (report or {}).get("error") or f"the stage process exited with code {code}"
+    message = f"{slug} ({run_date}): {error} (exit code {code}; log under _logs/{slug}/{run_date}/)"
+    if code == 2:
+        raise StagePreflightFailed(message)
+    raise StageFailed(message)
+

@@ -1,0 +1,213 @@
+"""Run the pipeline on the embedded runtime: start, status, redrive, resume, logs.
+
+The definition is composed from the configured stage graph with the configured names (the
+committed ``definitions/saturday.asl.json`` is the same composition with default settings).
+Lambda stages are bound to :mod:`._lambda_handler`; Batch stages run their command with the
+virtualenv's ``bin`` first on ``PATH``; both reach the stage runner through log capture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from alpha_engine.config import Settings
+from alpha_engine.sfn import ExecutionResult, LocalRuntime, RuntimeConfig
+
+from ._errors import RecoveryError
+from ._graph import StageGraph, load_graph
+from ._recovery import rewind_keys
+from ._stage import Compute, Stage
+from .compose import ComposeOptions, compose_definition
+
+__all__ = ["LocalPipeline", "StageStatus", "stage_log_path", "stage_statuses"]
+
+LAMBDA_HANDLER = "alpha_engine.pipeline._lambda_handler:handler"
+
+
+def stage_log_path(workspace: Path, slug: str, run_date: str) -> Path:
+    """Where log capture keeps a stage's local log (its shipped copy is under ``_logs/``)."""
+    return workspace / "logs" / "stages" / slug / f"{run_date}.log"
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    """One stage's outcome in one execution, read from its history."""
+
+    name: str
+    slug: str
+    failure_class: str
+    status: str  # SUCCEEDED | FAILED | SOFT_FAILED | SKIPPED | RUNNING | NOT_RUN
+    seconds: float | None = None
+    error: str | None = None
+
+
+def _event_time(event: Mapping[str, Any]) -> float:
+    stamp = event["timestamp"]
+    if isinstance(stamp, int | float):
+        return float(stamp)
+    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+
+
+def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> list[StageStatus]:
+    """Each stage's status in an execution history (the last attempt wins after a redrive).
+
+    A stage's outcome is read from the output of its Task state, which its Catch annotates:
+    ``$.<slug>_failure`` (hard) or ``$.<slug>_error`` (soft). This holds for stages in
+    concurrent parallel branches, whose events interleave.
+    """
+    stages = {stage.name: stage for stage in graph.stages()}
+    gates = {f"CheckSkip{name}": name for name in stages}
+    entered: dict[str, float] = {}
+    status: dict[str, tuple[str, float | None, str | None]] = {}
+    for event in events:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            if name in stages:
+                entered[name] = _event_time(event)
+                status[name] = ("RUNNING", None, None)
+        elif kind.endswith("StateExited"):
+            details = event["stateExitedEventDetails"]
+            name = details["name"]
+            output = json.loads(details.get("output") or "null")
+            if name in stages:
+                snake = stages[name].snake()
+                seconds = round(_event_time(event) - entered.get(name, _event_time(event)), 1)
+                caught = output.get(f"{snake}_failure") or output.get(f"{snake}_error") \
+                    if isinstance(output, dict) else None
+                if isinstance(caught, dict):
+                    hard = f"{snake}_failure" in output
+                    error = f"{caught.get('Error')}: {str(caught.get('Cause') or '')[:300]}".rstrip(": ")
+                    status[name] = ("FAILED" if hard else "SOFT_FAILED", seconds, error)
+                else:
+                    status[name] = ("SUCCEEDED", seconds, None)
+            elif name in gates and gates[name] not in status:
+                skip_key = f"skip_{stages[gates[name]].snake()}"
+                if isinstance(output, dict) and output.get(skip_key) is True:
+                    status[gates[name]] = ("SKIPPED", None, None)
+    out = []
+    for name, stage in stages.items():
+        state, elapsed, note = status.get(name, ("NOT_RUN", None, None))
+        out.append(StageStatus(name, stage.slug, stage.failure_class.value, state, elapsed, note))
+    return out
+
+
+class LocalPipeline:
+    """The configured pipeline on the local runtime in the settings' workspace."""
+
+    def __init__(self, settings: Settings, *, graph: StageGraph | None = None,
+                 listener: Callable[[str, dict[str, Any]], None] | None = None,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.graph = graph or load_graph(settings.pipeline.graph)
+        self.definition = compose_definition(self.graph, ComposeOptions(settings.pipeline))
+        functions = {f"{settings.pipeline.function_prefix}{stage.slug}": LAMBDA_HANDLER
+                     for stage in self.graph.stages() if stage.compute is Compute.LAMBDA}
+        bin_dir = str(Path(sys.executable).parent)
+        env = {**settings.child_environment(),
+               "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+        self.runtime = LocalRuntime(
+            RuntimeConfig(workspace=settings.workspace, functions=functions, env=env,
+                          terminate_grace_seconds=settings.pipeline.terminate_grace_seconds),
+            log=log, listener=listener,
+        )
+
+    @property
+    def state_machine_name(self) -> str:
+        return self.settings.pipeline.state_machine_name
+
+    def execution_input(self, *, run_date: date | None = None, skip: Sequence[str] = (),
+                        shell_run: bool = False, role: str | None = None) -> dict[str, Any]:
+        """The execution input for these options; unknown stage slugs are an error."""
+        value: dict[str, Any] = {}
+        if run_date is not None:
+            value["run_date"] = run_date.isoformat()
+        for slug in skip:
+            value[f"skip_{self.graph.stage(slug).snake()}"] = True
+        if shell_run:
+            value["shell_run"] = True
+        if role:
+            value["pipeline_role"] = role
+        return value
+
+    def start(self, input_value: Mapping[str, Any], *, name: str | None = None) -> ExecutionResult:
+        day = str(input_value.get("run_date") or datetime.now(UTC).date().isoformat())
+        name = name or f"{self.graph.title.lower()}-{day}-{uuid.uuid4().hex[:8]}"
+        return self.runtime.start(self.definition, dict(input_value), name=name,
+                                  state_machine_name=self.state_machine_name)
+
+    def executions(self, limit: int = 20) -> list[Any]:
+        return [r for r in self.runtime.store.list_executions(limit=limit)
+                if r.state_machine_name == self.state_machine_name]
+
+    def latest(self) -> str:
+        runs = self.executions(limit=1)
+        if not runs:
+            raise RecoveryError(f"no {self.graph.title} pipeline execution in {self.settings.workspace}")
+        return str(runs[0].arn)
+
+    def describe(self, execution: str) -> dict[str, Any]:
+        return self.runtime.describe(execution)
+
+    def stage_statuses(self, execution: str) -> list[StageStatus]:
+        return stage_statuses(self.runtime.store.events(self.runtime.resolve(execution)), self.graph)
+
+    def run_date_of(self, execution: str) -> str:
+        """The run_date stamped by InitializeInput (or the start date if it never ran)."""
+        arn = self.runtime.resolve(execution)
+        for event in self.runtime.store.events(arn):
+            details = event.get("stateExitedEventDetails")
+            if details and details.get("name") == "InitializeInput":
+                return str(json.loads(details["output"]).get("run_date"))
+        record = self.runtime.store.get(arn)
+        return datetime.fromtimestamp(record.start_date, UTC).date().isoformat()
+
+    def redrive(self, execution: str) -> tuple[ExecutionResult, list[str]]:
+        """Rewind to the failed stages (see :mod:`._recovery`) and redrive; returns the rewound keys."""
+        arn = self.runtime.resolve(execution)
+        record = self.runtime.store.get(arn)
+        if record.status == "RUNNING":
+            raise RecoveryError(
+                f"execution {record.name} is RUNNING; if its process died, continue it with "
+                f"'alpha-engine resume {record.name}'"
+            )
+        if record.status == "SUCCEEDED":
+            raise RecoveryError(f"execution {record.name} SUCCEEDED: there is nothing to redrive")
+        if record.error == "MutexConflict":
+            raise RecoveryError(
+                f"execution {record.name} stopped at the mutex (another run started in the same minute); "
+                "start a new run instead"
+            )
+        keys = rewind_keys(self.runtime.store.steps(arn), self.graph)
+        if keys:
+            self.runtime.store.drop_steps(arn, keys)
+        return self.runtime.redrive(arn), keys
+
+    def resume(self, execution: str) -> ExecutionResult:
+        return self.runtime.resume(self.runtime.resolve(execution))
+
+    def outbox(self) -> Path:
+        return self.settings.workspace / "notifications" / "outbox.jsonl"
+
+    def last_notification(self, execution_name: str) -> dict[str, Any] | None:
+        """The last outbox message whose text names the execution."""
+        path = self.outbox()
+        if not path.exists():
+            return None
+        found = None
+        for line in path.read_text(encoding="utf-8").splitlines():
+            message = json.loads(line)
+            if execution_name in str(message.get("message", "")):
+                found = message
+        return found
+
+    def stage_class(self, slug: str) -> type[Stage]:
+        return self.graph.stage(slug)

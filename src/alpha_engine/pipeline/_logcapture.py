@@ -1,0 +1,257 @@
+"""Log capture: run a command, tee its output byte-exact to the console and a log, ship the log.
+
+Every stage runs through here. Unlike upstream's log-capture CLI (which lost the log on SIGTERM
+and was cut at 24 KB by SSM), the log is shipped on *every* exit: normal, failed, killed by a
+signal, forwarded SIGTERM/SIGINT, or a command that could not start. The command's exit code is
+propagated exactly (``128 + N`` when signal ``N`` killed it, ``127`` when it could not start).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import FrameType
+from typing import BinaryIO, Protocol
+
+__all__ = ["LogCaptureResult", "LogSink", "log_key_for", "run_with_log_capture"]
+
+CANNOT_START_EXIT = 127
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_CHUNK = 65536
+_SLUG = re.compile(r"[a-z0-9-]+")
+_RUN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
+
+_SignalHandler = Callable[[int, FrameType | None], object] | int | None
+
+
+class LogSink(Protocol):
+    """Where logs are shipped (an ``alpha_engine.store.ArtifactStore`` fits)."""
+
+    def write_bytes(self, key: str, data: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class LogCaptureResult:
+    """What a captured run ended with."""
+
+    exit_code: int  # the child's exit code; death by signal N -> 128 + N; could not start -> 127
+    log_path: Path
+    log_key: str | None  # where it was shipped, None if shipping failed or no sink
+    upload_error: str | None  # message if shipping failed
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_slug(slug: str) -> None:
+    if not isinstance(slug, str) or _SLUG.fullmatch(slug) is None:
+        raise ValueError(f"logcapture: slug {slug!r} must be lowercase letters, digits and '-'")
+
+
+def _check_run_date(run_date: str) -> None:
+    # The run date becomes a key segment: only a real YYYY-MM-DD may get there.
+    try:
+        ok = _RUN_DATE.fullmatch(run_date) is not None and bool(date.fromisoformat(run_date))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"logcapture: run date {run_date!r} must be YYYY-MM-DD")
+
+
+def _safe_host(host: str) -> str:
+    return _HOST_UNSAFE.sub("-", host) or "unknown-host"
+
+
+def log_key_for(slug: str, run_date: str, host: str, at: datetime) -> str:
+    """The shipped log's key, ``_logs/{slug}/{run_date}/{host}-{HHMMSS}Z.log``.
+
+    ``at`` is read as UTC (a naive datetime is taken to be UTC already); ``host`` is sanitized to
+    ``[A-Za-z0-9.-]``. Raises ValueError for a slug that is not ``[a-z0-9-]+`` or a bad run date.
+    """
+    _check_slug(slug)
+    _check_run_date(run_date)
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return f"_logs/{slug}/{run_date}/{_safe_host(host)}-{at:%H%M%S}Z.log"
+
+
+class _Forwarder:
+    """Signal handlers that pass SIGTERM/SIGINT on to the child instead of stopping us.
+
+    A signal that arrives before the child exists is held and forwarded as soon as it does; one that
+    arrives after the child was reaped is dropped (we are about to ship and exit anyway).
+    """
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.pending: list[int] = []
+        self._previous: dict[int, _SignalHandler] = {}
+
+    def install(self) -> None:
+        # signal.signal only works in the main thread; elsewhere the caller keeps its own handling.
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in FORWARDED_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, previous in self._previous.items():
+            # None means a handler not set from Python: the closest we can restore is the default.
+            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
+        self._previous.clear()
+
+    def attach(self, child: subprocess.Popen[bytes]) -> None:
+        self.child = child
+        held, self.pending = self.pending, []
+        for sig in held:
+            self._send(sig)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.child is None:
+            self.pending.append(signum)
+        else:
+            self._send(signum)
+
+    def _send(self, sig: int) -> None:
+        assert self.child is not None
+        # send_signal is os.kill(child.pid, sig) guarded against a child that was already reaped
+        # (its pid could belong to another process by now).
+        self.child.send_signal(sig)
+
+
+class _Tee:
+    """Writes each chunk to the log file and the console, flushing both."""
+
+    def __init__(self, log: BinaryIO, log_path: Path, console: BinaryIO | None) -> None:
+        self._log: BinaryIO | None = log
+        self._log_path = log_path
+        self._console = console
+
+    def write(self, chunk: bytes) -> None:
+        # The log first: it is what gets shipped, and a console blocked on a slow reader must not
+        # hold it back.
+        if self._log is not None:
+            try:
+                self._log.write(chunk)
+                self._log.flush()
+            except (OSError, ValueError) as exc:
+                self._log = None
+                print(f"logcapture: log write failed ({self._log_path}): {exc}", file=sys.stderr, flush=True)
+        if self._console is not None:
+            try:
+                self._console.write(chunk)
+                self._console.flush()
+            except (OSError, ValueError):
+                # A closed console (reader gone) must not stop the log receiving the rest.
+                self._console = None
+
+
+def _exit_code(returncode: int) -> int:
+    return returncode if returncode >= 0 else 128 - returncode
+
+
+def _run_teed(command: Sequence[str], tee: _Tee, forwarder: _Forwarder) -> int:
+    try:
+        # No shell, no new session: an outer supervisor signals our whole process group.
+        child = subprocess.Popen(
+            list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+    except (OSError, ValueError) as exc:
+        tee.write(f"logcapture: cannot start {command[0]}: {exc}\n".encode(errors="replace"))
+        return CANNOT_START_EXIT
+    forwarder.attach(child)
+    assert child.stdout is not None
+    with child.stdout:
+        fd = child.stdout.fileno()
+        # os.read is retried after our handlers run (PEP 475), so a forwarded signal never cuts
+        # the tee short: we read until the child's end of the pipe closes.
+        while chunk := os.read(fd, _CHUNK):
+            tee.write(chunk)
+    return _exit_code(child.wait())
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _ship(log_path: Path, key: str, sink: LogSink) -> str | None:
+    try:
+        sink.write_bytes(key, log_path.read_bytes())
+    except Exception as exc:  # any failure to ship is reported, never allowed to change the exit code
+        error = _error_text(exc)
+        print(f"logcapture: log not shipped ({key}): {error}", file=sys.stderr, flush=True)
+        return error
+    return None
+
+
+def _key_now(slug: str, run_date: str | None, host: str | None, now: Callable[[], datetime]) -> str:
+    at = now()
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return log_key_for(slug, run_date or at.date().isoformat(), host or socket.gethostname(), at)
+
+
+def run_with_log_capture(
+    command: Sequence[str],
+    *,
+    slug: str,
+    log_path: Path,
+    sink: LogSink | None,
+    run_date: str | None = None,
+    now: Callable[[], datetime] = _utc_now,
+    host: str | None = None,
+    console: BinaryIO | None = None,
+) -> LogCaptureResult:
+    """Run ``command`` (no shell), tee its merged stdout/stderr to ``console`` and ``log_path``, ship.
+
+    While the command runs, SIGTERM and SIGINT are forwarded to it and the tee goes on until its
+    output ends. The log (exactly the command's output) is then shipped to ``sink`` under
+    :func:`log_key_for`; a shipping failure is printed to stderr and reported in ``upload_error``
+    without changing the exit code. ``console`` defaults to ``sys.stdout.buffer``.
+
+    Raises ValueError for an empty command, a bad slug or run date (before anything runs), and
+    OSError if the log file cannot be created.
+    """
+    if isinstance(command, str | bytes) or not command:
+        raise ValueError(f"logcapture: the command must be a non-empty list of arguments, got {command!r}")
+    _check_slug(slug)
+    if run_date is not None:
+        _check_run_date(run_date)
+    if console is None:
+        console = getattr(sys.stdout, "buffer", None)
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    forwarder = _Forwarder()
+    key: str | None = None
+    upload_error: str | None = None
+    with open(log_path, "wb") as log:
+        forwarder.install()
+        try:
+            exit_code = _run_teed(command, _Tee(log, log_path, console), forwarder)
+        finally:
+            # Shipped even if the tee itself failed: the log is what explains the failure.
+            try:
+                log.close()  # everything written reaches the file before it is read back
+                if sink is not None:
+                    key = _key_now(slug, run_date, host, now)
+                    upload_error = _ship(log_path, key, sink)
+            finally:
+                forwarder.restore()
+    return LogCaptureResult(
+        exit_code=exit_code,
+        log_path=log_path,
+        log_key=key if upload_error is None else None,
+        upload_error=upload_error,
+    )

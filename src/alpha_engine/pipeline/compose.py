@@ -1,0 +1,454 @@
+"""Compose the pipeline's Amazon States Language definition from a stage graph.
+
+Pure functions: a graph and options in, an ASL dict out. The rules the upstream system learnt
+the hard way hold here because the wiring is generated, never written by hand:
+
+* ``InitializeInput`` layers identity defaults and ``run_date`` (the UTC date of
+  ``$$.Execution.StartTime``) under the execution input, so the caller's values win and one
+  run_date is stamped once for the whole run.
+* A conditional DynamoDB put keyed ``state-machine#role#YYYY-MM-DDTHH:MM`` rejects a duplicate
+  trigger of a cadence role (``MutexConflict``); a store error fails open.
+* ``shell_run: true`` forces the dry control values over the input (no ``skip_*`` keys), so
+  every stage boots and runs only its preflight. Without ``shell_run`` the path is exactly the
+  one a definition without the feature would take (strict superset).
+* One ``skip_<slug>`` gate per stage (``And[IsPresent, BooleanEquals true]``).
+* Every stage call carries ``run_date`` and the preflight-only flag. Lambda stages retry only
+  Lambda service errors; Batch stages are not retried (a stage failure is not transient).
+* Hard stages catch into ``Extract<Name>Error`` then ``HandleFailure`` (notify) then
+  ``FailExecution``; soft stages record ``$.<slug>_error`` and go on.
+* Parallel branches never throw: each ends in a Complete or Failed Pass, a failed hard stage
+  sends an immediate notice, and the run fails after the join, keeping the siblings' work.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from alpha_engine.config import PipelineSettings
+
+from ._graph import Branch, ParallelGroup, StageGraph
+from ._stage import Compute, FailureClass, Stage
+
+__all__ = [
+    "CADENCE_ROLES",
+    "ComposeOptions",
+    "FAILURE_ROUTE",
+    "compose_definition",
+    "definition_json",
+    "rewind_states",
+]
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+BATCH_SUBMIT_SYNC = "arn:aws:states:::batch:submitJob.sync"
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+DYNAMODB_PUT = "arn:aws:states:::aws-sdk:dynamodb:putItem"
+# Roles whose runs must not overlap: a second trigger in the same minute is a duplicate.
+CADENCE_ROLES = ("weekly", "shell-run")
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+# The execution input keys with identity values, and what a shell run forces instead.
+IDENTITY_DEFAULTS = {"pipeline_label": "", "preflight_only": False}
+SHELL_RUN_VALUES = {"pipeline_label": " Preflight", "preflight_only": True}
+# States on the top-level failure route.
+FAILURE_ROUTE = ("HandleFailure", "FailExecution")
+PREFLIGHT_ENV = "ALPHA_ENGINE_PREFLIGHT_ONLY"
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    """Deployment names plus feature switches (both on in the shipped definition)."""
+
+    settings: PipelineSettings = PipelineSettings()
+    shell_run: bool = True
+    mutex: bool = True
+
+
+def _literal(text: str) -> str:
+    """``text`` as an intrinsic-function string literal (quotes, braces, backslash escaped)."""
+    escaped = "".join("\\" + c if c in "\\'{}" else c for c in text)
+    return f"'{escaped}'"
+
+
+def _json_literal(value: Any) -> str:
+    return _literal(json.dumps(value, separators=(",", ":"), sort_keys=True))
+
+
+def _snake(text: str) -> str:
+    out = []
+    for i, c in enumerate(text):
+        if c.isupper() and i and not text[i - 1].isupper():
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out).replace("-", "_")
+
+
+def _is_true(variable: str) -> dict[str, Any]:
+    return {"And": [{"Variable": variable, "IsPresent": True}, {"Variable": variable, "BooleanEquals": True}]}
+
+
+class _Composer:
+    def __init__(self, graph: StageGraph, options: ComposeOptions) -> None:
+        self.graph = graph
+        self.options = options
+        self.s = options.settings
+        self.title = graph.title
+
+    # -- top level ------------------------------------------------------------------------------
+    def definition(self) -> dict[str, Any]:
+        states: dict[str, Any] = {}
+        entry = self.steps(self.graph.steps, states, "CheckShellRunNotify" if self.options.shell_run
+                           else "NotifyComplete", branch=None)
+        top: dict[str, Any] = {"InitializeInput": self.initialize_input()}
+        after_init = entry
+        if self.options.shell_run:
+            after_init = "CheckShellRun"
+        if self.options.mutex:
+            top["InitializeInput"]["Next"] = "CheckMutexRole"
+            top.update(self.mutex_states(after_init))
+        else:
+            top["InitializeInput"]["Next"] = after_init
+        if self.options.shell_run:
+            top.update(self.shell_run_states(entry))
+        top.update(states)
+        top.update(self.notify_states())
+        if self.can_fail():
+            top.update(self.failure_states())
+        return {
+            "Comment": f"alpha-engine {self.title} pipeline. Generated by alpha_engine.pipeline.compose "
+                       "from the stage graph; do not edit by hand.",
+            "StartAt": "InitializeInput",
+            "States": top,
+        }
+
+    def can_fail(self) -> bool:
+        """Whether any state routes to HandleFailure (a hard stage or a parallel group)."""
+        return any(isinstance(step, ParallelGroup) or step.failure_class is FailureClass.HARD
+                   for step in self.graph.steps)
+
+    def initialize_input(self) -> dict[str, Any]:
+        defaults = {**IDENTITY_DEFAULTS, "sns_topic_arn": self.s.sns_topic_arn}
+        run_date = ("States.Format('\\{\"run_date\":\"{}\"\\}', "
+                    "States.ArrayGetItem(States.StringSplit($$.Execution.StartTime, 'T'), 0))")
+        merged = (f"States.JsonMerge(States.JsonMerge(States.StringToJson({_json_literal(defaults)}), "
+                  f"States.StringToJson({run_date}), false), $$.Execution.Input, false)")
+        return {
+            "Type": "Pass",
+            "Comment": "Identity defaults and run_date (UTC date of the start) under the input: the input wins.",
+            "Parameters": {"merged.$": merged},
+            "OutputPath": "$.merged",
+        }
+
+    def mutex_states(self, after: str) -> dict[str, Any]:
+        minute = ", ".join(
+            f"States.ArrayGetItem(States.StringSplit($$.Execution.StartTime, ':'), {i})" for i in (0, 1)
+        )
+        roles = [{"Variable": "$.pipeline_role", "StringEquals": role} for role in CADENCE_ROLES]
+        return {
+            "CheckMutexRole": {
+                "Type": "Choice",
+                "Comment": "Cadence roles take the execution mutex; other roles (recovery, smoke) bypass it.",
+                "Choices": [{
+                    "And": [{"Variable": "$.pipeline_role", "IsPresent": True}, {"Or": roles}],
+                    "Next": "AcquireMutex",
+                }],
+                "Default": after,
+            },
+            "AcquireMutex": {
+                "Type": "Task",
+                "Comment": "One run per state machine, role and start minute. A store error fails open.",
+                "Resource": DYNAMODB_PUT,
+                "Parameters": {
+                    "TableName": self.s.mutex_table,
+                    "Item": {
+                        "mutex_key": {"S.$": "States.Format('{}#{}#{}:{}', $$.StateMachine.Name, "
+                                             f"$.pipeline_role, {minute})"},
+                        "execution_arn": {"S.$": "$$.Execution.Id"},
+                        "started_at": {"S.$": "$$.Execution.StartTime"},
+                        "state_machine": {"S.$": "$$.StateMachine.Name"},
+                        "pipeline_role": {"S.$": "$.pipeline_role"},
+                    },
+                    "ConditionExpression": "attribute_not_exists(mutex_key)",
+                },
+                "ResultPath": None,
+                "Catch": [
+                    {"ErrorEquals": ["DynamoDb.ConditionalCheckFailedException",
+                                     "DynamoDB.ConditionalCheckFailedException"],
+                     "ResultPath": "$.mutex_conflict", "Next": "MutexConflict"},
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.mutex_error", "Next": after},
+                ],
+                "Next": after,
+            },
+            "MutexConflict": {
+                "Type": "Fail",
+                "Error": "MutexConflict",
+                "Cause": "Another execution of this state machine and role started in the same minute.",
+            },
+        }
+
+    def shell_run_states(self, entry: str) -> dict[str, Any]:
+        return {
+            "CheckShellRun": {
+                "Type": "Choice",
+                "Choices": [{**_is_true("$.shell_run"), "Next": "ApplyShellRunDefaults"}],
+                "Default": entry,
+            },
+            "ApplyShellRunDefaults": {
+                "Type": "Pass",
+                "Comment": "Shell run: the dry values win over the input; nothing is skipped.",
+                "Parameters": {
+                    "merged.$": f"States.JsonMerge($, States.StringToJson({_json_literal(SHELL_RUN_VALUES)}), false)"
+                },
+                "OutputPath": "$.merged",
+                "Next": entry,
+            },
+        }
+
+    def notify_states(self) -> dict[str, Any]:
+        topic = {"TopicArn.$": "$.sns_topic_arn"}
+        states: dict[str, Any] = {}
+        if self.options.shell_run:
+            states["CheckShellRunNotify"] = {
+                "Type": "Choice",
+                "Choices": [{**_is_true("$.shell_run"), "Next": "NotifyShellRunComplete"}],
+                "Default": "NotifyComplete",
+            }
+        states["NotifyComplete"] = {
+            "Type": "Task",
+            "Resource": SNS_PUBLISH,
+            "Parameters": {
+                **topic,
+                "Subject": f"Alpha Engine {self.title} Pipeline — SUCCESS",
+                "Message.$": f"States.Format('The {self.title} pipeline completed for run_date "
+                             "{}. Execution: {}', $.run_date, $$.Execution.Name)",
+            },
+            "ResultPath": "$.notify_result",
+            "End": True,
+        }
+        if self.options.shell_run:
+            states["NotifyShellRunComplete"] = {
+                "Type": "Task",
+                "Resource": SNS_PUBLISH,
+                "Parameters": {
+                    **topic,
+                    "Subject": f"Alpha Engine {self.title} Preflight Pipeline — SUCCESS",
+                    "Message.$": f"States.Format('Preflight: every stage of the {self.title} pipeline booted and "
+                                 "passed its preflight for run_date {}; nothing was written. Execution: {}', "
+                                 "$.run_date, $$.Execution.Name)",
+                },
+                "ResultPath": "$.notify_result",
+                "End": True,
+            }
+        return states
+
+    def failure_states(self) -> dict[str, Any]:
+        return {
+            "HandleFailure": {
+                "Type": "Task",
+                "Resource": SNS_PUBLISH,
+                "Parameters": {
+                    "TopicArn.$": "$.sns_topic_arn",
+                    "Subject.$": f"States.Format('Alpha Engine {self.title}{{}} Pipeline — FAILED', $.pipeline_label)",
+                    "Message.$": f"States.Format('{self.title}{{}} pipeline failed for run_date {{}}. Error: {{}}. "
+                                 "Fix the cause, then resume from the failed stage with: alpha-engine redrive {}', "
+                                 "$.pipeline_label, $.run_date, States.JsonToString($.error), $$.Execution.Name)",
+                },
+                "ResultPath": "$.failure_notify",
+                "Next": "FailExecution",
+            },
+            "FailExecution": {
+                "Type": "Fail",
+                "Error": "PipelineFailure",
+                "CausePath": "States.JsonToString($.error)",
+            },
+        }
+
+    # -- stages -----------------------------------------------------------------------------------
+    def steps(self, steps: tuple[Any, ...], states: dict[str, Any], next_entry: str,
+              branch: Branch | None) -> str:
+        """Add the states of ``steps`` (in reverse, each knowing its successor); return the entry."""
+        for step in reversed(steps):
+            if isinstance(step, ParallelGroup):
+                next_entry = self.group(step, states, next_entry)
+            else:
+                next_entry = self.stage(step, states, next_entry, branch)
+        return next_entry
+
+    def stage(self, stage: type[Stage], states: dict[str, Any], next_entry: str, branch: Branch | None) -> str:
+        name, snake = stage.name, stage.snake()
+        gate = f"CheckSkip{name}"
+        states[gate] = {
+            "Type": "Choice",
+            "Choices": [{**_is_true(f"$.skip_{snake}"), "Next": next_entry}],
+            "Default": name,
+        }
+        task = self.invoke(stage)
+        if stage.failure_class is FailureClass.HARD:
+            extract = f"Extract{name}Error"
+            task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.{snake}_failure", "Next": extract}]
+            states[name] = {**task, "Next": next_entry}
+            states[extract] = {
+                "Type": "Pass",
+                "Parameters": {
+                    "phase": name,
+                    "stage": stage.slug,
+                    # The caught error object: Error, and Cause when the error has one (a
+                    # States.Timeout has none, so a 'cause.$' path would fail here).
+                    "failure.$": f"$.{snake}_failure",
+                },
+                "ResultPath": "$.error",
+                "Next": "HandleFailure" if branch is None else f"Publish{name}FailureImmediate",
+            }
+            if branch is not None:
+                states[f"Publish{name}FailureImmediate"] = self.early_notice(stage, branch)
+        else:
+            task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.{snake}_error", "Next": next_entry}]
+            states[name] = {**task, "Next": next_entry}
+        return gate
+
+    def invoke(self, stage: type[Stage]) -> dict[str, Any]:
+        snake = stage.snake()
+        comment = f"{stage.failure_class.value} stage on {stage.compute.value}"
+        if stage.description:
+            comment = f"{stage.description} ({comment})"
+        if stage.compute is Compute.LAMBDA:
+            return {
+                "Type": "Task",
+                "Comment": comment,
+                "Resource": LAMBDA_INVOKE,
+                "Parameters": {
+                    "FunctionName": f"{self.s.function_prefix}{stage.slug}",
+                    "Payload": {"stage": stage.slug, "run_date.$": "$.run_date",
+                                "preflight_only.$": "$.preflight_only"},
+                },
+                "ResultSelector": {"status.$": "$.Payload.status", "summary.$": "$.Payload.summary"},
+                "ResultPath": f"$.{snake}_result",
+                "TimeoutSeconds": stage.timeout_seconds,
+                "Retry": [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 3,
+                           "BackoffRate": 2.0}],
+            }
+        words = ["alpha-engine", "logcapture", "run", "--slug", stage.slug, "--run-date", None, "--",
+                 "alpha-engine", "stage", "run", stage.slug, "--run-date", None]
+        command = ", ".join("$.run_date" if w is None else _literal(w) for w in words)
+        return {
+            "Type": "Task",
+            "Comment": comment,
+            "Resource": BATCH_SUBMIT_SYNC,
+            "Parameters": {
+                "JobName": stage.slug,
+                "JobQueue": self.s.job_queue,
+                "JobDefinition": self.s.job_definition,
+                "ContainerOverrides": {
+                    "Command.$": f"States.Array({command})",
+                    "Environment": [
+                        {"Name": PREFLIGHT_ENV, "Value.$": "States.Format('{}', $.preflight_only)"},
+                    ],
+                },
+            },
+            "ResultSelector": {"job_id.$": "$.JobId", "status.$": "$.Status"},
+            "ResultPath": f"$.{snake}_result",
+            "TimeoutSeconds": stage.timeout_seconds,
+        }
+
+    def early_notice(self, stage: type[Stage], branch: Branch) -> dict[str, Any]:
+        failed = f"{branch.label}BranchFailed"
+        return {
+            "Type": "Task",
+            "Comment": "Early signal: the sibling branches go on and the run fails after the join.",
+            "Resource": SNS_PUBLISH,
+            "Parameters": {
+                "TopicArn.$": "$.sns_topic_arn",
+                "Subject.$": f"States.Format('Alpha Engine {self.title}{{}} Pipeline — {stage.name} FAILED "
+                             "(early signal: the run fails at the join)', $.pipeline_label)",
+                "Message.$": f"States.Format('{stage.name} failed for run_date {{}}: {{}}. The other branches "
+                             "continue; the run fails after the join.', $.run_date, States.JsonToString($.error))",
+            },
+            "ResultPath": None,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.{stage.snake()}_notice_error",
+                       "Next": failed}],
+            "Next": failed,
+        }
+
+    def group(self, group: ParallelGroup, states: dict[str, Any], next_entry: str) -> str:
+        g = _snake(group.name)
+        aggregate, check, extract = (f"Aggregate{group.name}Outcomes", f"Check{group.name}Outcomes",
+                                     f"Extract{group.name}Error")
+        branches = []
+        for branch in group.branches:
+            label = _snake(branch.label)
+            complete, failed = f"{branch.label}BranchComplete", f"{branch.label}BranchFailed"
+            branch_states: dict[str, Any] = {}
+            start = self.steps(branch.stages, branch_states, complete, branch)
+            branch_states[complete] = {"Type": "Pass", "Result": {"status": "OK"},
+                                       "ResultPath": f"$.branch_{label}", "End": True}
+            branch_states[failed] = {"Type": "Pass", "Parameters": {"status": "FAILED", "error.$": "$.error"},
+                                     "ResultPath": f"$.branch_{label}", "End": True}
+            branches.append({"StartAt": start, "States": branch_states})
+        states[group.name] = {
+            "Type": "Parallel",
+            "Comment": "Branches never throw: each records OK/FAILED, and the run fails after the join.",
+            "Branches": branches,
+            "ResultPath": f"$.{g}_result",
+            # Never retried: a retry would re-run a sibling branch's finished work.
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 0}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "HandleFailure"}],
+            "Next": aggregate,
+        }
+        outcomes = {f"{_snake(b.label)}.$": f"$.{g}_result[{i}].branch_{_snake(b.label)}.status"
+                    for i, b in enumerate(group.branches)}
+        states[aggregate] = {"Type": "Pass", "Parameters": outcomes, "ResultPath": f"$.{g}_outcomes",
+                             "Next": check}
+        tests = [{"Variable": f"$.{g}_outcomes.{_snake(b.label)}", "StringEquals": "FAILED"}
+                 for b in group.branches]
+        rule = tests[0] if len(tests) == 1 else {"Or": tests}
+        states[check] = {"Type": "Choice", "Choices": [{**rule, "Next": extract}], "Default": next_entry}
+        states[extract] = {
+            "Type": "Pass",
+            "Parameters": {
+                "phase": group.name,
+                "outcomes.$": f"$.{g}_outcomes",
+                **{f"{_snake(b.label)}.$": f"$.{g}_result[{i}].branch_{_snake(b.label)}"
+                   for i, b in enumerate(group.branches)},
+            },
+            "ResultPath": "$.error",
+            "Next": "HandleFailure",
+        }
+        return group.name
+
+
+def compose_definition(graph: StageGraph, options: ComposeOptions | None = None) -> dict[str, Any]:
+    """The ASL definition of ``graph`` (a fresh dict; same inputs, same dict)."""
+    return _Composer(graph, options or ComposeOptions()).definition()
+
+
+def definition_json(definition: dict[str, Any]) -> str:
+    """The committed text form: 2-space indent, UTF-8, trailing newline."""
+    return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+
+
+def rewind_states(graph: StageGraph) -> dict[str, frozenset[str]]:
+    """State names to forget when a failed run is rewound to its failed stage, by frame.
+
+    The failure route (Extract*Error, early notices, Branch*Failed, HandleFailure) and each
+    group's join. Key ``""`` is the top level; a group's key is its name (its branches).
+    """
+    top = set(FAILURE_ROUTE)
+    routes: dict[str, frozenset[str]] = {}
+    for step in graph.steps:
+        if isinstance(step, ParallelGroup):
+            top |= {f"Aggregate{step.name}Outcomes", f"Check{step.name}Outcomes", f"Extract{step.name}Error"}
+            inner: set[str] = set()
+            for branch in step.branches:
+                inner.add(f"{branch.label}BranchFailed")
+                for stage in branch.stages:
+                    inner |= {f"Extract{stage.name}Error", f"Publish{stage.name}FailureImmediate"}
+            routes[step.name] = frozenset(inner)
+        else:
+            top.add(f"Extract{step.name}Error")
+    routes[""] = frozenset(top)
+    return routes

@@ -1,0 +1,71 @@
+"""Every error the artifact store raises, in one tree.
+
+::
+
+    StoreError                    any artifact-store failure; foreign I/O errors are mapped here
+    ├── ArtifactNotFoundError     no artifact at the key (also a KeyError)
+    ├── ReadOnlyStoreError        a write or delete on a read-only store
+    ├── ContractError             not valid JSON, or JSON that failed its schema
+    └── InvalidKeyError           the key is not a valid artifact key (also a ValueError)
+
+Each carries the ``key`` and the store ``uri`` it is about (``None`` when not known), and the
+message names both. Extra fields are keyword-only, so the errors pickle like plain exceptions.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtifactNotFoundError",
+    "ContractError",
+    "InvalidKeyError",
+    "ReadOnlyStoreError",
+    "StoreError",
+]
+
+
+class StoreError(Exception):
+    """Base of every error raised by :mod:`alpha_engine.store`."""
+
+    def __init__(self, message: str, *, key: str | None = None, uri: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.uri = uri
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ArtifactNotFoundError(StoreError, KeyError):
+    """No artifact at the key (reads and deletes)."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would repr-quote the message; callers print this to humans.
+        return self.message
+
+
+class ReadOnlyStoreError(StoreError):
+    """A write or delete was refused because the store is read-only; nothing was touched."""
+
+
+class ContractError(StoreError):
+    """JSON that is not valid JSON, or that failed the schema registered for its key.
+
+    ``schema`` is the schema file name, ``pointer`` the JSON pointer of the failing element
+    (``""`` is the document root) and ``reason`` the validator's explanation; ``schema`` and
+    ``pointer`` are ``None`` when the text is not JSON at all.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, uri: str | None = None,
+                 schema: str | None = None, pointer: str | None = None, reason: str = "") -> None:
+        super().__init__(message, key=key, uri=uri)
+        self.schema = schema
+        self.pointer = pointer
+        self.reason = reason
+
+
+class InvalidKeyError(StoreError, ValueError):
+    """The key is not a relative POSIX key made of plain segments."""

@@ -1,0 +1,108 @@
+"""Test-only stages and graph (never shipped): faults are switched on by files in the workspace.
+
+Each stage counts its preflights and runs in ``<workspace>/test-counters/`` (outside the
+artifact store) and writes one artifact per run. A fault file ``<workspace>/test-faults/<slug>``
+makes it fail; its content says how:
+
+* ``raise``: run raises;  ``exit``: the process exits 3 mid-run;  ``hang``: run sleeps past the
+  stage timeout;  ``sigkill``: the process kills itself with SIGKILL;  ``preflight``: the
+  preflight raises PreflightError.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from alpha_engine.pipeline import (
+    Branch,
+    Compute,
+    FailureClass,
+    ParallelGroup,
+    PreflightError,
+    Stage,
+    StageContext,
+    StageGraph,
+    StageOutcome,
+)
+
+HANG_TIMEOUT_SECONDS = 8
+
+
+def bump(ctx: StageContext, name: str) -> None:
+    folder = ctx.settings.workspace / "test-counters"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    count = int(path.read_text()) if path.exists() else 0
+    path.write_text(str(count + 1))
+
+
+def fault(ctx: StageContext, slug: str) -> str | None:
+    path = ctx.settings.workspace / "test-faults" / slug
+    return path.read_text().strip() if path.exists() else None
+
+
+class _TestStage(Stage):
+    def preflight(self, ctx: StageContext) -> None:
+        bump(ctx, f"{self.slug}.preflight")
+        print(f"{self.slug}: preflight for {ctx.run_date}", flush=True)
+        if fault(ctx, self.slug) == "preflight":
+            raise PreflightError(f"{self.slug}: injected preflight failure")
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        bump(ctx, f"{self.slug}.run")
+        print(f"{self.slug}: running", flush=True)
+        kind = fault(ctx, self.slug)
+        if kind == "raise":
+            raise RuntimeError(f"{self.slug}: injected failure")
+        if kind == "exit":
+            os._exit(3)
+        if kind == "hang":
+            print(f"{self.slug}: hanging", flush=True)
+            time.sleep(3600)
+        if kind == "sigkill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        ctx.artifacts.write_json(ctx.key(f"test/{{date}}/{self.slug}.json"), {"stage": self.slug})
+        return StageOutcome(summary={"wrote": 1})
+
+
+class Alpha(_TestStage):
+    name, slug = "Alpha", "alpha"
+    failure_class, compute, timeout_seconds = FailureClass.HARD, Compute.LAMBDA, 120
+    outputs = ("test/{date}/alpha.json",)
+
+
+class Beta(_TestStage):
+    name, slug = "Beta", "beta"
+    failure_class, compute, timeout_seconds = FailureClass.SOFT, Compute.BATCH, 120
+    outputs = ("test/{date}/beta.json",)
+
+
+class Gamma(_TestStage):
+    name, slug = "Gamma", "gamma"
+    failure_class, compute, timeout_seconds = FailureClass.HARD, Compute.BATCH, HANG_TIMEOUT_SECONDS
+    outputs = ("test/{date}/gamma.json",)
+
+
+class Delta(_TestStage):
+    name, slug = "Delta", "delta"
+    failure_class, compute, timeout_seconds = FailureClass.HARD, Compute.LAMBDA, HANG_TIMEOUT_SECONDS
+    outputs = ("test/{date}/delta.json",)
+
+
+class Omega(_TestStage):
+    name, slug = "Omega", "omega"
+    failure_class, compute, timeout_seconds = FailureClass.SOFT, Compute.LAMBDA, 120
+    outputs = ("test/{date}/omega.json",)
+
+
+GRAPH = StageGraph(
+    title="Saturday",
+    steps=(
+        Alpha,
+        Beta,
+        ParallelGroup("WorkParallel", (Branch("Research", (Gamma,)), Branch("Predictor", (Delta,)))),
+        Omega,
+    ),
+)

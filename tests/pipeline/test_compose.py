@@ -1,0 +1,339 @@
+"""The composed definition: validity, the upstream wiring invariants, and its behaviour.
+
+Behaviour tests run the definition on the embedded engine with fake services (no processes):
+stages succeed or fail as told, SNS publishes and the DynamoDB mutex are recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pipeline_test_graph import GRAPH
+
+from alpha_engine.pipeline import Stage
+from alpha_engine.pipeline.compose import (
+    BATCH_SUBMIT_SYNC,
+    LAMBDA_INVOKE,
+    LAMBDA_SERVICE_ERRORS,
+    ComposeOptions,
+    compose_definition,
+)
+from alpha_engine.sfn import StatesError, TaskCall, validate_definition
+from alpha_engine.sfn.testing import SfnTestEnvironment
+
+START = datetime(2026, 11, 21, 9, 0, 12, tzinfo=UTC)
+STAGES = {stage.name: stage for stage in GRAPH.stages()}
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict[str, Any]:
+    return compose_definition(GRAPH)
+
+
+class FakeServices:
+    """Answers every Task of the pipeline; ``fail`` maps a state name to the error it raises."""
+
+    def __init__(self, fail: dict[str, str] | None = None, mutex_store_down: bool = False) -> None:
+        self.fail = fail or {}
+        self.mutex_store_down = mutex_store_down
+        self.calls: list[tuple[str, Any]] = []
+        self.mutex_keys: set[str] = set()
+        self.published: list[dict[str, Any]] = []
+
+    async def __call__(self, call: TaskCall) -> Any:
+        self.calls.append((call.state_name, call.parameters))
+        if call.resource.endswith("dynamodb:putItem"):
+            if self.mutex_store_down:
+                raise StatesError("DynamoDb.DynamoDbException", "service unavailable", in_state=False)
+            key = call.parameters["Item"]["mutex_key"]["S"]
+            if key in self.mutex_keys:
+                raise StatesError("DynamoDb.ConditionalCheckFailedException", "The conditional request failed",
+                                  in_state=False)
+            self.mutex_keys.add(key)
+            return {}
+        if call.resource.endswith("sns:publish"):
+            self.published.append(call.parameters)
+            return {"MessageId": f"m{len(self.published)}"}
+        if call.state_name in self.fail:
+            raise StatesError(self.fail[call.state_name], "injected", in_state=False)
+        if call.resource == LAMBDA_INVOKE:
+            return {"Payload": {"status": "OK", "summary": {"stage": call.parameters["Payload"]["stage"]}}}
+        return {"JobId": "job-1", "Status": "SUCCEEDED"}
+
+    def stage_calls(self) -> list[str]:
+        return [name for name, _ in self.calls if name in STAGES]
+
+
+def run(definition: dict[str, Any], services: FakeServices, input_value: Any = None, **kwargs: Any) -> Any:
+    env = SfnTestEnvironment(start=START, task_invoker=services)
+    result = env.run(definition, input_value or {}, state_machine_name="alpha-engine-saturday-pipeline", **kwargs)
+    return env, result
+
+
+def visited(env: SfnTestEnvironment, arn: str) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in env.history(arn) if e["type"].endswith("StateEntered")]
+
+
+def walk(states: dict[str, Any]) -> list[tuple[dict[str, Any], str, dict[str, Any]]]:
+    """(namespace, name, state) for every state, recursing into Parallel branches."""
+    out = []
+    for name, state in states.items():
+        out.append((states, name, state))
+        for branch in state.get("Branches", []):
+            out.extend(walk(branch["States"]))
+    return out
+
+
+def targets(state: dict[str, Any]) -> list[str]:
+    found = [state[k] for k in ("Next", "Default") if k in state]
+    found += [rule["Next"] for rule in state.get("Choices", [])]
+    found += [c["Next"] for c in state.get("Catch", [])]
+    return found
+
+
+# -- structure --------------------------------------------------------------------------------------
+def test_definition_validates_with_no_errors_and_no_warnings(definition: dict[str, Any]) -> None:
+    assert validate_definition(definition) == []
+
+
+def test_every_edge_resolves_within_its_own_namespace(definition: dict[str, Any]) -> None:
+    for namespace, name, state in walk(definition["States"]):
+        for target in targets(state):
+            assert target in namespace, f"{name} -> {target} leaves its namespace"
+
+
+def test_each_stage_has_exactly_one_skip_gate_that_defaults_to_the_stage(definition: dict[str, Any]) -> None:
+    gates: dict[str, list[str]] = {}
+    for _, name, state in walk(definition["States"]):
+        for rule in state.get("Choices", []):
+            for test in rule.get("And", []):
+                if str(test.get("Variable", "")).startswith("$.skip_"):
+                    gates.setdefault(test["Variable"], []).append(name)
+                    assert state["Default"] == name.removeprefix("CheckSkip")
+    assert {var: len(names) for var, names in gates.items()} == {
+        f"$.skip_{stage.snake()}": 2 for stage in GRAPH.stages()  # IsPresent + BooleanEquals, one gate
+    }
+    assert all(len(set(names)) == 1 for names in gates.values())
+
+
+def test_skip_gates_test_is_present_and_boolean_true(definition: dict[str, Any]) -> None:
+    for _, name, state in walk(definition["States"]):
+        if name.startswith("CheckSkip"):
+            (rule,) = state["Choices"]
+            assert [list(t)[1] for t in rule["And"]] == ["IsPresent", "BooleanEquals"]
+            assert [t[list(t)[1]] for t in rule["And"]] == [True, True]
+
+
+def test_parallel_branches_never_throw_and_end_in_complete_or_failed(definition: dict[str, Any]) -> None:
+    group = definition["States"]["WorkParallel"]
+    assert group["Retry"] == [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 0}]
+    assert group["Catch"][0]["Next"] == "HandleFailure"
+    assert "InputPath" not in group and "Parameters" not in group
+    top_names = set(definition["States"])
+    for branch in group["Branches"]:
+        terminals = {n: s for n, s in branch["States"].items() if s.get("End")}
+        assert sorted(terminals) == sorted(n for n in terminals if n.endswith(("BranchComplete", "BranchFailed")))
+        assert len(terminals) == 2 and all(s["Type"] == "Pass" for s in terminals.values())
+        for name, state in branch["States"].items():
+            assert not set(targets(state)) & (top_names - set(branch["States"])), name
+            if name in STAGES and STAGES[name].failure_class.value == "hard":
+                assert state["Catch"][0]["Next"] == f"Extract{name}Error"
+
+
+def test_every_stage_call_carries_run_date_and_the_preflight_flag(definition: dict[str, Any]) -> None:
+    seen = set()
+    for _, name, state in walk(definition["States"]):
+        if name not in STAGES:
+            continue
+        seen.add(name)
+        params = state["Parameters"]
+        if state["Resource"] == LAMBDA_INVOKE:
+            assert params["Payload"]["run_date.$"] == "$.run_date"
+            assert params["Payload"]["preflight_only.$"] == "$.preflight_only"
+            assert state["Retry"] == [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 2,
+                                       "MaxAttempts": 3, "BackoffRate": 2.0}]
+        else:
+            assert state["Resource"] == BATCH_SUBMIT_SYNC
+            assert params["ContainerOverrides"]["Command.$"].count("$.run_date") == 2
+            (env,) = params["ContainerOverrides"]["Environment"]
+            assert env["Value.$"] == "States.Format('{}', $.preflight_only)"
+            assert "Retry" not in state
+        assert state["TimeoutSeconds"] == STAGES[name].timeout_seconds
+    assert seen == set(STAGES)
+
+
+def test_result_paths_are_unique_per_state(definition: dict[str, Any]) -> None:
+    paths = [s["ResultPath"] for _, n, s in walk(definition["States"])
+             if s.get("ResultPath") and n in STAGES]
+    assert len(paths) == len(set(paths))
+
+
+def test_lambda_retries_only_service_errors(definition: dict[str, Any]) -> None:
+    for _, _, state in walk(definition["States"]):
+        for retry in state.get("Retry", []):
+            if state.get("Resource") == LAMBDA_INVOKE:
+                assert set(retry["ErrorEquals"]) <= set(LAMBDA_SERVICE_ERRORS)
+
+
+def test_composing_twice_gives_the_same_definition() -> None:
+    assert json.dumps(compose_definition(GRAPH)) == json.dumps(compose_definition(GRAPH))
+
+
+# -- behaviour ----------------------------------------------------------------------------------------
+def test_happy_path_runs_every_stage_in_order_and_notifies_success(definition: dict[str, Any]) -> None:
+    services = FakeServices()
+    env, result = run(definition, services)
+    assert result.status == "SUCCEEDED"
+    assert services.stage_calls()[:2] == ["Alpha", "Beta"]
+    assert set(services.stage_calls()[2:4]) == {"Gamma", "Delta"} and services.stage_calls()[4] == "Omega"
+    (notice,) = services.published
+    assert notice["Subject"] == "Alpha Engine Saturday Pipeline — SUCCESS"
+    assert "run_date 2026-11-21" in notice["Message"]
+
+
+def test_run_date_is_the_utc_date_of_the_start_and_the_input_wins(definition: dict[str, Any]) -> None:
+    services = FakeServices()
+    run(definition, services)
+    assert {p["Payload"]["run_date"] for n, p in services.calls if n in ("Alpha", "Delta")} == {"2026-11-21"}
+    services = FakeServices()
+    run(definition, services, {"run_date": "2026-01-02"})
+    payloads = [p for n, p in services.calls if n == "Alpha"]
+    assert payloads[0]["Payload"] == {"stage": "alpha", "run_date": "2026-01-02", "preflight_only": False}
+    (job,) = [p for n, p in services.calls if n == "Beta"]
+    command = job["ContainerOverrides"]["Command"]
+    assert command == ["alpha-engine", "logcapture", "run", "--slug", "beta", "--run-date", "2026-01-02", "--",
+                       "alpha-engine", "stage", "run", "beta", "--run-date", "2026-01-02"]
+    assert job["ContainerOverrides"]["Environment"] == [{"Name": "ALPHA_ENGINE_PREFLIGHT_ONLY", "Value": "false"}]
+
+
+def test_skip_flags_skip_exactly_their_stage(definition: dict[str, Any]) -> None:
+    services = FakeServices()
+    _, result = run(definition, services, {"skip_beta": True, "skip_delta": True, "skip_omega": False})
+    assert result.status == "SUCCEEDED"
+    assert sorted(services.stage_calls()) == ["Alpha", "Gamma", "Omega"]
+
+
+def test_a_non_boolean_skip_value_does_not_skip(definition: dict[str, Any]) -> None:
+    services = FakeServices()
+    run(definition, services, {"skip_alpha": "true"})
+    assert "Alpha" in services.stage_calls()
+
+
+def test_hard_stage_failure_notifies_and_fails_the_run(definition: dict[str, Any]) -> None:
+    services = FakeServices(fail={"Alpha": "StageFailed"})
+    env, result = run(definition, services)
+    assert result.status == "FAILED" and result.error == "PipelineFailure"
+    assert services.stage_calls() == ["Alpha"]
+    (notice,) = services.published
+    assert notice["Subject"] == "Alpha Engine Saturday Pipeline — FAILED"
+    assert '"stage":"alpha"' in notice["Message"] and "alpha-engine redrive" in notice["Message"]
+    assert json.loads(result.cause)["failure"]["Error"] == "StageFailed"
+
+
+def test_soft_stage_failure_is_recorded_and_the_run_goes_on(definition: dict[str, Any]) -> None:
+    services = FakeServices(fail={"Beta": "States.TaskFailed"})
+    env, result = run(definition, services)
+    assert result.status == "SUCCEEDED"
+    output = result.output
+    assert output["beta_error"]["Error"] == "States.TaskFailed"
+    assert "Omega" in services.stage_calls()
+
+
+def test_branch_failure_keeps_the_sibling_notifies_early_and_fails_after_the_join(
+        definition: dict[str, Any]) -> None:
+    services = FakeServices(fail={"Gamma": "States.Timeout"})
+    env, result = run(definition, services)
+    assert result.status == "FAILED"
+    assert "Delta" in services.stage_calls() and "Omega" not in services.stage_calls()
+    subjects = [p["Subject"] for p in services.published]
+    assert subjects == ["Alpha Engine Saturday Pipeline — Gamma FAILED (early signal: the run fails at the join)",
+                        "Alpha Engine Saturday Pipeline — FAILED"]
+    names = visited(env, result.arn)
+    assert names.index("PredictorBranchComplete") < names.index("HandleFailure")
+    assert json.loads(result.cause)["phase"] == "WorkParallel"
+
+
+def test_shell_run_forces_the_dry_values_and_skips_nothing(definition: dict[str, Any]) -> None:
+    services = FakeServices()
+    _, result = run(definition, services, {"shell_run": True, "preflight_only": False, "pipeline_label": "x"})
+    assert result.status == "SUCCEEDED"
+    assert sorted(services.stage_calls()) == sorted(STAGES)
+    flags = {p["Payload"]["preflight_only"] for n, p in services.calls if n in ("Alpha", "Delta", "Omega")}
+    assert flags == {True}
+    assert {p["ContainerOverrides"]["Environment"][0]["Value"] for n, p in services.calls
+            if n in ("Beta", "Gamma")} == {"true"}
+    (notice,) = services.published
+    assert notice["Subject"] == "Alpha Engine Saturday Preflight Pipeline — SUCCESS"
+
+
+def test_shell_run_defaults_carry_no_skip_keys(definition: dict[str, Any]) -> None:
+    blob = definition["States"]["ApplyShellRunDefaults"]["Parameters"]["merged.$"]
+    assert "skip_" not in blob and "preflight_only" in blob
+
+
+def test_shell_run_failure_subject_says_preflight(definition: dict[str, Any]) -> None:
+    services = FakeServices(fail={"Alpha": "StagePreflightFailed"})
+    run(definition, services, {"shell_run": True})
+    assert services.published[-1]["Subject"] == "Alpha Engine Saturday Preflight Pipeline — FAILED"
+
+
+@pytest.mark.parametrize("input_value", [{}, {"run_date": "2026-02-03", "skip_beta": True},
+                                         {"shell_run": False}, {"pipeline_role": "weekly"}])
+def test_without_shell_run_the_path_equals_a_definition_without_the_feature(
+        definition: dict[str, Any], input_value: dict[str, Any]) -> None:
+    plain = compose_definition(GRAPH, ComposeOptions(shell_run=False))
+    feature_only = {"CheckShellRun", "ApplyShellRunDefaults", "CheckShellRunNotify", "NotifyShellRunComplete"}
+    assert not feature_only & set(plain["States"])
+    runs = []
+    for d in (definition, plain):
+        services = FakeServices()
+        env, result = run(d, services, input_value)
+        path = [n for n in visited(env, result.arn) if n not in feature_only]
+        runs.append((result.status, path, services.calls, result.output))
+    assert runs[0] == runs[1]
+
+
+def test_mutex_rejects_a_second_cadence_run_in_the_same_minute(definition: dict[str, Any]) -> None:
+    services = FakeServices()
+    env = SfnTestEnvironment(start=START, task_invoker=services)
+    first = env.run(definition, {"pipeline_role": "weekly"}, state_machine_name="alpha-engine-saturday-pipeline")
+    second = env.run(definition, {"pipeline_role": "weekly"}, state_machine_name="alpha-engine-saturday-pipeline")
+    assert first.status == "SUCCEEDED"
+    assert second.status == "FAILED" and second.error == "MutexConflict"
+    assert services.mutex_keys == {"alpha-engine-saturday-pipeline#weekly#2026-11-21T09:00"}
+
+
+def test_mutex_is_bypassed_without_a_cadence_role(definition: dict[str, Any]) -> None:
+    services = FakeServices()
+    for role in (None, "recovery"):
+        _, result = run(definition, services, {"pipeline_role": role} if role else {})
+        assert result.status == "SUCCEEDED"
+    assert services.mutex_keys == set()
+
+
+def test_mutex_store_error_fails_open(definition: dict[str, Any]) -> None:
+    services = FakeServices(mutex_store_down=True)
+    _, result = run(definition, services, {"pipeline_role": "shell-run"})
+    assert result.status == "SUCCEEDED"
+    assert result.output["mutex_error"]["Error"] == "DynamoDb.DynamoDbException"
+
+
+def test_graph_rejects_duplicate_names_and_bad_declarations() -> None:
+    from alpha_engine.pipeline import StageDefinitionError, StageGraph
+
+    with pytest.raises(StageDefinitionError, match="two stages are named 'Alpha'"):
+        StageGraph("Saturday", (GRAPH.steps[0], GRAPH.steps[0]))
+
+    class NoTimeout(Stage):
+        name, slug = "NoTimeout", "no-timeout"
+        failure_class = STAGES["Alpha"].failure_class
+        compute = STAGES["Alpha"].compute
+
+        def preflight(self, ctx: Any) -> None: ...
+        def run(self, ctx: Any) -> None: ...
+
+    with pytest.raises(StageDefinitionError, match="does not declare 'timeout_seconds'"):
+        StageGraph("Saturday", (NoTimeout,))

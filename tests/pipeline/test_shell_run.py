@@ -1,0 +1,66 @@
+"""Shell-run proof: ``alpha-engine run --shell`` boots every stage and runs only its preflight.
+
+Run on the shipped graph and on the test graph, after a real run so the stores hold data:
+every stage's preflight ran (its log is shipped and says preflight-only), no stage ran, the
+notification says Preflight, and every data file in the workspace is byte-identical before
+and after. Only operational records change: the execution database, the notification outbox,
+the mutex table, local logs, the shipped logs under ``_logs/`` and the test stages' counters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from conftest import counters, write_config
+from typer.testing import CliRunner
+
+from alpha_engine.cli import app
+from alpha_engine.config import load_settings
+from alpha_engine.pipeline import load_graph
+from alpha_engine.store import ArtifactStore
+
+RUN_DATE = "2026-11-21"
+OPERATIONAL = ("sfn/", "notifications/", "dynamodb.sqlite3", "logs/", "test-counters/", "artifacts/_logs/")
+
+
+def data_snapshot(workspace: Path) -> dict[str, str]:
+    """sha256 of every file in the workspace except the operational records."""
+    out = {}
+    for path in sorted(workspace.rglob("*")):
+        rel = path.relative_to(workspace).as_posix()
+        if path.is_file() and not rel.startswith(OPERATIONAL):
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.mark.parametrize("graph", ["pipeline_test_graph:GRAPH", "alpha_engine.pipeline.saturday:SATURDAY"])
+def test_shell_run_runs_every_preflight_and_writes_nothing(
+        test_settings: object, graph: str) -> None:
+    settings = load_settings()
+    write_config(settings.workspace, graph)
+    stages = load_graph(graph).stages()
+    runner = CliRunner()
+    real = runner.invoke(app, ["run", "--run-date", RUN_DATE, "--json"])
+    assert real.exit_code == 0, real.output
+    before, counts_before = data_snapshot(settings.workspace), counters(settings)
+    assert any(key.startswith("artifacts/health/") for key in before)
+
+    shell = runner.invoke(app, ["run", "--shell", "--run-date", RUN_DATE, "--json"])
+    assert shell.exit_code == 0, shell.output
+    report = json.loads(shell.stdout)
+    assert report["execution"]["status"] == "SUCCEEDED"
+    assert "Preflight" in report["notification"]["subject"]
+    assert {s["status"] for s in report["stages"]} == {"SUCCEEDED"}
+    assert data_snapshot(settings.workspace) == before
+    store = ArtifactStore(settings.artifacts_uri)
+    for stage in stages:
+        latest = store.list(f"_logs/{stage.slug}/{RUN_DATE}/")[-1]
+        assert b"preflight-only" in store.read_bytes(latest), stage.slug
+    if graph.startswith("pipeline_test_graph"):
+        after = counters(settings)
+        for stage in stages:
+            assert after[f"{stage.slug}.preflight"] == counts_before[f"{stage.slug}.preflight"] + 1
+            assert after[f"{stage.slug}.run"] == counts_before[f"{stage.slug}.run"]
