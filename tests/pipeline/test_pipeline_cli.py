@@ -1,0 +1,95 @@
+"""The pipeline commands (run, status, logs, graph, stages, definition, redrive) via CliRunner."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import set_fault
+from typer.testing import CliRunner
+
+from alpha_engine.cli import app
+from alpha_engine.config import Settings
+
+runner = CliRunner()
+DAY = "2026-11-21"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.output
+
+
+def test_stages_lists_every_stage_with_its_declaration(test_settings: Settings) -> None:
+    code, out, _ = invoke("stages", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == ["Alpha", "Beta", "Gamma", "Delta", "Omega"]
+    assert rows[1] == {"name": "Beta", "slug": "beta", "failure_class": "soft", "compute": "batch",
+                       "timeout_seconds": 120, "inputs": [], "outputs": ["test/{date}/beta.json"],
+                       "description": ""}
+    code, out, _ = invoke("stages")
+    assert "Gamma (gamma): hard, batch, timeout 8s" in out
+
+
+def test_definition_prints_the_composed_asl(test_settings: Settings) -> None:
+    code, out, _ = invoke("definition")
+    assert code == 0
+    definition = json.loads(out)
+    assert definition["StartAt"] == "InitializeInput" and "WorkParallel" in definition["States"]
+
+
+def test_run_then_status_logs_and_graph_describe_the_execution(test_settings: Settings) -> None:
+    code, out, output = invoke("run", "--run-date", DAY, "--skip", "beta,omega", "--json")
+    assert code == 0, output
+    report = json.loads(out)
+    name = report["execution"]["name"]
+    assert name.startswith(f"saturday-{DAY}-") and report["run_date"] == DAY
+    statuses = {s["slug"]: s["status"] for s in report["stages"]}
+    assert statuses == {"alpha": "SUCCEEDED", "beta": "SKIPPED", "gamma": "SUCCEEDED", "delta": "SUCCEEDED",
+                        "omega": "SKIPPED"}
+    assert report["notification"]["subject"] == "Alpha Engine Saturday Pipeline — SUCCESS"
+
+    code, _, output = invoke("status")
+    assert code == 0 and name in output and "skipped" in output
+    code, out, _ = invoke("status", name, "--json")
+    assert json.loads(out)["execution"]["status"] == "SUCCEEDED"
+
+    code, out, _ = invoke("logs", name)
+    assert code == 0 and f"Alpha: _logs/alpha/{DAY}/" in out and "Beta: (no log)" in out
+    code, out, _ = invoke("logs", name, "Alpha")
+    assert code == 0 and "alpha: running" in out
+    code, _, output = invoke("logs", name, "Nope")
+    assert code == 64 and "no stage 'Nope'" in output
+
+    code, out, _ = invoke("graph", "--execution", name)
+    assert code == 0 and "Alpha" in out and "WorkParallel" in out
+
+    code, _, output = invoke("redrive", name)
+    assert code == 1 and "nothing to redrive" in output
+
+
+def test_failed_run_exits_1_and_redrive_completes_it(test_settings: Settings) -> None:
+    set_fault(test_settings, "omega", "raise")  # soft: the run still succeeds
+    set_fault(test_settings, "alpha", "raise")
+    code, out, _ = invoke("run", "--run-date", DAY, "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["execution"]["status"] == "FAILED"
+    assert report["notification"]["subject"] == "Alpha Engine Saturday Pipeline — FAILED"
+    set_fault(test_settings, "alpha", None)
+    code, out, output = invoke("redrive", report["execution"]["name"], "--json")
+    assert code == 0, output
+    statuses = {s["slug"]: s["status"] for s in json.loads(out)["stages"]}
+    assert statuses["alpha"] == "SUCCEEDED" and statuses["omega"] == "SOFT_FAILED"
+
+
+def test_usage_errors_exit_64(test_settings: Settings) -> None:
+    code, _, output = invoke("run", "--skip", "nope", "--json")
+    assert code == 64 and "no stage 'nope'" in output
+    code, _, output = invoke("run", "--run-date", "tomorrow")
+    assert code == 64 and "--run-date must be YYYY-MM-DD" in output
+
+
+def test_status_without_runs_says_so(test_settings: Settings) -> None:
+    code, _, output = invoke("status")
+    assert code == 1 and "no Saturday pipeline execution" in output
