@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ._data import data_app
 from ._pipeline import register
 from ._sfn import sfn_app
 from ._stage import logcapture_app, stage_app
@@ -16,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 register(app)
+app.add_typer(data_app, name="data")
 app.add_typer(stage_app, name="stage")
 app.add_typer(logcapture_app, name="logcapture")
 app.add_typer(sfn_app, name="sfn")

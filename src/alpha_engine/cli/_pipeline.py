@@ -6,7 +6,7 @@ import json
 import sys
 import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,11 @@ def run_cmd(
             day = date.fromisoformat(run_date)
         except ValueError:
             raise fail(f"--run-date must be YYYY-MM-DD, got {run_date!r}", USAGE_EXIT) from None
+    if day is None:
+        from alpha_engine.data import default_run_date
+
+        # The bundled sample ends in 2022: its runs default to the first Saturday after its last bar.
+        day = default_run_date(settings, datetime.now(UTC).date())
     probe = _pipeline(settings)
     stages = {stage.name: stage for stage in probe.graph.stages()}
     view = None if as_json else _LiveView(settings, stages)

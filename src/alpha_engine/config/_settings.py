@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ._errors import ConfigError
 
-__all__ = ["PipelineSettings", "Settings", "load_settings"]
+__all__ = ["DataSettings", "PipelineSettings", "Settings", "load_settings"]
 
 CONFIG_NAMES = ("config.toml", "config.yaml", "config.yml")
 DEFAULT_GRAPH = "alpha_engine.pipeline.saturday:SATURDAY"
@@ -55,6 +55,30 @@ class PipelineSettings(BaseModel):
         return value
 
 
+class DataSettings(BaseModel):
+    """Where market data comes from and how strict the data gates are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # 'sample' (bundled, offline), 'files', 'yfinance', 'polygon' or 'synthetic'.
+    provider: str = "sample"
+    provider_options: dict[str, Any] = Field(default_factory=dict)
+    # Optional second source for macro series ('fred'); None = the price provider's own.
+    macro_provider: str | None = None
+    macro_provider_options: dict[str, Any] = Field(default_factory=dict)
+    # ArcticDB URI of the market store. Default: lmdb://<workspace>/arcticdb.
+    market_store_uri: str = ""
+    history_years: int = Field(default=10, ge=1, le=50)
+    # A symbol more than this many trading days behind the run's last closed session is stale.
+    max_stale_trading_days: int = Field(default=3, ge=0)
+    # Fewer received tickers than this fraction of the universe fails the ingest.
+    min_coverage: float = Field(default=0.95, gt=0, le=1)
+    # How many universe tickers the postflight samples for freshness (seeded by run_date).
+    postflight_sample: int = Field(default=20, ge=1)
+    # Write-time warn kinds to treat as blocking (e.g. ['extreme_daily_move']).
+    upgrade_to_block: list[str] = Field(default_factory=list)
+
+
 class Settings(BaseModel):
     """Everything configurable, with defaults that run the bundled sample offline."""
 
@@ -65,6 +89,7 @@ class Settings(BaseModel):
     artifacts_uri: str = ""
     seed: int = 20240601
     pipeline: PipelineSettings = PipelineSettings()
+    data: DataSettings = DataSettings()
     # Per-stage options, keyed by stage slug; each stage validates its own section.
     stages: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # The file these settings came from, if any.
@@ -73,6 +98,9 @@ class Settings(BaseModel):
     def model_post_init(self, context: Any) -> None:
         if not self.artifacts_uri:
             object.__setattr__(self, "artifacts_uri", str(self.workspace / "artifacts"))
+        if not self.data.market_store_uri:
+            uri = f"lmdb://{self.workspace / 'arcticdb'}"
+            object.__setattr__(self, "data", self.data.model_copy(update={"market_store_uri": uri}))
 
     def stage_options(self, slug: str) -> dict[str, Any]:
         return dict(self.stages.get(slug, {}))

@@ -27,7 +27,7 @@ from ._recovery import rewind_keys
 from ._stage import Compute, Stage
 from .compose import ComposeOptions, compose_definition
 
-__all__ = ["LocalPipeline", "StageStatus", "stage_log_path", "stage_statuses"]
+__all__ = ["LocalPipeline", "StageStatus", "short_cause", "stage_log_path", "stage_statuses"]
 
 LAMBDA_HANDLER = "alpha_engine.pipeline._lambda_handler:handler"
 
@@ -54,6 +54,21 @@ def _event_time(event: Mapping[str, Any]) -> float:
     if isinstance(stamp, int | float):
         return float(stamp)
     return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+
+
+def short_cause(error: str, cause: Any) -> str:
+    """One line for a stage's failure: the Lambda error message or the Batch job's exit code."""
+    text = str(cause or "")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "errorMessage" in body:
+        text = str(body["errorMessage"])
+    elif isinstance(body, dict) and "Status" in body:
+        code = (body.get("Container") or {}).get("ExitCode")
+        text = f"job {body['Status']}" + (f", exit code {code}" if code is not None else "")
+    return f"{error}: {text[:300]}" if text else error
 
 
 def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> list[StageStatus]:
@@ -85,7 +100,7 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
                     if isinstance(output, dict) else None
                 if isinstance(caught, dict):
                     hard = f"{snake}_failure" in output
-                    error = f"{caught.get('Error')}: {str(caught.get('Cause') or '')[:300]}".rstrip(": ")
+                    error = short_cause(str(caught.get("Error")), caught.get("Cause"))
                     status[name] = ("FAILED" if hard else "SOFT_FAILED", seconds, error)
                 else:
                     status[name] = ("SUCCEEDED", seconds, None)

@@ -26,6 +26,7 @@ from ._errors import StageDefinitionError
 
 if TYPE_CHECKING:
     from alpha_engine.config import Settings
+    from alpha_engine.data import MarketStore
     from alpha_engine.store import ArtifactStore
 
 __all__ = [
@@ -72,6 +73,7 @@ class Stores:
         self.settings = settings
         self.read_only = read_only
         self._artifacts: ArtifactStore | None = None
+        self._market: MarketStore | None = None
 
     @property
     def artifacts(self) -> ArtifactStore:
@@ -80,6 +82,16 @@ class Stores:
 
             self._artifacts = ArtifactStore(self.settings.artifacts_uri, read_only=self.read_only)
         return self._artifacts
+
+    @property
+    def market(self) -> MarketStore:
+        """The ArcticDB market store (universe + macro libraries), with the feature columns."""
+        if self._market is None:
+            from alpha_engine.data import FEATURE_ORDER, MarketStore
+
+            self._market = MarketStore(self.settings.data.market_store_uri, feature_columns=FEATURE_ORDER,
+                                       read_only=self.read_only)
+        return self._market
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,10 @@ class StageContext:
     @property
     def artifacts(self) -> ArtifactStore:
         return self.stores.artifacts
+
+    @property
+    def market(self) -> MarketStore:
+        return self.stores.market
 
     def key(self, pattern: str) -> str:
         """Fill an artifact key pattern: ``{date}`` is run_date (YYYY-MM-DD)."""

@@ -8,6 +8,7 @@ Evaluator, SaturdayHealthCheck.
 
 from __future__ import annotations
 
+from alpha_engine.data import DataPhase1, MorningEnrich, Scanner
 from alpha_engine.health import SaturdayHealthCheck
 
 from ._graph import StageGraph
@@ -17,6 +18,9 @@ __all__ = ["SATURDAY"]
 SATURDAY = StageGraph(
     title="Saturday",
     steps=(
+        MorningEnrich,
+        DataPhase1,
+        Scanner,
         SaturdayHealthCheck,
     ),
 )

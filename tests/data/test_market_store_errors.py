@@ -1,0 +1,110 @@
+"""ArcticDB exceptions are translated at one boundary; bad input is refused naming the ticker."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import arcticdb.exceptions as adb_exc
+import numpy as np
+import pandas as pd
+import pytest
+
+from alpha_engine.data._errors import MarketStoreError
+from alpha_engine.data._market_store import ARCTIC_ERROR_MAP, MarketStore, map_arctic_exceptions
+
+
+def arcticdb_exception_classes() -> list[type[BaseException]]:
+    classes = {obj for name, obj in vars(adb_exc).items()
+               if not name.startswith("_") and inspect.isclass(obj) and issubclass(obj, BaseException)}
+    return sorted(classes, key=lambda c: c.__name__)
+
+
+def test_every_arcticdb_exception_class_has_a_mapping() -> None:
+    missing = [c.__name__ for c in arcticdb_exception_classes() if c not in ARCTIC_ERROR_MAP]
+    assert missing == []
+
+
+@pytest.mark.parametrize("cls", list(ARCTIC_ERROR_MAP), ids=lambda c: c.__name__)
+def test_each_mapped_exception_becomes_a_market_store_error(cls: type[BaseException]) -> None:
+    extra = [[]] if cls is adb_exc.MissingKeysInStageResultsError else []  # it also wants the tokens
+    raised = cls("storage said no", *extra)
+    with pytest.raises(MarketStoreError) as caught:
+        with map_arctic_exceptions("lmdb:///x", "universe", "AAPL"):
+            raise raised
+    message = str(caught.value)
+    assert "universe/AAPL" in message and "lmdb:///x" in message
+    assert ARCTIC_ERROR_MAP[cls] in message and "storage said no" in message
+    assert caught.value.__cause__ is raised
+
+
+def test_the_most_specific_mapping_wins() -> None:
+    with pytest.raises(MarketStoreError, match="LMDB map is full"):
+        with map_arctic_exceptions("lmdb:///x", "macro", "SPY"):
+            raise adb_exc.LmdbMapFullError("MDB_MAP_FULL")
+
+
+def test_other_exceptions_pass_through() -> None:
+    with pytest.raises(KeyError):
+        with map_arctic_exceptions("lmdb:///x", "universe"):
+            raise KeyError("not ArcticDB's")
+
+
+def test_an_invalid_uri_is_a_market_store_error() -> None:
+    with pytest.raises(MarketStoreError, match="invalid ArcticDB URI"):
+        MarketStore("nosuchscheme://somewhere").libraries_present()
+    with pytest.raises(ValueError, match="ArcticDB URI"):
+        MarketStore("/just/a/path")
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> MarketStore:
+    market = MarketStore(f"lmdb://{tmp_path / 'arcticdb'}", feature_columns=("f_a",))
+    with market.writer():
+        market.ensure_libraries()
+    return market
+
+
+@pytest.mark.parametrize(("bad", "complaint"), [
+    (pd.DataFrame({"Close": [1.0]}, index=["not a date"]), "index is not dates"),
+    (pd.DataFrame({"Close": [1.0, 2.0]}, index=pd.DatetimeIndex(["2022-01-03", None])), "NaT"),
+    (pd.DataFrame({"Close": ["abc"]}, index=pd.DatetimeIndex(["2022-01-03"])), "column 'Close' is not numeric"),
+    (pd.DataFrame([[1.0, 2.0]], columns=["Close", "Close"], index=pd.DatetimeIndex(["2022-01-03"])),
+     "duplicate column names"),
+    ("not a frame", "expected a DataFrame"),
+])
+def test_bad_frames_are_refused_naming_the_ticker(store: MarketStore, bad: object, complaint: str) -> None:
+    with store.writer(), pytest.raises(MarketStoreError, match=complaint) as caught:
+        store.upsert("BRK.B", bad)  # type: ignore[arg-type]
+    assert "universe/BRK.B" in str(caught.value)
+    assert store.tickers() == []
+
+
+def test_bad_symbol_names_are_refused(store: MarketStore) -> None:
+    frame = pd.DataFrame({"Close": [1.0]}, index=pd.DatetimeIndex(["2022-01-03"]))
+    with store.writer():
+        with pytest.raises(MarketStoreError, match=r"invalid symbol names \[''\]"):
+            store.upsert("", frame)
+        with pytest.raises(MarketStoreError, match="invalid symbol names"):
+            store.upsert("__alpha_engine_preflight__", frame)
+
+
+def test_a_read_before_ensure_libraries_names_the_library(tmp_path: Path) -> None:
+    store = MarketStore(f"lmdb://{tmp_path / 'arcticdb'}")
+    with store.writer():
+        store._connect(create=True)  # the store exists, its libraries do not
+    with pytest.raises(MarketStoreError, match="library 'macro' does not exist"):
+        store.read_macro()
+
+
+def test_an_arcticdb_failure_inside_a_write_names_symbol_and_library(store: MarketStore,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = pd.DataFrame({"Close": np.ones(3)}, index=pd.bdate_range("2022-01-03", periods=3, name="date"))
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise adb_exc.PermissionException("E_PERMISSION write refused")
+
+    library = store._library(MarketStore.UNIVERSE)
+    monkeypatch.setattr(library, "write_batch", refuse)
+    with store.writer(), pytest.raises(MarketStoreError, match=r"universe/MSFT: storage refused permission"):
+        store.upsert("MSFT", frame)
