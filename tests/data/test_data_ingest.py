@@ -156,3 +156,52 @@ def test_a_second_ingest_of_the_same_data_writes_nothing(tmp_path: Path, store: 
     assert second.modes == {"unchanged": 5}
     assert second.manifest == first.manifest
     assert {p: p.read_bytes() for p in files} == files
+
+
+class GroupedFiles:
+    """A files provider that also answers grouped-daily requests (as polygon does), counting calls."""
+
+    def __init__(self, root: Path) -> None:
+        self.inner = open_provider("files", {"root": str(root)})
+        self.grouped_calls: list[date] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "daily_bars":
+            raise AssertionError("MorningEnrich must use grouped_daily when the provider has it")
+        return getattr(self.inner, name)
+
+    def grouped_daily(self, day: date, tickers: Any = None) -> dict[str, pd.DataFrame]:
+        self.grouped_calls.append(day)
+        bars = self.inner.daily_bars(tickers or self.inner.universe(day), day, day)
+        return {t: f for t, f in bars.items() if len(f)}
+
+
+def test_morning_enrich_refreshes_the_last_sessions_with_one_grouped_request_each(
+        tmp_path: Path, store: MarketStore) -> None:
+    from alpha_engine.data import enrich_prior_session
+
+    source = make_source(tmp_path)
+    ingest(source, store)
+    unchanged = enrich_prior_session(provider=GroupedFiles(source), store=store, calendar=CALENDAR, run_date=RUN_DATE)
+    assert unchanged.summary["writes"] == {"unchanged": 5}
+    # The vendor revises Thursday's bar (e.g. the settled close with VWAP): it is re-appended.
+    frame = pd.read_csv(source / "AAA.csv")
+    frame.loc[frame["date"] == "2022-12-29", "close"] *= 1.001
+    frame.to_csv(source / "AAA.csv", index=False)
+    provider = GroupedFiles(source)
+    report = enrich_prior_session(provider=provider, store=store, calendar=CALENDAR, run_date=RUN_DATE)
+    assert len(provider.grouped_calls) == 5 and provider.grouped_calls[-1] == date(2022, 12, 30)
+    # AAA's bar changed, and through the cross-sectional features (z-scores, dispersion) so did
+    # every ticker's rows on those dates; the macro series did not.
+    assert report.summary["writes"] == {"spliced": 4, "unchanged": 1}
+    stored = store.read("AAA")
+    assert stored.loc["2022-12-29", "Close"] == pytest.approx(frame.loc[frame["date"] == "2022-12-29", "close"].item())
+
+
+def test_morning_enrich_on_an_empty_store_is_a_documented_no_op(tmp_path: Path, store: MarketStore) -> None:
+    from alpha_engine.data import enrich_prior_session
+
+    report = enrich_prior_session(provider=GroupedFiles(make_source(tmp_path)), store=store, calendar=CALENDAR,
+                                  run_date=RUN_DATE)
+    assert report.summary == {"status": "skipped", "reason": "market store empty"}
+    assert not store.libraries_present()
