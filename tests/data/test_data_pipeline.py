@@ -42,7 +42,7 @@ def test_fresh_workspace_ingests_the_sample_and_a_rerun_is_a_no_op(workspace: Pa
     assert report["run_date"] == "2022-12-31"
     assert {s["name"]: s["status"] for s in report["stages"]} == {
         "MorningEnrich": "SUCCEEDED", "DataPhase1": "SUCCEEDED", "Scanner": "SUCCEEDED",
-        "SaturdayHealthCheck": "SUCCEEDED"}
+        "PredictorTraining": "SUCCEEDED", "DriftDetection": "SOFT_FAILED", "SaturdayHealthCheck": "SUCCEEDED"}
     artifacts = workspace / "artifacts"
     manifest = json.loads((artifacts / "market_data/weekly/2022-12-31/manifest.json").read_text())
     assert manifest["universe"]["written"] == 20 and manifest["as_of_session"] == "2022-12-30"
@@ -51,7 +51,13 @@ def test_fresh_workspace_ingests_the_sample_and_a_rerun_is_a_no_op(workspace: Pa
     assert candidates["counts"]["scanned"] == 20 and any("survivor" in c for c in candidates["caveats"])
     assert candidates["gates_not_applied_for_some_tickers"] == ["liquidity"]  # closes only: no volume
     health = json.loads((artifacts / "monitoring/health/2022-12-31.json").read_text())
-    assert health["counts"] == {"ok": 3, "skipped": 0, "failed": 0, "missing_outputs": 0}
+    # The sample's honest CPCV IC is not > 0: the challenger is registered but not promoted, so
+    # there is no champion, no predictions file and no drift report.
+    assert health["counts"] == {"ok": 3, "skipped": 0, "failed": 1, "missing_outputs": 1}
+    training = json.loads((artifacts / "health/predictor-training.json").read_text())["summary"]
+    assert training["promoted"] is False and training["challenger"].startswith("predictor-2022-12-31-")
+    assert (artifacts / f"predictor/registry/{training['challenger']}/manifest.json").exists()
+    assert (artifacts / f"predictor/reports/{training['challenger']}/report.md").exists()
     before = snapshot(workspace)
     assert any(k.startswith("arcticdb/") for k in before)
 
@@ -60,6 +66,19 @@ def test_fresh_workspace_ingests_the_sample_and_a_rerun_is_a_no_op(workspace: Pa
     assert snapshot(workspace) == before
     marker = json.loads((artifacts / "health/data-phase1.json").read_text())
     assert marker["summary"]["writes"] == {"unchanged": 26}  # 20 tickers + 6 macro series
+
+    # Shell run of the shipped graph: every stage boots and runs its preflight; nothing changes.
+    shell = runner.invoke(app, ["run", "--shell", "--json"])
+    assert shell.exit_code == 0, shell.output
+    shell_report = json.loads(shell.stdout)
+    assert "Preflight" in shell_report["notification"]["subject"]
+    statuses = {s["name"]: s["status"] for s in shell_report["stages"]}
+    assert statuses.pop("DriftDetection") == "SOFT_FAILED"  # its preflight: no champion (see above)
+    assert set(statuses.values()) == {"SUCCEEDED"}
+    assert snapshot(workspace) == before
+    for slug in ("morning-enrich", "data-phase1", "scanner", "predictor-training", "saturday-health-check"):
+        logs = sorted((artifacts / "_logs" / slug / "2022-12-31").iterdir())
+        assert b"preflight-only" in logs[-1].read_bytes(), slug
 
     status = runner.invoke(app, ["data", "status", "--json"])
     assert status.exit_code == 0, status.output

@@ -18,7 +18,7 @@ from alpha_engine.data.features._rolling import (
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(rows=st.integers(1, 80), window=st.integers(1, 90), seed=st.integers(0, 2**32 - 1))
 def test_rolling_reductions_agree_with_pandas(rows: int, window: int, seed: int) -> None:
     x = np.random.default_rng(seed).normal(100.0, 5.0, (rows, 3))
@@ -27,7 +27,7 @@ def test_rolling_reductions_agree_with_pandas(rows: int, window: int, seed: int)
     assert np.array_equal(rolling_max(x, window), frame.max().to_numpy(), equal_nan=True)
     assert np.array_equal(rolling_min(x, window), frame.min().to_numpy(), equal_nan=True)
     if window > 1:
-        np.testing.assert_allclose(rolling_std(x, window), frame.std().to_numpy(), rtol=1e-8)
+        np.testing.assert_allclose(rolling_std(x, window), frame.std().to_numpy(), rtol=1e-8, atol=1e-8)
 
 
 @settings(max_examples=40, deadline=None)

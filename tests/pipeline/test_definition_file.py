@@ -26,6 +26,7 @@ def test_committed_definition_validates_with_no_errors_and_no_warnings() -> None
 def test_the_shipped_graph_is_a_closed_registry_of_real_stages() -> None:
     # Adding or removing a stage must be deliberate: update this list with the graph.
     assert [stage.name for stage in SATURDAY.stages()] == ["MorningEnrich", "DataPhase1", "Scanner",
+                                                           "PredictorTraining", "DriftDetection",
                                                            "SaturdayHealthCheck"]
     assert load_graph("alpha_engine.pipeline.saturday:SATURDAY") is SATURDAY
     assert not any("test" in stage.__module__ for stage in SATURDAY.stages())

@@ -40,7 +40,9 @@ def data_snapshot(workspace: Path) -> dict[str, str]:
     return out
 
 
-@pytest.mark.parametrize("graph", ["pipeline_test_graph:GRAPH", "alpha_engine.pipeline.saturday:SATURDAY"])
+# The shipped graph's shell-run proof runs in tests/data/test_data_pipeline.py, after the same real
+# runs that prove idempotence (a full run of the shipped graph is the slowest thing in the suite).
+@pytest.mark.parametrize("graph", ["pipeline_test_graph:GRAPH"])
 def test_shell_run_runs_every_preflight_and_writes_nothing(
         test_settings: object, graph: str) -> None:
     settings = load_settings()
@@ -60,7 +62,12 @@ def test_shell_run_runs_every_preflight_and_writes_nothing(
     report = json.loads(shell.stdout)
     assert report["execution"]["status"] == "SUCCEEDED"
     assert "Preflight" in report["notification"]["subject"]
-    assert {s["status"] for s in report["stages"]} == {"SUCCEEDED"}
+    statuses = {s["name"]: s["status"] for s in report["stages"]}
+    if graph.startswith("pipeline_test_graph"):
+        assert set(statuses.values()) == {"SUCCEEDED"}
+    else:  # on the sample no model passes the promotion gate, so DriftDetection's preflight (soft) fails
+        assert statuses.pop("DriftDetection") == "SOFT_FAILED"
+        assert set(statuses.values()) == {"SUCCEEDED"}
     assert data_snapshot(settings.workspace) == before
     store = ArtifactStore(settings.artifacts_uri)
     for stage in stages:

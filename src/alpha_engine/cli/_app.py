@@ -6,6 +6,7 @@ import typer
 
 from ._data import data_app
 from ._pipeline import register
+from ._predictor import predictor_app
 from ._sfn import sfn_app
 from ._stage import logcapture_app, stage_app
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 register(app)
 app.add_typer(data_app, name="data")
+app.add_typer(predictor_app, name="predictor")
 app.add_typer(stage_app, name="stage")
 app.add_typer(logcapture_app, name="logcapture")
 app.add_typer(sfn_app, name="sfn")

@@ -24,6 +24,9 @@ __all__ = ["CONTRACTS", "contract_for", "validate_contract"]
 
 CONTRACTS: tuple[tuple[str, str], ...] = (
     ("health/*.json", "health_marker.schema.json"),
+    ("predictor/predictions/*.json", "predictions.schema.json"),
+    ("monitoring/drift/*.json", "drift_report.schema.json"),
+    ("predictor/registry/*/manifest.json", "registry_manifest.schema.json"),
 )
 
 _SCHEMA_PACKAGE = "alpha_engine.store"

@@ -1,0 +1,326 @@
+"""Out-of-sample signal statistics: daily rank IC, its bootstrap summary, the deflated Sharpe ratio.
+
+Predictions and labels are long Series indexed by (date, ticker). The daily IC is the per-date
+cross-sectional Spearman correlation (Fama-MacBeth style); its summary resamples whole blocks of
+consecutive dates, because 21-day labels make neighbouring daily ICs strongly autocorrelated and a
+naive t-statistic overstates significance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "ICSummary",
+    "daily_ic",
+    "deflated_sharpe_from_stats",
+    "deflated_sharpe_ratio",
+    "hit_rate",
+    "summarize_ic",
+]
+
+_EULER_GAMMA = 0.5772156649015329
+
+
+def _aligned(pred: pd.Series, label: pd.Series, where: str) -> pd.DataFrame:
+    """Inner-join pred and label on their (date, ticker) index, keeping rows where both are finite."""
+    for name, series in (("pred", pred), ("label", label)):
+        if not isinstance(series, pd.Series):
+            raise TypeError(f"{where}: {name} must be a pandas Series, got {type(series).__name__}")
+        if not isinstance(series.index, pd.MultiIndex):
+            raise TypeError(f"{where}: {name} must be indexed by a (date, ticker) MultiIndex")
+        if not series.index.is_unique:
+            raise ValueError(f"{where}: {name} has duplicate (date, ticker) rows")
+    frame = pd.concat(
+        [pred.astype(np.float64).rename("pred"), label.astype(np.float64).rename("label")], axis=1, join="inner"
+    )
+    finite = np.isfinite(frame.to_numpy()).all(axis=1)
+    return frame[finite]
+
+
+def daily_ic(pred: pd.Series, label: pd.Series, *, min_names: int = 5) -> pd.Series:
+    """Per-date cross-sectional Spearman rank IC.
+
+    Parameters
+    ----------
+    pred, label : Series of shape (n_rows,)
+        Indexed by (date, ticker); joined on the index, rows where either is non-finite dropped.
+    min_names : int, default 5
+        Dates with fewer valid pairs are skipped; so are dates where pred or label is constant
+        (the rank correlation is undefined there).
+
+    Returns
+    -------
+    Series of shape (n_dates,)
+        Named ``ic``, indexed by ``date`` ascending.
+    """
+    where = "daily_ic"
+    if isinstance(min_names, bool) or not isinstance(min_names, int) or min_names < 2:
+        raise ValueError(f"{where}: min_names must be an integer >= 2, got {min_names!r}")
+    frame = _aligned(pred, label, where)
+    level = "date" if "date" in frame.index.names else 0
+    by_date = frame.groupby(level=level, sort=True)
+    ranks = by_date.rank(method="average")
+    # Pearson of the ranks per date, from centred ranks and grouped sums (no Python loop over dates).
+    centred = ranks - ranks.groupby(level=level).transform("mean")
+    x = centred["pred"].to_numpy()
+    y = centred["label"].to_numpy()
+    parts = pd.DataFrame({"xy": x * y, "xx": x * x, "yy": y * y}, index=frame.index)
+    sums = parts.groupby(level=level, sort=True).sum()
+    counts = by_date.size()
+    denom = np.sqrt(sums["xx"].to_numpy() * sums["yy"].to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ic = sums["xy"].to_numpy() / denom
+    keep = (counts.to_numpy() >= min_names) & (denom > 0)
+    # Rounding can push a perfect correlation a hair past 1.
+    out = pd.Series(np.clip(ic[keep], -1.0, 1.0), index=sums.index[keep], name="ic")
+    out.index.name = "date"
+    return out
+
+
+@dataclass(frozen=True)
+class ICSummary:
+    """Summary of a daily IC series.
+
+    ``ir`` is mean / std (per date, not annualized); ``t_stat`` is the naive ir * sqrt(n_dates) and
+    ignores autocorrelation, unlike ``[ci_low, ci_high]``, the circular-block-bootstrap percentile
+    interval of the mean at ``confidence``.
+    """
+
+    mean: float
+    std: float
+    ir: float
+    t_stat: float
+    n_dates: int
+    hit_rate: float
+    ci_low: float
+    ci_high: float
+    block: int
+    n_boot: int
+    seed: int
+    confidence: float
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict of every field; non-finite floats become None."""
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            out[key] = value
+        return out
+
+
+def _circular_block_means(values: np.ndarray, *, n_boot: int, block: int, seed: int) -> np.ndarray:
+    """Means of ``n_boot`` circular block bootstrap resamples (Politis & Romano 1992) of ``values``.
+
+    Each resample concatenates ceil(n / block) blocks of ``block`` consecutive values starting at
+    uniform random positions, wrapping past the end (so every value is equally likely to be drawn),
+    truncated to n values.
+    """
+    n = values.size
+    n_blocks = -(-n // block)
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n, size=(n_boot, n_blocks))
+    idx = (starts[:, :, None] + np.arange(block)[None, None, :]) % n
+    resampled = values[idx.reshape(n_boot, n_blocks * block)[:, :n]]
+    means: np.ndarray = resampled.mean(axis=1)
+    return means
+
+
+def summarize_ic(
+    ic: pd.Series, *, n_boot: int = 1000, block: int = 21, confidence: float = 0.95, seed: int = 0
+) -> ICSummary:
+    """Mean, dispersion and a date-blocked bootstrap CI of a daily IC series.
+
+    The CI comes from a CIRCULAR block bootstrap over dates in their order (blocks of ``block``
+    consecutive dates, capped at the series length), percentile method; deterministic for a seed.
+
+    Parameters
+    ----------
+    ic : Series of shape (n_dates,)
+        Daily ICs in date order (as from :func:`daily_ic`); NaNs are dropped.
+    n_boot : int, default 1000
+    block : int, default 21
+        Block length in dates; the label horizon keeps overlapping-label correlation inside a block.
+    confidence : float, default 0.95
+    seed : int, default 0
+
+    Returns
+    -------
+    ICSummary
+    """
+    where = "summarize_ic"
+    if not isinstance(ic, pd.Series):
+        raise TypeError(f"{where}: ic must be a pandas Series, got {type(ic).__name__}")
+    for name, value in (("n_boot", n_boot), ("block", block)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{where}: {name} must be an integer >= 1, got {value!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"{where}: confidence must be in (0, 1), got {confidence!r}")
+    values = ic.to_numpy(dtype=np.float64)
+    values = values[np.isfinite(values)]
+    n = values.size
+    if n < 2:
+        raise ValueError(f"{where}: need at least 2 finite IC values, got {n}")
+    mean = float(values.mean())
+    std = float(values.std(ddof=1))
+    # Test constancy exactly: rounding gives identical values a tiny nonzero std and a huge IR.
+    constant = bool(np.ptp(values) == 0.0)
+    if constant:
+        std = 0.0
+    ir = float("nan") if constant else mean / std
+    boot = _circular_block_means(values, n_boot=n_boot, block=min(block, n), seed=seed)
+    alpha = 1.0 - confidence
+    ci_low, ci_high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return ICSummary(
+        mean=mean,
+        std=std,
+        ir=ir,
+        t_stat=ir * math.sqrt(n),
+        n_dates=int(n),
+        hit_rate=float((values > 0).mean()),
+        ci_low=float(ci_low),
+        ci_high=float(ci_high),
+        block=block,
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+    )
+
+
+def _expected_max_sharpe(n_trials: int, sr_variance: float) -> float:
+    """E[max SR] of ``n_trials`` independent zero-skill trials (Bailey & López de Prado 2014, eq. 2)."""
+    if n_trials == 1:
+        return 0.0
+    z = stats.norm.ppf
+    return math.sqrt(sr_variance) * float(
+        (1.0 - _EULER_GAMMA) * z(1.0 - 1.0 / n_trials) + _EULER_GAMMA * z(1.0 - 1.0 / (n_trials * math.e))
+    )
+
+
+def deflated_sharpe_from_stats(
+    sharpe: float,
+    *,
+    n_obs: int,
+    skew: float,
+    kurtosis: float,
+    n_trials: int = 10,
+    trials_sr_variance: float | None = None,
+) -> float:
+    """Deflated Sharpe ratio from summary statistics (Bailey & López de Prado 2014).
+
+    ``DSR = Phi((SR - SR0) sqrt(T - 1) / sqrt(1 - skew SR + (kurtosis - 1) / 4 SR^2))`` with
+    ``SR0 = sqrt(V) ((1 - g) Phi^-1(1 - 1/N) + g Phi^-1(1 - 1/(N e)))``, g the Euler-Mascheroni constant.
+
+    Parameters
+    ----------
+    sharpe : float
+        Per-period (not annualized) Sharpe ratio SR.
+    n_obs : int
+        T, number of observations (>= 2).
+    skew : float
+        Skewness of the returns.
+    kurtosis : float
+        Non-excess (Pearson) kurtosis; 3 for a normal.
+    n_trials : int, default 10
+        N, independent strategies tried; N = 1 gives SR0 = 0 (the probabilistic Sharpe ratio).
+    trials_sr_variance : float or None, default None
+        V, variance of the per-period SRs across the trials. None uses 1 / (T - 1), the sampling variance
+        of an SR estimate under the null of zero skill.
+
+    Returns
+    -------
+    float
+        Probability in [0, 1] that the true SR exceeds SR0; NaN if the variance term is degenerate.
+    """
+    where = "deflated_sharpe_from_stats"
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ValueError(f"{where}: n_trials must be an integer >= 1, got {n_trials!r}")
+    if isinstance(n_obs, bool) or not isinstance(n_obs, int) or n_obs < 2:
+        raise ValueError(f"{where}: n_obs must be an integer >= 2, got {n_obs!r}")
+    variance = 1.0 / (n_obs - 1) if trials_sr_variance is None else float(trials_sr_variance)
+    if not variance >= 0.0:
+        raise ValueError(f"{where}: trials_sr_variance must be >= 0, got {trials_sr_variance!r}")
+    sr0 = _expected_max_sharpe(n_trials, variance)
+    spread = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
+    if not spread > 0.0:
+        return float("nan")
+    return float(stats.norm.cdf((sharpe - sr0) * math.sqrt(n_obs - 1) / math.sqrt(spread)))
+
+
+def deflated_sharpe_ratio(
+    series: np.ndarray,
+    *,
+    n_trials: int = 10,
+    periods_per_year: int | None = None,
+    trials_sr_variance: float | None = None,
+) -> float:
+    """Deflated Sharpe ratio of a per-period series (here: daily ICs, IC-IR as the Sharpe analog).
+
+    SR = mean / std (ddof=1); skew and kurtosis are the plain sample moments (scipy, biased,
+    non-excess kurtosis). See :func:`deflated_sharpe_from_stats` for the formula.
+
+    Parameters
+    ----------
+    series : array-like of shape (n_obs,)
+        NaNs are dropped; at least 3 finite values with nonzero spread are needed.
+    n_trials : int, default 10
+    periods_per_year : int or None, default None
+        Only the unit of ``trials_sr_variance``: when given, that variance is of ANNUALIZED Sharpe
+        ratios and is divided by ``periods_per_year``. The DSR itself is scale-free, so without
+        ``trials_sr_variance`` this has no effect.
+    trials_sr_variance : float or None, default None
+        Variance of the Sharpe ratios across the trials; None: the null sampling variance 1 / (T - 1).
+
+    Returns
+    -------
+    float
+        Probability in [0, 1].
+    """
+    where = "deflated_sharpe_ratio"
+    values = np.asarray(series, dtype=np.float64).ravel()
+    values = values[~np.isnan(values)]
+    if values.size < 3:
+        raise ValueError(f"{where}: need at least 3 finite values, got {values.size}")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{where}: series contains infinite values")
+    std = float(values.std(ddof=1))
+    if np.ptp(values) == 0.0:
+        raise ValueError(f"{where}: series has zero variance; the Sharpe ratio is undefined")
+    if periods_per_year is not None:
+        if isinstance(periods_per_year, bool) or not isinstance(periods_per_year, int) or periods_per_year < 1:
+            raise ValueError(f"{where}: periods_per_year must be an integer >= 1, got {periods_per_year!r}")
+        if trials_sr_variance is not None:
+            trials_sr_variance = trials_sr_variance / periods_per_year
+    return deflated_sharpe_from_stats(
+        float(values.mean()) / std,
+        n_obs=int(values.size),
+        skew=float(stats.skew(values)),
+        kurtosis=float(stats.kurtosis(values, fisher=False)),
+        n_trials=n_trials,
+        trials_sr_variance=trials_sr_variance,
+    )
+
+
+def hit_rate(pred: pd.Series, label: pd.Series) -> float:
+    """Fraction of rows where sign(pred) == sign(label), over rows where both are finite and nonzero.
+
+    Parameters
+    ----------
+    pred, label : Series of shape (n_rows,)
+        Indexed by (date, ticker); joined on the index.
+    """
+    where = "hit_rate"
+    frame = _aligned(pred, label, where)
+    p = frame["pred"].to_numpy()
+    y = frame["label"].to_numpy()
+    nonzero = (p != 0) & (y != 0)
+    if not nonzero.any():
+        raise ValueError(f"{where}: no rows where both pred and label are finite and nonzero")
+    return float((np.sign(p[nonzero]) == np.sign(y[nonzero])).mean())

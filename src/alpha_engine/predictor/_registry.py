@@ -1,0 +1,331 @@
+"""The model registry: immutable, content-addressed model bundles and the champion pointer.
+
+Layout under ``prefix`` (default ``predictor/registry``) in an :class:`ArtifactStore`::
+
+    {prefix}/{version_id}/{file}            bundle files, written once, never overwritten
+    {prefix}/{version_id}/manifest.json     written last: its presence marks a complete bundle
+    {prefix}/champion.json                  {"version_id", "history": [...]}
+
+``version_id = f"{label}-{run_date}-{sha8}"``, where ``sha8`` is the first 8 hex digits of a
+sha256 over the sorted ``(name, sha256(data))`` pairs and the canonical JSON of the caller's
+manifest, so equal content always gets the same id and one changed byte gets another.
+
+A bundle's ``manifest.json`` keeps the stage it was registered with (``challenger``); promotion
+only moves the champion pointer, so the bundle stays byte-for-byte immutable. :meth:`versions`
+reports the effective stage: ``champion`` for the current champion, ``archived`` for earlier
+champions, the registered stage otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from alpha_engine.store import ArtifactNotFoundError, ArtifactStore, ReadOnlyStoreError
+
+__all__ = [
+    "BundleFile",
+    "ModelRegistry",
+    "RegistryCorruptionError",
+    "RegistryError",
+    "VersionNotFoundError",
+]
+
+MANIFEST = "manifest.json"
+CHAMPION = "champion.json"
+REGISTERED_STAGE = "challenger"
+_RESERVED_KEYS = frozenset({"version_id", "files", "stage"})
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_RUN_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+class RegistryError(Exception):
+    """Base of every model-registry error."""
+
+
+class VersionNotFoundError(RegistryError, KeyError):
+    """No complete bundle (no manifest) for the version id."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would repr-quote the message.
+        return str(self.args[0]) if self.args else ""
+
+
+class RegistryCorruptionError(RegistryError):
+    """Stored bytes do not match the manifest's sha256 (or a manifest/pointer is malformed)."""
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One file of a model bundle: a plain file name (no '/') and its bytes."""
+
+    name: str
+    data: bytes
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ModelRegistry:
+    """Content-addressed model bundles in ``store`` under ``prefix``, plus the champion pointer.
+
+    Parameters
+    ----------
+    store : ArtifactStore
+        Where bundles live. A read-only store can be read, never written.
+    prefix : str, default "predictor/registry"
+        Key prefix of the registry (the store contract for manifests assumes the default).
+    """
+
+    def __init__(self, store: ArtifactStore, prefix: str = "predictor/registry") -> None:
+        self.store = store
+        self.prefix = prefix.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({self.store!r}, prefix={self.prefix!r})"
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def _key(self, version_id: str, name: str) -> str:
+        return f"{self.prefix}/{version_id}/{name}"
+
+    @property
+    def _champion_key(self) -> str:
+        return f"{self.prefix}/{CHAMPION}"
+
+    def _check_writable(self, op: str) -> None:
+        if self.store.read_only:
+            raise ReadOnlyStoreError(f"model registry {self.prefix!r} in artifact store {self.store.uri!r} "
+                                     f"is read-only: refused to {op}", uri=self.store.uri)
+
+    # -- registration ----------------------------------------------------------------------
+
+    def register(self, files: Sequence[BundleFile], manifest: Mapping[str, Any], *, label: str,
+                 run_date: str) -> str:
+        """Store a bundle and return its version id; registering identical content again is a no-op.
+
+        Bundle files are written first and ``manifest.json`` last. The stored manifest is the
+        caller's plus ``version_id``, ``run_date``, ``files`` ({name: sha256}) and ``stage``
+        ("challenger"); the caller's manifest must not set ``version_id``, ``files`` or ``stage``,
+        and a ``run_date`` it sets must agree with the argument. (``label`` is left to the caller,
+        who may use that key for something else: it is the version id's prefix.)
+        """
+        self._check_writable(f"register {label!r}")
+        hashes = _validate_bundle(files, manifest, label=label, run_date=run_date)
+        user_manifest = dict(manifest)
+        digest = _sha256(_canonical({"files": sorted(hashes.items()), "manifest": user_manifest}).encode())
+        version_id = f"{label}-{run_date}-{digest[:8]}"
+        stored = {**user_manifest, "version_id": version_id, "run_date": run_date, "files": hashes,
+                  "stage": REGISTERED_STAGE}
+
+        manifest_key = self._key(version_id, MANIFEST)
+        if self.store.exists(manifest_key):
+            existing = self.manifest(version_id)
+            if _canonical(existing) != _canonical(stored):
+                # Only reachable if the stored manifest was edited by hand: the id hashes the content.
+                raise RegistryCorruptionError(
+                    f"model registry: version {version_id!r} exists with a different manifest than the "
+                    f"content that hashes to it ({manifest_key!r} was modified)")
+            return version_id
+
+        for bundle_file in files:
+            key = self._key(version_id, bundle_file.name)
+            if self.store.exists(key):
+                # A previous, interrupted registration of this same content: never overwrite.
+                if _sha256(self.store.read_bytes(key)) != hashes[bundle_file.name]:
+                    raise RegistryCorruptionError(
+                        f"model registry: {key!r} already exists with bytes that do not match the bundle "
+                        f"being registered as {version_id!r}; refusing to overwrite it")
+                continue
+            self.store.write_bytes(key, bundle_file.data)
+        self.store.write_json(manifest_key, stored)
+        return version_id
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def manifest(self, version_id: str) -> dict[str, Any]:
+        """The stored manifest of ``version_id``; :class:`VersionNotFoundError` if there is none."""
+        _check_version_id(version_id)
+        key = self._key(version_id, MANIFEST)
+        try:
+            value = self.store.read_json(key)
+        except ArtifactNotFoundError as exc:
+            raise VersionNotFoundError(
+                f"model registry {self.prefix!r} in artifact store {self.store.uri!r} has no version "
+                f"{version_id!r} (no {key!r})") from exc
+        if not isinstance(value, dict) or value.get("version_id") != version_id:
+            raise RegistryCorruptionError(f"model registry: {key!r} does not describe version {version_id!r}")
+        return value
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every complete bundle as ``{version_id, label, run_date, stage}``, sorted by run_date, version_id.
+
+        ``stage`` is the effective stage (see the module docstring).
+        """
+        depth = self.prefix.count("/") + 3  # {prefix}/{version_id}/manifest.json
+        ids = [key.split("/")[-2] for key in self.store.list(self.prefix)
+               if key.count("/") + 1 == depth and key.endswith("/" + MANIFEST)]
+        pointer = self._read_champion()
+        champion = pointer["version_id"] if pointer else None
+        earlier = {entry["version_id"] for entry in pointer["history"]} if pointer else set()
+        rows = []
+        for version_id in ids:
+            stored = self.manifest(version_id)
+            stage = stored["stage"]
+            if version_id == champion:
+                stage = "champion"
+            elif version_id in earlier:
+                stage = "archived"
+            run_date = str(stored["run_date"])
+            label = version_id[:-len(f"-{run_date}-00000000")]
+            rows.append({"version_id": version_id, "label": label, "run_date": run_date, "stage": stage})
+        return sorted(rows, key=lambda row: (row["run_date"], row["version_id"]))
+
+    def read_file(self, version_id: str, name: str) -> bytes:
+        """The bytes of bundle file ``name``, verified against the manifest's sha256."""
+        files = self.manifest(version_id)["files"]
+        if name not in files:
+            raise VersionNotFoundError(
+                f"model registry: version {version_id!r} has no file {name!r} (files: {sorted(files)})")
+        key = self._key(version_id, name)
+        try:
+            data = self.store.read_bytes(key)
+        except ArtifactNotFoundError as exc:
+            raise RegistryCorruptionError(
+                f"model registry: {key!r} is listed in the manifest of {version_id!r} but missing") from exc
+        actual = _sha256(data)
+        if actual != files[name]:
+            raise RegistryCorruptionError(
+                f"model registry: {key!r} is corrupt: sha256 {actual} does not match the manifest's "
+                f"{files[name]}")
+        return data
+
+    # -- champion --------------------------------------------------------------------------
+
+    def champion(self) -> str | None:
+        """The current champion's version id, or ``None`` if nothing was ever promoted."""
+        pointer = self._read_champion()
+        return None if pointer is None else str(pointer["version_id"])
+
+    def promote(self, version_id: str, *, reason: str) -> None:
+        """Make ``version_id`` the champion and record ``{action, version_id, previous, reason}``.
+
+        Promoting the current champion changes nothing (safe to retry).
+        """
+        self._check_writable(f"promote {version_id!r}")
+        _check_reason(reason)
+        self.manifest(version_id)  # must exist
+        pointer = self._read_champion() or {"version_id": None, "history": []}
+        previous = pointer["version_id"]
+        if previous == version_id:
+            return
+        entry = {"action": "promote", "version_id": version_id, "previous": previous, "reason": reason}
+        self._write_champion(version_id, [*pointer["history"], entry])
+
+    def rollback(self, *, reason: str) -> str:
+        """Return to the champion before the current one and return its version id.
+
+        Promotions stack and rollbacks pop, so rolling back twice after promoting A, B, C gives A.
+        """
+        self._check_writable("roll back the champion")
+        _check_reason(reason)
+        pointer = self._read_champion()
+        lineage = _lineage(pointer["history"]) if pointer else []
+        if len(lineage) < 2:
+            raise RegistryError(f"model registry {self.prefix!r}: no previous champion to roll back to "
+                                f"(champion: {pointer['version_id'] if pointer else None!r})")
+        assert pointer is not None
+        current, target = lineage[-1], lineage[-2]
+        self.manifest(target)  # the bundle must still be there
+        entry = {"action": "rollback", "version_id": target, "previous": current, "reason": reason}
+        self._write_champion(target, [*pointer["history"], entry])
+        return target
+
+    def _read_champion(self) -> dict[str, Any] | None:
+        key = self._champion_key
+        try:
+            value = self.store.read_json(key)
+        except ArtifactNotFoundError:
+            return None
+        if (not isinstance(value, dict) or not isinstance(value.get("version_id"), str)
+                or not isinstance(value.get("history"), list)
+                or not all(isinstance(entry, dict) and isinstance(entry.get("version_id"), str)
+                           for entry in value["history"])):
+            raise RegistryCorruptionError(f"model registry: champion pointer {key!r} is malformed")
+        return value
+
+    def _write_champion(self, version_id: str, history: list[dict[str, Any]]) -> None:
+        # One write_json: the store's write is atomic, so readers see the old pointer or the new one.
+        self.store.write_json(self._champion_key, {"version_id": version_id, "history": history})
+
+
+def _lineage(history: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The champion stack implied by the history: promotions push, rollbacks pop."""
+    stack: list[str] = []
+    for entry in history:
+        if entry.get("action") == "rollback":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(str(entry["version_id"]))
+    return stack
+
+
+def _check_reason(reason: str) -> None:
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("model registry: a non-empty reason is required")
+
+
+def _check_version_id(version_id: str) -> None:
+    if not isinstance(version_id, str) or "/" in version_id or not _LABEL.match(version_id):
+        raise VersionNotFoundError(f"model registry: {version_id!r} is not a valid version id")
+
+
+def _validate_bundle(files: Sequence[BundleFile], manifest: Mapping[str, Any], *, label: str,
+                     run_date: str) -> dict[str, str]:
+    """Check the arguments of :meth:`ModelRegistry.register`; return ``{name: sha256}``."""
+    if not isinstance(label, str) or not _LABEL.match(label):
+        raise ValueError(f"model registry: label {label!r} must match {_LABEL.pattern}")
+    if not isinstance(run_date, str) or not _RUN_DATE.match(run_date):
+        raise ValueError(f"model registry: run_date {run_date!r} is not YYYY-MM-DD")
+    try:
+        date.fromisoformat(run_date)
+    except ValueError as exc:
+        raise ValueError(f"model registry: run_date {run_date!r} is not a calendar date") from exc
+    if not files:
+        raise ValueError(f"model registry: bundle {label!r} has no files")
+    if not isinstance(manifest, Mapping):
+        raise TypeError(f"model registry: manifest of {label!r} must be a mapping, not {type(manifest).__name__}")
+    reserved = sorted(_RESERVED_KEYS & set(manifest))
+    if reserved:
+        raise ValueError(f"model registry: manifest of {label!r} sets reserved keys {reserved}")
+    if "run_date" in manifest and manifest["run_date"] != run_date:
+        raise ValueError(f"model registry: manifest run_date {manifest['run_date']!r} disagrees with {run_date!r}")
+    try:
+        _canonical(dict(manifest))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"model registry: manifest of {label!r} is not JSON-serialisable: {exc}") from exc
+    hashes: dict[str, str] = {}
+    for bundle_file in files:
+        name = bundle_file.name
+        if not isinstance(name, str) or not _FILE_NAME.match(name) or name in (MANIFEST, CHAMPION):
+            raise ValueError(f"model registry: bundle file name {name!r} of {label!r} must match "
+                             f"{_FILE_NAME.pattern} and not be {MANIFEST!r} or {CHAMPION!r}")
+        if name in hashes:
+            raise ValueError(f"model registry: bundle {label!r} has file {name!r} twice")
+        if not isinstance(bundle_file.data, bytes):
+            raise TypeError(f"model registry: file {name!r} of {label!r} must be bytes, "
+                            f"not {type(bundle_file.data).__name__}")
+        hashes[name] = _sha256(bundle_file.data)
+    return hashes

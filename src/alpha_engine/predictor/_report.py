@@ -1,0 +1,111 @@
+"""The training report: the manifest as readable Markdown with four plots (PNG).
+
+IC by walk-forward fold, IC decay by horizon, the calibration curve and the volatility model's
+feature importance. Plots are rendered with matplotlib's Agg backend with the PNG metadata
+stripped, so the same manifest gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+__all__ = ["render_report"]
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list[str]) -> dict[str, bytes]:
+    """``{"report.md": ..., "ic_by_fold.png": ..., ...}``."""
+    folds = manifest["walk_forward"]["folds"]
+    validation = manifest["validation"]
+    models = manifest["models"]
+    files: dict[str, bytes] = {}
+
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    xs = [f["fold"] for f in folds]
+    ax.bar([x - 0.2 for x in xs], [f["momentum_ic"] or 0 for f in folds], width=0.4, label="momentum (L1)")
+    ax.bar([x + 0.2 for x in xs], [f["volatility_ic"] or 0 for f in folds], width=0.4, label="volatility (L1, |label|)")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set(xlabel="walk-forward fold", ylabel="IC", title="Out-of-sample IC by fold")
+    ax.legend(fontsize=8)
+    files["ic_by_fold.png"] = _png(fig)
+
+    decay = validation["ic_decay"]
+    horizons = sorted(decay, key=int)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot([int(h) for h in horizons], [decay[h]["meta"] or 0 for h in horizons], marker="o", label="meta (L2)")
+    ax.plot([int(h) for h in horizons], [decay[h]["momentum"] or 0 for h in horizons], marker="s", label="momentum")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set(xlabel="horizon (trading days)", ylabel="mean daily IC", title="IC decay by horizon (out of sample)")
+    ax.legend(fontsize=8)
+    files["ic_decay.png"] = _png(fig)
+
+    curve = models["calibrator"]["curve"]
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8)
+    ax.plot([b["mean_predicted"] for b in curve], [b["observed_frequency"] for b in curve], marker="o")
+    ax.set(xlabel="predicted P(up)", ylabel="observed frequency", title="Calibration (out of sample)",
+           xlim=(0, 1), ylim=(0, 1))
+    files["calibration.png"] = _png(fig)
+
+    importance = models["volatility"]["importance"]
+    names = sorted(importance, key=lambda n: importance[n] or 0)
+    fig, ax = plt.subplots(figsize=(6, 0.35 * max(3, len(names)) + 1))
+    ax.barh(names, [importance[n] or 0 for n in names])
+    ax.set(xlabel="gain", title="Volatility model: feature importance")
+    fig.tight_layout()
+    files["feature_importance.png"] = _png(fig)
+
+    meta_ic = validation["meta_oos_ic"]
+    mom_ic = models["momentum"]["oos_ic"]
+    lines = [
+        f"# Predictor training report: {version_id}",
+        "",
+        f"Data as of {manifest['data_vintage']['as_of']}: {manifest['data_vintage']['tickers']} tickers, "
+        f"{manifest['rows']['labelled']} labelled rows; label: {manifest['label']['kind']} over "
+        f"{manifest['horizon']} trading days, clipped at ±{manifest['label']['clip']}.",
+        "",
+        *(f"> **Caveat:** {c}" for c in caveats),
+        "",
+        "## Out-of-sample skill (purge and embargo = horizon)",
+        "",
+        "| model | mean daily IC | 95% CI (date-blocked bootstrap) | IR | dates |",
+        "|---|---:|---|---:|---:|",
+        f"| meta-model (L2) | {_fmt(meta_ic['mean'])} | [{_fmt(meta_ic['ci_low'])}, {_fmt(meta_ic['ci_high'])}] "
+        f"| {_fmt(meta_ic['ir'])} | {meta_ic['n_dates']} |",
+        f"| momentum formula (L1) | {_fmt(mom_ic['mean'])} | [{_fmt(mom_ic['ci_low'])}, {_fmt(mom_ic['ci_high'])}] "
+        f"| {_fmt(mom_ic['ir'])} | {mom_ic['n_dates']} |",
+        "",
+        f"- CPCV ({validation['cpcv']['n_splits']} splits): mean IC {_fmt(validation['cpcv']['mean_ic'])} "
+        f"± {_fmt(validation['cpcv']['std_ic'])} — the promotion metric.",
+        f"- Deflated Sharpe ratio of the IC series: {_fmt(validation['deflated_sharpe'])}; "
+        f"hit rate {_fmt(validation['hit_rate'])}.",
+        f"- Calibration ({models['calibrator']['method']}): ECE {_fmt(models['calibrator']['ece'])}.",
+        f"- Meta-model inputs: {', '.join(models['meta_model']['features'])}; dropped (no data): "
+        f"{', '.join(models['meta_model']['dropped_features']) or 'none'}.",
+        f"- Research calibrator: not used ({models['research_calibrator']['reason']}).",
+        "",
+        "![IC by fold](ic_by_fold.png)",
+        "![IC decay](ic_decay.png)",
+        "![Calibration](calibration.png)",
+        "![Feature importance](feature_importance.png)",
+        "",
+    ]
+    files["report.md"] = "\n".join(lines).encode()
+    return files

@@ -1,0 +1,277 @@
+"""The L1 volatility model: LightGBM predicting the size of the forward move, ``expected_move``.
+
+Inputs are ranked across tickers on each date, so the model learns "which names move most today"
+rather than the level of volatility, which drifts with the regime. LightGBM is run in its
+deterministic mode (row-wise histograms, fixed seed and thread count) so a refit on the same data
+gives a byte-identical model string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import NotFittedError
+
+__all__ = ["VOLATILITY_FEATURES", "VolatilityModel", "rank_normalize_by_date"]
+
+# iv_rank (upstream) is not collected; the risk features of the upstream risk-augmented variant replace it.
+VOLATILITY_FEATURES = (
+    "atr_14_pct", "realized_vol_20d", "vol_ratio_10_60", "dist_from_52w_high", "dist_from_52w_low",
+    "realized_vol_63d", "vol_of_vol_30d", "max_drawdown_60d", "beta_60d", "idio_vol_60d",
+)
+
+
+def rank_normalize_by_date(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rank each column across tickers within each date, scaled to [0, 1].
+
+    The lowest value of a date maps to 0 and the highest to 1 ((rank - 1) / (count - 1), ties
+    averaged); a date with a single known value maps it to 0.5. Missing values (NaN, +-inf) stay NaN
+    and do not count.
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_rows, n_features)
+        Indexed by a MultiIndex with a ``date`` level.
+
+    Returns
+    -------
+    DataFrame of shape (n_rows, n_features)
+        Same index and columns, float64.
+    """
+    _require_date_level(frame.index, "rank_normalize_by_date")
+    values = frame.astype(np.float64).replace([np.inf, -np.inf], np.nan)
+    grouped = values.groupby(level="date", sort=False)
+    ranks = grouped.rank(method="average").to_numpy()
+    counts = grouped.transform("count").to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = np.where(counts > 1, (ranks - 1.0) / (counts - 1.0), 0.5)
+    scaled = np.where(np.isnan(values.to_numpy()), np.nan, scaled)
+    return pd.DataFrame(scaled, index=frame.index, columns=frame.columns)
+
+
+class VolatilityModel:
+    """LightGBM regressor of |forward label| on per-date rank-normalized volatility features.
+
+    Parameters
+    ----------
+    features : sequence of str, default VOLATILITY_FEATURES
+        Candidate feature columns; those absent from the training frame are skipped.
+    n_estimators : int, default 100
+        Maximum boosting rounds.
+    learning_rate : float, default 0.05
+    num_leaves : int, default 31
+    min_child_samples : int, default 50
+        LightGBM ``min_data_in_leaf``.
+    early_stopping_rounds : int, default 20
+        Rounds without improvement of the validation l2 before stopping.
+    valid_fraction : float, default 0.15
+        Share of the (labelled) dates, the latest ones, held out for early stopping; 0 disables it.
+    seed : int, default 0
+    num_threads : int, default 1
+        One thread: stage processes run side by side (parallel branches, test workers), and
+        LightGBM's OpenMP threads spin-wait badly when the cores are oversubscribed.
+
+    Attributes
+    ----------
+    booster_ : lightgbm.Booster
+        The fitted model.
+    features_used_ : tuple of str
+        The features found in the training frame, in ``features`` order.
+    features_missing_ : tuple of str
+        The features of ``features`` absent from the training frame.
+    n_features_in_ : int
+    best_iteration_ : int
+        Boosting rounds kept (the early-stopping optimum, or all rounds without validation).
+    valid_start_ : Timestamp or None
+        First date of the early-stopping validation block (None without validation).
+    n_fit_rows_, n_valid_rows_ : int
+        Labelled rows in the fit and validation blocks.
+    """
+
+    def __init__(self, *, features: Sequence[str] = VOLATILITY_FEATURES, n_estimators: int = 100,
+                 learning_rate: float = 0.05, num_leaves: int = 31, min_child_samples: int = 50,
+                 early_stopping_rounds: int = 20, valid_fraction: float = 0.15, seed: int = 0,
+                 num_threads: int = 1) -> None:
+        self.features = features
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.early_stopping_rounds = early_stopping_rounds
+        self.valid_fraction = valid_fraction
+        self.seed = seed
+        self.num_threads = num_threads
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> VolatilityModel:
+        """Fit on the first dates, early-stop on the last ``valid_fraction`` of them.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_rows, n_columns)
+            Long frame indexed by (date, ticker); other columns are ignored.
+        y : Series of shape (n_rows,)
+            Forward label aligned to ``X`` by index; the target is ``|y|`` (an already absolute
+            label works too). Rows with a missing label are dropped.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        _require_date_level(X.index, "VolatilityModel.fit X")
+        if not X.index.is_unique:
+            raise ValueError("VolatilityModel.fit: X has duplicate (date, ticker) rows")
+        present = tuple(name for name in self.features if name in X.columns)
+        missing = tuple(name for name in self.features if name not in X.columns)
+        if not present:
+            raise ValueError(f"VolatilityModel.fit: none of the volatility features are in X; missing: {list(missing)}")
+        ranked = rank_normalize_by_date(X[list(present)])
+        target = np.abs(y.reindex(X.index).to_numpy(dtype=np.float64, na_value=np.nan))
+        labelled = np.isfinite(target)
+        if not labelled.any():
+            raise ValueError("VolatilityModel.fit: y has no finite label on the rows of X")
+        dates = ranked.index.get_level_values("date")[labelled]
+        features = ranked.to_numpy()[labelled]
+        target = target[labelled]
+
+        valid_start = self._valid_start(pd.DatetimeIndex(dates).unique().sort_values())
+        in_valid = np.zeros(len(target), dtype=bool) if valid_start is None else np.asarray(dates >= valid_start)
+        train_set = lgb.Dataset(features[~in_valid], target[~in_valid], feature_name=list(present),
+                                free_raw_data=True)
+        valid_sets: list[lgb.Dataset] = []
+        callbacks: list[Any] = []
+        if in_valid.any():
+            valid_sets.append(lgb.Dataset(features[in_valid], target[in_valid], reference=train_set))
+            callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
+        booster = lgb.train(self._lgb_params(), train_set, num_boost_round=self.n_estimators,
+                            valid_sets=valid_sets, callbacks=callbacks)
+
+        self.booster_ = booster
+        self.features_used_ = present
+        self.features_missing_ = missing
+        self.n_features_in_ = len(present)
+        self.best_iteration_ = int(booster.best_iteration) if booster.best_iteration > 0 \
+            else int(booster.current_iteration())
+        self.valid_start_ = valid_start
+        self.n_fit_rows_ = int((~in_valid).sum())
+        self.n_valid_rows_ = int(in_valid.sum())
+        return self
+
+    def predict(self, X: pd.DataFrame) -> pd.Series:
+        """Expected |move| of each row.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_rows, n_columns)
+            Long frame indexed by (date, ticker) holding ``features_used_``; ranks are taken within
+            each date of ``X``, so pass whole cross-sections.
+
+        Returns
+        -------
+        Series of shape (n_rows,)
+            Named ``expected_move``, with the index of ``X``.
+        """
+        self._check_fitted("predict")
+        _require_date_level(X.index, "VolatilityModel.predict X")
+        missing = [name for name in self.features_used_ if name not in X.columns]
+        if missing:
+            raise ValueError(f"VolatilityModel.predict: X lacks the fitted feature(s) {missing}")
+        if len(X) == 0:
+            return pd.Series(np.empty(0), index=X.index, name="expected_move")
+        ranked = rank_normalize_by_date(X[list(self.features_used_)])
+        values = self.booster_.predict(ranked.to_numpy(), num_iteration=self.best_iteration_)
+        return pd.Series(np.asarray(values, dtype=np.float64), index=X.index, name="expected_move")
+
+    def feature_importance(self) -> dict[str, float]:
+        """Total split gain of each used feature over the kept rounds."""
+        self._check_fitted("feature_importance")
+        gains = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)
+        return {name: float(gain) for name, gain in zip(self.features_used_, gains, strict=True)}
+
+    def to_text(self) -> str:
+        """The LightGBM model string (kept rounds only), for the registry's ``volatility_model.txt``."""
+        self._check_fitted("to_text")
+        return str(self.booster_.model_to_string(num_iteration=self.best_iteration_))
+
+    @classmethod
+    def from_text(cls, text: str) -> VolatilityModel:
+        """A fitted model from ``to_text()`` output.
+
+        The LightGBM parameters stored in the string restore ``n_estimators``, ``learning_rate``,
+        ``num_leaves``, ``min_child_samples``, ``seed`` and ``num_threads``; ``early_stopping_rounds``
+        and ``valid_fraction`` are not stored and keep their defaults. ``valid_start_`` is None.
+        """
+        try:
+            booster = lgb.Booster(model_str=text)
+        except lgb.basic.LightGBMError as exc:
+            raise ValueError(f"VolatilityModel.from_text: not a LightGBM model string ({exc})") from exc
+        params = booster.params
+        names = tuple(str(name) for name in booster.feature_name())
+        model = cls(features=names,
+                    n_estimators=int(params.get("num_iterations", 100)),
+                    learning_rate=float(params.get("learning_rate", 0.05)),
+                    num_leaves=int(params.get("num_leaves", 31)),
+                    min_child_samples=int(params.get("min_data_in_leaf", 50)),
+                    seed=int(params.get("seed", 0)),
+                    num_threads=int(params.get("num_threads", 1)))
+        model.booster_ = booster
+        model.features_used_ = names
+        model.features_missing_ = ()
+        model.n_features_in_ = len(names)
+        model.best_iteration_ = int(booster.current_iteration())
+        model.valid_start_ = None
+        model.n_fit_rows_ = 0
+        model.n_valid_rows_ = 0
+        return model
+
+    def _lgb_params(self) -> dict[str, Any]:
+        return {
+            "objective": "regression",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples,
+            "seed": self.seed,
+            "num_threads": self.num_threads,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbosity": -1,
+        }
+
+    def _valid_start(self, dates: pd.DatetimeIndex) -> pd.Timestamp | None:
+        """First date of the validation block: whole dates, so no cross-section straddles the split."""
+        if self.valid_fraction == 0:
+            return None
+        n_valid = max(1, int(round(self.valid_fraction * len(dates))))
+        if len(dates) - n_valid < 1:
+            raise ValueError(f"VolatilityModel.fit: {len(dates)} labelled date(s) cannot be split into fit and "
+                             f"validation blocks (valid_fraction={self.valid_fraction})")
+        return pd.Timestamp(dates[len(dates) - n_valid])
+
+    def _validate_params(self) -> None:
+        if isinstance(self.features, str) or not all(isinstance(name, str) for name in self.features):
+            raise TypeError(f"VolatilityModel: features must be a sequence of column names, got {self.features!r}")
+        checks = {
+            "n_estimators": self.n_estimators >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "num_leaves": self.num_leaves >= 2,
+            "min_child_samples": self.min_child_samples >= 1,
+            "early_stopping_rounds": self.early_stopping_rounds >= 1,
+            "valid_fraction": 0 <= self.valid_fraction < 1,
+            "num_threads": self.num_threads >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"VolatilityModel: invalid parameter(s) {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
+
+    def _check_fitted(self, method: str) -> None:
+        if not hasattr(self, "booster_"):
+            raise NotFittedError(f"VolatilityModel.{method}: the model is not fitted; call fit() or from_text() first")
+
+
+def _require_date_level(index: pd.Index, where: str) -> None:
+    if not isinstance(index, pd.MultiIndex) or "date" not in index.names:
+        raise ValueError(f"{where}: expected a MultiIndex with a 'date' level (date, ticker), got {list(index.names)}")
