@@ -13,7 +13,13 @@ from ._errors import (
     QualityGateError,
     ReadOnlyMarketStoreError,
 )
-from ._ingest import as_of_session, content_digest, enrich_prior_session, ingest_market_data
+from ._ingest import (
+    as_of_session,
+    content_digest,
+    enrich_prior_session,
+    ingest_market_data,
+    latest_cross_section,
+)
 from ._market_store import MarketStore, UpsertResult
 from ._quality import (
     Anomaly,
@@ -69,6 +75,7 @@ __all__ = [
     "freshness_gate",
     "freshness_report",
     "ingest_market_data",
+    "latest_cross_section",
     "normalize_ticker_frame",
     "open_macro_provider",
     "open_provider",

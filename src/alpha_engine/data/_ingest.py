@@ -40,6 +40,7 @@ __all__ = [
     "content_digest",
     "enrich_prior_session",
     "ingest_market_data",
+    "latest_cross_section",
     "write_with_features",
 ]
 
@@ -56,6 +57,18 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
         return day.replace(year=day.year - years, day=28)
+
+
+def latest_cross_section(store: MarketStore, as_of: date, columns: Sequence[str] | None = None, *,
+                         lookback_days: int = 10) -> pd.DataFrame:
+    """Each ticker's latest stored row at or before ``as_of`` (within ``lookback_days``), one row
+    per ticker, with the row's date in column ``date`` (YYYY-MM-DD)."""
+    start = (pd.Timestamp(as_of) - pd.Timedelta(days=lookback_days)).date()
+    frames = store.read_many(start=start, end=as_of, columns=list(columns) if columns is not None else None)
+    rows = {t: f.iloc[-1] for t, f in frames.items() if len(f)}
+    table = pd.DataFrame(rows).T
+    table["date"] = [frames[t].index[-1].date().isoformat() for t in table.index]
+    return table
 
 
 def content_digest(frames: Mapping[str, pd.DataFrame]) -> str:

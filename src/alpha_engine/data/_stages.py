@@ -12,13 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from alpha_engine.pipeline import Compute, FailureClass, PreflightError, Stage, StageContext, StageOutcome
 
 from ._calendar import TradingCalendar
 from ._errors import DataError
-from ._ingest import as_of_session, enrich_prior_session, ingest_market_data
+from ._ingest import as_of_session, enrich_prior_session, ingest_market_data, latest_cross_section
 from ._scanner import SCANNER_COLUMNS, ScannerConfig, scan_candidates
 from .providers import open_macro_provider, open_provider
 
@@ -162,11 +160,7 @@ class Scanner(Stage):
     def run(self, ctx: StageContext) -> StageOutcome:
         config = ScannerConfig.from_options(ctx.options)
         as_of = as_of_session(TradingCalendar(), ctx.run_date)
-        start = pd.Timestamp(as_of) - pd.Timedelta(days=10)
-        frames = ctx.market.read_many(start=start.date(), end=as_of, columns=list(SCANNER_COLUMNS))
-        latest = {t: f.iloc[-1] for t, f in frames.items() if len(f)}
-        table = pd.DataFrame(latest).T
-        table["date"] = [frames[t].index[-1].date().isoformat() for t in table.index]
+        table = latest_cross_section(ctx.market, as_of, SCANNER_COLUMNS)
         result = scan_candidates(table, config)
         manifest_key = ctx.key(MANIFEST)
         caveats = ctx.artifacts.read_json(manifest_key)["caveats"] if ctx.artifacts.exists(manifest_key) else []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from alpha_engine.data import TradingCalendar, as_of_session, content_digest
+from alpha_engine.data import TradingCalendar, as_of_session, content_digest, latest_cross_section
 from alpha_engine.pipeline import Compute, FailureClass, PreflightError, Stage, StageContext, StageOutcome
 
 from ._drift import detect_drift
@@ -151,9 +151,7 @@ class DriftDetection(Stage):
         if champion is None:
             raise PreflightError("no champion model")
         as_of = as_of_session(TradingCalendar(), ctx.run_date)
-        start = (pd.Timestamp(as_of) - pd.Timedelta(days=10)).date()
-        frames = ctx.market.read_many(start=start, end=as_of)
-        today = pd.DataFrame({t: f.iloc[-1] for t, f in frames.items() if len(f)}).T
+        today = latest_cross_section(ctx.market, as_of)
         today = today[[c for c in champion.drift_reference if c in today.columns]].astype(float)
         key = ctx.key(PREDICTIONS)
         predictions = ctx.artifacts.read_json(key) if ctx.artifacts.exists(key) else None
