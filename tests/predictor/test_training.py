@@ -57,3 +57,39 @@ def test_shuffled_labels_give_an_ic_whose_interval_contains_zero(dataset: pd.Dat
     result = train_predictor(shuffled, CONFIG, data_vintage={"as_of": "synthetic"})
     ic = result.manifest["validation"]["meta_oos_ic"]
     assert ic["ci_low"] <= 0 <= ic["ci_high"]
+
+
+def _frames(bars: dict[str, pd.DataFrame], macro: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    features = compute_features(panel_from_frames(bars), macro, market_symbol="SPY").by_ticker()
+    return {t: pd.concat([bars[t][["Close"]], features[t].reindex(bars[t].index)], axis=1) for t in bars}
+
+
+def test_a_model_trained_through_t_predicts_identically_for_dates_up_to_t_whatever_follows() -> None:
+    from datetime import date
+
+    from alpha_engine.predictor import ModelRegistry, load_champion, predict_cross_section
+    from alpha_engine.store import ArtifactStore
+
+    bars, macro = synthetic_bars(30, 700, seed=5)
+    cut = bars["SYN0000"].index[600]
+    changed = {t: f.copy() for t, f in bars.items()}
+    rng = np.random.default_rng(1)
+    for frame in changed.values():  # a different future after the cut
+        after = frame.index > cut
+        frame.loc[after, ["Open", "High", "Low", "Close", "VWAP"]] *= rng.uniform(0.7, 1.3, (after.sum(), 1))
+    truncated = {t: f.loc[:cut] for t, f in _frames(bars, macro).items()}
+    market = macro["SPY"]["Close"]
+    through_t, _ = build_dataset(truncated, market.loc[:cut], horizon=21, label_clip=0.15)
+    result = train_predictor(through_t, CONFIG, data_vintage={"as_of": str(cut.date())})
+    registry = ModelRegistry(ArtifactStore(f"memory://through-t-{id(result)}"))
+    registry.promote(registry.register(result.files, result.manifest, label="t", run_date="2020-01-01"),
+                     reason="test")
+    champion = load_champion(registry)
+    assert champion is not None
+    day = bars["SYN0000"].index[590].date()
+    documents = []
+    for source in (bars, changed):
+        full, _ = build_dataset(_frames(source, macro), market, horizon=21, label_clip=0.15)
+        documents.append(predict_cross_section(champion, full, as_of=day, run_date=date(2020, 1, 1),
+                                               stale_days={}, caveats=["synthetic"]))
+    assert documents[0] == documents[1] and documents[0]["n_predictions"] == 30

@@ -37,7 +37,7 @@ from ._metrics import daily_ic, deflated_sharpe_ratio, hit_rate, summarize_ic
 from ._momentum import MOMENTUM_FORMULA, momentum_score
 from ._registry import BundleFile
 from ._splits import CombinatorialPurgedCV, WalkForward
-from ._volatility import VolatilityModel
+from ._volatility import VOLATILITY_FEATURES, VolatilityModel, rank_normalize_by_date
 
 __all__ = ["META_FEATURES", "TrainingConfig", "TrainingResult", "build_dataset", "macro_features", "train_predictor"]
 
@@ -161,13 +161,18 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
                          f"(min_train_dates {config.min_train_dates} + test_dates {config.test_dates})")
     log.info("walk-forward: %d folds over %d labelled dates, %d rows", n_folds, len(dates), len(labelled))
     date_of_row = labelled.index.get_level_values("date")
+    # Ranks are per date and folds split whole dates: rank once for every fold (same values).
+    vol_columns = [c for c in VOLATILITY_FEATURES if c in labelled]
+    ranked = rank_normalize_by_date(labelled[vol_columns]) if vol_columns else labelled[vol_columns]
     oof_parts, fold_rows = [], []
     for k, (train_pos, test_pos) in enumerate(folds.split(dates)):
         train = labelled[date_of_row.isin(dates[train_pos])]
         test = labelled[date_of_row.isin(dates[test_pos])]
-        vol = VolatilityModel(n_estimators=config.vol_estimators, seed=config.seed).fit(train, train["label"].abs())
+        in_train, in_test = date_of_row.isin(dates[train_pos]), date_of_row.isin(dates[test_pos])
+        vol = VolatilityModel(n_estimators=config.vol_estimators, seed=config.seed).fit(
+            ranked[in_train], train["label"].abs(), ranked=True)
         part = test[["momentum_score", "label"]].copy()
-        part["expected_move"] = vol.predict(test)
+        part["expected_move"] = vol.predict(ranked[in_test], ranked=True)
         oof_parts.append(part)
         fold_rows.append({"fold": k, "train_start": str(dates[train_pos[0]].date()),
                           "train_end": str(dates[train_pos[-1]].date()), "test_start": str(dates[test_pos[0]].date()),
@@ -213,7 +218,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
 
     # Final models, for inference.
     final_vol = VolatilityModel(n_estimators=config.vol_estimators, seed=config.seed).fit(
-        labelled, labelled["label"].abs())
+        ranked, labelled["label"].abs(), ranked=True)
     final_meta = MetaModel(features=used).fit(oof[used], oof["label"])
     calibrator = AlphaCalibrator(method=config.calibration).fit(meta_oos.to_numpy(), evaluated["label"].to_numpy())
     p_oos = calibrator.predict_proba(meta_oos.to_numpy())

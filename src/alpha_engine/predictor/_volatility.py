@@ -106,13 +106,16 @@ class VolatilityModel:
         self.seed = seed
         self.num_threads = num_threads
 
-    def fit(self, X: pd.DataFrame, y: pd.Series) -> VolatilityModel:
+    def fit(self, X: pd.DataFrame, y: pd.Series, *, ranked: bool = False) -> VolatilityModel:
         """Fit on the first dates, early-stop on the last ``valid_fraction`` of them.
 
         Parameters
         ----------
         X : DataFrame of shape (n_rows, n_columns)
             Long frame indexed by (date, ticker); other columns are ignored.
+        ranked : bool, default False
+            X already holds :func:`rank_normalize_by_date` of the features (ranks are per date,
+            so a caller splitting by whole dates may rank once for every fold).
         y : Series of shape (n_rows,)
             Forward label aligned to ``X`` by index; the target is ``|y|`` (an already absolute
             label works too). Rows with a missing label are dropped.
@@ -129,13 +132,13 @@ class VolatilityModel:
         missing = tuple(name for name in self.features if name not in X.columns)
         if not present:
             raise ValueError(f"VolatilityModel.fit: none of the volatility features are in X; missing: {list(missing)}")
-        ranked = rank_normalize_by_date(X[list(present)])
+        ranked_x = X[list(present)] if ranked else rank_normalize_by_date(X[list(present)])
         target = np.abs(y.reindex(X.index).to_numpy(dtype=np.float64, na_value=np.nan))
         labelled = np.isfinite(target)
         if not labelled.any():
             raise ValueError("VolatilityModel.fit: y has no finite label on the rows of X")
-        dates = ranked.index.get_level_values("date")[labelled]
-        features = ranked.to_numpy()[labelled]
+        dates = ranked_x.index.get_level_values("date")[labelled]
+        features = ranked_x.to_numpy(dtype=np.float64)[labelled]
         target = target[labelled]
 
         valid_start = self._valid_start(pd.DatetimeIndex(dates).unique().sort_values())
@@ -161,7 +164,7 @@ class VolatilityModel:
         self.n_valid_rows_ = int(in_valid.sum())
         return self
 
-    def predict(self, X: pd.DataFrame) -> pd.Series:
+    def predict(self, X: pd.DataFrame, *, ranked: bool = False) -> pd.Series:
         """Expected |move| of each row.
 
         Parameters
@@ -169,6 +172,8 @@ class VolatilityModel:
         X : DataFrame of shape (n_rows, n_columns)
             Long frame indexed by (date, ticker) holding ``features_used_``; ranks are taken within
             each date of ``X``, so pass whole cross-sections.
+        ranked : bool, default False
+            X already holds the per-date ranks (see ``fit``).
 
         Returns
         -------
@@ -182,8 +187,9 @@ class VolatilityModel:
             raise ValueError(f"VolatilityModel.predict: X lacks the fitted feature(s) {missing}")
         if len(X) == 0:
             return pd.Series(np.empty(0), index=X.index, name="expected_move")
-        ranked = rank_normalize_by_date(X[list(self.features_used_)])
-        values = self.booster_.predict(ranked.to_numpy(), num_iteration=self.best_iteration_)
+        columns = list(self.features_used_)
+        ranked_x = X[columns] if ranked else rank_normalize_by_date(X[columns])
+        values = self.booster_.predict(ranked_x.to_numpy(dtype=np.float64), num_iteration=self.best_iteration_)
         return pd.Series(np.asarray(values, dtype=np.float64), index=X.index, name="expected_move")
 
     def feature_importance(self) -> dict[str, float]:
