@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from alpha_engine.config import Settings
-from alpha_engine.pipeline import PipelineError
+from alpha_engine.pipeline import PipelineError, StageGraph, load_graph
 from alpha_engine.pipeline._local import LocalPipeline, StageStatus, stage_log_path
 from alpha_engine.pipeline.compose import ComposeOptions, compose_definition, definition_json
 from alpha_engine.sfn import SfnError, render_graph
@@ -31,6 +31,14 @@ _MARK = {"SUCCEEDED": "ok", "FAILED": "FAILED", "SOFT_FAILED": "soft-failed", "S
 def _pipeline(settings: Settings, **kwargs: Any) -> LocalPipeline:
     try:
         return LocalPipeline(settings, **kwargs)
+    except PipelineError as exc:
+        raise fail(str(exc), USAGE_EXIT) from None
+
+
+def _graph(settings: Settings) -> StageGraph:
+    """The configured stage graph (the live view needs its stages before the pipeline exists)."""
+    try:
+        return load_graph(settings.pipeline.graph)
     except PipelineError as exc:
         raise fail(str(exc), USAGE_EXIT) from None
 
@@ -177,10 +185,10 @@ def run_cmd(
 
         # The bundled sample ends in 2022: its runs default to the first Saturday after its last bar.
         day = default_run_date(settings, datetime.now(UTC).date())
-    probe = _pipeline(settings)
-    stages = {stage.name: stage for stage in probe.graph.stages()}
+    graph = _graph(settings)
+    stages = {stage.name: stage for stage in graph.stages()}
     view = None if as_json else _LiveView(settings, stages)
-    pipeline = _pipeline(settings, listener=view.on_event if view else None)
+    pipeline = _pipeline(settings, graph=graph, listener=view.on_event if view else None)
     try:
         value = pipeline.execution_input(run_date=day, skip=[s for s in skip.split(",") if s],
                                          shell_run=shell, role=role)
@@ -222,9 +230,9 @@ def redrive_cmd(
 ) -> None:
     """Redrive a failed run from the stage that failed: finished stages are not run again."""
     settings = settings_from(config, workspace)
-    probe = _pipeline(settings)
-    view = None if as_json else _LiveView(settings, {s.name: s for s in probe.graph.stages()})
-    pipeline = _pipeline(settings, listener=view.on_event if view else None)
+    graph = _graph(settings)
+    view = None if as_json else _LiveView(settings, {s.name: s for s in graph.stages()})
+    pipeline = _pipeline(settings, graph=graph, listener=view.on_event if view else None)
     try:
         if view is not None:
             view.run_date = pipeline.run_date_of(execution)

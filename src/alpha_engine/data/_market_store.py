@@ -355,6 +355,11 @@ class MarketStore:
         mode = ", read_only=True" if self.read_only else ""
         return f"MarketStore({self.uri!r}, {len(self.feature_columns)} features{mode})"
 
+    @property
+    def local_path(self) -> Path | None:
+        """The LMDB directory of a local store (parsed as ArcticDB parses the URI); None if remote."""
+        return self._directory
+
     # -- connection ----------------------------------------------------------------------------------
 
     def _exists_on_disk(self) -> bool:

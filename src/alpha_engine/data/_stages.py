@@ -9,7 +9,6 @@ artifact store readable.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from alpha_engine.pipeline import Compute, FailureClass, PreflightError, Stage, StageContext, StageOutcome
@@ -39,10 +38,6 @@ def _providers(ctx: StageContext) -> tuple[Any, Any]:
     return provider, macro
 
 
-def _lmdb_path(uri: str) -> Path | None:
-    return Path(uri.removeprefix("lmdb://")) if uri.startswith("lmdb://") else None
-
-
 def _check_market_store(ctx: StageContext, *, need_universe: bool) -> None:
     store = ctx.market
     try:
@@ -51,7 +46,7 @@ def _check_market_store(ctx: StageContext, *, need_universe: bool) -> None:
             raise PreflightError(
                 f"the market store {ctx.settings.data.market_store_uri} has no universe yet: DataPhase1 builds it"
             )
-        path = _lmdb_path(ctx.settings.data.market_store_uri)
+        path = store.local_path
         if path is None:
             if present and not ctx.preflight_only:
                 store.check_writable()  # remote store: a self-cleaning sentinel symbol, under the lock
