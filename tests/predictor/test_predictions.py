@@ -53,6 +53,17 @@ def test_built_document_is_valid_and_complete() -> None:
     assert [row["combined_rank"] for row in document["predictions"]] == [1, 2, 3, 4]
 
 
+def test_the_model_status_is_stamped_and_checked() -> None:
+    assert _build()["model_status"] == "champion"
+    provisional = _build(model_status="provisional")
+    validate_contract(KEY, provisional)
+    assert provisional["model_status"] == "provisional"
+    with pytest.raises(ValueError, match="model_status 'tentative'"):
+        _build(model_status="tentative")
+    with pytest.raises(ContractError):
+        validate_contract(KEY, {**provisional, "model_status": "tentative"})
+
+
 def test_direction_and_confidence_follow_p_up() -> None:
     rows = {row["ticker"]: row for row in _build()["predictions"]}
     assert rows["AAPL"]["predicted_direction"] == "UP" and rows["AAPL"]["prediction_confidence"] == 0.24

@@ -198,8 +198,9 @@ def test_promote_sets_champion_and_records_history(registry: ModelRegistry, stor
     assert registry.champion() == second
     pointer = store.read_json("predictor/registry/champion.json")
     assert pointer["history"] == [
-        {"action": "promote", "version_id": first, "previous": None, "reason": "bootstrap"},
-        {"action": "promote", "version_id": second, "previous": first, "reason": "cpcv ic +0.012"},
+        {"action": "promote", "version_id": first, "previous": None, "reason": "bootstrap", "provisional": False},
+        {"action": "promote", "version_id": second, "previous": first, "reason": "cpcv ic +0.012",
+         "provisional": False},
     ]
     stages = {r["version_id"]: r["stage"] for r in registry.versions()}
     assert stages == {first: "archived", second: "champion"}
@@ -212,6 +213,22 @@ def test_promoting_the_champion_again_changes_nothing(registry: ModelRegistry, s
     before = store.snapshot()
     registry.promote(version_id, reason="retry")
     assert store.snapshot() == before
+
+
+def test_a_provisional_champion_is_marked_until_confirmed_and_rollback_restores_the_status(
+        registry: ModelRegistry, store: ArtifactStore) -> None:
+    a, b = _register(registry, run_date="2026-05-01"), _register(registry, run_date="2026-05-08")
+    registry.promote(a, reason="no model passed the gate", provisional=True)
+    assert registry.champion() == a and registry.champion_is_provisional()
+    registry.promote(a, reason="confirmed by hand")  # same version, new status: recorded
+    assert not registry.champion_is_provisional()
+    registry.promote(b, reason="provisional again", provisional=True)
+    assert registry.champion_is_provisional()
+    assert registry.rollback(reason="b was worse") == a
+    assert not registry.champion_is_provisional()  # a's last promotion confirmed it
+    history = store.read_json("predictor/registry/champion.json")["history"]
+    assert [(e["action"], e["version_id"], e["provisional"]) for e in history] == [
+        ("promote", a, True), ("promote", a, False), ("promote", b, True), ("rollback", a, False)]
 
 
 def test_promote_unknown_version_fails(registry: ModelRegistry) -> None:
@@ -235,8 +252,8 @@ def test_rollback_walks_back_through_promotions(registry: ModelRegistry, store: 
     assert registry.champion() == a
     history = store.read_json("predictor/registry/champion.json")["history"]
     assert history[-2:] == [
-        {"action": "rollback", "version_id": b, "previous": c, "reason": "c regressed"},
-        {"action": "rollback", "version_id": a, "previous": b, "reason": "b regressed too"},
+        {"action": "rollback", "version_id": b, "previous": c, "reason": "c regressed", "provisional": False},
+        {"action": "rollback", "version_id": a, "previous": b, "reason": "b regressed too", "provisional": False},
     ]
     with pytest.raises(RegistryError, match="no previous champion"):
         registry.rollback(reason="nothing left")

@@ -25,9 +25,11 @@ def _registry(config: Path | None, workspace: Path | None, *, writable: bool = F
 @predictor_app.command("list")
 def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON."),
              config: Path = ConfigOption, workspace: Path = HomeOption) -> None:
-    """Every registered model version, oldest first, with its CPCV IC; the champion is marked."""
+    """Every registered model version, oldest first, with its CPCV IC; the champion is marked (and
+    whether it serves provisionally)."""
     registry = _registry(config, workspace)
     champion = registry.champion()
+    provisional = registry.champion_is_provisional()
     rows = []
     for entry in registry.versions():
         manifest = registry.manifest(entry["version_id"])
@@ -37,13 +39,14 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON."),
                      "cpcv_mean_ic": validation.get("cpcv", {}).get("mean_ic"),
                      "meta_oos_ic": validation.get("meta_oos_ic", {}).get("mean")})
     if as_json:
-        emit_json({"champion": champion, "versions": rows})
+        emit_json({"champion": champion, "champion_provisional": provisional, "versions": rows})
         return
     if not rows:
         typer.echo("(no registered models)")
     for row in rows:
         mark = "*" if row["champion"] else " "
-        typer.echo(f"{mark} {row['version_id']}  CPCV IC {row['cpcv_mean_ic']}  OOS IC {row['meta_oos_ic']}")
+        status = "  (provisional champion: has not passed the promotion gate)" if row["champion"] and provisional else ""
+        typer.echo(f"{mark} {row['version_id']}  CPCV IC {row['cpcv_mean_ic']}  OOS IC {row['meta_oos_ic']}{status}")
 
 
 @predictor_app.command("show")

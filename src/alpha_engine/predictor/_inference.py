@@ -31,6 +31,7 @@ class ChampionModels:
         self.calibrator = AlphaCalibrator.from_json(json.loads(registry.read_file(version_id, "calibrator.json")))
         self.drift_reference = json.loads(registry.read_file(version_id, "drift_reference.json"))
         self.label_clip = float(self.manifest.get("label", {}).get("clip", 0.15))
+        self.provisional = registry.champion_is_provisional() and registry.champion() == version_id
 
 
 def load_champion(registry: ModelRegistry) -> ChampionModels | None:
@@ -61,5 +62,10 @@ def predict_cross_section(models: ChampionModels, dataset: pd.DataFrame, *, as_o
         "expected_move": section["expected_move"].to_numpy(),
         "price_data_age_days": [int(stale_days.get(t, 0)) for t in tickers],
     }, index=pd.Index(tickers, name="ticker"))
+    caveats = list(caveats)
+    if models.provisional:
+        cpcv_ic = models.manifest.get("validation", {}).get("cpcv", {}).get("mean_ic")
+        caveats.append(f"provisional model: its CPCV IC {cpcv_ic} did not pass the promotion gate (> 0); it serves "
+                       f"only because no model has passed it yet, so treat these rankings as unvalidated")
     return build_predictions(table, run_date=run_date.isoformat(), model_version=models.version_id,
-                             caveats=list(caveats))
+                             caveats=caveats, model_status="provisional" if models.provisional else "champion")

@@ -21,6 +21,7 @@ from alpha_engine.store import validate_contract
 __all__ = ["apply_vetoes", "build_predictions"]
 
 DECIMALS = 6
+MODEL_STATUSES = ("champion", "provisional")
 _REQUIRED_FLOATS = ("predicted_alpha", "predicted_alpha_std", "p_up")
 _OPTIONAL_FLOATS = ("momentum_score", "momentum_20d", "expected_move")
 
@@ -71,7 +72,7 @@ def apply_vetoes(table: pd.DataFrame, *, veto_confidence: float = 0.65,
 
 
 def build_predictions(table: pd.DataFrame, *, run_date: str, model_version: str, caveats: Sequence[str],
-                      high_confidence: float = 0.5, veto_confidence: float = 0.65,
+                      model_status: str = "champion", high_confidence: float = 0.5, veto_confidence: float = 0.65,
                       momentum_veto_threshold: float = -0.05) -> dict[str, Any]:
     """The predictions document for ``run_date``, validated against ``predictions.schema.json``.
 
@@ -92,17 +93,21 @@ def build_predictions(table: pd.DataFrame, *, run_date: str, model_version: str,
         Registry version id; stamped on the document and every row.
     caveats : sequence of str
         Limits of this document, carried verbatim.
+    model_status : {"champion", "provisional"}
+        ``provisional`` when the model serves without having passed the promotion gate.
 
     Returns
     -------
     dict
-        JSON-ready document: ``date, model_version, n_predictions, n_high_confidence, caveats,
-        predictions``.
+        JSON-ready document: ``date, model_version, model_status, n_predictions,
+        n_high_confidence, caveats, predictions``.
     """
     _check_run_date(run_date)
     if not isinstance(model_version, str) or not model_version:
         raise ValueError(f"build_predictions: model_version {model_version!r} must be a non-empty string")
     _check_table(table)
+    if model_status not in MODEL_STATUSES:
+        raise ValueError(f"build_predictions: model_status {model_status!r} is not one of {MODEL_STATUSES}")
     if isinstance(caveats, str) or not all(isinstance(c, str) for c in caveats):
         raise TypeError("build_predictions: caveats must be a sequence of strings")
     if not (isinstance(high_confidence, int | float) and 0.0 <= high_confidence <= 1.0):
@@ -125,6 +130,7 @@ def build_predictions(table: pd.DataFrame, *, run_date: str, model_version: str,
     document: dict[str, Any] = {
         "date": run_date,
         "model_version": model_version,
+        "model_status": model_status,
         "n_predictions": len(rows),
         "n_high_confidence": int((frame["prediction_confidence"] >= high_confidence).sum()),
         "caveats": list(caveats),

@@ -4,7 +4,7 @@ Layout under ``prefix`` (default ``predictor/registry``) in an :class:`ArtifactS
 
     {prefix}/{version_id}/{file}            bundle files, written once, never overwritten
     {prefix}/{version_id}/manifest.json     written last: its presence marks a complete bundle
-    {prefix}/champion.json                  {"version_id", "history": [...]}
+    {prefix}/champion.json                  {"version_id", "provisional", "history": [...]}
 
 ``version_id = f"{label}-{run_date}-{sha8}"``, where ``sha8`` is the first 8 hex digits of a
 sha256 over the sorted ``(name, sha256(data))`` pairs and the canonical JSON of the caller's
@@ -218,20 +218,29 @@ class ModelRegistry:
         pointer = self._read_champion()
         return None if pointer is None else str(pointer["version_id"])
 
-    def promote(self, version_id: str, *, reason: str) -> None:
-        """Make ``version_id`` the champion and record ``{action, version_id, previous, reason}``.
+    def champion_is_provisional(self) -> bool:
+        """Whether the current champion serves provisionally: promoted without passing the gate."""
+        pointer = self._read_champion()
+        return bool(pointer and pointer.get("provisional", False))
 
-        Promoting the current champion changes nothing (safe to retry).
+    def promote(self, version_id: str, *, reason: str, provisional: bool = False) -> None:
+        """Make ``version_id`` the champion and record ``{action, version_id, previous, reason,
+        provisional}``.
+
+        ``provisional`` marks a champion that serves without having passed the promotion gate
+        (see the PredictorTraining stage); every prediction it writes says so. Promoting the
+        current champion with the same status changes nothing (safe to retry).
         """
         self._check_writable(f"promote {version_id!r}")
         _check_reason(reason)
         self.manifest(version_id)  # must exist
         pointer = self._read_champion() or {"version_id": None, "history": []}
         previous = pointer["version_id"]
-        if previous == version_id:
+        if previous == version_id and bool(pointer.get("provisional", False)) == provisional:
             return
-        entry = {"action": "promote", "version_id": version_id, "previous": previous, "reason": reason}
-        self._write_champion(version_id, [*pointer["history"], entry])
+        entry = {"action": "promote", "version_id": version_id, "previous": previous, "reason": reason,
+                 "provisional": provisional}
+        self._write_champion(version_id, [*pointer["history"], entry], provisional=provisional)
 
     def rollback(self, *, reason: str) -> str:
         """Return to the champion before the current one and return its version id.
@@ -248,8 +257,12 @@ class ModelRegistry:
         assert pointer is not None
         current, target = lineage[-1], lineage[-2]
         self.manifest(target)  # the bundle must still be there
-        entry = {"action": "rollback", "version_id": target, "previous": current, "reason": reason}
-        self._write_champion(target, [*pointer["history"], entry])
+        # The target serves with the status it was last promoted with.
+        provisional = next((bool(e.get("provisional", False)) for e in reversed(pointer["history"])
+                            if e.get("action") == "promote" and e["version_id"] == target), False)
+        entry = {"action": "rollback", "version_id": target, "previous": current, "reason": reason,
+                 "provisional": provisional}
+        self._write_champion(target, [*pointer["history"], entry], provisional=provisional)
         return target
 
     def _read_champion(self) -> dict[str, Any] | None:
@@ -265,19 +278,21 @@ class ModelRegistry:
             raise RegistryCorruptionError(f"model registry: champion pointer {key!r} is malformed")
         return value
 
-    def _write_champion(self, version_id: str, history: list[dict[str, Any]]) -> None:
+    def _write_champion(self, version_id: str, history: list[dict[str, Any]], *, provisional: bool) -> None:
         # One write_json: the store's write is atomic, so readers see the old pointer or the new one.
-        self.store.write_json(self._champion_key, {"version_id": version_id, "history": history})
+        self.store.write_json(self._champion_key, {"version_id": version_id, "provisional": provisional,
+                                                   "history": history})
 
 
 def _lineage(history: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The champion stack implied by the history: promotions push, rollbacks pop."""
+    """The champion stack implied by the history: promotions push, rollbacks pop; re-promoting the
+    champion (a change of status only) pushes nothing."""
     stack: list[str] = []
     for entry in history:
         if entry.get("action") == "rollback":
             if stack:
                 stack.pop()
-        else:
+        elif not stack or stack[-1] != entry["version_id"]:
             stack.append(str(entry["version_id"]))
     return stack
 

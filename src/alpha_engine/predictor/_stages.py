@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from alpha_engine.data import TradingCalendar, as_of_session, content_digest, latest_cross_section
+from alpha_engine.data import TradingCalendar, as_of_session, content_digest
 from alpha_engine.pipeline import Compute, FailureClass, PreflightError, Stage, StageContext, StageOutcome
 
 from ._drift import detect_drift
@@ -23,7 +23,17 @@ PREDICTIONS = "predictor/predictions/{date}.json"
 LATEST_PREDICTIONS = "predictor/predictions/latest.json"
 DRIFT = "monitoring/drift/{date}.json"
 DATA_MANIFEST = "market_data/weekly/{date}/manifest.json"
+DRIFT_HISTORY_DAYS = 120  # calendar days read for today's rows: the market context needs 50 sessions
 PROMOTION_MARGIN = 0.005  # a challenger must beat the re-measured champion's CPCV IC by this much
+
+
+def _options(ctx: StageContext) -> tuple[TrainingConfig, bool]:
+    """The stage options: ``serve_provisional`` (default true) and the TrainingConfig fields."""
+    options = dict(ctx.options)
+    serve_provisional = options.pop("serve_provisional", True)
+    if not isinstance(serve_provisional, bool):
+        raise ValueError(f"serve_provisional must be true or false, got {serve_provisional!r}")
+    return TrainingConfig.from_options(options, ctx.seed), serve_provisional
 
 
 def _context(ctx: StageContext) -> tuple[str, list[str]]:
@@ -49,6 +59,21 @@ def _dataset(ctx: StageContext, config: TrainingConfig) -> tuple[pd.DataFrame, d
     return dataset, as_of, vintage, caveats
 
 
+def _todays_model_inputs(ctx: StageContext, as_of: date, *, horizon: int, label_clip: float,
+                         lookback_days: int = 10) -> pd.DataFrame:
+    """Each ticker's latest row at or before ``as_of`` (within ``lookback_days``), built the way
+    training builds rows, so derived inputs (momentum score, market context) are there too."""
+    market_symbol, _ = _context(ctx)
+    start = (pd.Timestamp(as_of) - pd.Timedelta(days=DRIFT_HISTORY_DAYS)).date()
+    frames = ctx.market.read_many(start=start, end=as_of)
+    macro = ctx.market.read_macro([market_symbol], start=start, end=as_of)
+    market = macro[market_symbol]["Close"] if market_symbol in macro else None
+    dataset, _ = build_dataset(frames, market, horizon=horizon, label_clip=label_clip)
+    dates = dataset.index.get_level_values("date")
+    recent = dataset[(dates <= pd.Timestamp(as_of)) & (dates > pd.Timestamp(as_of) - pd.Timedelta(days=lookback_days))]
+    return recent.groupby(level="ticker").tail(1).droplevel("date")
+
+
 class PredictorTraining(Stage):
     name = "PredictorTraining"
     slug = "predictor-training"
@@ -62,7 +87,7 @@ class PredictorTraining(Stage):
 
     def preflight(self, ctx: StageContext) -> None:
         try:
-            config = TrainingConfig.from_options(ctx.options, ctx.seed)
+            config, _ = _options(ctx)
         except (TypeError, ValueError) as exc:
             raise PreflightError(f"predictor options: {exc}") from exc
         store = ctx.market
@@ -76,7 +101,7 @@ class PredictorTraining(Stage):
         ModelRegistry(ctx.artifacts).versions()  # the registry is readable
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        config = TrainingConfig.from_options(ctx.options, ctx.seed)
+        config, serve_provisional = _options(ctx)
         dataset, as_of, vintage, caveats = _dataset(ctx, config)
         stale = vintage.pop("stale_days")
         result = train_predictor(dataset, config, data_vintage=vintage, log=ctx.logger)
@@ -85,14 +110,15 @@ class PredictorTraining(Stage):
         for name, data in render_report(result.manifest, version_id=version, caveats=caveats).items():
             ctx.artifacts.write_bytes(f"predictor/reports/{version}/{name}", data)
         challenger_ic = result.manifest["validation"]["cpcv"]["mean_ic"]
-        decision = self._promotion(registry, version, challenger_ic, result.manifest, dataset, vintage, ctx)
+        decision = self._promotion(registry, version, challenger_ic, result.manifest, dataset, vintage, ctx,
+                                   serve_provisional)
         if decision["promote"]:
-            registry.promote(version, reason=decision["reason"])
+            registry.promote(version, reason=decision["reason"], provisional=decision["provisional"])
         ctx.logger.info("challenger %s: CPCV IC %s; %s", version, challenger_ic, decision["reason"])
         warnings = list(caveats)
         champion = load_champion(registry)
         summary: dict[str, Any] = {"challenger": version, "promoted": decision["promote"],
-                                   "promotion": decision["reason"], "cpcv_mean_ic": challenger_ic,
+                                   "provisional": decision["provisional"], "promotion": decision["reason"], "cpcv_mean_ic": challenger_ic,
                                    "meta_oos_ic": result.manifest["validation"]["meta_oos_ic"]}
         if champion is None:
             warnings.append("no champion model: no predictions were written")
@@ -101,20 +127,39 @@ class PredictorTraining(Stage):
                                          stale_days=stale, caveats=caveats)
         ctx.artifacts.write_json(ctx.key(PREDICTIONS), document)
         ctx.artifacts.write_json(LATEST_PREDICTIONS, document)
-        summary.update(champion=champion.version_id, predictions=document["n_predictions"])
+        summary.update(champion=champion.version_id, model_status=document["model_status"],
+                       predictions=document["n_predictions"])
+        if champion.provisional:
+            warnings.append(f"the champion {champion.version_id} is provisional: it has not passed the promotion gate")
         return StageOutcome(summary=summary, warnings=tuple(warnings))
 
     @staticmethod
     def _promotion(registry: ModelRegistry, version: str, challenger_ic: float | None, manifest: dict[str, Any],
-                   dataset: pd.DataFrame, vintage: dict[str, Any], ctx: StageContext) -> dict[str, Any]:
-        """Promote only when the CPCV IC is > 0 and >= the champion's, re-measured on this data, + a margin."""
-        if challenger_ic is None or not challenger_ic > 0:
-            return {"promote": False, "reason": f"CPCV IC {challenger_ic} is not > 0"}
+                   dataset: pd.DataFrame, vintage: dict[str, Any], ctx: StageContext,
+                   serve_provisional: bool) -> dict[str, Any]:
+        """The promotion decision: ``{"promote", "provisional", "reason"}``.
+
+        The gate: the CPCV IC is > 0 and >= the champion's CPCV IC re-measured on this data, plus
+        a margin. While no model has passed the gate (no champion, or a provisional one), the
+        newest challenger serves provisionally if ``serve_provisional``; its predictions say so.
+        """
         champion = registry.champion()
-        if champion is None:
-            return {"promote": True, "reason": f"first model: CPCV IC {challenger_ic:.4f} > 0"}
         if champion == version:
-            return {"promote": False, "reason": "the challenger is already the champion (same content)"}
+            return {"promote": False, "provisional": False,
+                    "reason": "the challenger is already the champion (same content)"}
+        provisional_champion = champion is not None and registry.champion_is_provisional()
+        if challenger_ic is None or not challenger_ic > 0:
+            failed = f"CPCV IC {challenger_ic} is not > 0"
+            if serve_provisional and (champion is None or provisional_champion):
+                which = "first model" if champion is None else f"replaces provisional champion {champion}"
+                return {"promote": True, "provisional": True,
+                        "reason": f"{which}, provisional: {failed}; it serves until a model passes the gate"}
+            return {"promote": False, "provisional": False, "reason": failed}
+        if champion is None:
+            return {"promote": True, "provisional": False, "reason": f"first model: CPCV IC {challenger_ic:.4f} > 0"}
+        if provisional_champion:
+            return {"promote": True, "provisional": False,
+                    "reason": f"CPCV IC {challenger_ic:.4f} > 0 passes the gate; {champion} was provisional"}
         champion_config = registry.manifest(champion).get("config", {})
         if champion_config == manifest.get("config"):
             baseline = challenger_ic  # same architecture: its re-measure on this data is the challenger itself
@@ -123,10 +168,11 @@ class PredictorTraining(Stage):
             remeasured = train_predictor(dataset, TrainingConfig(**options), data_vintage=vintage, log=ctx.logger)
             baseline = remeasured.manifest["validation"]["cpcv"]["mean_ic"] or 0.0
         if challenger_ic >= baseline + PROMOTION_MARGIN:
-            return {"promote": True, "reason": f"CPCV IC {challenger_ic:.4f} >= champion {baseline:.4f} + "
-                                               f"{PROMOTION_MARGIN}"}
-        return {"promote": False, "reason": f"CPCV IC {challenger_ic:.4f} < champion re-measured on this data "
-                                            f"{baseline:.4f} + margin {PROMOTION_MARGIN}"}
+            return {"promote": True, "provisional": False,
+                    "reason": f"CPCV IC {challenger_ic:.4f} >= champion {baseline:.4f} + {PROMOTION_MARGIN}"}
+        return {"promote": False, "provisional": False,
+                "reason": f"CPCV IC {challenger_ic:.4f} < champion re-measured on this data {baseline:.4f} + "
+                          f"margin {PROMOTION_MARGIN}"}
 
 
 class DriftDetection(Stage):
@@ -151,11 +197,14 @@ class DriftDetection(Stage):
         if champion is None:
             raise PreflightError("no champion model")
         as_of = as_of_session(TradingCalendar(), ctx.run_date)
-        today = latest_cross_section(ctx.market, as_of)
+        today = _todays_model_inputs(ctx, as_of, horizon=int(champion.manifest.get("horizon", 21)),
+                                     label_clip=champion.label_clip)
         today = today[[c for c in champion.drift_reference if c in today.columns]].astype(float)
         key = ctx.key(PREDICTIONS)
         predictions = ctx.artifacts.read_json(key) if ctx.artifacts.exists(key) else None
-        history = [ctx.artifacts.read_json(k) for k in ctx.artifacts.list("monitoring/drift/")[-2:]]
+        # Earlier reports only: a rerun for the same date must not compare against its own last output.
+        earlier = [k for k in ctx.artifacts.list("monitoring/drift/") if k < ctx.key(DRIFT)]
+        history = [ctx.artifacts.read_json(k) for k in earlier[-2:]]
         report = detect_drift(today, champion.drift_reference, predictions=predictions, history=history)
         report = {**report, "date": ctx.run_date.isoformat(), "model_version": champion.version_id}
         ctx.artifacts.write_json(ctx.key(DRIFT), report)
