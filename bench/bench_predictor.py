@@ -12,6 +12,7 @@ on 2 cores.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 
 import lightgbm as lgb
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="  %(message)s")
 
     t0 = time.perf_counter()
     bars, macro = synthetic_bars(args.tickers, args.days, seed=1)
@@ -49,7 +51,8 @@ def main() -> None:
     del booster
 
     t0 = time.perf_counter()
-    result = train_predictor(dataset, TrainingConfig(vol_estimators=args.rounds), data_vintage={"as_of": "bench"})
+    result = train_predictor(dataset, TrainingConfig(vol_estimators=args.rounds, threads=args.threads),
+                             data_vintage={"as_of": "bench"})
     ours = time.perf_counter() - t0
     validation = result.manifest["validation"]
     print(f"ours, whole honest pipeline: {ours:.1f} s "

@@ -6,7 +6,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import BayesianRidge
 
-from alpha_engine.predictor._meta import MetaModel
+from alpha_engine.predictor._meta import MetaModel, _fit_bayesian_ridge
 
 FEATURES = ["momentum_score", "expected_move", "macro_vix_level"]
 
@@ -61,9 +61,36 @@ def test_posterior_std_is_positive_and_grows_away_from_the_data(data: tuple[pd.D
     assert stds[0] == pytest.approx(np.sqrt(1.0 / model.model_.alpha_), rel=1e-3)
 
 
+@pytest.mark.parametrize("constant_column", [False, True])
+def test_the_sufficient_statistics_fit_equals_sklearns_fit_on_every_row(constant_column: bool) -> None:
+    rng = np.random.default_rng(11)
+    inputs = rng.normal(size=(5000, 4)) * [1.0, 2.0, 0.5, 3.0] + [0.1, -0.2, 0.0, 1.0]
+    if constant_column:
+        inputs[:, 2] = 0.7
+    target = inputs @ [0.02, -0.01, 0.0, 0.005] + rng.normal(0, 0.05, 5000)
+    ours = _fit_bayesian_ridge(inputs, target)
+    direct = BayesianRidge(fit_intercept=True, compute_score=True).fit(inputs, target)
+    for name in ("coef_", "intercept_", "sigma_", "alpha_", "lambda_", "X_offset_"):
+        np.testing.assert_allclose(getattr(ours, name), getattr(direct, name), rtol=1e-8, atol=1e-12, err_msg=name)
+    probe = rng.normal(size=(20, 4))
+    for a, b in zip(ours.predict(probe, return_std=True), direct.predict(probe, return_std=True), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-8)
+
+
+def test_fit_arrays_and_predict_arrays_match_the_frame_api(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    frame, label = data
+    by_frame = MetaModel(features=FEATURES).fit(frame, label)
+    by_arrays = MetaModel(features=FEATURES).fit_arrays(frame[FEATURES].to_numpy(), label.to_numpy())
+    assert by_frame.to_json() == by_arrays.to_json()
+    np.testing.assert_array_equal(by_arrays.predict_arrays(frame[FEATURES].to_numpy()),
+                                  by_frame.predict(frame).to_numpy())
+    with pytest.raises(ValueError, match="do not match 3 features"):
+        MetaModel(features=FEATURES).fit_arrays(frame[FEATURES[:2]].to_numpy(), label.to_numpy())
+
+
 def test_winsorization_caps_inputs_at_winsor_sigmas(data: tuple[pd.DataFrame, pd.Series]) -> None:
     capped = MetaModel(features=FEATURES, winsor=3.0).fit(*data)
-    assert capped.predict(_row(capped, 8.0)).iloc[0] == capped.predict(_row(capped, 3.0)).iloc[0]
+    assert capped.predict(_row(capped, 8.0)).iloc[0] == capped.predict(_row(capped, 3.5)).iloc[0]
     free = MetaModel(features=FEATURES, winsor=None).fit(*data)
     assert free.predict(_row(free, 8.0)).iloc[0] != free.predict(_row(free, 3.0)).iloc[0]
 

@@ -77,6 +77,33 @@ def test_fit_is_deterministic(data: tuple[pd.DataFrame, pd.Series]) -> None:
     np.testing.assert_array_equal(first.predict(frame).to_numpy(), second.predict(frame).to_numpy())
 
 
+def test_the_model_does_not_depend_on_the_thread_count(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    frame, label = data
+    one, two = _model(num_threads=1).fit(frame, label), _model(num_threads=2).fit(frame, label)
+    assert one.to_text().replace("[num_threads: 1]", "[num_threads: 2]") == two.to_text()
+
+
+def test_a_fit_on_shared_bins_equals_a_fit_on_its_own_rows(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    frame, label = data
+    ranked = rank_normalize_by_date(frame)
+    dates = frame.index.get_level_values("date")
+    rows = np.flatnonzero(dates < dates.unique()[150])
+    model = _model()
+    # `fit` bins its fit block (before the early-stopping block): share exactly those edges.
+    fit_block = rows[dates[rows] < model._valid_start(dates[rows].unique())]
+    binned = model.bin_rows(ranked, label.abs().to_numpy(), reference_rows=fit_block)
+    shared = _model().fit_binned(binned, rows)
+    own = _model().fit(ranked.iloc[rows], label.iloc[rows], ranked=True)
+    assert shared.to_text() == own.to_text()
+    assert (shared.best_iteration_, shared.n_fit_rows_, shared.n_valid_rows_, shared.valid_start_) == \
+        (own.best_iteration_, own.n_fit_rows_, own.n_valid_rows_, own.valid_start_)
+    # A later, larger fold reuses the same bins: only the rows differ.
+    later = _model().fit_binned(binned, np.arange(len(frame)))
+    assert later.n_fit_rows_ + later.n_valid_rows_ == len(frame)
+    with pytest.raises(ValueError, match="target must be finite"):
+        model.bin_rows(ranked, label.to_numpy() * np.nan, reference_rows=rows)
+
+
 def test_features_used_records_present_and_missing(data: tuple[pd.DataFrame, pd.Series]) -> None:
     frame, label = data
     model = _model().fit(frame.assign(unrelated=1.0)[["beta_60d", "realized_vol_20d", "unrelated", "atr_14_pct"]],

@@ -93,6 +93,14 @@ def test_a_retrain_of_the_champion_architecture_does_not_displace_it(registry: M
     assert registry.champion() == champion
 
 
+def test_a_retrain_that_only_changes_the_thread_count_counts_as_the_same_architecture(
+        registry: ModelRegistry) -> None:
+    champion = _decide(registry, 0.02)["version"]
+    decision = _decide(registry, 0.03, config=TrainingConfig(**{**asdict(CONFIG), "threads": 7}), tag="threads")
+    assert not decision["promote"] and "re-measured" in decision["reason"]  # no re-measure was needed
+    assert registry.champion() == champion
+
+
 def test_the_same_content_is_already_the_champion(registry: ModelRegistry) -> None:
     first = _decide(registry, 0.02)
     again = _decide(registry, 0.02)

@@ -16,9 +16,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._crosssection import DateBlocks, rank_rows
+
 __all__ = [
     "ICSummary",
     "daily_ic",
+    "daily_ic_matrix",
     "deflated_sharpe_from_stats",
     "deflated_sharpe_ratio",
     "hit_rate",
@@ -65,23 +68,43 @@ def daily_ic(pred: pd.Series, label: pd.Series, *, min_names: int = 5) -> pd.Ser
         raise ValueError(f"{where}: min_names must be an integer >= 2, got {min_names!r}")
     frame = _aligned(pred, label, where)
     level = "date" if "date" in frame.index.names else 0
-    by_date = frame.groupby(level=level, sort=True)
-    ranks = by_date.rank(method="average")
-    # Pearson of the ranks per date, from centred ranks and grouped sums (no Python loop over dates).
-    centred = ranks - ranks.groupby(level=level).transform("mean")
-    x = centred["pred"].to_numpy()
-    y = centred["label"].to_numpy()
-    parts = pd.DataFrame({"xy": x * y, "xx": x * x, "yy": y * y}, index=frame.index)
-    sums = parts.groupby(level=level, sort=True).sum()
-    counts = by_date.size()
-    denom = np.sqrt(sums["xx"].to_numpy() * sums["yy"].to_numpy())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ic = sums["xy"].to_numpy() / denom
-    keep = (counts.to_numpy() >= min_names) & (denom > 0)
-    # Rounding can push a perfect correlation a hair past 1.
-    out = pd.Series(np.clip(ic[keep], -1.0, 1.0), index=sums.index[keep], name="ic")
+    blocks = DateBlocks(frame.index.get_level_values(level))
+    ic = daily_ic_matrix(blocks.to_dense(frame["pred"].to_numpy()), blocks.to_dense(frame["label"].to_numpy()),
+                         min_names=min_names)
+    keep = np.isfinite(ic)
+    out = pd.Series(ic[keep], index=blocks.dates[keep], name="ic")
     out.index.name = "date"
     return out
+
+
+def daily_ic_matrix(pred: np.ndarray, label: np.ndarray, *, min_names: int = 5,
+                    label_ranks: np.ndarray | None = None) -> np.ndarray:
+    """Per-row Spearman rank IC of two (n_dates, n_names) matrices (a date per row).
+
+    Cells where either side is not finite are left out. A date with fewer than ``min_names``
+    valid pairs, or a constant side, gets NaN. :func:`daily_ic` is this on long rows.
+    ``label_ranks`` (``rank_rows`` of ``label`` with its non-finite cells NaN) saves re-ranking
+    the label for many predictions; it is used only when ``pred`` is finite wherever ``label`` is,
+    so the valid cells, and hence the ranks, are the label's.
+    """
+    label_valid = np.isfinite(label)
+    valid = np.isfinite(pred) & label_valid
+    x = rank_rows(np.where(valid, pred, np.nan))
+    if label_ranks is not None and np.array_equal(valid, label_valid):
+        y = label_ranks
+    else:
+        y = rank_rows(np.where(valid, label, np.nan))
+    counts = valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # Pearson of the ranks: the mean rank of a date with m valid pairs is (m + 1) / 2.
+        centre = ((counts + 1) / 2.0)[:, None]
+        x = np.where(valid, x - centre, 0.0)
+        y = np.where(valid, y - centre, 0.0)
+        denom = np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
+        ic = (x * y).sum(axis=1) / denom
+    keep = (counts >= min_names) & (denom > 0)
+    # Rounding can push a perfect correlation a hair past 1.
+    return np.where(keep, np.clip(ic, -1.0, 1.0), np.nan)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,11 @@ def _options(ctx: StageContext) -> tuple[TrainingConfig, bool]:
     return TrainingConfig.from_options(options, ctx.seed), serve_provisional
 
 
+def _model_defining(config: dict[str, Any]) -> dict[str, Any]:
+    """The config without the settings that change speed, not models (``threads``)."""
+    return {k: v for k, v in config.items() if k != "threads"}
+
+
 def _context(ctx: StageContext) -> tuple[str, list[str]]:
     """The market symbol and the data caveats, from this run's data manifest."""
     key = ctx.key(DATA_MANIFEST)
@@ -161,7 +166,7 @@ class PredictorTraining(Stage):
             return {"promote": True, "provisional": False,
                     "reason": f"CPCV IC {challenger_ic:.4f} > 0 passes the gate; {champion} was provisional"}
         champion_config = registry.manifest(champion).get("config", {})
-        if champion_config == manifest.get("config"):
+        if _model_defining(champion_config) == _model_defining(manifest.get("config", {})):
             baseline = challenger_ic  # same architecture: its re-measure on this data is the challenger itself
         else:
             options = {k: v for k, v in champion_config.items() if k in TrainingConfig.__dataclass_fields__}

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -30,14 +32,15 @@ import numpy as np
 import pandas as pd
 
 from ._calibration import AlphaCalibrator, calibration_curve, expected_calibration_error
+from ._crosssection import DateBlocks, rank_rows
 from ._drift import reference_distributions
 from ._labels import forward_log_return, to_long, vol_bucket_relative_labels
 from ._meta import MetaModel
-from ._metrics import daily_ic, deflated_sharpe_ratio, hit_rate, summarize_ic
+from ._metrics import daily_ic, daily_ic_matrix, deflated_sharpe_ratio, hit_rate, summarize_ic
 from ._momentum import MOMENTUM_FORMULA, momentum_score
 from ._registry import BundleFile
 from ._splits import CombinatorialPurgedCV, WalkForward
-from ._volatility import VOLATILITY_FEATURES, VolatilityModel, rank_normalize_by_date
+from ._volatility import VOLATILITY_FEATURES, BinnedRows, VolatilityModel, rank_normalize_by_date
 
 __all__ = ["META_FEATURES", "TrainingConfig", "TrainingResult", "build_dataset", "macro_features", "train_predictor"]
 
@@ -73,6 +76,7 @@ class TrainingConfig:
     vol_estimators: int = 100
     calibration: str = "platt"
     seed: int = 0
+    threads: int = 2  # volatility fits run side by side, one LightGBM thread each; the models do not depend on it
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], seed: int) -> TrainingConfig:
@@ -143,15 +147,69 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _ic_mean(pred: pd.Series, label: pd.Series) -> float:
-    ic = daily_ic(pred, label)
-    return float(ic.mean()) if len(ic) else float("nan")
+def _fit_volatility_models(binned: BinnedRows, ranked: pd.DataFrame, jobs: list[tuple[np.ndarray, np.ndarray]], *,
+                           n_estimators: int, seed: int, workers: int) -> list[tuple[VolatilityModel, pd.Series]]:
+    """For each (train rows, predict rows) job, a volatility model and its predictions, ``workers``
+    jobs at a time with one LightGBM thread each.
+
+    LightGBM releases the GIL while it trains and its models do not depend on the thread count,
+    so jobs side by side give the same models as one after another, and faster than one fit on
+    all cores. The largest fits start first, so the workers end together.
+    """
+    def run(job: tuple[np.ndarray, np.ndarray]) -> tuple[VolatilityModel, pd.Series]:
+        model = VolatilityModel(n_estimators=n_estimators, seed=seed, num_threads=1).fit_binned(binned, job[0])
+        return model, model.predict(ranked.iloc[job[1]], ranked=True)
+
+    order = sorted(range(len(jobs)), key=lambda i: (-len(jobs[i][0]), i))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {i: pool.submit(run, jobs[i]) for i in order}
+        return [futures[i].result() for i in range(len(jobs))]
+
+
+def _meta_out_of_sample(values: np.ndarray, label: np.ndarray, blocks: DateBlocks,
+                        splits: list[tuple[np.ndarray, np.ndarray]], *, features: list[str],
+                        workers: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each (train dates, test dates) split, the test rows and the predictions for them of an
+    L2 fitted on the train rows; ``workers`` splits at a time (numpy releases the GIL, and the
+    splits are independent, so the result is the same)."""
+    n_dates = len(blocks.dates)
+
+    def run(split: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        train_rows, test_rows = _rows_of(blocks.codes, split[0], n_dates), _rows_of(blocks.codes, split[1], n_dates)
+        meta = MetaModel(features=features).fit_arrays(values, label, rows=train_rows)
+        return test_rows, meta.predict_arrays(values[test_rows])
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run, splits))
+
+
+def _rows_of(date_code: np.ndarray, date_positions: np.ndarray, n_dates: int) -> np.ndarray:
+    """Positions (ascending) of the rows whose date is one of ``date_positions``."""
+    chosen = np.zeros(n_dates, dtype=bool)
+    chosen[date_positions] = True
+    return np.flatnonzero(chosen[date_code])
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation over the pairs where both are finite (NaN if fewer than 2 or constant)."""
+    both = np.isfinite(x) & np.isfinite(y)
+    if both.sum() < 2 or np.ptp(x[both]) == 0 or np.ptp(y[both]) == 0:
+        return float("nan")
+    return float(np.corrcoef(x[both], y[both])[0, 1])
+
+
+def _nanmean(values: np.ndarray) -> float:
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vintage: Mapping[str, Any],
                     log: logging.Logger | logging.LoggerAdapter[logging.Logger] = _log) -> TrainingResult:
     """Walk-forward L1, leak-free L2 evaluation (walk-forward + CPCV), final fit; see the module doc."""
-    labelled = dataset[dataset["label"].notna()]
+    # Only the columns training reads: copying all of a 2-million-row dataset costs seconds.
+    needed = {*VOLATILITY_FEATURES, *META_FEATURES, "momentum_score", "label"}
+    labelled = dataset[[c for c in dataset.columns if c in needed]].iloc[np.flatnonzero(dataset["label"].notna())]
+    if not labelled.index.is_monotonic_increasing:
+        labelled = labelled.sort_index()
     dates = labelled.index.get_level_values("date").unique().sort_values()
     folds = WalkForward(min_train_dates=config.min_train_dates, test_dates=config.test_dates,
                         purge=config.horizon, embargo=config.horizon)
@@ -160,79 +218,108 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
         raise ValueError(f"{len(dates)} labelled dates give {n_folds} walk-forward folds; need >= 2 "
                          f"(min_train_dates {config.min_train_dates} + test_dates {config.test_dates})")
     log.info("walk-forward: %d folds over %d labelled dates, %d rows", n_folds, len(dates), len(labelled))
-    date_of_row = labelled.index.get_level_values("date")
+    started = time.perf_counter()
+    date_code = dates.get_indexer(labelled.index.get_level_values("date"))
     # Ranks are per date and folds split whole dates: rank once for every fold (same values).
     vol_columns = [c for c in VOLATILITY_FEATURES if c in labelled]
     ranked = rank_normalize_by_date(labelled[vol_columns]) if vol_columns else labelled[vol_columns]
-    oof_parts, fold_rows = [], []
-    for k, (train_pos, test_pos) in enumerate(folds.split(dates)):
-        train = labelled[date_of_row.isin(dates[train_pos])]
-        test = labelled[date_of_row.isin(dates[test_pos])]
-        in_train, in_test = date_of_row.isin(dates[train_pos]), date_of_row.isin(dates[test_pos])
-        vol = VolatilityModel(n_estimators=config.vol_estimators, seed=config.seed).fit(
-            ranked[in_train], train["label"].abs(), ranked=True)
-        part = test[["momentum_score", "label"]].copy()
-        part["expected_move"] = vol.predict(ranked[in_test], ranked=True)
-        oof_parts.append(part)
-        fold_rows.append({"fold": k, "train_start": str(dates[train_pos[0]].date()),
-                          "train_end": str(dates[train_pos[-1]].date()), "test_start": str(dates[test_pos[0]].date()),
-                          "test_end": str(dates[test_pos[-1]].date()),
-                          "momentum_ic": _ic_mean(part["momentum_score"], part["label"]),
-                          "volatility_ic": float(part["expected_move"].corr(part["label"].abs()))})
-    oof = pd.concat(oof_parts).sort_index()
-    oof = oof.join(labelled[[c for c in META_FEATURES if c in labelled and c not in oof]])
+    splits = list(folds.split(dates))
+    volatility = VolatilityModel(n_estimators=config.vol_estimators, seed=config.seed, num_threads=config.threads)
+    # One LightGBM binning for every fold, with bin edges from the first fold's training rows.
+    binned = volatility.bin_rows(ranked, labelled["label"].abs().to_numpy(),
+                                 reference_rows=_rows_of(date_code, splits[0][0], len(dates)))
+    jobs = [(_rows_of(date_code, train_pos, len(dates)), _rows_of(date_code, test_pos, len(dates)))
+            for train_pos, test_pos in splits]
+    # The final model (every labelled row) is fitted alongside the folds.
+    fitted = _fit_volatility_models(binned, ranked, [*jobs, (np.arange(len(labelled)), np.arange(0))],
+                                    n_estimators=config.vol_estimators, seed=config.seed, workers=config.threads)
+    final_vol = fitted.pop()[0]
+    # The out-of-fold (OOF) rows: every fold's test rows, with its volatility model's predictions.
+    oof = labelled[[c for c in dict.fromkeys(("label", *META_FEATURES)) if c in labelled and c != "expected_move"]]
+    oof = oof.iloc[np.concatenate([test_rows for _, test_rows in jobs])].copy()
+    oof["expected_move"] = np.concatenate([expected_move.to_numpy() for _, expected_move in fitted])
     used = [c for c in META_FEATURES if c in oof and oof[c].notna().any()]
     dropped = [c for c in META_FEATURES if c not in used]
 
+    # The L2 is refitted ~60 times below: work on arrays, and on dense per-date matrices for the IC.
+    oof_values = np.asfortranarray(oof[used].to_numpy(dtype=np.float64))  # column-major: fit_arrays takes rows
+    oof_label = oof["label"].to_numpy(dtype=np.float64)
+    blocks = DateBlocks(oof.index.get_level_values("date"))
+    oof_dates = blocks.dates
+    label_dense = blocks.to_dense(oof_label)
+    momentum_ic = daily_ic_matrix(blocks.to_dense(oof["momentum_score"].to_numpy()), label_dense)
+    fold_rows, first = [], 0
+    for k, ((train_pos, test_pos), (_, test_rows)) in enumerate(zip(splits, jobs, strict=True)):
+        rows = slice(first, first + len(test_rows))
+        first += len(test_rows)
+        fold_rows.append({"fold": k, "train_start": str(dates[train_pos[0]].date()),
+                          "train_end": str(dates[train_pos[-1]].date()), "test_start": str(dates[test_pos[0]].date()),
+                          "test_end": str(dates[test_pos[-1]].date()),
+                          "momentum_ic": _nanmean(momentum_ic[np.unique(blocks.codes[rows])]),
+                          "volatility_ic": _pearson(oof["expected_move"].to_numpy()[rows], np.abs(oof_label[rows]))})
+    log.info("L1: %d walk-forward volatility fits and the final one in %.1f s", len(splits),
+             time.perf_counter() - started)
+    started = time.perf_counter()
+    label_ranks = rank_rows(np.where(np.isfinite(label_dense), label_dense, np.nan))
+
     # Leak-free L2: a second walk-forward over the OOF rows.
-    oof_dates = oof.index.get_level_values("date").unique().sort_values()
-    oof_date_of_row = oof.index.get_level_values("date")
     meta_folds = WalkForward(min_train_dates=config.meta_min_train_dates, test_dates=config.test_dates,
                              purge=config.horizon, embargo=config.horizon)
-    preds = []
-    for train_pos, test_pos in meta_folds.split(oof_dates):
-        train = oof[oof_date_of_row.isin(oof_dates[train_pos])]
-        test = oof[oof_date_of_row.isin(oof_dates[test_pos])]
-        meta = MetaModel(features=used).fit(train[used], train["label"])
-        preds.append(meta.predict(test[used]))
-    meta_oos = pd.concat(preds).sort_index()
-    evaluated = oof.loc[meta_oos.index]
+    walk_forward = _meta_out_of_sample(oof_values, oof_label, blocks, list(meta_folds.split(oof_dates)),
+                                       features=used, workers=config.threads)
+    evaluated = oof.iloc[np.concatenate([rows for rows, _ in walk_forward])]
+    meta_oos = pd.Series(np.concatenate([pred for _, pred in walk_forward]), index=evaluated.index,
+                         name="predicted_alpha")
     meta_ic = daily_ic(meta_oos, evaluated["label"])
     momentum_ic = daily_ic(evaluated["momentum_score"], evaluated["label"])
     meta_summary = summarize_ic(meta_ic, n_boot=config.n_boot, block=config.horizon, seed=config.seed)
     momentum_summary = summarize_ic(momentum_ic, n_boot=config.n_boot, block=config.horizon, seed=config.seed)
-    log.info("leak-free L2 IC %.4f [%.4f, %.4f] over %d dates; momentum alone %.4f",
-             meta_summary.mean, meta_summary.ci_low, meta_summary.ci_high, meta_summary.n_dates, momentum_summary.mean)
+    log.info("leak-free L2 IC %.4f [%.4f, %.4f] over %d dates; momentum alone %.4f (%.1f s)",
+             meta_summary.mean, meta_summary.ci_low, meta_summary.ci_high, meta_summary.n_dates, momentum_summary.mean,
+             time.perf_counter() - started)
+    started = time.perf_counter()
 
     # CPCV over the OOF rows: the promotion metric.
     cpcv = CombinatorialPurgedCV(n_groups=config.cpcv_groups, n_test_groups=config.cpcv_test_groups,
                                  purge=config.horizon, embargo=config.horizon)
-    cpcv_ics = []
-    for train_pos, test_pos in cpcv.split(oof_dates):
-        train = oof[oof_date_of_row.isin(oof_dates[train_pos])]
-        test = oof[oof_date_of_row.isin(oof_dates[test_pos])]
-        meta = MetaModel(features=used).fit(train[used], train["label"])
-        cpcv_ics.append(_ic_mean(meta.predict(test[used]), test["label"]))
-    cpcv_arr = np.asarray(cpcv_ics, dtype=float)
-    log.info("CPCV: %d splits, mean IC %.4f", len(cpcv_arr), float(np.nanmean(cpcv_arr)))
+    cpcv_splits = list(cpcv.split(oof_dates))
 
-    # Final models, for inference.
-    final_vol = VolatilityModel(n_estimators=config.vol_estimators, seed=config.seed).fit(
-        ranked, labelled["label"].abs(), ranked=True)
+    def split_ic(split: tuple[np.ndarray, np.ndarray], test_rows: np.ndarray, pred: np.ndarray) -> float:
+        test_pos = split[1]
+        pred_dense = blocks.to_dense(pred, rows=test_rows)[test_pos]
+        return _nanmean(daily_ic_matrix(pred_dense, label_dense[test_pos], label_ranks=label_ranks[test_pos]))
+
+    cpcv_oos = _meta_out_of_sample(oof_values, oof_label, blocks, cpcv_splits, features=used, workers=config.threads)
+    with ThreadPoolExecutor(max_workers=config.threads) as pool:
+        cpcv_ics = list(pool.map(split_ic, cpcv_splits, *zip(*cpcv_oos, strict=True)))
+    cpcv_arr = np.asarray(cpcv_ics, dtype=float)
+    log.info("CPCV: %d splits, mean IC %.4f (%.1f s)", len(cpcv_arr), float(np.nanmean(cpcv_arr)),
+             time.perf_counter() - started)
+    started = time.perf_counter()
+
+    # Final models, for inference (the volatility model was fitted with the folds).
     final_meta = MetaModel(features=used).fit(oof[used], oof["label"])
     calibrator = AlphaCalibrator(method=config.calibration).fit(meta_oos.to_numpy(), evaluated["label"].to_numpy())
     p_oos = calibrator.predict_proba(meta_oos.to_numpy())
     outcome = (evaluated["label"].to_numpy() > 0).astype(float)
 
-    decay = {}
+    # IC decay on the (date x ticker) grid of the closes: the evaluated rows scattered onto it.
     close_wide = dataset["Close"].unstack("ticker")
+    at_date = close_wide.index.get_indexer(evaluated.index.get_level_values("date"))
+    at_ticker = close_wide.columns.get_indexer(evaluated.index.get_level_values("ticker"))
+    on_grid = {}
+    for name, values in (("meta", meta_oos.to_numpy()), ("momentum", evaluated["momentum_score"].to_numpy())):
+        on_grid[name] = np.full(close_wide.shape, np.nan)
+        on_grid[name][at_date, at_ticker] = values
+    decay = {}
     for h in DECAY_HORIZONS:
-        fwd = to_long(forward_log_return(close_wide, h), f"fwd_{h}").reindex(evaluated.index)
-        decay[str(h)] = {"meta": _ic_mean(meta_oos, fwd), "momentum": _ic_mean(evaluated["momentum_score"], fwd)}
+        fwd = forward_log_return(close_wide, h).to_numpy()
+        decay[str(h)] = {name: _nanmean(daily_ic_matrix(grid, fwd)) for name, grid in on_grid.items()}
 
     drift_columns = [c for c in dataset.columns if c not in ("label", "source") and dataset[c].dtype.kind == "f"]
-    reference = reference_distributions(dataset[drift_columns].loc[
-        dataset.index.get_level_values("date") >= dates[max(0, len(dates) - 252)]], seed=config.seed)
+    recent = dataset.index.get_level_values("date") >= dates[max(0, len(dates) - 252)]
+    reference = reference_distributions(dataset.iloc[np.flatnonzero(recent)][drift_columns], seed=config.seed)
+    log.info("final fits, calibration, IC decay and drift reference in %.1f s", time.perf_counter() - started)
     files = [
         BundleFile("volatility_model.txt", final_vol.to_text().encode()),
         BundleFile("meta_model.json", _json_bytes(final_meta.to_json())),

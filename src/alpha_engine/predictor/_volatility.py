@@ -9,6 +9,7 @@ gives a byte-identical model string.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
@@ -16,7 +17,9 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["VOLATILITY_FEATURES", "VolatilityModel", "rank_normalize_by_date"]
+from ._crosssection import DateBlocks, rank_rows
+
+__all__ = ["VOLATILITY_FEATURES", "BinnedRows", "VolatilityModel", "rank_normalize_by_date"]
 
 # iv_rank (upstream) is not collected; the risk features of the upstream risk-augmented variant replace it.
 VOLATILITY_FEATURES = (
@@ -43,14 +46,32 @@ def rank_normalize_by_date(frame: pd.DataFrame) -> pd.DataFrame:
         Same index and columns, float64.
     """
     _require_date_level(frame.index, "rank_normalize_by_date")
-    values = frame.astype(np.float64).replace([np.inf, -np.inf], np.nan)
-    grouped = values.groupby(level="date", sort=False)
-    ranks = grouped.rank(method="average").to_numpy()
-    counts = grouped.transform("count").to_numpy(dtype=np.float64)
+    values = frame.to_numpy(dtype=np.float64, copy=True)
+    values[~np.isfinite(values)] = np.nan
+    blocks = DateBlocks(frame.index.get_level_values("date"))
+    dense = blocks.to_dense(values)  # (dates, columns, names)
+    ranks = rank_rows(dense)
+    counts = np.isfinite(dense).sum(axis=-1, keepdims=True).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         scaled = np.where(counts > 1, (ranks - 1.0) / (counts - 1.0), 0.5)
-    scaled = np.where(np.isnan(values.to_numpy()), np.nan, scaled)
-    return pd.DataFrame(scaled, index=frame.index, columns=frame.columns)
+    scaled[np.isnan(dense)] = np.nan
+    return pd.DataFrame(blocks.to_rows(scaled), index=frame.index, columns=frame.columns)
+
+
+@dataclass(frozen=True)
+class BinnedRows:
+    """Rows binned once by LightGBM (:meth:`VolatilityModel.bin_rows`) for fits on row subsets.
+
+    Building a LightGBM Dataset (finding bin edges, then binning every row) is about a fifth of a
+    walk-forward fold's fit; folds share it and take row subsets instead. The bin edges come from
+    the reference rows alone (the first fold's training rows in ``train_predictor``), so no fold
+    depends on a feature value from after its training window.
+    """
+
+    dataset: lgb.Dataset
+    features: tuple[str, ...]
+    dates: pd.DatetimeIndex
+    missing: tuple[str, ...]
 
 
 class VolatilityModel:
@@ -71,9 +92,13 @@ class VolatilityModel:
     valid_fraction : float, default 0.15
         Share of the (labelled) dates, the latest ones, held out for early stopping; 0 disables it.
     seed : int, default 0
+    max_bin : int, default 63
+        Histogram bins per feature. The inputs are per-date ranks in [0, 1], so 63 bins already
+        resolve 1.6% of a cross-section; more bins cost time and buy nothing.
     num_threads : int, default 1
-        One thread: stage processes run side by side (parallel branches, test workers), and
-        LightGBM's OpenMP threads spin-wait badly when the cores are oversubscribed.
+        LightGBM threads. In its deterministic row-wise mode the fitted model does not depend on
+        the thread count (tested), so this is a speed setting only; ``train_predictor`` passes
+        ``TrainingConfig.threads``.
 
     Attributes
     ----------
@@ -95,7 +120,7 @@ class VolatilityModel:
     def __init__(self, *, features: Sequence[str] = VOLATILITY_FEATURES, n_estimators: int = 100,
                  learning_rate: float = 0.05, num_leaves: int = 31, min_child_samples: int = 50,
                  early_stopping_rounds: int = 20, valid_fraction: float = 0.15, seed: int = 0,
-                 num_threads: int = 1) -> None:
+                 num_threads: int = 1, max_bin: int = 63) -> None:
         self.features = features
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -105,6 +130,7 @@ class VolatilityModel:
         self.valid_fraction = valid_fraction
         self.seed = seed
         self.num_threads = num_threads
+        self.max_bin = max_bin
 
     def fit(self, X: pd.DataFrame, y: pd.Series, *, ranked: bool = False) -> VolatilityModel:
         """Fit on the first dates, early-stop on the last ``valid_fraction`` of them.
@@ -145,14 +171,53 @@ class VolatilityModel:
         in_valid = np.zeros(len(target), dtype=bool) if valid_start is None else np.asarray(dates >= valid_start)
         train_set = lgb.Dataset(features[~in_valid], target[~in_valid], feature_name=list(present),
                                 free_raw_data=True)
-        valid_sets: list[lgb.Dataset] = []
+        valid_set = lgb.Dataset(features[in_valid], target[in_valid], reference=train_set) if in_valid.any() else None
+        return self._train(train_set, valid_set, present=present, missing=missing, valid_start=valid_start,
+                           n_fit=int((~in_valid).sum()), n_valid=int(in_valid.sum()))
+
+    def bin_rows(self, ranked: pd.DataFrame, target: np.ndarray, *, reference_rows: np.ndarray) -> BinnedRows:
+        """``ranked`` (per-date ranks of the features, see ``fit``) and a finite target, binned once
+        for many :meth:`fit_binned` calls; bin edges come from ``reference_rows`` (positions) only."""
+        self._validate_params()
+        _require_date_level(ranked.index, "VolatilityModel.bin_rows")
+        present = tuple(name for name in self.features if name in ranked.columns)
+        if not present:
+            raise ValueError("VolatilityModel.bin_rows: none of the volatility features are in the frame")
+        target = np.asarray(target, dtype=np.float64)
+        if target.shape != (len(ranked),) or not np.isfinite(target).all():
+            raise ValueError("VolatilityModel.bin_rows: target must be finite, one value per row")
+        values = ranked[list(present)].to_numpy(dtype=np.float64)
+        reference = lgb.Dataset(values[reference_rows], feature_name=list(present), params=self._lgb_params())
+        dataset = lgb.Dataset(values, target, feature_name=list(present), reference=reference,
+                              params=self._lgb_params(), free_raw_data=True).construct()
+        return BinnedRows(dataset=dataset, features=present, dates=ranked.index.get_level_values("date"),
+                          missing=tuple(name for name in self.features if name not in present))
+
+    def fit_binned(self, binned: BinnedRows, rows: np.ndarray) -> VolatilityModel:
+        """Fit on the rows (positions, ascending) of ``binned``, early-stopping as ``fit`` does.
+
+        The model equals the one ``fit`` gives on the same rows with the same bin edges; only the
+        binning is shared.
+        """
+        self._validate_params()
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == 0:
+            raise ValueError("VolatilityModel.fit_binned: no rows")
+        dates = binned.dates[rows]
+        valid_start = self._valid_start(pd.DatetimeIndex(dates).unique().sort_values())
+        in_valid = np.zeros(len(rows), dtype=bool) if valid_start is None else np.asarray(dates >= valid_start)
+        train_set = binned.dataset.subset(rows[~in_valid])
+        valid_set = binned.dataset.subset(rows[in_valid]) if in_valid.any() else None
+        return self._train(train_set, valid_set, present=binned.features, missing=binned.missing,
+                           valid_start=valid_start, n_fit=int((~in_valid).sum()), n_valid=int(in_valid.sum()))
+
+    def _train(self, train_set: lgb.Dataset, valid_set: lgb.Dataset | None, *, present: tuple[str, ...],
+               missing: tuple[str, ...], valid_start: pd.Timestamp | None, n_fit: int, n_valid: int) -> VolatilityModel:
         callbacks: list[Any] = []
-        if in_valid.any():
-            valid_sets.append(lgb.Dataset(features[in_valid], target[in_valid], reference=train_set))
+        if valid_set is not None:
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         booster = lgb.train(self._lgb_params(), train_set, num_boost_round=self.n_estimators,
-                            valid_sets=valid_sets, callbacks=callbacks)
-
+                            valid_sets=[] if valid_set is None else [valid_set], callbacks=callbacks)
         self.booster_ = booster
         self.features_used_ = present
         self.features_missing_ = missing
@@ -160,8 +225,8 @@ class VolatilityModel:
         self.best_iteration_ = int(booster.best_iteration) if booster.best_iteration > 0 \
             else int(booster.current_iteration())
         self.valid_start_ = valid_start
-        self.n_fit_rows_ = int((~in_valid).sum())
-        self.n_valid_rows_ = int(in_valid.sum())
+        self.n_fit_rows_ = n_fit
+        self.n_valid_rows_ = n_valid
         return self
 
     def predict(self, X: pd.DataFrame, *, ranked: bool = False) -> pd.Series:
@@ -208,7 +273,7 @@ class VolatilityModel:
         """A fitted model from ``to_text()`` output.
 
         The LightGBM parameters stored in the string restore ``n_estimators``, ``learning_rate``,
-        ``num_leaves``, ``min_child_samples``, ``seed`` and ``num_threads``; ``early_stopping_rounds``
+        ``num_leaves``, ``min_child_samples``, ``seed``, ``num_threads`` and ``max_bin``; ``early_stopping_rounds``
         and ``valid_fraction`` are not stored and keep their defaults. ``valid_start_`` is None.
         """
         try:
@@ -223,7 +288,8 @@ class VolatilityModel:
                     num_leaves=int(params.get("num_leaves", 31)),
                     min_child_samples=int(params.get("min_data_in_leaf", 50)),
                     seed=int(params.get("seed", 0)),
-                    num_threads=int(params.get("num_threads", 1)))
+                    num_threads=int(params.get("num_threads", 1)),
+                    max_bin=int(params.get("max_bin", 255)))
         model.booster_ = booster
         model.features_used_ = names
         model.features_missing_ = ()
@@ -242,6 +308,7 @@ class VolatilityModel:
             "min_data_in_leaf": self.min_child_samples,
             "seed": self.seed,
             "num_threads": self.num_threads,
+            "max_bin": self.max_bin,
             "deterministic": True,
             "force_row_wise": True,
             "verbosity": -1,
@@ -268,6 +335,7 @@ class VolatilityModel:
             "early_stopping_rounds": self.early_stopping_rounds >= 1,
             "valid_fraction": 0 <= self.valid_fraction < 1,
             "num_threads": self.num_threads >= 1,
+            "max_bin": self.max_bin >= 2,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
