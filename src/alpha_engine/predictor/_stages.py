@@ -3,6 +3,7 @@ DriftDetection (soft)."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Any
 
@@ -34,6 +35,20 @@ def _options(ctx: StageContext) -> tuple[TrainingConfig, bool]:
     if not isinstance(serve_provisional, bool):
         raise ValueError(f"serve_provisional must be true or false, got {serve_provisional!r}")
     return TrainingConfig.from_options(options, ctx.seed), serve_provisional
+
+
+def _check_writable(ctx: StageContext, prefixes: tuple[str, ...]) -> None:
+    """A local artifact store must let this stage create and replace files under ``prefixes``
+    (checked without writing: a preflight-only run touches nothing). A remote store is checked by
+    its first write."""
+    root = ctx.artifacts.local_root
+    if root is None:
+        return
+    for prefix in prefixes:
+        target = root / prefix
+        existing = next(p for p in (target, *target.parents) if p.exists())
+        if not os.access(existing, os.W_OK):
+            raise PreflightError(f"the artifact store is not writable at {existing} (this stage writes {prefix}/)")
 
 
 def _model_defining(config: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +119,7 @@ class PredictorTraining(Stage):
             raise PreflightError(f"{store.tickers()[0]} has {len(first)} rows; training needs at least {needed} "
                                  f"(min_train_dates + test_dates + 2 x horizon)")
         ModelRegistry(ctx.artifacts).versions()  # the registry is readable
+        _check_writable(ctx, ("predictor/registry", "predictor/reports", "predictor/predictions"))
 
     def run(self, ctx: StageContext) -> StageOutcome:
         config, serve_provisional = _options(ctx)

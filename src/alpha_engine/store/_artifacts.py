@@ -297,6 +297,11 @@ class ArtifactStore:
     def __repr__(self) -> str:
         return f"ArtifactStore({self.uri!r}{', read_only=True' if self.read_only else ''})"
 
+    @property
+    def local_root(self) -> Path | None:
+        """The store's directory when it is local, else ``None``."""
+        return _local_root(self.uri)
+
     def read_only_view(self) -> ArtifactStore:
         """The same root, read-only."""
         view = ArtifactStore(self.uri, read_only=True, storage_options=self._storage_options)

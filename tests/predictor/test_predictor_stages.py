@@ -1,0 +1,70 @@
+"""PredictorTraining and DriftDetection preflights: each failure names what is wrong and writes nothing."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from alpha_engine.config import Settings, load_settings
+from alpha_engine.pipeline._runner import run_stage
+
+RUN_DATE = date(2022, 12, 31)
+
+
+def _settings(workspace: Path, options: str = "") -> Settings:
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "config.toml").write_text(f"[stages.predictor-training]\n{options}", encoding="utf-8")
+    return load_settings(workspace=workspace, env={})
+
+
+def _files(workspace: Path) -> dict[str, bytes]:
+    """Every file's bytes, except LMDB's lock.mdb (its reader table changes on any read)."""
+    return {str(p.relative_to(workspace)): p.read_bytes() for p in sorted(workspace.rglob("*"))
+            if p.is_file() and p.name != "lock.mdb"}
+
+
+def test_on_an_empty_workspace_both_preflights_say_what_is_missing(tmp_path: Path) -> None:
+    settings = _settings(tmp_path / "ws")
+    training = run_stage("predictor-training", RUN_DATE, settings=settings, preflight_only=True)
+    assert training.status == "preflight_failed" and "no universe yet" in (training.error or "")
+    drift = run_stage("drift-detection", RUN_DATE, settings=settings, preflight_only=True)
+    assert drift.status == "preflight_failed" and "no champion model yet" in (drift.error or "")
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workspace = tmp_path_factory.mktemp("ingested") / "ws"
+    report = run_stage("data-phase1", RUN_DATE, settings=_settings(workspace))
+    assert report.status == "ok", report.error
+    return workspace
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ('serve_provisional = "yes"\n', "serve_provisional must be true or false"),
+    ("n_trees = 5\n", "unknown predictor option(s) ['n_trees']"),
+    ("min_train_dates = 5000\n", "training needs at least"),
+])
+def test_bad_options_and_short_history_fail_the_preflight(ingested: Path, options: str, message: str) -> None:
+    before = _files(ingested)
+    report = run_stage("predictor-training", RUN_DATE, settings=_settings(ingested, options), preflight_only=True)
+    assert report.status == "preflight_failed" and message in (report.error or "")
+    _settings(ingested)  # the config as it was
+    assert _files(ingested) == before
+
+
+def test_an_unwritable_registry_fails_the_preflight(ingested: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings(ingested)
+    assert run_stage("predictor-training", RUN_DATE, settings=settings, preflight_only=True).status == "ok"
+    real_access = os.access
+    artifacts = settings.workspace / "artifacts"
+
+    def deny_artifacts(path: os.PathLike[str] | str, mode: int) -> bool:  # tests run as root: simulate
+        return False if mode == os.W_OK and Path(path) == artifacts else real_access(path, mode)
+
+    monkeypatch.setattr("alpha_engine.predictor._stages.os.access", deny_artifacts)
+    report = run_stage("predictor-training", RUN_DATE, settings=settings, preflight_only=True)
+    assert report.status == "preflight_failed"
+    assert f"not writable at {artifacts}" in (report.error or "") and "predictor/registry" in (report.error or "")
