@@ -33,6 +33,8 @@ def test_training_reports_out_of_sample_statistics_and_a_bundle(dataset: pd.Data
     assert {f.name for f in result.files} == {"volatility_model.txt", "meta_model.json", "calibrator.json",
                                               "feature_list.json", "drift_reference.json"}
     assert result.manifest["models"]["research_calibrator"]["used"] is False
+    code = result.manifest["code_version"]
+    assert len(code["sources_sha256"]) == 64 and code["lightgbm"] and code["alpha_engine"]
     folds = result.manifest["walk_forward"]["folds"]
     # purge: each fold's training ends at least `horizon` dates before its test block starts
     for fold in folds:

@@ -74,6 +74,7 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
 
     meta_ic = validation["meta_oos_ic"]
     mom_ic = models["momentum"]["oos_ic"]
+    code = manifest.get("code_version")
     lines = [
         f"# Predictor training report: {version_id}",
         "",
@@ -100,6 +101,8 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
         f"- Meta-model inputs: {', '.join(models['meta_model']['features'])}; dropped (no data): "
         f"{', '.join(models['meta_model']['dropped_features']) or 'none'}.",
         f"- Research calibrator: not used ({models['research_calibrator']['reason']}).",
+        *([f"- Code: alpha_engine {code['alpha_engine']} (sources sha256 {code['sources_sha256'][:12]}), "
+           f"lightgbm {code['lightgbm']}, scikit-learn {code['scikit-learn']}."] if code else []),
         "",
         "![IC by fold](ic_by_fold.png)",
         "![IC decay](ic_decay.png)",

@@ -19,6 +19,7 @@ The research-score calibrator of upstream's L1 is not used: there are no researc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -334,6 +336,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
         "label": {"kind": "vol_bucket_relative_log_return", "clip": config.label_clip},
         "config": asdict(config),
         "data_vintage": dict(data_vintage),
+        "code_version": code_version(),
         "rows": {"labelled": len(labelled), "oof": len(oof), "meta_evaluated": len(evaluated)},
         "walk_forward": {"folds": fold_rows, "purge": config.horizon, "embargo": config.horizon},
         "models": {
@@ -359,6 +362,25 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
         },
     })
     return TrainingResult(manifest=manifest, files=files, oof=oof, meta_ic=meta_ic)
+
+
+def code_version() -> dict[str, str]:
+    """What produced a bundle: the package and library versions, and a sha256 over the sources of
+    the predictor and the feature engine (it changes with any edit, installed from git or not)."""
+    import lightgbm
+    import scipy
+    import sklearn
+
+    import alpha_engine
+
+    digest = hashlib.sha256()
+    package = Path(alpha_engine.__file__).parent
+    for path in sorted([*package.glob("predictor/*.py"), *package.glob("data/features/*.py")]):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return {"alpha_engine": alpha_engine.__version__, "sources_sha256": digest.hexdigest(),
+            "lightgbm": lightgbm.__version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+            "pandas": pd.__version__, "scipy": scipy.__version__}
 
 
 def data_vintage(frames: Mapping[str, pd.DataFrame], as_of: date, digest: str) -> dict[str, Any]:
