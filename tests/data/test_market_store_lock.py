@@ -173,8 +173,14 @@ READ_IN_CHILD = textwrap.dedent("""
 def test_a_read_only_store_opened_by_another_process_reads_without_writing(filled: tuple[str, Path]) -> None:
     uri, root = filled
     before = data_files(root)
-    done = subprocess.run([sys.executable, "-c", READ_IN_CHILD, uri], capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run([sys.executable, "-c", READ_IN_CHILD, uri], capture_output=True, text=True, timeout=60)
+    if done.returncode < 0:
+        # A child killed by a signal: ArcticDB's LMDB backend occasionally crashes a fresh process
+        # (SIGSEGV about once in several full suite runs here, never in isolation; upstream's own
+        # CI sees the same, man-group/ArcticDB#1922). One retry tells that flake from a real failure.
+        done = subprocess.run([sys.executable, "-c", READ_IN_CHILD, uri], capture_output=True, text=True,
+                              timeout=60)
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
     assert done.stdout.strip() == "['AAPL'] 5 {'AAPL': datetime.date(2022, 1, 7)} ['SPY']"
     assert data_files(root) == before
 
