@@ -249,7 +249,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
     blocks = DateBlocks(oof.index.get_level_values("date"))
     oof_dates = blocks.dates
     label_dense = blocks.to_dense(oof_label)
-    momentum_ic = daily_ic_matrix(blocks.to_dense(oof["momentum_score"].to_numpy()), label_dense)
+    momentum_ic_by_date = daily_ic_matrix(blocks.to_dense(oof["momentum_score"].to_numpy()), label_dense)
     fold_rows, first = [], 0
     for k, ((train_pos, test_pos), (_, test_rows)) in enumerate(zip(splits, jobs, strict=True)):
         rows = slice(first, first + len(test_rows))
@@ -257,7 +257,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
         fold_rows.append({"fold": k, "train_start": str(dates[train_pos[0]].date()),
                           "train_end": str(dates[train_pos[-1]].date()), "test_start": str(dates[test_pos[0]].date()),
                           "test_end": str(dates[test_pos[-1]].date()),
-                          "momentum_ic": _nanmean(momentum_ic[np.unique(blocks.codes[rows])]),
+                          "momentum_ic": _nanmean(momentum_ic_by_date[np.unique(blocks.codes[rows])]),
                           "volatility_ic": _pearson(oof["expected_move"].to_numpy()[rows], np.abs(oof_label[rows]))})
     log.info("L1: %d walk-forward volatility fits and the final one in %.1f s", len(splits),
              time.perf_counter() - started)
