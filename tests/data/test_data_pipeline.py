@@ -58,6 +58,9 @@ def test_fresh_workspace_ingests_the_sample_and_a_rerun_is_a_no_op(workspace: Pa
     assert training["challenger"].startswith("predictor-2022-12-31-") and training["cpcv_mean_ic"] <= 0
     assert training["promoted"] is True and training["provisional"] is True
     assert training["champion"] == training["challenger"] and training["model_status"] == "provisional"
+    warned = {(w["stage"], w["warning"].split(":")[0]) for w in report["warnings"]}
+    assert {("DataPhase1", "survivorship bias"), ("PredictorTraining", f"the champion {training['champion']} is "
+                                                                    "provisional")} <= warned
     assert (artifacts / f"predictor/registry/{training['challenger']}/manifest.json").exists()
     assert (artifacts / f"predictor/reports/{training['challenger']}/report.md").exists()
     predictions = json.loads((artifacts / "predictor/predictions/2022-12-31.json").read_text())
@@ -82,6 +85,7 @@ def test_fresh_workspace_ingests_the_sample_and_a_rerun_is_a_no_op(workspace: Pa
     shell_report = json.loads(shell.stdout)
     assert "Preflight" in shell_report["notification"]["subject"]
     assert {s["status"] for s in shell_report["stages"]} == {"SUCCEEDED"}
+    assert shell_report["warnings"] == []  # no stage ran, so no marker of this execution
     assert snapshot(workspace) == before
     for slug in ("morning-enrich", "data-phase1", "scanner", "predictor-training", "drift-detection",
                  "saturday-health-check"):

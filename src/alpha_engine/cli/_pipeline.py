@@ -140,12 +140,18 @@ def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
     run_date = pipeline.run_date_of(arn)
     notice = pipeline.last_notification(described["name"])
     logs = f"{pipeline.settings.artifacts_uri}/_logs/<slug>/{run_date}/"
+    warnings = pipeline.stage_warnings(arn)
     if as_json:
         emit_json({"execution": described, "run_date": run_date, "stages": [s.__dict__ for s in statuses],
-                   "notification": notice, "outbox": str(pipeline.outbox()), "logs": logs})
+                   "warnings": warnings, "notification": notice, "outbox": str(pipeline.outbox()), "logs": logs})
         return
     err("")
     _print_table(statuses)
+    if warnings:
+        err("")
+        err(f"warnings ({len(warnings)}):")
+        for item in warnings:
+            err(f"  {item['stage']}: {item['warning']}")
     err("")
     err(f"{described['status']}  {described['name']}  (run_date {run_date})")
     if described.get("error"):

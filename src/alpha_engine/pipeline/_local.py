@@ -24,6 +24,7 @@ from alpha_engine.sfn import ExecutionResult, LocalRuntime, RuntimeConfig
 from ._errors import RecoveryError
 from ._graph import StageGraph, load_graph
 from ._recovery import rewind_keys
+from ._runner import health_marker_key
 from ._stage import Compute, Stage
 from .compose import ComposeOptions, compose_definition
 
@@ -174,6 +175,27 @@ class LocalPipeline:
 
     def stage_statuses(self, execution: str) -> list[StageStatus]:
         return stage_statuses(self.runtime.store.events(self.runtime.resolve(execution)), self.graph)
+
+    def stage_warnings(self, execution: str) -> list[dict[str, str]]:
+        """Warnings the execution's stages reported (their health markers), each once, in graph order.
+
+        Only markers written during this execution count: a shell run writes none, so it never
+        shows an earlier run's warnings.
+        """
+        from alpha_engine.store import ArtifactStore, StoreError
+
+        started = str(self.describe(execution)["startDate"])[:19] + "Z"  # markers keep whole seconds
+        store = ArtifactStore(self.settings.artifacts_uri, read_only=True)
+        seen: dict[str, str] = {}
+        for stage in self.graph.stages():
+            try:
+                marker = store.read_json(health_marker_key(stage.slug))
+            except StoreError:
+                continue
+            if marker.get("status") == "ok" and str(marker.get("last_success") or "") >= started:
+                for warning in marker.get("warnings") or ():
+                    seen.setdefault(str(warning), stage.name)
+        return [{"stage": name, "warning": warning} for warning, name in seen.items()]
 
     def run_date_of(self, execution: str) -> str:
         """The run_date stamped by InitializeInput (or the start date if it never ran)."""
