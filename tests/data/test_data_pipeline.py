@@ -86,6 +86,10 @@ def test_fresh_workspace_ingests_the_sample_and_a_rerun_is_a_no_op(workspace: Pa
     assert "Preflight" in shell_report["notification"]["subject"]
     assert {s["status"] for s in shell_report["stages"]} == {"SUCCEEDED"}
     assert shell_report["warnings"] == []  # no stage ran, so no marker of this execution
+    # An execution's warnings come from the markers written during it: the rerun replaced the first run's.
+    for execution, expected in ((report, False), (json.loads(second.stdout), True)):
+        shown = runner.invoke(app, ["status", execution["execution"]["name"], "--json"])
+        assert shown.exit_code == 0 and bool(json.loads(shown.stdout)["warnings"]) is expected
     assert snapshot(workspace) == before
     for slug in ("morning-enrich", "data-phase1", "scanner", "predictor-training", "drift-detection",
                  "saturday-health-check"):

@@ -180,11 +180,14 @@ class LocalPipeline:
         """Warnings the execution's stages reported (their health markers), each once, in graph order.
 
         Only markers written during this execution count: a shell run writes none, so it never
-        shows an earlier run's warnings.
+        shows an earlier run's warnings, and an old execution whose markers a later run replaced
+        shows none.
         """
         from alpha_engine.store import ArtifactStore, StoreError
 
-        started = str(self.describe(execution)["startDate"])[:19] + "Z"  # markers keep whole seconds
+        described = self.describe(execution)
+        started = str(described["startDate"])[:19] + "Z"  # markers keep whole seconds
+        ended = str(described["stopDate"])[:19] + "Z" if described.get("stopDate") else "9999"
         store = ArtifactStore(self.settings.artifacts_uri, read_only=True)
         seen: dict[str, str] = {}
         for stage in self.graph.stages():
@@ -192,7 +195,7 @@ class LocalPipeline:
                 marker = store.read_json(health_marker_key(stage.slug))
             except StoreError:
                 continue
-            if marker.get("status") == "ok" and str(marker.get("last_success") or "") >= started:
+            if marker.get("status") == "ok" and started <= str(marker.get("last_success") or "") <= ended:
                 for warning in marker.get("warnings") or ():
                     seen.setdefault(str(warning), stage.name)
         return [{"stage": name, "warning": warning} for warning, name in seen.items()]
