@@ -3,6 +3,8 @@ determinism, and no skill from shuffled labels."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,6 +35,8 @@ def test_training_reports_out_of_sample_statistics_and_a_bundle(dataset: pd.Data
     assert {f.name for f in result.files} == {"volatility_model.txt", "meta_model.json", "calibrator.json",
                                               "feature_list.json", "drift_reference.json"}
     assert result.manifest["models"]["research_calibrator"]["used"] is False
+    reference = json.loads(next(f.data for f in result.files if f.name == "drift_reference.json"))
+    assert {"momentum_score", "realized_vol_20d"} <= set(reference) and not set(reference) & {"Close", "Volume"}
     code = result.manifest["code_version"]
     assert len(code["sources_sha256"]) == 64 and code["lightgbm"] and code["alpha_engine"]
     folds = result.manifest["walk_forward"]["folds"]

@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alpha_engine.data import PRICE_COLUMNS
+
 from ._calibration import AlphaCalibrator, calibration_curve, expected_calibration_error
 from ._crosssection import DateBlocks, rank_rows
 from ._drift import reference_distributions
@@ -318,7 +320,9 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
         fwd = forward_log_return(close_wide, h).to_numpy()
         decay[str(h)] = {name: _nanmean(daily_ic_matrix(grid, fwd)) for name, grid in on_grid.items()}
 
-    drift_columns = [c for c in dataset.columns if c not in ("label", "source") and dataset[c].dtype.kind == "f"]
+    # Drift is watched on model inputs: every feature and derived input, not raw price levels.
+    drift_columns = [c for c in dataset.columns if c not in ("label", "source", *PRICE_COLUMNS)
+                     and dataset[c].dtype.kind == "f"]
     recent = dataset.index.get_level_values("date") >= dates[max(0, len(dates) - 252)]
     reference = reference_distributions(dataset.iloc[np.flatnonzero(recent)][drift_columns], seed=config.seed)
     log.info("final fits, calibration, IC decay and drift reference in %.1f s", time.perf_counter() - started)
