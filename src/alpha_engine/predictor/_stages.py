@@ -65,14 +65,22 @@ def _context(ctx: StageContext) -> tuple[str, list[str]]:
     return "SPY", []
 
 
+def _model_rows(ctx: StageContext, as_of: date, market_symbol: str, *, horizon: int, label_clip: float,
+                start: date | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The model's rows (features, derived inputs, label) from the market store up to ``as_of``,
+    and the per-ticker frames they were built from."""
+    frames = ctx.market.read_many(start=start, end=as_of)
+    macro = ctx.market.read_macro([market_symbol], start=start, end=as_of)
+    market = macro[market_symbol]["Close"] if market_symbol in macro else None
+    dataset, _ = build_dataset(frames, market, horizon=horizon, label_clip=label_clip)
+    return dataset, frames
+
+
 def _dataset(ctx: StageContext, config: TrainingConfig) -> tuple[pd.DataFrame, date, dict[str, Any], list[str]]:
     calendar = TradingCalendar()
     as_of = as_of_session(calendar, ctx.run_date)
     market_symbol, caveats = _context(ctx)
-    frames = ctx.market.read_many(end=as_of)
-    macro = ctx.market.read_macro([market_symbol], end=as_of)
-    market = macro[market_symbol]["Close"] if market_symbol in macro else None
-    dataset, _ = build_dataset(frames, market, horizon=config.horizon, label_clip=config.label_clip)
+    dataset, frames = _model_rows(ctx, as_of, market_symbol, horizon=config.horizon, label_clip=config.label_clip)
     vintage = data_vintage(frames, as_of, content_digest(frames))
     stale = {t: calendar.trading_days_stale(f.index[-1].date(), as_of) for t, f in frames.items() if len(f)}
     vintage["stale_days"] = stale
@@ -83,12 +91,8 @@ def _todays_model_inputs(ctx: StageContext, as_of: date, *, horizon: int, label_
                          lookback_days: int = 10) -> pd.DataFrame:
     """Each ticker's latest row at or before ``as_of`` (within ``lookback_days``), built the way
     training builds rows, so derived inputs (momentum score, market context) are there too."""
-    market_symbol, _ = _context(ctx)
     start = (pd.Timestamp(as_of) - pd.Timedelta(days=DRIFT_HISTORY_DAYS)).date()
-    frames = ctx.market.read_many(start=start, end=as_of)
-    macro = ctx.market.read_macro([market_symbol], start=start, end=as_of)
-    market = macro[market_symbol]["Close"] if market_symbol in macro else None
-    dataset, _ = build_dataset(frames, market, horizon=horizon, label_clip=label_clip)
+    dataset, _ = _model_rows(ctx, as_of, _context(ctx)[0], horizon=horizon, label_clip=label_clip, start=start)
     dates = dataset.index.get_level_values("date")
     recent = dataset[(dates <= pd.Timestamp(as_of)) & (dates > pd.Timestamp(as_of) - pd.Timedelta(days=lookback_days))]
     return recent.groupby(level="ticker").tail(1).droplevel("date")
