@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alpha_engine.data._bars import panel_from_frames
 from alpha_engine.data._synthetic import synthetic_bars, synthetic_sector_map
 from alpha_engine.data.features import FEATURE_ORDER, FEATURE_PARAMS, compute_features
+from alpha_engine.store import panel_from_frames
 
 __all__ = ["baseline_features", "main"]
 

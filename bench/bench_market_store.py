@@ -43,8 +43,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from alpha_engine.data._bars import PRICE_COLUMNS, SOURCE_COLUMN
-from alpha_engine.data._market_store import MarketStore
+from alpha_engine.store import PRICE_COLUMNS, SOURCE_COLUMN, MarketStore
 
 RANGE_DAYS = 60
 

@@ -19,9 +19,10 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from alpha_engine.data import FEATURE_ORDER, compute_features, panel_from_frames
+from alpha_engine.data import FEATURE_ORDER, compute_features
 from alpha_engine.data._synthetic import synthetic_bars
 from alpha_engine.predictor import TrainingConfig, build_dataset, train_predictor
+from alpha_engine.store import panel_from_frames
 
 
 def main() -> None:

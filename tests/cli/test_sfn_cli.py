@@ -70,7 +70,7 @@ def test_failed_run_exits_one_then_redrive_after_fix(tmp_path: Path, workspace: 
 def test_bad_input_json_is_a_clear_error(tmp_path: Path, workspace: Path) -> None:
     ok = _write(tmp_path, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
     result = runner.invoke(app, ["sfn", "run", str(ok), "--input", "{not json"])
-    assert result.exit_code == 2
+    assert result.exit_code == 64
     assert "--input is not valid JSON" in result.output
 
 

@@ -9,9 +9,9 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from alpha_engine.data._bars import Panel, normalize_ticker_frame, panel_from_frames
 from alpha_engine.data._synthetic import synthetic_bars, synthetic_sector_map
 from alpha_engine.data.features import FEATURE_ORDER, FeatureSet, compute_features, feature_spec
+from alpha_engine.store import Panel, normalize_ticker_frame, panel_from_frames
 
 BAR_FIELDS = ("Open", "High", "Low", "Volume")
 SAMPLE_MISSING_MACRO = ("VIX", "VIX3M", "TNX", "IRX", "GLD", "USO", "sector_etf")

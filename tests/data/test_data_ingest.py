@@ -16,13 +16,12 @@ import pytest
 
 from alpha_engine.data import (
     FEATURE_ORDER,
-    MarketStore,
     ProviderError,
     QualityGateError,
-    TradingCalendar,
     ingest_market_data,
     open_provider,
 )
+from alpha_engine.store import MarketStore, TradingCalendar
 
 RUN_DATE = date(2022, 12, 31)  # a Saturday; the last closed session is Friday 2022-12-30
 CALENDAR = TradingCalendar()

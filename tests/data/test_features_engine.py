@@ -16,9 +16,9 @@ from features_support import (
     truncate_macro,
 )
 
-from alpha_engine.data._bars import Panel
 from alpha_engine.data._errors import DataError
 from alpha_engine.data.features import FEATURE_ORDER, FeatureSet, compute_features
+from alpha_engine.store import Panel
 
 WARM_UP = 300  # rows: the longest look-back (252-day high/low, 2 x 60-day drawdown) plus margin
 # features whose value depends on all earlier rows (EWM recursions, OBV's running sum, the expanding

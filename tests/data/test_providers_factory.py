@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from providers_support import FakeClock, Replay
 
-import alpha_engine.data.providers as providers
 from alpha_engine.data import _errors
 from alpha_engine.data.providers import (
     MACRO_PROVIDER_NAMES,
@@ -100,9 +99,3 @@ def test_fred_reads_its_key_from_env_through_the_factory() -> None:
     fred = open_macro_provider("fred", {}, env={"FRED_API_KEY": "fk_test"}, transport=replay.transport)
     fred.probe()
     assert replay.requests[0].url.params["api_key"] == "fk_test"
-
-
-def test_package_exports_exactly_its_public_names() -> None:
-    public = sorted(n for n in vars(providers) if not n.startswith("_") and n not in {"annotations"})
-    modules = {n for n in public if type(getattr(providers, n)).__name__ == "module"}
-    assert sorted(providers.__all__) == sorted(set(public) - modules)

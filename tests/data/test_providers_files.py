@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from alpha_engine.data import _errors
-from alpha_engine.data._bars import PRICE_COLUMNS
 from alpha_engine.data.providers import FilesProvider, Provider
+from alpha_engine.store import PRICE_COLUMNS
 
 START, END = date(2023, 1, 1), date(2023, 1, 31)
 

@@ -10,8 +10,8 @@ import pytest
 from providers_support import FakeClock, Replay, Script, json_response, settings
 
 from alpha_engine.data import _errors
-from alpha_engine.data._bars import PRICE_COLUMNS
 from alpha_engine.data.providers import FRED_SERIES, FredProvider, MacroProvider
+from alpha_engine.store import PRICE_COLUMNS
 
 KEY = "0123456789abcdef0123456789abcdef"
 START, END = date(2023, 1, 2), date(2023, 1, 6)

@@ -11,8 +11,8 @@ import pytest
 from providers_support import FakeClock, Item, Replay, Script, fixture, json_response, settings
 
 from alpha_engine.data import _errors
-from alpha_engine.data._bars import PRICE_COLUMNS
 from alpha_engine.data.providers import PolygonProvider, to_polygon_symbol
+from alpha_engine.store import PRICE_COLUMNS
 
 KEY = "pk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 START, END = date(2023, 1, 3), date(2023, 1, 6)

@@ -7,7 +7,6 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from alpha_engine.data._bars import PRICE_COLUMNS
 from alpha_engine.data.providers import (
     SAMPLE_DEFAULT_RUN_DATE,
     SECTOR_ETFS,
@@ -15,6 +14,7 @@ from alpha_engine.data.providers import (
     SampleProvider,
     first_saturday_after,
 )
+from alpha_engine.store import PRICE_COLUMNS
 
 FIRST, LAST = date(1990, 1, 2), date(2022, 12, 28)
 STOCKS = ["AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM", "KO", "LLY", "MRK", "MSFT", "PEP",

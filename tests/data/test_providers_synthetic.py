@@ -7,8 +7,8 @@ from datetime import date
 
 import pandas as pd
 
-from alpha_engine.data._bars import PRICE_COLUMNS
 from alpha_engine.data.providers import Provider, SyntheticProvider
+from alpha_engine.store import PRICE_COLUMNS
 
 START, END = date(2015, 1, 1), date(2016, 12, 31)
 

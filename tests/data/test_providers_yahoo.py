@@ -12,9 +12,9 @@ import pytest
 from providers_support import FakeClock, Replay, Script, fixture, json_response, settings
 
 from alpha_engine.data import _errors
-from alpha_engine.data._bars import PRICE_COLUMNS
 from alpha_engine.data.providers import YahooProvider, from_yahoo_symbol, to_yahoo_symbol
 from alpha_engine.data.providers._yahoo import parse_chart
+from alpha_engine.store import PRICE_COLUMNS
 
 START, END = date(2023, 1, 3), date(2023, 1, 6)
 SESSIONS = pd.DatetimeIndex(["2023-01-03", "2023-01-04", "2023-01-05", "2023-01-06"], name="date")

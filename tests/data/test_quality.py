@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alpha_engine.data._calendar import TradingCalendar
 from alpha_engine.data._errors import QualityGateError
 from alpha_engine.data._quality import (
     BLOCK_KINDS,
@@ -26,6 +25,7 @@ from alpha_engine.data._quality import (
     split_blocked,
     validate_history,
 )
+from alpha_engine.store import TradingCalendar
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ import math
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from alpha_engine.data._scanner import ScannerConfig, scan_candidates
+from alpha_engine.data._scanner import ScannerOptions, scan_candidates
 
 
 def table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
@@ -23,7 +24,7 @@ def test_a_ticker_passes_only_when_every_applied_gate_passes() -> None:
         "CCC": {"Close": 10, "avg_volume_20d_raw": 1e6, "momentum_20d": -0.01, "price_vs_ma50": 0.1, "price_vs_ma200": 0.2},
         "DDD": {"Close": 10, "avg_volume_20d_raw": 1e6, "momentum_20d": 0.09, "price_vs_ma50": 0.1, "price_vs_ma200": -0.2},
     })
-    result = scan_candidates(latest, ScannerConfig())
+    result = scan_candidates(latest, ScannerOptions())
     assert result["candidates"] == ["AAA"]
     by = {r["ticker"]: r for r in result["tickers"]}
     assert by["BBB"]["gates"]["liquidity"] == {"value": 1e5, "threshold": 500_000.0, "pass": False}
@@ -39,7 +40,7 @@ def test_close_only_data_does_not_apply_the_liquidity_gate() -> None:
         "BBB": {"Close": 10, "avg_volume_20d_raw": math.nan, "momentum_20d": 0.07, "price_vs_ma50": 0.1,
                 "price_vs_ma200": 0.1},
     })
-    result = scan_candidates(latest, ScannerConfig())
+    result = scan_candidates(latest, ScannerOptions())
     assert result["candidates"] == ["BBB", "AAA"]  # by 20-day momentum, highest first
     assert result["tickers"][0]["gates"]["liquidity"]["pass"] is None
     assert result["gates_not_applied_for_some_tickers"] == ["liquidity"]
@@ -48,10 +49,12 @@ def test_close_only_data_does_not_apply_the_liquidity_gate() -> None:
 def test_a_ticker_with_no_applicable_gate_does_not_pass() -> None:
     latest = table({"AAA": {"Close": 10, "avg_volume_20d_raw": math.nan, "momentum_20d": math.nan,
                             "price_vs_ma50": math.nan, "price_vs_ma200": math.nan}})
-    assert scan_candidates(latest, ScannerConfig())["candidates"] == []
+    assert scan_candidates(latest, ScannerOptions())["candidates"] == []
 
 
 def test_options_are_validated() -> None:
-    assert ScannerConfig.from_options({"min_avg_volume": "1000"}).min_avg_volume == 1000.0
-    with pytest.raises(ValueError, match="unknown scanner option"):
-        ScannerConfig.from_options({"min_volume": 1})
+    assert ScannerOptions.model_validate({"min_avg_volume": "1000"}).min_avg_volume == 1000.0
+    with pytest.raises(ValidationError, match="min_volume"):
+        ScannerOptions.model_validate({"min_volume": 1})
+    with pytest.raises(ValidationError, match="min_momentum_20d"):
+        ScannerOptions.model_validate({"min_momentum_20d": "high"})

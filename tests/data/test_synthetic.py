@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alpha_engine.data._bars import PRICE_COLUMNS, normalize_ticker_frame, panel_from_frames
 from alpha_engine.data._synthetic import (
     SECTOR_ETFS,
     SYNTHETIC_MACRO_SYMBOLS,
     synthetic_bars,
     synthetic_sector_map,
 )
+from alpha_engine.store import PRICE_COLUMNS, normalize_ticker_frame, panel_from_frames
 
 N_TICKERS, N_DAYS = 23, 300
 

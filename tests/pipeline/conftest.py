@@ -13,16 +13,16 @@ from alpha_engine.config import Settings, load_settings
 HERE = Path(__file__).resolve().parent
 
 
-def write_config(workspace: Path, graph: str = "pipeline_test_graph:GRAPH") -> Path:
+def write_config(workspace: Path, app: str = "pipeline_test_graph:APP") -> Path:
     workspace.mkdir(parents=True, exist_ok=True)
     path = workspace / "config.toml"
-    path.write_text(f'[pipeline]\ngraph = "{graph}"\nterminate_grace_seconds = 5\n', encoding="utf-8")
+    path.write_text(f'[pipeline]\napp = "{app}"\nterminate_grace_seconds = 5\n', encoding="utf-8")
     return path
 
 
 @pytest.fixture
 def test_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings for a fresh workspace whose graph is tests/pipeline/pipeline_test_graph.py."""
+    """Settings for a fresh workspace whose app is tests/pipeline/pipeline_test_graph.py."""
     workspace = tmp_path / "ws"
     write_config(workspace)
     # Stage processes import the test graph too: put this directory on their path.

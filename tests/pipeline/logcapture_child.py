@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from alpha_engine.pipeline._logcapture import run_with_log_capture
+from alpha_engine.pipeline import run_with_log_capture
 
 
 class DirSink:

@@ -14,23 +14,28 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import Any
 
+from alpha_engine.app import RESOURCES
 from alpha_engine.pipeline import (
     Branch,
     Compute,
     FailureClass,
+    NoOptions,
     ParallelGroup,
+    PipelineApp,
     PreflightError,
     Stage,
     StageContext,
     StageGraph,
     StageOutcome,
 )
+from alpha_engine.store import Artifact
 
 HANG_TIMEOUT_SECONDS = 8
 
 
-def bump(ctx: StageContext, name: str) -> None:
+def bump(ctx: StageContext[Any], name: str) -> None:
     folder = ctx.settings.workspace / "test-counters"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -38,19 +43,19 @@ def bump(ctx: StageContext, name: str) -> None:
     path.write_text(str(count + 1))
 
 
-def fault(ctx: StageContext, slug: str) -> str | None:
+def fault(ctx: StageContext[Any], slug: str) -> str | None:
     path = ctx.settings.workspace / "test-faults" / slug
     return path.read_text().strip() if path.exists() else None
 
 
-class _TestStage(Stage):
-    def preflight(self, ctx: StageContext) -> None:
+class _TestStage(Stage[NoOptions]):
+    def preflight(self, ctx: StageContext[NoOptions]) -> None:
         bump(ctx, f"{self.slug}.preflight")
         print(f"{self.slug}: preflight for {ctx.run_date}", flush=True)
         if fault(ctx, self.slug) == "preflight":
             raise PreflightError(f"{self.slug}: injected preflight failure")
 
-    def run(self, ctx: StageContext) -> StageOutcome:
+    def run(self, ctx: StageContext[NoOptions]) -> StageOutcome:
         bump(ctx, f"{self.slug}.run")
         print(f"{self.slug}: running", flush=True)
         kind = fault(ctx, self.slug)
@@ -63,38 +68,38 @@ class _TestStage(Stage):
             time.sleep(3600)
         if kind == "sigkill":
             os.kill(os.getpid(), signal.SIGKILL)
-        ctx.artifacts.write_json(ctx.key(f"test/{{date}}/{self.slug}.json"), {"stage": self.slug})
+        ctx.artifacts.write_json(ctx.key(self.produces[0]), {"stage": self.slug})
         return StageOutcome(summary={"wrote": 1})
 
 
 class Alpha(_TestStage):
     name, slug = "Alpha", "alpha"
     failure_class, compute, timeout_seconds = FailureClass.HARD, Compute.LAMBDA, 120
-    outputs = ("test/{date}/alpha.json",)
+    produces = (Artifact("test/{date}/alpha.json"),)
 
 
 class Beta(_TestStage):
     name, slug = "Beta", "beta"
     failure_class, compute, timeout_seconds = FailureClass.SOFT, Compute.BATCH, 120
-    outputs = ("test/{date}/beta.json",)
+    produces = (Artifact("test/{date}/beta.json"),)
 
 
 class Gamma(_TestStage):
     name, slug = "Gamma", "gamma"
     failure_class, compute, timeout_seconds = FailureClass.HARD, Compute.BATCH, HANG_TIMEOUT_SECONDS
-    outputs = ("test/{date}/gamma.json",)
+    produces = (Artifact("test/{date}/gamma.json"),)
 
 
 class Delta(_TestStage):
     name, slug = "Delta", "delta"
     failure_class, compute, timeout_seconds = FailureClass.HARD, Compute.LAMBDA, HANG_TIMEOUT_SECONDS
-    outputs = ("test/{date}/delta.json",)
+    produces = (Artifact("test/{date}/delta.json"),)
 
 
 class Omega(_TestStage):
     name, slug = "Omega", "omega"
     failure_class, compute, timeout_seconds = FailureClass.SOFT, Compute.LAMBDA, 120
-    outputs = ("test/{date}/omega.json",)
+    produces = (Artifact("test/{date}/omega.json"),)
 
 
 GRAPH = StageGraph(
@@ -106,3 +111,5 @@ GRAPH = StageGraph(
         Omega,
     ),
 )
+
+APP = PipelineApp(graph=GRAPH, resources=RESOURCES)

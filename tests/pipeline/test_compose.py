@@ -13,14 +13,8 @@ from typing import Any
 import pytest
 from pipeline_test_graph import GRAPH
 
-from alpha_engine.pipeline import Stage
-from alpha_engine.pipeline.compose import (
-    BATCH_SUBMIT_SYNC,
-    LAMBDA_INVOKE,
-    LAMBDA_SERVICE_ERRORS,
-    ComposeOptions,
-    compose_definition,
-)
+from alpha_engine.pipeline import ComposeOptions, Stage, compose_definition
+from alpha_engine.pipeline._compose import BATCH_SUBMIT_SYNC, LAMBDA_INVOKE, LAMBDA_SERVICE_ERRORS
 from alpha_engine.sfn import StatesError, TaskCall, validate_definition
 from alpha_engine.sfn.testing import SfnTestEnvironment
 

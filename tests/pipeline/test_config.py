@@ -15,7 +15,7 @@ def test_defaults_run_offline_in_dot_alpha_engine(tmp_path: Path, monkeypatch: p
     assert settings.workspace == tmp_path / ".alpha-engine"
     assert settings.artifacts_uri == str(tmp_path / ".alpha-engine" / "artifacts")
     assert settings.source is None
-    assert settings.pipeline.graph == "alpha_engine.pipeline.saturday:SATURDAY"
+    assert settings.pipeline.app == "alpha_engine.app:SATURDAY"
 
 
 def test_home_env_wins_over_the_file_workspace(tmp_path: Path) -> None:

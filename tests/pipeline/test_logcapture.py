@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from alpha_engine.pipeline._logcapture import LogCaptureResult, log_key_for, run_with_log_capture
+from alpha_engine.pipeline import LogCaptureResult, log_key_for, run_with_log_capture
 
 DRIVER = Path(__file__).with_name("logcapture_child.py")
 WAIT = 30  # seconds: a bound so a bug cannot hang the suite, never an assertion

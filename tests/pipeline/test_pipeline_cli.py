@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import set_fault
 from typer.testing import CliRunner
 
 from alpha_engine.cli import app
 from alpha_engine.config import Settings
+from conftest import set_fault
 
 runner = CliRunner()
 DAY = "2026-11-21"
@@ -25,8 +25,8 @@ def test_stages_lists_every_stage_with_its_declaration(test_settings: Settings) 
     rows = json.loads(out)
     assert [r["name"] for r in rows] == ["Alpha", "Beta", "Gamma", "Delta", "Omega"]
     assert rows[1] == {"name": "Beta", "slug": "beta", "failure_class": "soft", "compute": "batch",
-                       "timeout_seconds": 120, "inputs": [], "outputs": ["test/{date}/beta.json"],
-                       "description": ""}
+                       "timeout_seconds": 120, "requires": [], "consumes": [], "produces": ["test/{date}/beta.json"],
+                       "description": "", "options": {}}
     code, out, _ = invoke("stages")
     assert "Gamma (gamma): hard, batch, timeout 8s" in out
 

@@ -11,11 +11,11 @@ import json
 from typing import Any
 
 import pytest
-from conftest import runs, set_fault
 
 from alpha_engine.config import Settings
-from alpha_engine.pipeline._local import LocalPipeline
+from alpha_engine.pipeline import LocalPipeline
 from alpha_engine.store import ArtifactStore
+from conftest import runs, set_fault
 
 RUN_DATE = "2026-11-21"
 ALL = ["alpha", "beta", "delta", "gamma", "omega"]

@@ -15,13 +15,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import counters, write_config
 from typer.testing import CliRunner
 
 from alpha_engine.cli import app
 from alpha_engine.config import load_settings
-from alpha_engine.pipeline import load_graph
+from alpha_engine.pipeline import load_app
 from alpha_engine.store import ArtifactStore
+from conftest import counters, write_config
 
 RUN_DATE = "2026-11-21"
 OPERATIONAL = ("sfn/", "notifications/", "dynamodb.sqlite3", "logs/", "test-counters/", "artifacts/_logs/")
@@ -42,12 +42,12 @@ def data_snapshot(workspace: Path) -> dict[str, str]:
 
 # The shipped graph's shell-run proof runs in tests/data/test_data_pipeline.py, after the same real
 # runs that prove idempotence (a full run of the shipped graph is the slowest thing in the suite).
-@pytest.mark.parametrize("graph", ["pipeline_test_graph:GRAPH"])
+@pytest.mark.parametrize("graph", ["pipeline_test_graph:APP"])
 def test_shell_run_runs_every_preflight_and_writes_nothing(
         test_settings: object, graph: str) -> None:
     settings = load_settings()
     write_config(settings.workspace, graph)
-    stages = load_graph(graph).stages()
+    stages = load_app(graph).graph.stages()
     runner = CliRunner()
     # The shipped graph runs on the bundled sample: its default run date (2022-12-31) keeps the
     # freshness postflight green; the test graph takes any date.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import counters, set_fault
 from typer.testing import CliRunner
 
 from alpha_engine.cli import app
 from alpha_engine.config import Settings
 from alpha_engine.store import ArtifactStore
+from conftest import counters, set_fault
 
 runner = CliRunner()
 DAY = "2026-11-21"
@@ -70,12 +70,14 @@ def test_preflight_only_comes_from_the_environment_as_batch_passes_it(
 
 
 def test_a_write_under_preflight_only_is_refused(test_settings: Settings) -> None:
-    from alpha_engine.pipeline import Stores
+    from pipeline_test_graph import APP
+
+    from alpha_engine.pipeline import ARTIFACTS
     from alpha_engine.store import ReadOnlyStoreError
 
-    stores = Stores(test_settings, read_only=True)
+    resources = APP.open_resources(test_settings, read_only=True)
     with pytest.raises(ReadOnlyStoreError):
-        stores.artifacts.write_json("health/x.json", {})
+        resources.get(ARTIFACTS).write_json("health/x.json", {})
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -89,7 +91,7 @@ def test_usage_errors_exit_64_with_a_clear_message(test_settings: Settings, args
 
 def test_a_bad_config_file_exits_64_naming_the_file_and_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[pipeline]\ngraph = "no-colon"\n')
+    config.write_text('[pipeline]\napp = "no-colon"\n')
     monkeypatch.setenv("ALPHA_ENGINE_CONFIG", str(config))
     code, output = stage_run("alpha", "--run-date", DAY)
-    assert code == 64 and str(config) in output and "pipeline.graph" in output
+    assert code == 64 and str(config) in output and "pipeline.app" in output

@@ -10,8 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alpha_engine.app import SATURDAY_GRAPH
+from alpha_engine.predictor import DRIFT_REPORT
 from alpha_engine.predictor._drift import THRESHOLDS, detect_drift, reference_distributions
-from alpha_engine.store import ArtifactStore, ContractError, contract_for, validate_contract
+from alpha_engine.store import ArtifactStore, ContractError
+
+CONTRACTS = SATURDAY_GRAPH.contracts()
 
 KEY = "monitoring/drift/2026-05-08.json"
 N_TICKERS = 400
@@ -103,7 +107,7 @@ def test_same_distribution_has_no_drift(reference: dict[str, Any]) -> None:
     assert report["alerts"] == [] and report["n_alerts"] == 0 and report["skipped"] == []
     assert report["date"] == "2026-05-08"
     assert report["features"]["mom"]["z"] < 1 and report["features"]["mom"]["ks"] < 0.1
-    validate_contract(KEY, report)
+    DRIFT_REPORT.validate(key=KEY, value=report)
 
 
 @pytest.mark.parametrize(("shift", "severity"), [(3.5, "WARN"), (6.0, "CRITICAL")])
@@ -114,7 +118,7 @@ def test_shifted_mean_raises_mean_shift_alert(reference: dict[str, Any], shift: 
     assert (alert["severity"], alert["feature"]) == (severity, "mom")
     assert alert["value"] == pytest.approx(shift, abs=0.05)
     assert report["status"] == "drift" and report["severity"] == severity
-    validate_contract(KEY, report)
+    DRIFT_REPORT.validate(key=KEY, value=report)
 
 
 def test_z_boundaries() -> None:
@@ -158,7 +162,7 @@ def test_missing_feature_and_flat_reference_are_skipped() -> None:
     report = detect_drift(pd.DataFrame({"flat": np.linspace(0, 1, 50)}), reference)
     skipped = {(s["check"], s["feature"]) for s in report["skipped"]}
     assert skipped == {("feature_mean_shift", "flat"), ("feature_drift", "gone")}
-    validate_contract(KEY, report)
+    DRIFT_REPORT.validate(key=KEY, value=report)
 
 
 def test_today_with_two_dates_is_rejected(reference: dict[str, Any], training: pd.DataFrame) -> None:
@@ -167,7 +171,7 @@ def test_today_with_two_dates_is_rejected(reference: dict[str, Any], training: p
 
 
 def test_report_is_deterministic(reference: dict[str, Any], tmp_path: Path) -> None:
-    store = ArtifactStore(tmp_path)
+    store = ArtifactStore(tmp_path, contracts=CONTRACTS)
     rng = np.random.default_rng(5)
     today = _today(mom=rng.normal(4.0, 1.0, N_TICKERS))
     store.write_json(KEY, detect_drift(today, reference, predictions=_predictions(["UP"] * 10)))
@@ -180,7 +184,7 @@ def test_report_is_deterministic(reference: dict[str, Any], tmp_path: Path) -> N
 
 def _prediction_report(predictions: dict[str, Any], history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     report = detect_drift(pd.DataFrame(), {}, predictions=predictions, history=history or [])
-    validate_contract(KEY, report)
+    DRIFT_REPORT.validate(key=KEY, value=report)
     return report
 
 
@@ -234,13 +238,13 @@ def test_confidence_collapse_is_warn() -> None:
 
 def test_report_schema_rejects_bad_reports(reference: dict[str, Any]) -> None:
     report = detect_drift(_today(), reference)
-    assert contract_for(KEY) == "drift_report.schema.json"
+    assert CONTRACTS.artifact_for(KEY).schema == "drift_report.schema.json"
     for broken in ({**report, "status": "fine"}, {**report, "severity": "HIGH"},
                    {k: v for k, v in report.items() if k != "n_alerts"},
                    {**report, "alerts": [{"check": "x", "severity": "INFO", "value": 1, "threshold": 1,
                                           "message": "m"}]}):
         with pytest.raises(ContractError, match="drift_report"):
-            validate_contract(KEY, broken)
+            DRIFT_REPORT.validate(key=KEY, value=broken)
 
 
 def test_clustering_history_may_be_earlier_drift_reports() -> None:
@@ -253,4 +257,4 @@ def test_clustering_history_may_be_earlier_drift_reports() -> None:
 
 def test_report_may_carry_the_model_version(reference: dict[str, Any]) -> None:
     report = {**detect_drift(_today(), reference), "model_version": "predictor-2026-05-01-0123abcd"}
-    validate_contract(KEY, report)
+    DRIFT_REPORT.validate(key=KEY, value=report)

@@ -11,8 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alpha_engine.app import SATURDAY_GRAPH
+from alpha_engine.predictor import PREDICTIONS
 from alpha_engine.predictor._predictions import apply_vetoes, build_predictions
-from alpha_engine.store import ArtifactStore, ContractError, contract_for, validate_contract
+from alpha_engine.store import ArtifactStore, ContractError
+
+CONTRACTS = SATURDAY_GRAPH.contracts()
 
 KEY = "predictor/predictions/2026-05-08.json"
 
@@ -38,13 +42,13 @@ def _build(table: pd.DataFrame | None = None, **kwargs: Any) -> dict[str, Any]:
 
 
 def test_contract_covers_predictions_keys() -> None:
-    assert contract_for(KEY) == "predictions.schema.json"
-    assert contract_for("predictor/predictions/latest.json") == "predictions.schema.json"
+    assert CONTRACTS.artifact_for(KEY).schema == "predictions.schema.json"
+    assert CONTRACTS.artifact_for("predictor/predictions/latest.json").schema == "predictions.schema.json"
 
 
 def test_built_document_is_valid_and_complete() -> None:
     document = _build()
-    validate_contract(KEY, document)
+    PREDICTIONS.validate(key=KEY, value=document)
     assert document["date"] == "2026-05-08"
     assert document["model_version"] == "meta-2026-05-01-0123abcd"
     assert document["n_predictions"] == 4
@@ -56,12 +60,12 @@ def test_built_document_is_valid_and_complete() -> None:
 def test_the_model_status_is_stamped_and_checked() -> None:
     assert _build()["model_status"] == "champion"
     provisional = _build(model_status="provisional")
-    validate_contract(KEY, provisional)
+    PREDICTIONS.validate(key=KEY, value=provisional)
     assert provisional["model_status"] == "provisional"
     with pytest.raises(ValueError, match="model_status 'tentative'"):
         _build(model_status="tentative")
     with pytest.raises(ContractError):
-        validate_contract(KEY, {**provisional, "model_status": "tentative"})
+        PREDICTIONS.validate(key=KEY, value={**provisional, "model_status": "tentative"})
 
 
 def test_direction_and_confidence_follow_p_up() -> None:
@@ -109,7 +113,7 @@ def test_equal_alphas_are_ranked_by_ticker() -> None:
 
 
 def test_bytes_are_deterministic_and_independent_of_row_order(tmp_path: Path) -> None:
-    store = ArtifactStore(tmp_path)
+    store = ArtifactStore(tmp_path, contracts=CONTRACTS)
     store.write_json(KEY, _build())
     first = store.read_bytes(KEY)
     store.write_json(KEY, _build(_table().iloc[::-1]))
@@ -220,7 +224,7 @@ _DELETE = object()
 ])
 def test_schema_rejects_bad_documents(path: tuple[Any, ...], value: Any) -> None:
     with pytest.raises(ContractError, match="predictions.schema.json"):
-        validate_contract(KEY, _broken(path, value))
+        PREDICTIONS.validate(key=KEY, value=_broken(path, value))
 
 
 @pytest.mark.parametrize(("column", "value", "message"), [

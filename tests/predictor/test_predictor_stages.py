@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from alpha_engine.config import Settings, load_settings
-from alpha_engine.pipeline._runner import run_stage
+from alpha_engine.config import ConfigError, Settings, load_settings
+from alpha_engine.pipeline import run_stage
 
 RUN_DATE = date(2022, 12, 31)
 
@@ -26,12 +26,24 @@ def _files(workspace: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != "lock.mdb"}
 
 
-def test_on_an_empty_workspace_both_preflights_say_what_is_missing(tmp_path: Path) -> None:
+def test_on_an_empty_workspace_a_shell_run_passes_and_says_what_it_would_consume(tmp_path: Path) -> None:
     settings = _settings(tmp_path / "ws")
     training = run_stage("predictor-training", RUN_DATE, settings=settings, preflight_only=True)
-    assert training.status == "preflight_failed" and "no universe yet" in (training.error or "")
+    assert training.status == "ok", training.error
+    assert training.summary["would_consume"] == ["market_data/weekly/2022-12-31/manifest.json from DataPhase1"]
     drift = run_stage("drift-detection", RUN_DATE, settings=settings, preflight_only=True)
-    assert drift.status == "preflight_failed" and "no champion model yet" in (drift.error or "")
+    assert drift.status == "ok", drift.error
+    assert "predictor/registry/champion.json from PredictorTraining" in drift.summary["would_consume"]
+    assert _files(settings.workspace) == {"config.toml": b"[stages.predictor-training]\n"}
+
+
+def test_on_an_empty_workspace_a_real_run_names_the_stage_that_produces_what_is_missing(tmp_path: Path) -> None:
+    settings = _settings(tmp_path / "ws")
+    training = run_stage("predictor-training", RUN_DATE, settings=settings)
+    assert training.status == "preflight_failed"
+    assert "market_data/weekly/2022-12-31/manifest.json is missing: DataPhase1 produces it" in (training.error or "")
+    drift = run_stage("drift-detection", RUN_DATE, settings=settings)
+    assert drift.status == "preflight_failed" and "DataPhase1 produces it" in (drift.error or "")
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +55,23 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ('serve_provisional = "yes"\n', "serve_provisional must be true or false"),
-    ("n_trees = 5\n", "unknown predictor option(s) ['n_trees']"),
-    ("min_train_dates = 5000\n", "training needs at least"),
+    ('serve_provisional = "maybe"\n', "stages.predictor-training.serve_provisional: Input should be a valid boolean"),
+    ("n_trees = 5\n", "stages.predictor-training.n_trees: Extra inputs are not permitted"),
+    ('calibration = "sigmoid"\n', "stages.predictor-training.calibration: String should match pattern"),
 ])
-def test_bad_options_and_short_history_fail_the_preflight(ingested: Path, options: str, message: str) -> None:
+def test_bad_options_are_config_errors_naming_the_file_and_field(ingested: Path, options: str, message: str) -> None:
+    settings = _settings(ingested, options)
+    with pytest.raises(ConfigError) as info:
+        run_stage("predictor-training", RUN_DATE, settings=settings, preflight_only=True)
+    assert message in str(info.value) and str(settings.source) in str(info.value)
+    _settings(ingested)  # the config as it was
+
+
+def test_a_short_history_fails_the_preflight_and_writes_nothing(ingested: Path) -> None:
     before = _files(ingested)
-    report = run_stage("predictor-training", RUN_DATE, settings=_settings(ingested, options), preflight_only=True)
-    assert report.status == "preflight_failed" and message in (report.error or "")
+    settings = _settings(ingested, "min_train_dates = 5000\n")
+    report = run_stage("predictor-training", RUN_DATE, settings=settings, preflight_only=True)
+    assert report.status == "preflight_failed" and "training needs at least" in (report.error or "")
     _settings(ingested)  # the config as it was
     assert _files(ingested) == before
 

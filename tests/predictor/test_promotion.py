@@ -3,26 +3,27 @@ the same data + a margin) and the provisional champion that serves while no mode
 
 from __future__ import annotations
 
-import logging
-from dataclasses import asdict
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from alpha_engine.data import compute_features, panel_from_frames
+from alpha_engine.data import compute_features
 from alpha_engine.data._synthetic import synthetic_bars
-from alpha_engine.predictor import ModelRegistry, PredictorTraining, TrainingConfig, build_dataset
-from alpha_engine.predictor._registry import BundleFile
-from alpha_engine.predictor._stages import PROMOTION_MARGIN
-from alpha_engine.predictor._training import train_predictor
-from alpha_engine.store import ArtifactStore
+from alpha_engine.predictor import (
+    PROMOTION_MARGIN,
+    BundleFile,
+    ModelRegistry,
+    TrainingConfig,
+    build_dataset,
+    promotion_decision,
+    train_predictor,
+)
+from alpha_engine.store import ArtifactStore, panel_from_frames
 
 CONFIG = TrainingConfig(min_train_dates=252, test_dates=63, meta_min_train_dates=126, n_boot=50,
                         vol_estimators=20, seed=7)
-CTX: Any = SimpleNamespace(logger=logging.getLogger("test-promotion"))
 EMPTY = pd.DataFrame()
 
 
@@ -33,7 +34,7 @@ def registry(tmp_path: Path) -> ModelRegistry:
 
 def _challenger(registry: ModelRegistry, ic: float | None, *, config: TrainingConfig = CONFIG,
                 tag: str = "") -> tuple[str, dict[str, Any]]:
-    manifest = {"config": asdict(config), "validation": {"cpcv": {"mean_ic": ic}}, "tag": tag}
+    manifest = {"config": config.model_dump(), "validation": {"cpcv": {"mean_ic": ic}}, "tag": tag}
     return registry.register([BundleFile("model.json", f"{ic}{tag}".encode())], manifest, label="predictor",
                              run_date="2022-12-31"), manifest
 
@@ -41,8 +42,13 @@ def _challenger(registry: ModelRegistry, ic: float | None, *, config: TrainingCo
 def _decide(registry: ModelRegistry, ic: float | None, *, serve_provisional: bool = True,
             dataset: pd.DataFrame = EMPTY, config: TrainingConfig = CONFIG, tag: str = "") -> dict[str, Any]:
     version, manifest = _challenger(registry, ic, config=config, tag=tag)
-    decision: dict[str, Any] = PredictorTraining._promotion(registry, version, ic, manifest, dataset, {}, CTX,
-                                                            serve_provisional)
+
+    def remeasure(champion_config: TrainingConfig) -> float | None:
+        ic: float | None = train_predictor(dataset, champion_config, data_vintage={}).manifest["validation"]["cpcv"]["mean_ic"]
+        return ic
+
+    decision = promotion_decision(registry, version, ic, manifest, serve_provisional=serve_provisional,
+                                  remeasure=remeasure)
     if decision["promote"]:
         registry.promote(version, reason=decision["reason"], provisional=decision["provisional"])
     return {**decision, "version": version}
@@ -96,7 +102,7 @@ def test_a_retrain_of_the_champion_architecture_does_not_displace_it(registry: M
 def test_a_retrain_that_only_changes_the_thread_count_counts_as_the_same_architecture(
         registry: ModelRegistry) -> None:
     champion = _decide(registry, 0.02)["version"]
-    decision = _decide(registry, 0.03, config=TrainingConfig(**{**asdict(CONFIG), "threads": 7}), tag="threads")
+    decision = _decide(registry, 0.03, config=CONFIG.model_copy(update={"threads": 7}), tag="threads")
     assert not decision["promote"] and "re-measured" in decision["reason"]  # no re-measure was needed
     assert registry.champion() == champion
 
@@ -118,7 +124,7 @@ def dataset() -> pd.DataFrame:
 
 def test_a_champion_of_another_config_is_re_measured_on_the_same_data(registry: ModelRegistry,
                                                                       dataset: pd.DataFrame) -> None:
-    champion_config = TrainingConfig(**{**asdict(CONFIG), "vol_estimators": 10})
+    champion_config = CONFIG.model_copy(update={"vol_estimators": 10})
     champion = _decide(registry, 0.5, config=champion_config)["version"]  # its own claim is not trusted
     baseline = train_predictor(dataset, champion_config, data_vintage={})
     remeasured = baseline.manifest["validation"]["cpcv"]["mean_ic"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from alpha_engine.app import SATURDAY_GRAPH
 from alpha_engine.predictor._registry import (
     BundleFile,
     ModelRegistry,
@@ -16,7 +17,7 @@ from alpha_engine.predictor._registry import (
     RegistryError,
     VersionNotFoundError,
 )
-from alpha_engine.store import ArtifactStore, ContractError, ReadOnlyStoreError, contract_for
+from alpha_engine.store import ArtifactStore, ContractError, ReadOnlyStoreError
 
 FILES = [BundleFile("meta_model.pkl", b"\x00model-bytes"), BundleFile("feature_list.json", b'["a","b"]')]
 MANIFEST: dict[str, Any] = {"forward_days": 21, "models": {"meta_model": {"ic": 0.031}}}
@@ -24,7 +25,7 @@ MANIFEST: dict[str, Any] = {"forward_days": 21, "models": {"meta_model": {"ic": 
 
 @pytest.fixture
 def store(tmp_path: Path) -> ArtifactStore:
-    return ArtifactStore(tmp_path / "artifacts")
+    return ArtifactStore(tmp_path / "artifacts", contracts=SATURDAY_GRAPH.contracts())
 
 
 @pytest.fixture
@@ -55,7 +56,8 @@ def test_register_writes_files_and_an_augmented_manifest(registry: ModelRegistry
     assert manifest["run_date"] == "2026-05-08" and "label" not in manifest
     assert manifest["files"] == {f.name: hashlib.sha256(f.data).hexdigest() for f in FILES}
     assert manifest["forward_days"] == 21
-    assert contract_for(f"predictor/registry/{version_id}/manifest.json") == "registry_manifest.schema.json"
+    contract = SATURDAY_GRAPH.contracts().artifact_for(f"predictor/registry/{version_id}/manifest.json")
+    assert contract is not None and contract.schema == "registry_manifest.schema.json"
 
 
 def test_register_is_idempotent(registry: ModelRegistry, store: ArtifactStore) -> None:
@@ -288,7 +290,9 @@ def test_read_only_store_refuses_every_write(registry: ModelRegistry, store: Art
 
 
 def test_malformed_champion_pointer_is_reported(registry: ModelRegistry, store: ArtifactStore) -> None:
-    store.write_json("predictor/registry/champion.json", {"version_id": 3})
+    with pytest.raises(ContractError, match="champion.schema.json"):  # the store refuses to write it
+        store.write_json("predictor/registry/champion.json", {"version_id": 3})
+    store.write_bytes("predictor/registry/champion.json", b'{"version_id": 3}')  # edited by hand
     with pytest.raises(RegistryCorruptionError, match="champion.json"):
         registry.champion()
 

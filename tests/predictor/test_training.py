@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alpha_engine.data import compute_features, panel_from_frames
+from alpha_engine.data import compute_features
 from alpha_engine.data._synthetic import synthetic_bars
 from alpha_engine.predictor import TrainingConfig, build_dataset, train_predictor
+from alpha_engine.store import panel_from_frames
 
 CONFIG = TrainingConfig(min_train_dates=252, test_dates=63, meta_min_train_dates=126, n_boot=200,
                         vol_estimators=30, seed=7)

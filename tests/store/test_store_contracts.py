@@ -1,46 +1,90 @@
-"""JSON contracts: the registry, the health-marker schema, validation on write and on read."""
+"""Artifact declarations and contracts: key patterns, the contract table, and validation on
+write and on read. The example contract is the framework's health marker."""
 
 from __future__ import annotations
 
 import json
-from importlib import resources
+from datetime import date
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 from store_test_support import good_marker, put_raw, raw_tree
 
-from alpha_engine.store import CONTRACTS, ArtifactStore, ContractError, contract_for, validate_contract
+from alpha_engine.pipeline import HEALTH_MARKER
+from alpha_engine.store import Artifact, ArtifactStore, ContractError, Contracts, StoreError
 
 HEALTH = "health_marker.schema.json"
+CONTRACTS = Contracts([HEALTH_MARKER, Artifact("signals/{date}/signals.json")])
 
 
-def _schema(name: str) -> Any:
-    return json.loads(resources.files("alpha_engine.store").joinpath("schemas", name).read_text(encoding="utf-8"))
+def validate_contract(key: str, value: Any) -> None:
+    CONTRACTS.validate(key, value)
 
 
-@pytest.mark.parametrize(("pattern", "schema"), CONTRACTS)
-def test_every_registered_schema_is_a_valid_2020_12_schema(pattern: str, schema: str) -> None:
-    document = _schema(schema)
+@pytest.fixture
+def store(store: ArtifactStore) -> ArtifactStore:
+    """The conftest's store (local and memory://), validating against CONTRACTS."""
+    return ArtifactStore(store.uri, contracts=CONTRACTS)
+
+
+def test_the_health_marker_schema_is_a_valid_2020_12_schema() -> None:
+    document = HEALTH_MARKER.load_schema()
     assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(document)
-
-
-def test_health_markers_are_the_first_contract() -> None:
-    assert CONTRACTS[0] == ("health/*.json", HEALTH)
 
 
 @pytest.mark.parametrize(("key", "schema"), [
     ("health/data-phase1.json", HEALTH),
     ("health/x.json", HEALTH),
-    ("health/archive/x.json", None),  # '*' does not cross '/'
+    ("health/archive/x.json", None),  # a placeholder never crosses '/'
     ("monitoring/health/2026-11-21.json", None),
     ("health/x.txt", None),
     ("Health/x.json", None),
-    ("signals/2026-11-21/signals.json", None),
+    ("signals/2026-11-21/signals.json", None),  # declared, but with no schema
 ])
-def test_contract_for(key: str, schema: str | None) -> None:
-    assert contract_for(key) == schema
+def test_artifact_for(key: str, schema: str | None) -> None:
+    artifact = CONTRACTS.artifact_for(key)
+    assert (artifact.schema if artifact else None) == schema
+
+
+def test_a_date_placeholder_matches_only_an_iso_date() -> None:
+    dated = Artifact("predictor/predictions/{date}.json")
+    assert dated.matches("predictor/predictions/2022-12-30.json")
+    assert not dated.matches("predictor/predictions/latest.json")
+    assert dated.format(date(2022, 12, 30)) == "predictor/predictions/2022-12-30.json"
+    assert dated.dated and not dated.fixed and dated.prefix == "predictor/predictions/"
+
+
+def test_format_needs_every_placeholder_and_refuses_a_value_with_a_slash() -> None:
+    family = Artifact("predictor/registry/{version}/{file}")
+    assert family.fields == ("version", "file") and not family.dated
+    assert family.format(version="v1", file="manifest.json") == "predictor/registry/v1/manifest.json"
+    with pytest.raises(ValueError, match="no value for file"):
+        family.format(version="v1")
+    with pytest.raises(ValueError, match="does not fit"):
+        family.format(version="a/b", file="x")
+
+
+@pytest.mark.parametrize("key", ["/abs/x.json", "a//b.json", "a/../b.json", ""])
+def test_a_key_pattern_must_be_a_relative_posix_key(key: str) -> None:
+    with pytest.raises(ValueError, match="relative POSIX key"):
+        Artifact(key)
+
+
+def test_a_schema_needs_the_package_that_ships_it() -> None:
+    with pytest.raises(ValueError, match="needs the package"):
+        Artifact("x/{date}.json", schema="x.schema.json")
+
+
+def test_one_key_declared_twice_with_different_schemas_is_refused() -> None:
+    with pytest.raises(StoreError, match="declared twice with different contracts"):
+        Contracts([HEALTH_MARKER, Artifact(HEALTH_MARKER.key)])
+
+
+def test_a_missing_schema_file_is_a_store_error_naming_it() -> None:
+    with pytest.raises(StoreError, match="alpha_engine.pipeline/schemas/nope.schema.json cannot be loaded"):
+        Artifact("x/{date}.json", schema="nope.schema.json", package="alpha_engine.pipeline").validate({})
 
 
 @pytest.mark.parametrize("changes", [

@@ -2,183 +2,150 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from ._common import emit_json, err, fail
-from ._settings_opts import USAGE_EXIT, ConfigOption, HomeOption, settings_from
+from ._common import (
+    ConfigOption,
+    JsonOption,
+    WorkspaceOption,
+    command,
+    emit_json,
+    err,
+    load_configured,
+    parse_date,
+)
+
+if TYPE_CHECKING:
+    from alpha_engine.config import Settings
+    from alpha_engine.pipeline import PipelineApp
+    from alpha_engine.store import MarketStore
 
 data_app = typer.Typer(help="Market data: ingest into the market store, inspect, validate, features.",
                        no_args_is_help=True)
 
 
-def _day(text: str | None, settings: Any) -> date:
-    from alpha_engine.data import default_run_date
-
-    if text is None:
-        return default_run_date(settings, datetime.now(UTC).date())
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"date must be YYYY-MM-DD, got {text!r}", USAGE_EXIT) from None
+def _day(text: str | None, settings: Settings, app: PipelineApp, option: str) -> date:
+    return parse_date(text, option) if text else app.default_run_date(settings, datetime.now(UTC).date())
 
 
-def _store(settings: Any) -> Any:
-    from alpha_engine.data import FEATURE_ORDER, MarketStore
+def _market(settings: Settings, app: PipelineApp) -> MarketStore:
+    from alpha_engine.data import DataError
+    from alpha_engine.pipeline import MARKET
 
-    store = MarketStore(settings.data.market_store_uri, feature_columns=FEATURE_ORDER, read_only=True)
+    store = app.open_resources(settings, read_only=True).get(MARKET)
     if not store.libraries_present():
-        raise fail(f"the market store {settings.data.market_store_uri} is empty: run 'alpha-engine data ingest'", 1)
+        raise DataError(f"the market store {settings.data.market_store_uri} is empty: run 'alpha-engine data ingest'")
     return store
 
 
 @data_app.command("ingest")
+@command
 def ingest_cmd(
     run_date: str = typer.Option(None, "--run-date", help="YYYY-MM-DD (default: the sample's first Saturday "
                                                           "after its last bar, else today)."),
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Run DataPhase1 now: universe, prices, macro and features into the market store, plus the manifest."""
-    import logging
-    import sys
-
     from alpha_engine.data import DataPhase1
-    from alpha_engine.pipeline import StageGraph
-    from alpha_engine.pipeline._runner import run_stage
+    from alpha_engine.pipeline import run_stage
 
-    settings = settings_from(config, workspace)
-    day = _day(run_date, settings)
+    settings, app = load_configured(config, workspace)
+    day = _day(run_date, settings, app, "--run-date")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
-    report = run_stage("data-phase1", day, settings=settings, graph=StageGraph("Data", (DataPhase1,)))
+    report = run_stage(DataPhase1.slug, day, settings=settings, app=app)
     for warning in report.warnings:
         err(f"note: {warning}")
     if report.exit_code:
-        raise fail(report.error or "ingest failed", report.exit_code)
+        err(f"error: {report.error or 'ingest failed'}")
+        raise typer.Exit(report.exit_code)
     err(f"ingested for run_date {day}: {report.summary}")
 
 
 @data_app.command("status")
+@command
 def status_cmd(
     as_of: str = typer.Option(None, "--as-of", help="Staleness relative to the last session closed by this "
                                                      "date (default: the sample's default run date, else today)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = JsonOption,
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Per-ticker coverage, last date and staleness in trading days; macro series; latest anomalies."""
-    from alpha_engine.data import TradingCalendar, as_of_session
+    from alpha_engine.data import latest_validation, market_status
+    from alpha_engine.store import TradingCalendar
 
-    settings = settings_from(config, workspace)
-    store = _store(settings)
-    calendar = TradingCalendar()
-    session = as_of_session(calendar, _day(as_of, settings))
-    rows = []
-    for ticker, frame in sorted(store.read_many(columns=["Close"]).items()):
-        last = frame.index[-1].date() if len(frame) else None
-        rows.append({"ticker": ticker, "first": frame.index[0].date().isoformat() if len(frame) else None,
-                     "last": last.isoformat() if last else None, "rows": len(frame),
-                     "closes": int(frame["Close"].notna().sum()),
-                     "stale_trading_days": calendar.trading_days_stale(last, session) if last else None})
-    macro = {s: d.isoformat() for s, d in sorted(store.macro_last_dates().items())}
-    anomalies = _latest_validation(settings)
+    settings, app = load_configured(config, workspace)
+    status = market_status(_market(settings, app), TradingCalendar(), _day(as_of, settings, app, "--as-of"))
+    validation = latest_validation(app.open_artifacts(settings))
     if as_json:
-        emit_json({"as_of_session": session.isoformat(), "tickers": rows, "macro_last_dates": macro,
-                   "latest_validation": anomalies})
+        emit_json({**status, "latest_validation": validation})
         return
-    typer.echo(f"as of session {session}; {len(rows)} tickers in {settings.data.market_store_uri}")
+    rows = status["tickers"]
+    typer.echo(f"as of session {status['as_of_session']}; {len(rows)} tickers in {settings.data.market_store_uri}")
     typer.echo(f"{'ticker':<8} {'first':<10}  {'last':<10}  {'rows':>6}  {'stale':>5}")
     for r in rows:
         typer.echo(f"{r['ticker']:<8} {r['first']:<10}  {r['last']:<10}  {r['rows']:>6}  {r['stale_trading_days']:>5}")
-    typer.echo(f"macro: {', '.join(f'{s} {d}' for s, d in macro.items())}")
-    if anomalies is not None:
-        typer.echo(f"latest validation ({anomalies['key']}): {anomalies['summary']}")
-
-
-def _latest_validation(settings: Any) -> dict[str, Any] | None:
-    from collections import Counter
-
-    from alpha_engine.store import ArtifactStore
-
-    store = ArtifactStore(settings.artifacts_uri, read_only=True)
-    if not store.exists("market_data/latest_weekly.json"):
-        return None
-    prefix = store.read_json("market_data/latest_weekly.json")["prefix"]
-    key = f"{prefix}validation.json"
-    if not store.exists(key):
-        return None
-    found = store.read_json(key)["anomalies"]
-    counts = Counter(f"{a['severity']}:{a['kind']}" for a in found)
-    return {"key": key, "summary": dict(sorted(counts.items())), "anomalies": found[:50]}
+    typer.echo(f"macro: {', '.join(f'{s} {d}' for s, d in status['macro_last_dates'].items())}")
+    if validation is not None:
+        typer.echo(f"latest validation ({validation['key']}): {validation['summary']}")
 
 
 @data_app.command("validate")
+@command
 def validate_cmd(
     ticker: str = typer.Option(None, "--ticker", "-t", help="Only this ticker."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = JsonOption,
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Validate the stored full histories (OHLC consistency, moves, volume, gaps); exit 1 on blocking anomalies."""
-    from alpha_engine.data import TradingCalendar, anomalies_summary, validate_history
+    from alpha_engine.data import validate_store
+    from alpha_engine.store import TradingCalendar
 
-    settings = settings_from(config, workspace)
-    store = _store(settings)
-    calendar = TradingCalendar()
-    tickers = [ticker] if ticker else store.tickers()
-    found = []
-    for name in tickers:
-        try:
-            frame = store.read(name)
-        except Exception as exc:
-            raise fail(str(exc), 1) from None
-        found.extend(validate_history(name, frame, calendar))
-    summary = anomalies_summary(found)
+    settings, app = load_configured(config, workspace)
+    result = validate_store(_market(settings, app), TradingCalendar(), [ticker] if ticker else None)
     if as_json:
-        emit_json({"summary": summary, "anomalies": [a.to_json() for a in found]})
+        emit_json({"summary": result["summary"], "anomalies": [a.to_json() for a in result["anomalies"]]})
     else:
-        for anomaly in found:
+        for anomaly in result["anomalies"]:
             typer.echo(f"{anomaly.severity:<5} {anomaly.kind:<22} {anomaly.message}")
-        typer.echo(f"{len(tickers)} ticker(s): {summary}")
-    if any(a.severity == "block" for a in found):
+        typer.echo(f"{result['tickers']} ticker(s): {result['summary']}")
+    if result["blocking"]:
         raise typer.Exit(1)
 
 
 @data_app.command("features")
+@command
 def features_cmd(
     ticker: str = typer.Option(None, "--ticker", "-t", help="Show this ticker's latest stored feature values."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = JsonOption,
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """The feature catalog (name, group, units, formula, inputs) and schema hash, or one ticker's latest values."""
-    from alpha_engine.data import FEATURES, schema_hash
+    from alpha_engine.data import feature_catalog, latest_feature_values
 
     if ticker is None:
-        rows = [{"name": f.name, "group": f.group, "units": f.units, "inputs": list(f.inputs),
-                 "description": f.description} for f in FEATURES]
+        catalog = feature_catalog()
         if as_json:
-            emit_json({"schema_hash": schema_hash(), "features": rows})
+            emit_json(catalog)
             return
-        typer.echo(f"{len(rows)} features, schema hash {schema_hash()}")
-        for r in rows:
+        typer.echo(f"{len(catalog['features'])} features, schema hash {catalog['schema_hash']}")
+        for r in catalog["features"]:
             typer.echo(f"{r['name']:<24} {r['group']:<15} {r['units']:<10} {r['description']}")
         return
-    settings = settings_from(config, workspace)
-    store = _store(settings)
-    try:
-        frame = store.read(ticker)
-    except Exception as exc:
-        raise fail(str(exc), 1) from None
-    last = frame.iloc[-1]
-    values = {c: (None if last[c] != last[c] else (float(last[c]) if c != "source" else last[c]))
-              for c in frame.columns}
+    settings, app = load_configured(config, workspace)
+    latest = latest_feature_values(_market(settings, app), ticker)
     if as_json:
-        emit_json({"ticker": ticker, "date": frame.index[-1].date().isoformat(), "values": values})
+        emit_json(latest)
         return
-    typer.echo(f"{ticker} on {frame.index[-1].date()}")
-    for name, value in values.items():
+    typer.echo(f"{ticker} on {latest['date']}")
+    for name, value in latest["values"].items():
         typer.echo(f"  {name:<24} {value}")

@@ -6,20 +6,34 @@ import json
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from alpha_engine.config import Settings
-from alpha_engine.pipeline import PipelineError, StageGraph, load_graph
-from alpha_engine.pipeline._local import LocalPipeline, StageStatus, stage_log_path
-from alpha_engine.pipeline.compose import ComposeOptions, compose_definition, definition_json
-from alpha_engine.sfn import SfnError, render_graph
+from alpha_engine.pipeline import (
+    ComposeOptions,
+    LocalPipeline,
+    StageStatus,
+    compose_definition,
+    definition_json,
+    stage_log_path,
+)
+from alpha_engine.sfn import render_graph
 
-from ._common import emit_json, err, fail
-from ._settings_opts import USAGE_EXIT, ConfigOption, HomeOption, settings_from
+from ._common import (
+    ConfigOption,
+    JsonOption,
+    UsageError,
+    WorkspaceOption,
+    command,
+    emit_json,
+    err,
+    load_configured,
+    parse_date,
+)
 from ._sfn import state_outcomes
 
 __all__ = ["register"]
@@ -28,19 +42,9 @@ _MARK = {"SUCCEEDED": "ok", "FAILED": "FAILED", "SOFT_FAILED": "soft-failed", "S
          "RUNNING": "running", "NOT_RUN": "-"}
 
 
-def _pipeline(settings: Settings, **kwargs: Any) -> LocalPipeline:
-    try:
-        return LocalPipeline(settings, **kwargs)
-    except PipelineError as exc:
-        raise fail(str(exc), USAGE_EXIT) from None
-
-
-def _graph(settings: Settings) -> StageGraph:
-    """The configured stage graph (the live view needs its stages before the pipeline exists)."""
-    try:
-        return load_graph(settings.pipeline.graph)
-    except PipelineError as exc:
-        raise fail(str(exc), USAGE_EXIT) from None
+def _pipeline(config: Path | None, workspace: Path | None, **kwargs: Any) -> LocalPipeline:
+    settings, app = load_configured(config, workspace)
+    return LocalPipeline(settings, app=app, **kwargs)
 
 
 class _LiveView:
@@ -167,8 +171,11 @@ def _finish(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
+@command
 def run_cmd(
-    run_date: str = typer.Option(None, "--run-date", help="YYYY-MM-DD (default: the UTC date at start)."),
+    run_date: str = typer.Option(None, "--run-date", help="YYYY-MM-DD (default: the app's run-date policy: "
+                                                          "the sample's first Saturday after its last bar, "
+                                                          "else today, UTC)."),
     skip: str = typer.Option("", "--skip", help="Comma-separated stage slugs to skip."),
     shell: bool = typer.Option(False, "--shell", help="Shell run: every stage boots and runs only its "
                                                       "preflight, with read-only stores; nothing is written."),
@@ -176,32 +183,18 @@ def run_cmd(
                                                   "(cadence roles take the execution mutex)."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON; no live view."),
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Run the weekly pipeline on the embedded runtime, with a live view, then a summary."""
-    settings = settings_from(config, workspace)
-    day = None
-    if run_date:
-        try:
-            day = date.fromisoformat(run_date)
-        except ValueError:
-            raise fail(f"--run-date must be YYYY-MM-DD, got {run_date!r}", USAGE_EXIT) from None
-    if day is None:
-        from alpha_engine.data import default_run_date
-
-        # The bundled sample ends in 2022: its runs default to the first Saturday after its last bar.
-        day = default_run_date(settings, datetime.now(UTC).date())
-    graph = _graph(settings)
-    stages = {stage.name: stage for stage in graph.stages()}
+    settings, app = load_configured(config, workspace)
+    day = parse_date(run_date) if run_date else app.default_run_date(settings, datetime.now(UTC).date())
+    stages = {stage.name: stage for stage in app.graph.stages()}
     view = None if as_json else _LiveView(settings, stages)
-    pipeline = _pipeline(settings, graph=graph, listener=view.on_event if view else None)
-    try:
-        value = pipeline.execution_input(run_date=day, skip=[s for s in skip.split(",") if s],
-                                         shell_run=shell, role=role)
-    except PipelineError as exc:
-        raise fail(str(exc), USAGE_EXIT) from None
+    pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None)
+    value = pipeline.execution_input(run_date=day, skip=[s for s in skip.split(",") if s],
+                                     shell_run=shell, role=role)
     if view is not None:
-        err(f"{pipeline.graph.title} pipeline{' (shell run)' if shell else ''}: {len(stages)} stage(s), "
+        err(f"{app.graph.title} pipeline{' (shell run)' if shell else ''}: {len(stages)} stage(s), "
             f"workspace {settings.workspace}")
         with view:
             result = pipeline.start(value)
@@ -210,128 +203,107 @@ def run_cmd(
     _finish(pipeline, result.arn, as_json)
 
 
+@command
 def status_cmd(
     execution: str = typer.Argument(None, help="Execution name or ARN (default: the latest)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = JsonOption,
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Show an execution's stages; without an argument, the latest run and the recent ones."""
-    pipeline = _pipeline(settings_from(config, workspace))
-    try:
-        arn = execution or pipeline.latest()
-        if not execution and not as_json:
-            for record in pipeline.executions(limit=10):
-                err(f"{record.status:<10} {record.name}")
-        _report(pipeline, pipeline.runtime.resolve(arn), as_json)
-    except (PipelineError, SfnError) as exc:
-        raise fail(str(exc), 1) from None
+    pipeline = _pipeline(config, workspace)
+    arn = execution or pipeline.latest()
+    if not execution and not as_json:
+        for record in pipeline.executions(limit=10):
+            err(f"{record.status:<10} {record.name}")
+    _report(pipeline, pipeline.runtime.resolve(arn), as_json)
 
 
+@command
 def redrive_cmd(
     execution: str = typer.Argument(..., help="Execution name or ARN."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON; no live view."),
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Redrive a failed run from the stage that failed: finished stages are not run again."""
-    settings = settings_from(config, workspace)
-    graph = _graph(settings)
-    view = None if as_json else _LiveView(settings, {s.name: s for s in graph.stages()})
-    pipeline = _pipeline(settings, graph=graph, listener=view.on_event if view else None)
-    try:
-        if view is not None:
-            view.run_date = pipeline.run_date_of(execution)
-            with view:
-                result, rewound = pipeline.redrive(execution)
-        else:
+    settings, app = load_configured(config, workspace)
+    view = None if as_json else _LiveView(settings, {s.name: s for s in app.graph.stages()})
+    pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None)
+    if view is not None:
+        view.run_date = pipeline.run_date_of(execution)
+        with view:
             result, rewound = pipeline.redrive(execution)
-    except (PipelineError, SfnError) as exc:
-        raise fail(str(exc), 1) from None
+    else:
+        result, rewound = pipeline.redrive(execution)
     if not as_json:
         err(f"rewound {len(rewound)} checkpoint(s): {', '.join(rewound) or '(none: a plain redrive)'}")
     _finish(pipeline, result.arn, as_json)
 
 
+@command
 def resume_cmd(
     execution: str = typer.Argument(..., help="Execution name or ARN."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = JsonOption,
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Continue a RUNNING execution whose process died, from its last checkpoint."""
-    pipeline = _pipeline(settings_from(config, workspace))
-    try:
-        result = pipeline.resume(execution)
-    except (PipelineError, SfnError) as exc:
-        raise fail(str(exc), 1) from None
+    pipeline = _pipeline(config, workspace)
+    result = pipeline.resume(execution)
     _finish(pipeline, result.arn, as_json)
 
 
+@command
 def logs_cmd(
     execution: str = typer.Argument(..., help="Execution name or ARN."),
     state: str = typer.Argument(None, help="Stage state name or slug; without it, list the logs."),
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """List an execution's shipped stage logs, or print the latest log of one stage."""
-    from alpha_engine.store import ArtifactStore
-
-    settings = settings_from(config, workspace)
-    pipeline = _pipeline(settings)
-    try:
-        run_date = pipeline.run_date_of(execution)
-        stages = pipeline.graph.stages()
-        if state:
-            matches = [s for s in stages if state in (s.name, s.slug)]
-            if not matches:
-                raise fail(f"no stage {state!r}; stages: {', '.join(s.name for s in stages)}", USAGE_EXIT)
-            stages = matches
-        store = ArtifactStore(settings.artifacts_uri, read_only=True)
-        found = {s.name: store.list(f"_logs/{s.slug}/{run_date}/") for s in stages}
-    except (PipelineError, SfnError) as exc:
-        raise fail(str(exc), 1) from None
+    pipeline = _pipeline(config, workspace)
+    found = pipeline.stage_logs(execution, state)
     if state:
-        keys = found[stages[0].name]
+        (name, keys), = found.items()
         if not keys:
-            raise fail(f"no shipped log for {stages[0].name} on {run_date}", 1)
+            err(f"error: no shipped log for {name} on {pipeline.run_date_of(execution)}")
+            raise typer.Exit(1)
         err(f"== {keys[-1]}")
-        sys.stdout.buffer.write(store.read_bytes(keys[-1]))
+        sys.stdout.buffer.write(pipeline.read_log(keys[-1]))
         sys.stdout.flush()
         return
     for name, keys in found.items():
         typer.echo(f"{name}: {keys[-1] if keys else '(no log)'}" + (f"  (+{len(keys) - 1} older)" if len(keys) > 1 else ""))
 
 
+@command
 def graph_cmd(
     execution: str = typer.Option(None, "--execution", "-e", help="Colour states by this execution's outcome."),
     fmt: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Render the pipeline's state machine (mermaid or dot)."""
     if fmt not in ("mermaid", "dot"):
-        raise fail("--format must be mermaid or dot", USAGE_EXIT)
-    pipeline = _pipeline(settings_from(config, workspace))
+        raise UsageError("--format must be mermaid or dot")
+    pipeline = _pipeline(config, workspace)
     outcomes = None
     if execution:
-        try:
-            outcomes = state_outcomes(pipeline.runtime.store.events(pipeline.runtime.resolve(execution)))
-        except SfnError as exc:
-            raise fail(str(exc), 1) from None
+        outcomes = state_outcomes(pipeline.runtime.store.events(pipeline.runtime.resolve(execution)))
     typer.echo(render_graph(pipeline.definition, fmt, outcomes))  # type: ignore[arg-type]
 
 
+@command
 def stages_cmd(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = JsonOption,
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
-    """List the pipeline's stages in run order: failure class, compute, timeout, inputs and outputs."""
-    pipeline = _pipeline(settings_from(config, workspace))
-    rows: list[dict[str, Any]] = [{"name": s.name, "slug": s.slug, "failure_class": s.failure_class.value, "compute": s.compute.value,
-             "timeout_seconds": s.timeout_seconds, "inputs": list(s.inputs), "outputs": list(s.outputs),
-             "description": s.description} for s in pipeline.graph.stages()]
+    """List the pipeline's stages in run order: failure class, compute, timeout, resources, and the
+    artifacts each consumes (and from which stage) and produces."""
+    _, app = load_configured(config, workspace)
+    rows = app.graph.describe()
     if as_json:
         emit_json(rows)
         return
@@ -342,19 +314,24 @@ def stages_cmd(
                    f"timeout {row['timeout_seconds']}s")
         if row["description"]:
             typer.echo(f"    {row['description']}")
-        typer.echo(f"    reads:  {', '.join(row['inputs']) or '-'}")
-        typer.echo(f"    writes: {', '.join(row['outputs']) or '-'}")
+        typer.echo(f"    requires: {', '.join(row['requires']) or '-'}")
+        consumed = [f"{c['artifact']} (from {c['from']}{'' if c['required'] else ', optional'})"
+                    for c in row["consumes"]]
+        typer.echo(f"    consumes: {', '.join(consumed) or '-'}")
+        typer.echo(f"    produces: {', '.join(row['produces']) or '-'}")
+        if row["options"]:
+            typer.echo(f"    options:  {', '.join(row['options'])}")
 
 
+@command
 def definition_cmd(
     out: Path = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout."),
     config: Path = ConfigOption,
-    workspace: Path = HomeOption,
+    workspace: Path = WorkspaceOption,
 ) -> None:
     """Print the composed ASL definition (what 'run' executes and what deploys to AWS)."""
-    settings = settings_from(config, workspace)
-    pipeline = _pipeline(settings)
-    text = definition_json(compose_definition(pipeline.graph, ComposeOptions(settings.pipeline)))
+    settings, app = load_configured(config, workspace)
+    text = definition_json(compose_definition(app.graph, ComposeOptions(settings.pipeline)))
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -3,86 +3,72 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from ._common import emit_json, fail
-from ._settings_opts import ConfigOption, HomeOption, settings_from
+from ._common import ConfigOption, JsonOption, WorkspaceOption, command, emit_json, load_configured
+
+if TYPE_CHECKING:
+    from alpha_engine.predictor import ModelRegistry
 
 predictor_app = typer.Typer(help="The predictor's model registry: challengers and the champion.",
                             no_args_is_help=True)
 
 
-def _registry(config: Path | None, workspace: Path | None, *, writable: bool = False) -> Any:
+def _registry(config: Path | None, workspace: Path | None, *, writable: bool = False) -> ModelRegistry:
     from alpha_engine.predictor import ModelRegistry
-    from alpha_engine.store import ArtifactStore
 
-    settings = settings_from(config, workspace)
-    return ModelRegistry(ArtifactStore(settings.artifacts_uri, read_only=not writable))
+    settings, app = load_configured(config, workspace)
+    return ModelRegistry(app.open_artifacts(settings, read_only=not writable))
 
 
 @predictor_app.command("list")
-def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-             config: Path = ConfigOption, workspace: Path = HomeOption) -> None:
+@command
+def list_cmd(as_json: bool = JsonOption, config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
     """Every registered model version, oldest first, with its CPCV IC; the champion is marked (and
     whether it serves provisionally)."""
-    registry = _registry(config, workspace)
-    champion = registry.champion()
-    provisional = registry.champion_is_provisional()
-    rows = []
-    for entry in registry.versions():
-        manifest = registry.manifest(entry["version_id"])
-        validation = manifest.get("validation", {})
-        rows.append({"version_id": entry["version_id"], "run_date": entry.get("run_date"),
-                     "champion": entry["version_id"] == champion,
-                     "cpcv_mean_ic": validation.get("cpcv", {}).get("mean_ic"),
-                     "meta_oos_ic": validation.get("meta_oos_ic", {}).get("mean")})
+    listing = _registry(config, workspace).listing()
     if as_json:
-        emit_json({"champion": champion, "champion_provisional": provisional, "versions": rows})
+        emit_json(listing)
         return
-    if not rows:
+    if not listing["versions"]:
         typer.echo("(no registered models)")
-    for row in rows:
+    for row in listing["versions"]:
         mark = "*" if row["champion"] else " "
-        status = "  (provisional champion: has not passed the promotion gate)" if row["champion"] and provisional else ""
+        status = ("  (provisional champion: has not passed the promotion gate)"
+                  if row["champion"] and listing["champion_provisional"] else "")
         typer.echo(f"{mark} {row['version_id']}  CPCV IC {row['cpcv_mean_ic']}  OOS IC {row['meta_oos_ic']}{status}")
 
 
 @predictor_app.command("show")
+@command
 def show_cmd(version: str = typer.Argument(None, help="Version id (default: the champion)."),
-             config: Path = ConfigOption, workspace: Path = HomeOption) -> None:
+             config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
     """Print a version's manifest (every metric, data vintage, config)."""
     registry = _registry(config, workspace)
-    version = version or registry.champion()
-    if version is None:
-        raise fail("no champion model yet; name a version (see 'alpha-engine predictor list')", 1)
-    try:
-        emit_json(registry.manifest(version))
-    except Exception as exc:
-        raise fail(str(exc), 1) from None
+    chosen = version or registry.champion()
+    if chosen is None:
+        from alpha_engine.predictor import RegistryError
+
+        raise RegistryError("no champion model yet; name a version (see 'alpha-engine predictor list')")
+    emit_json(registry.manifest(chosen))
 
 
 @predictor_app.command("promote")
+@command
 def promote_cmd(version: str = typer.Argument(..., help="Version id to make the champion."),
                 reason: str = typer.Option("manual promotion", "--reason", help="Recorded in the champion history."),
-                config: Path = ConfigOption, workspace: Path = HomeOption) -> None:
+                config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
     """Make a registered version the champion (recorded in the history, reversible with rollback)."""
-    registry = _registry(config, workspace, writable=True)
-    try:
-        registry.promote(version, reason=reason)
-    except Exception as exc:
-        raise fail(str(exc), 1) from None
+    _registry(config, workspace, writable=True).promote(version, reason=reason)
     typer.echo(f"champion: {version}")
 
 
 @predictor_app.command("rollback")
+@command
 def rollback_cmd(reason: str = typer.Option("manual rollback", "--reason", help="Recorded in the history."),
-                 config: Path = ConfigOption, workspace: Path = HomeOption) -> None:
+                 config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
     """Restore the previous champion."""
-    registry = _registry(config, workspace, writable=True)
-    try:
-        version = registry.rollback(reason=reason)
-    except Exception as exc:
-        raise fail(str(exc), 1) from None
+    version = _registry(config, workspace, writable=True).rollback(reason=reason)
     typer.echo(f"champion: {version}")

@@ -13,14 +13,13 @@ from alpha_engine.sfn import (
     Diagnostic,
     LocalRuntime,
     RuntimeConfig,
-    SfnError,
     export_event,
     load_definition,
     render_graph,
     validate_definition,
 )
 
-from ._common import JsonOption, WorkspaceOption, emit_json, err, fail, guard, parse_input
+from ._common import JsonOption, UsageError, WorkspaceOption, command, emit_json, err, parse_input
 
 sfn_app = typer.Typer(help="The embedded Step Functions runtime.", no_args_is_help=True)
 executions_app = typer.Typer(help="Inspect and recover executions in the workspace.", no_args_is_help=True)
@@ -35,7 +34,7 @@ def _runtime(workspace: Path | None, *, live: bool = False, quiet: bool = False,
         from alpha_engine.sfn.services import load_mock_config
 
         if not test_case:
-            raise fail("--mock-config needs --test-case", 2)
+            raise UsageError("--mock-config needs --test-case")
         extra.append(load_mock_config(mock_config).binding(state_machine_name, test_case))
     view = _LiveView() if live and not quiet else None
     return LocalRuntime(
@@ -70,10 +69,7 @@ class _LiveView:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        return load_definition(path)
-    except SfnError as exc:
-        raise guard(exc) from None
+    return load_definition(path)
 
 
 def _print_result(runtime: LocalRuntime, arn: str, as_json: bool) -> None:
@@ -91,6 +87,7 @@ def _print_result(runtime: LocalRuntime, arn: str, as_json: bool) -> None:
 
 
 @sfn_app.command("validate")
+@command
 def validate_cmd(
     file: Path = typer.Argument(..., help="Definition file (.json, .yaml)."),
     as_json: bool = JsonOption,
@@ -111,6 +108,7 @@ def validate_cmd(
 
 
 @sfn_app.command("run")
+@command
 def run_cmd(
     file: Path = typer.Argument(..., help="Definition file (.json, .yaml)."),
     input_text: str = typer.Option(None, "--input", "-i", help="Execution input: JSON text or @file."),
@@ -129,15 +127,15 @@ def run_cmd(
                        test_case=test_case, state_machine_name=state_machine)
     try:
         runtime.check(definition)
-        result = runtime.start(definition, input_value, name=name, state_machine_name=state_machine)
     except DefinitionInvalid as exc:
-        raise fail(f"{file}: {exc}") from None
-    except SfnError as exc:
-        raise guard(exc) from None
+        err(f"error: {file}: {exc}")
+        raise typer.Exit(1) from None
+    result = runtime.start(definition, input_value, name=name, state_machine_name=state_machine)
     _print_result(runtime, result.arn, as_json)
 
 
 @sfn_app.command("graph")
+@command
 def graph_cmd(
     file: Path = typer.Argument(..., help="Definition file (.json, .yaml)."),
     fmt: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
@@ -146,15 +144,12 @@ def graph_cmd(
 ) -> None:
     """Render a definition as a mermaid or dot graph."""
     if fmt not in ("mermaid", "dot"):
-        raise fail("--format must be mermaid or dot", 2)
+        raise UsageError("--format must be mermaid or dot")
     definition = _load(file)
     outcomes = None
     if execution:
         runtime = _runtime(workspace, quiet=True)
-        try:
-            outcomes = state_outcomes(runtime.store.events(runtime.resolve(execution)))
-        except SfnError as exc:
-            raise guard(exc) from None
+        outcomes = state_outcomes(runtime.store.events(runtime.resolve(execution)))
     typer.echo(render_graph(definition, fmt, outcomes))  # type: ignore[arg-type]
 
 
@@ -182,6 +177,7 @@ def state_outcomes(events: list[dict[str, Any]]) -> dict[str, str]:
 
 
 @executions_app.command("list")
+@command
 def list_cmd(
     status: str = typer.Option(None, "--status", help="Only RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED."),
     limit: int = typer.Option(50, "--limit"),
@@ -200,14 +196,12 @@ def list_cmd(
 
 
 @executions_app.command("describe")
+@command
 def describe_cmd(execution: str = typer.Argument(..., help="Execution ARN or name."),
                  workspace: Path = WorkspaceOption, as_json: bool = JsonOption) -> None:
     """DescribeExecution: status, dates, input, output, error."""
     runtime = _runtime(workspace, quiet=True)
-    try:
-        described = runtime.describe(execution)
-    except SfnError as exc:
-        raise guard(exc) from None
+    described = runtime.describe(execution)
     if as_json:
         emit_json(described)
     else:
@@ -216,97 +210,83 @@ def describe_cmd(execution: str = typer.Argument(..., help="Execution ARN or nam
 
 
 @executions_app.command("history")
+@command
 def history_cmd(execution: str = typer.Argument(..., help="Execution ARN or name."),
                 workspace: Path = WorkspaceOption, as_json: bool = JsonOption) -> None:
     """GetExecutionHistory: every event, oldest first."""
     runtime = _runtime(workspace, quiet=True)
-    try:
-        events = [export_event(e) for e in runtime.store.events(runtime.resolve(execution))]
-    except SfnError as exc:
-        raise guard(exc) from None
+    events = [export_event(e) for e in runtime.store.events(runtime.resolve(execution))]
     if as_json:
         emit_json({"events": events})
         return
     for e in events:
-        details = next((v for k, v in e.items() if k.endswith("EventDetails")), {})
+        details: Any = next((v for k, v in e.items() if k.endswith("EventDetails")), {})
         name = details.get("name", "") if isinstance(details, dict) else ""
         typer.echo(f"{e['id']:>5} {e['timestamp']} {e['type']:<28} {name}")
 
 
 @executions_app.command("stop")
+@command
 def stop_cmd(execution: str = typer.Argument(..., help="Execution ARN or name."),
              force: bool = typer.Option(False, "--force",
                                         help="Abort now even if no engine is driving it (after a crash)."),
              workspace: Path = WorkspaceOption) -> None:
     """StopExecution: the driving engine aborts it at its next state or wait."""
     runtime = _runtime(workspace, quiet=True)
-    try:
-        arn = runtime.resolve(execution)
-        if force:
-            runtime.engine.stop_orphan(arn)
-        else:
-            runtime.engine.request_stop(arn)
-    except SfnError as exc:
-        raise guard(exc) from None
+    arn = runtime.resolve(execution)
+    if force:
+        runtime.engine.stop_orphan(arn)
+    else:
+        runtime.engine.request_stop(arn)
     typer.echo(f"{'ABORTED' if force else 'stop requested'}: {arn}")
 
 
 @executions_app.command("redrive")
+@command
 def redrive_cmd(execution: str = typer.Argument(..., help="Execution ARN or name."),
                 workspace: Path = WorkspaceOption, quiet: bool = typer.Option(False, "--quiet", "-q"),
                 as_json: bool = JsonOption) -> None:
     """RedriveExecution: re-run a failed execution from its failed state; completed states are not re-run."""
     runtime = _runtime(workspace, live=not as_json, quiet=quiet or as_json)
-    try:
-        result = runtime.redrive(execution)
-    except SfnError as exc:
-        raise guard(exc) from None
+    result = runtime.redrive(execution)
     _print_result(runtime, result.arn, as_json)
 
 
 @executions_app.command("resume")
+@command
 def resume_cmd(execution: str = typer.Argument(..., help="Execution ARN or name."),
                workspace: Path = WorkspaceOption, quiet: bool = typer.Option(False, "--quiet", "-q"),
                as_json: bool = JsonOption) -> None:
     """Resume a RUNNING execution whose engine died, from its last checkpoint."""
     runtime = _runtime(workspace, live=not as_json, quiet=quiet or as_json)
-    try:
-        result = runtime.resume(execution)
-    except SfnError as exc:
-        raise guard(exc) from None
+    result = runtime.resume(execution)
     _print_result(runtime, result.arn, as_json)
 
 
 @sfn_app.command("send-task-success")
+@command
 def send_task_success_cmd(task_token: str = typer.Option(..., "--task-token"),
                           output: str = typer.Option("{}", "--output", help="JSON output of the task."),
                           workspace: Path = WorkspaceOption) -> None:
     """SendTaskSuccess for a .waitForTaskToken task."""
     runtime = _runtime(workspace, quiet=True)
-    try:
-        runtime.engine.send_task_success(task_token, parse_input(output))
-    except SfnError as exc:
-        raise guard(exc) from None
+    runtime.engine.send_task_success(task_token, parse_input(output))
 
 
 @sfn_app.command("send-task-failure")
+@command
 def send_task_failure_cmd(task_token: str = typer.Option(..., "--task-token"),
                           error: str = typer.Option(None, "--error"), cause: str = typer.Option(None, "--cause"),
                           workspace: Path = WorkspaceOption) -> None:
     """SendTaskFailure for a .waitForTaskToken task."""
     runtime = _runtime(workspace, quiet=True)
-    try:
-        runtime.engine.send_task_failure(task_token, error, cause)
-    except SfnError as exc:
-        raise guard(exc) from None
+    runtime.engine.send_task_failure(task_token, error, cause)
 
 
 @sfn_app.command("send-task-heartbeat")
+@command
 def send_task_heartbeat_cmd(task_token: str = typer.Option(..., "--task-token"),
                             workspace: Path = WorkspaceOption) -> None:
     """SendTaskHeartbeat for a .waitForTaskToken task."""
     runtime = _runtime(workspace, quiet=True)
-    try:
-        runtime.engine.send_task_heartbeat(task_token)
-    except SfnError as exc:
-        raise guard(exc) from None
+    runtime.engine.send_task_heartbeat(task_token)

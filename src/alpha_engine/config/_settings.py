@@ -26,7 +26,7 @@ from ._errors import ConfigError
 __all__ = ["DataSettings", "PipelineSettings", "Settings", "load_settings"]
 
 CONFIG_NAMES = ("config.toml", "config.yaml", "config.yml")
-DEFAULT_GRAPH = "alpha_engine.pipeline.saturday:SATURDAY"
+DEFAULT_APP = "alpha_engine.app:SATURDAY"
 
 
 class PipelineSettings(BaseModel):
@@ -35,8 +35,8 @@ class PipelineSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     state_machine_name: str = "alpha-engine-saturday-pipeline"
-    # The stage graph to compose, as 'module:attribute'.
-    graph: str = DEFAULT_GRAPH
+    # The pipeline app (stage graph + resource wiring + run-date policy), as 'module:attribute'.
+    app: str = DEFAULT_APP
     sns_topic_arn: str = "arn:aws:sns:us-east-1:111111111111:alpha-engine-alerts"
     mutex_table: str = "alpha-engine-sf-execution-mutex"
     # Lambda-compute stages are invoked as FunctionName = function_prefix + slug.
@@ -46,9 +46,9 @@ class PipelineSettings(BaseModel):
     # Seconds a stage gets between SIGTERM and SIGKILL when it is stopped (timeout, abort).
     terminate_grace_seconds: float = Field(default=10.0, ge=0)
 
-    @field_validator("graph")
+    @field_validator("app")
     @classmethod
-    def _graph_is_module_attribute(cls, value: str) -> str:
+    def _app_is_module_attribute(cls, value: str) -> str:
         module, sep, attribute = value.partition(":")
         if not (module and sep and attribute):
             raise ValueError(f"must be 'module:attribute', got {value!r}")
@@ -90,7 +90,8 @@ class Settings(BaseModel):
     seed: int = 20240601
     pipeline: PipelineSettings = PipelineSettings()
     data: DataSettings = DataSettings()
-    # Per-stage options, keyed by stage slug; each stage validates its own section.
+    # Per-stage options, keyed by stage slug: raw here; the pipeline app validates each section
+    # against its stage's Options model when the settings load (PipelineApp.check_settings).
     stages: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # The file these settings came from, if any.
     source: Path | None = None

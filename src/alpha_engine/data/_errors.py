@@ -5,25 +5,15 @@
     DataError
      ├── ProviderError            a price/macro source failed (network, auth, bad payload)
      │    └── ProviderAuthError   credentials missing or refused
-     ├── MarketStoreError         ArcticDB market store problem
-     │    ├── MarketStoreLockedError    another writer holds the single-writer lock
-     │    └── ReadOnlyMarketStoreError  a write on a store opened read-only
-     ├── QualityGateError         a gate refused data (blocked rows, coverage, freshness, regression)
-     └── CalendarError            a date outside the trading calendar's range
+     └── QualityGateError         a gate refused data (blocked rows, coverage, freshness, regression)
+
+The market store, its writer lock and the trading calendar are shared by every domain, so their
+errors live with them in :mod:`alpha_engine.store` (``MarketStoreError``, ``CalendarError``).
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "CalendarError",
-    "DataError",
-    "MarketStoreError",
-    "MarketStoreLockedError",
-    "ProviderAuthError",
-    "ProviderError",
-    "QualityGateError",
-    "ReadOnlyMarketStoreError",
-]
+__all__ = ["DataError", "ProviderAuthError", "ProviderError", "QualityGateError"]
 
 
 class DataError(Exception):
@@ -38,21 +28,5 @@ class ProviderAuthError(ProviderError):
     """A provider's credentials are missing or were refused."""
 
 
-class MarketStoreError(DataError):
-    """The market store cannot do what was asked."""
-
-
-class MarketStoreLockedError(MarketStoreError):
-    """Another process holds the market store's single-writer lock."""
-
-
-class ReadOnlyMarketStoreError(MarketStoreError):
-    """A write was attempted on a market store opened read-only."""
-
-
 class QualityGateError(DataError):
     """A quality gate refused the data; the message lists the anomalies."""
-
-
-class CalendarError(DataError):
-    """A date the trading calendar cannot answer for."""

@@ -9,19 +9,25 @@ twice for the same run_date leaves the market store byte-identical.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
-from ._bars import PRICE_COLUMNS, SOURCE_COLUMN, panel_from_frames
-from ._calendar import TradingCalendar
+from alpha_engine.store import (
+    PRICE_COLUMNS,
+    SOURCE_COLUMN,
+    MarketStore,
+    TradingCalendar,
+    UpsertResult,
+    content_digest,
+    panel_from_frames,
+)
+
 from ._errors import QualityGateError
-from ._market_store import MarketStore, UpsertResult
 from ._quality import (
     Anomaly,
     anomalies_summary,
@@ -36,8 +42,6 @@ from .features import FEATURE_ORDER, compute_features, schema_hash
 __all__ = [
     "EnrichReport",
     "IngestReport",
-    "as_of_session",
-    "content_digest",
     "enrich_prior_session",
     "ingest_market_data",
     "latest_cross_section",
@@ -45,11 +49,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-
-def as_of_session(calendar: TradingCalendar, run_date: date) -> date:
-    """The last session closed by the end of run_date (Friday for a Saturday run)."""
-    return calendar.last_closed_session(datetime.combine(run_date, time(23, 59, 59), UTC))
 
 
 def _years_before(day: date, years: int) -> date:
@@ -69,16 +68,6 @@ def latest_cross_section(store: MarketStore, as_of: date, columns: Sequence[str]
     table = pd.DataFrame(rows).T
     table["date"] = [frames[t].index[-1].date().isoformat() for t in table.index]
     return table
-
-
-def content_digest(frames: Mapping[str, pd.DataFrame]) -> str:
-    """sha256 over every ticker's rows (index, values, source), in ticker order."""
-    digest = hashlib.sha256()
-    for ticker in sorted(frames):
-        frame = frames[ticker]
-        digest.update(ticker.encode())
-        digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -137,7 +126,7 @@ def ingest_market_data(*, provider: Any, store: MarketStore, calendar: TradingCa
                        upgrade_to_block: Sequence[str] = (), macro_provider: Any = None,
                        log: logging.Logger | logging.LoggerAdapter[logging.Logger] = _log) -> IngestReport:
     """DataPhase1: universe, prices, macro, features -> market store, then the postflight."""
-    as_of = as_of_session(calendar, run_date)
+    as_of = calendar.as_of_session(run_date)
     start = _years_before(as_of, history_years)
     universe = provider.universe(run_date)
     log.info("universe: %d tickers from %s; bars %s..%s", len(universe), provider.name, start, as_of)
@@ -227,7 +216,7 @@ def enrich_prior_session(*, provider: Any, store: MarketStore, calendar: Trading
     if not store.libraries_present() or not store.tickers():
         log.info("the market store is empty: nothing to refresh (DataPhase1 builds it)")
         return EnrichReport({"status": "skipped", "reason": "market store empty"}, [])
-    target = as_of_session(calendar, run_date)
+    target = calendar.as_of_session(run_date)
     window = calendar.sessions(_years_before(target, 1), target)[-window_sessions:]
     tickers = store.tickers()
     fresh = _window_bars(provider, tickers, window)

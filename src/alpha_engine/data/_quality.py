@@ -38,8 +38,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ._bars import PRICE_COLUMNS
-from ._calendar import TradingCalendar
+from alpha_engine.store import PRICE_COLUMNS, TradingCalendar
+
 from ._errors import QualityGateError
 
 __all__ = [

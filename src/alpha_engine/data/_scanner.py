@@ -8,33 +8,28 @@ no volume, so the liquidity gate is not applied and the output says so.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
-__all__ = ["SCANNER_COLUMNS", "ScannerConfig", "scan_candidates"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SCANNER_COLUMNS", "ScannerOptions", "scan_candidates"]
 
 SCANNER_COLUMNS = ("Close", "avg_volume_20d_raw", "momentum_20d", "price_vs_ma50", "price_vs_ma200")
 
 
-@dataclass(frozen=True)
-class ScannerConfig:
-    """Gate thresholds (the scanner stage's options)."""
+class ScannerOptions(BaseModel):
+    """Gate thresholds: the Scanner stage's options (``[stages.scanner]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_avg_volume: float = 500_000.0  # shares/day, 20-day mean (upstream's liquidity gate)
     min_momentum_20d: float = 0.0  # 20-day return above this
     min_price_vs_ma50: float = 0.0  # Close above its 50-day mean
     min_price_vs_ma200: float = 0.0  # and above its 200-day mean
 
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> ScannerConfig:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ValueError(f"unknown scanner option(s) {unknown}; known: {sorted(known)}")
-        return cls(**{k: float(v) for k, v in options.items()})
 
 
 def _finite(value: Any) -> float | None:
@@ -49,7 +44,7 @@ def _gate(value: float | None, threshold: float) -> dict[str, Any]:
     return {"value": value, "threshold": threshold, "pass": None if value is None else value > threshold}
 
 
-def scan_candidates(latest: pd.DataFrame, config: ScannerConfig) -> dict[str, Any]:
+def scan_candidates(latest: pd.DataFrame, config: ScannerOptions) -> dict[str, Any]:
     """Per-ticker gate results and the passing tickers, by 20-day momentum (highest first).
 
     ``latest``: one row per ticker (index), columns :data:`SCANNER_COLUMNS` plus ``date``.
@@ -77,7 +72,7 @@ def scan_candidates(latest: pd.DataFrame, config: ScannerConfig) -> dict[str, An
     passing.sort(key=lambda r: (-(r["gates"]["momentum"]["value"] or 0.0), r["ticker"]))
     not_applied = sorted({name for r in rows for name, g in r["gates"].items() if g["pass"] is None})
     return {
-        "config": asdict(config),
+        "config": config.model_dump(),
         "counts": {"scanned": len(rows), "passed": len(passing)},
         "gates_not_applied_for_some_tickers": not_applied,
         "candidates": [r["ticker"] for r in passing],

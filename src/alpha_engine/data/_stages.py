@@ -4,31 +4,46 @@ Each has a real preflight: the provider's data or credentials and endpoint (``pr
 market store (writable through a self-cleaning sentinel on a real run; on a preflight-only run
 the store is read-only, so its directory must be writable and nothing is touched), and the
 artifact store readable.
+
+This module stays light (see :mod:`alpha_engine.pipeline`): providers, the ingest and the
+scanner (pandas, ArcticDB, httpx) are imported inside the methods that use them.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alpha_engine.pipeline import Compute, FailureClass, PreflightError, Stage, StageContext, StageOutcome
+from alpha_engine.pipeline import (
+    MARKET,
+    Compute,
+    FailureClass,
+    NoOptions,
+    PreflightError,
+    Stage,
+    StageContext,
+    StageOutcome,
+)
 
-from ._calendar import TradingCalendar
+from ._artifacts import CANDIDATES, LATEST_WEEKLY, WEEKLY_CONSTITUENTS, WEEKLY_MANIFEST, WEEKLY_VALIDATION
 from ._errors import DataError
-from ._ingest import as_of_session, enrich_prior_session, ingest_market_data, latest_cross_section
-from ._scanner import SCANNER_COLUMNS, ScannerConfig, scan_candidates
-from .providers import open_macro_provider, open_provider
+from ._scanner import ScannerOptions
+
+if TYPE_CHECKING:
+    from alpha_engine.store import TradingCalendar
 
 __all__ = ["DataPhase1", "MorningEnrich", "Scanner"]
 
-MANIFEST = "market_data/weekly/{date}/manifest.json"
-VALIDATION = "market_data/weekly/{date}/validation.json"
-CONSTITUENTS = "market_data/weekly/{date}/constituents.json"
-LATEST_POINTER = "market_data/latest_weekly.json"
-CANDIDATES = "candidates/{date}/candidates.json"
+
+def _calendar() -> TradingCalendar:
+    from alpha_engine.store import TradingCalendar
+
+    return TradingCalendar()
 
 
-def _providers(ctx: StageContext) -> tuple[Any, Any]:
+def _providers(ctx: StageContext[Any]) -> tuple[Any, Any]:
+    from .providers import open_macro_provider, open_provider
+
     data = ctx.settings.data
     try:
         provider = open_provider(data.provider, data.provider_options)
@@ -38,8 +53,10 @@ def _providers(ctx: StageContext) -> tuple[Any, Any]:
     return provider, macro
 
 
-def _check_market_store(ctx: StageContext, *, need_universe: bool) -> None:
-    store = ctx.market
+def _check_market_store(ctx: StageContext[Any], *, need_universe: bool) -> None:
+    from alpha_engine.store import StoreError
+
+    store = ctx.resource(MARKET)
     try:
         present = store.libraries_present()
         if need_universe and (not present or not store.tickers()):
@@ -60,73 +77,78 @@ def _check_market_store(ctx: StageContext, *, need_universe: bool) -> None:
         if present and not ctx.preflight_only:
             with store.writer():
                 pass
-    except DataError as exc:
+    except (DataError, StoreError) as exc:
         raise PreflightError(str(exc)) from exc
 
 
-def _preflight_common(ctx: StageContext, *, need_universe: bool) -> tuple[Any, Any]:
+def _preflight_common(ctx: StageContext[Any], *, need_universe: bool) -> tuple[Any, Any]:
     provider, macro = _providers(ctx)
     try:
         provider.probe()
         if macro is not None:
             macro.probe()
-        TradingCalendar().previous_session(ctx.run_date)
+        _calendar().previous_session(ctx.run_date)
     except DataError as exc:
         raise PreflightError(str(exc)) from exc
     _check_market_store(ctx, need_universe=need_universe)
-    ctx.artifacts.list("market_data/")
+    ctx.artifacts.list(WEEKLY_MANIFEST.prefix)  # the artifact store is readable
     return provider, macro
 
 
-class MorningEnrich(Stage):
+class MorningEnrich(Stage[NoOptions]):
     name = "MorningEnrich"
     slug = "morning-enrich"
     failure_class = FailureClass.HARD
     compute = Compute.BATCH
     timeout_seconds = 5400
     description = "Refetch the sessions up to the prior trading day and re-append them with their features"
-    inputs = ()
-    outputs = ()
+    requires = (MARKET,)
 
-    def preflight(self, ctx: StageContext) -> None:
+    def preflight(self, ctx: StageContext[NoOptions]) -> None:
         _preflight_common(ctx, need_universe=False)
 
-    def run(self, ctx: StageContext) -> StageOutcome:
+    def run(self, ctx: StageContext[NoOptions]) -> StageOutcome:
+        from ._ingest import enrich_prior_session
+
         provider, macro = _providers(ctx)
         data = ctx.settings.data
-        report = enrich_prior_session(provider=provider, store=ctx.market, calendar=TradingCalendar(),
+        report = enrich_prior_session(provider=provider, store=ctx.resource(MARKET), calendar=_calendar(),
                                       run_date=ctx.run_date, upgrade_to_block=data.upgrade_to_block,
                                       macro_provider=macro, log=ctx.logger)
         warnings = tuple(a.message for a in report.anomalies)
         return StageOutcome(summary=report.summary, warnings=warnings)
 
 
-class DataPhase1(Stage):
+class DataPhase1(Stage[NoOptions]):
     name = "DataPhase1"
     slug = "data-phase1"
     failure_class = FailureClass.HARD
     compute = Compute.BATCH
     timeout_seconds = 5400
     description = "Universe, prices, macro and features into the market store; weekly manifest; postflight"
-    outputs = (MANIFEST, VALIDATION, CONSTITUENTS, LATEST_POINTER)
+    requires = (MARKET,)
+    produces = (WEEKLY_MANIFEST, WEEKLY_VALIDATION, WEEKLY_CONSTITUENTS, LATEST_WEEKLY)
 
-    def preflight(self, ctx: StageContext) -> None:
+    def preflight(self, ctx: StageContext[NoOptions]) -> None:
         _preflight_common(ctx, need_universe=False)
 
-    def run(self, ctx: StageContext) -> StageOutcome:
+    def run(self, ctx: StageContext[NoOptions]) -> StageOutcome:
+        from ._ingest import ingest_market_data
+
         provider, macro = _providers(ctx)
         data = ctx.settings.data
         report = ingest_market_data(
-            provider=provider, store=ctx.market, calendar=TradingCalendar(), run_date=ctx.run_date,
+            provider=provider, store=ctx.resource(MARKET), calendar=_calendar(), run_date=ctx.run_date,
             history_years=data.history_years, min_coverage=data.min_coverage,
             max_stale=data.max_stale_trading_days, postflight_sample=data.postflight_sample,
             upgrade_to_block=data.upgrade_to_block, macro_provider=macro, log=ctx.logger,
         )
-        ctx.artifacts.write_json(ctx.key(CONSTITUENTS), report.constituents)
-        ctx.artifacts.write_json(ctx.key(VALIDATION), report.validation)
-        ctx.artifacts.write_json(ctx.key(MANIFEST), report.manifest)
-        ctx.artifacts.write_json(LATEST_POINTER, {"date": ctx.run_date.isoformat(),
-                                                  "prefix": f"market_data/weekly/{ctx.run_date.isoformat()}/"})
+        manifest_key = ctx.key(WEEKLY_MANIFEST)
+        ctx.artifacts.write_json(ctx.key(WEEKLY_CONSTITUENTS), report.constituents)
+        ctx.artifacts.write_json(ctx.key(WEEKLY_VALIDATION), report.validation)
+        ctx.artifacts.write_json(manifest_key, report.manifest)
+        ctx.artifacts.write_json(ctx.key(LATEST_WEEKLY), {"date": ctx.run_date.isoformat(),
+                                                          "prefix": manifest_key.rsplit("/", 1)[0] + "/"})
         manifest = report.manifest
         summary = {"tickers": manifest["universe"]["written"], "rows": manifest["rows"],
                    "as_of_session": manifest["as_of_session"], "writes": report.modes,
@@ -135,33 +157,30 @@ class DataPhase1(Stage):
         return StageOutcome(summary=summary, warnings=warnings)
 
 
-class Scanner(Stage):
+class Scanner(Stage[ScannerOptions]):
     name = "Scanner"
     slug = "scanner"
     failure_class = FailureClass.SOFT
     compute = Compute.LAMBDA
     timeout_seconds = 600
     description = "Quant filter (liquidity when volume exists, momentum, trend) -> candidates.json"
-    inputs = (MANIFEST,)
-    outputs = (CANDIDATES,)
+    requires = (MARKET,)
+    consumes = (WEEKLY_MANIFEST,)
+    produces = (CANDIDATES,)
 
-    def preflight(self, ctx: StageContext) -> None:
-        try:
-            ScannerConfig.from_options(ctx.options)
-        except (TypeError, ValueError) as exc:
-            raise PreflightError(f"scanner options: {exc}") from exc
-        _check_market_store(ctx, need_universe=True)
+    def preflight(self, ctx: StageContext[ScannerOptions]) -> None:
+        # Before DataPhase1 has run (a first shell run), there is no universe to check yet.
+        _check_market_store(ctx, need_universe=not ctx.is_pending(WEEKLY_MANIFEST))
 
-    def run(self, ctx: StageContext) -> StageOutcome:
-        config = ScannerConfig.from_options(ctx.options)
-        as_of = as_of_session(TradingCalendar(), ctx.run_date)
-        table = latest_cross_section(ctx.market, as_of, SCANNER_COLUMNS)
-        result = scan_candidates(table, config)
-        manifest_key = ctx.key(MANIFEST)
-        caveats = ctx.artifacts.read_json(manifest_key)["caveats"] if ctx.artifacts.exists(manifest_key) else []
+    def run(self, ctx: StageContext[ScannerOptions]) -> StageOutcome:
+        from ._ingest import latest_cross_section
+        from ._scanner import SCANNER_COLUMNS, scan_candidates
+
+        as_of = _calendar().as_of_session(ctx.run_date)
+        table = latest_cross_section(ctx.resource(MARKET), as_of, SCANNER_COLUMNS)
+        result = scan_candidates(table, ctx.options)
+        caveats = ctx.artifacts.read_json(ctx.key(WEEKLY_MANIFEST))["caveats"]
         ctx.artifacts.write_json(ctx.key(CANDIDATES), {"run_date": ctx.run_date.isoformat(),
                                                        "as_of_session": as_of.isoformat(),
                                                        "caveats": caveats, **result})
         return StageOutcome(summary=result["counts"])
-
-

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from ._bars import PRICE_COLUMNS, SOURCE_COLUMN, normalize_ticker_frame
+from alpha_engine.store import PRICE_COLUMNS, SOURCE_COLUMN, normalize_ticker_frame
 
 __all__ = ["SECTOR_ETFS", "SYNTHETIC_MACRO_SYMBOLS", "synthetic_bars", "synthetic_sector_map"]
 

@@ -1,5 +1,5 @@
 """Health checks of a pipeline run."""
 
-from ._check import SaturdayHealthCheck
+import lazy_loader as _lazy
 
-__all__ = ["SaturdayHealthCheck"]
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

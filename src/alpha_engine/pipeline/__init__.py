@@ -1,26 +1,11 @@
-"""The weekly pipeline as code: stage contract, stage graph, composer, runner, log capture."""
+"""The pipeline framework, knowing no domain: the stage contract and its context, resources,
+the stage graph and its checks, the composer (graph -> ASL), the stage runner, log capture and
+the local pipeline (run, status, redrive, resume on the embedded runtime).
 
-from ._errors import PipelineError, PreflightError, RecoveryError, StageDefinitionError, UnknownStageError
-from ._graph import Branch, ParallelGroup, StageGraph, Step, load_graph, parallel
-from ._stage import Compute, FailureClass, Stage, StageContext, StageOutcome, Stores, check_stage_class
+Names load lazily (the list is ``__init__.pyi``), so a stage process that only runs a stage
+never imports the Step Functions runtime.
+"""
 
-__all__ = [
-    "Branch",
-    "Compute",
-    "FailureClass",
-    "ParallelGroup",
-    "PipelineError",
-    "PreflightError",
-    "RecoveryError",
-    "Stage",
-    "StageContext",
-    "StageDefinitionError",
-    "StageGraph",
-    "StageOutcome",
-    "Step",
-    "Stores",
-    "UnknownStageError",
-    "check_stage_class",
-    "load_graph",
-    "parallel",
-]
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

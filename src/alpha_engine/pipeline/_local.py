@@ -21,12 +21,13 @@ from typing import Any
 from alpha_engine.config import Settings
 from alpha_engine.sfn import ExecutionResult, LocalRuntime, RuntimeConfig
 
+from ._app import PipelineApp, load_app
+from ._artifacts import HEALTH_MARKER, STAGE_LOG
+from ._compose import ComposeOptions, compose_definition
 from ._errors import RecoveryError
-from ._graph import StageGraph, load_graph
+from ._graph import StageGraph
 from ._recovery import rewind_keys
-from ._runner import health_marker_key
 from ._stage import Compute, Stage
-from .compose import ComposeOptions, compose_definition
 
 __all__ = ["LocalPipeline", "StageStatus", "short_cause", "stage_log_path", "stage_statuses"]
 
@@ -119,11 +120,12 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
 class LocalPipeline:
     """The configured pipeline on the local runtime in the settings' workspace."""
 
-    def __init__(self, settings: Settings, *, graph: StageGraph | None = None,
+    def __init__(self, settings: Settings, *, app: PipelineApp | None = None,
                  listener: Callable[[str, dict[str, Any]], None] | None = None,
                  log: Callable[[str], None] | None = None) -> None:
         self.settings = settings
-        self.graph = graph or load_graph(settings.pipeline.graph)
+        self.app = app or load_app(settings.pipeline.app)
+        self.graph: StageGraph = self.app.graph
         self.definition = compose_definition(self.graph, ComposeOptions(settings.pipeline))
         functions = {f"{settings.pipeline.function_prefix}{stage.slug}": LAMBDA_HANDLER
                      for stage in self.graph.stages() if stage.compute is Compute.LAMBDA}
@@ -183,22 +185,34 @@ class LocalPipeline:
         shows an earlier run's warnings, and an old execution whose markers a later run replaced
         shows none.
         """
-        from alpha_engine.store import ArtifactStore, StoreError
+        from alpha_engine.store import StoreError
 
         described = self.describe(execution)
         started = str(described["startDate"])[:19] + "Z"  # markers keep whole seconds
         ended = str(described["stopDate"])[:19] + "Z" if described.get("stopDate") else "9999"
-        store = ArtifactStore(self.settings.artifacts_uri, read_only=True)
+        store = self.app.open_artifacts(self.settings, read_only=True)
         seen: dict[str, str] = {}
         for stage in self.graph.stages():
             try:
-                marker = store.read_json(health_marker_key(stage.slug))
+                marker = store.read_json(HEALTH_MARKER.format(slug=stage.slug))
             except StoreError:
                 continue
             if marker.get("status") == "ok" and started <= str(marker.get("last_success") or "") <= ended:
                 for warning in marker.get("warnings") or ():
                     seen.setdefault(str(warning), stage.name)
         return [{"stage": name, "warning": warning} for warning, name in seen.items()]
+
+    def stage_logs(self, execution: str, stage: str | None = None) -> dict[str, list[str]]:
+        """State name -> the keys of the stage logs shipped for the execution's run date, oldest
+        first; one stage (name or slug) or every stage of the graph."""
+        run_date = self.run_date_of(execution)
+        stages = [self.graph.stage(stage)] if stage else self.graph.stages()
+        store = self.app.open_artifacts(self.settings, read_only=True)
+        return {s.name: store.list(f"{STAGE_LOG.prefix}{s.slug}/{run_date}/") for s in stages}
+
+    def read_log(self, key: str) -> bytes:
+        """The bytes of a shipped stage log."""
+        return self.app.open_artifacts(self.settings, read_only=True).read_bytes(key)
 
     def run_date_of(self, execution: str) -> str:
         """The run_date stamped by InitializeInput (or the start date if it never ran)."""
@@ -249,5 +263,5 @@ class LocalPipeline:
                 found = message
         return found
 
-    def stage_class(self, slug: str) -> type[Stage]:
+    def stage_class(self, slug: str) -> type[Stage[Any]]:
         return self.graph.stage(slug)

@@ -22,6 +22,8 @@ from pathlib import Path
 from types import FrameType
 from typing import BinaryIO, Protocol
 
+from ._artifacts import STAGE_LOG
+
 __all__ = ["LogCaptureResult", "LogSink", "log_key_for", "run_with_log_capture"]
 
 CANNOT_START_EXIT = 127
@@ -83,7 +85,7 @@ def log_key_for(slug: str, run_date: str, host: str, at: datetime) -> str:
     _check_run_date(run_date)
     if at.tzinfo is not None:
         at = at.astimezone(UTC)
-    return f"_logs/{slug}/{run_date}/{_safe_host(host)}-{at:%H%M%S}Z.log"
+    return STAGE_LOG.format(run_date, slug=slug, file=f"{_safe_host(host)}-{at:%H%M%S}Z.log")
 
 
 class _Forwarder:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._compose import rewind_states
 from ._graph import StageGraph
-from .compose import rewind_states
 
 __all__ = ["failed_stage_keys", "rewind_keys"]
 

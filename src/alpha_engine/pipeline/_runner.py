@@ -11,6 +11,12 @@ preflight-only, its ``run``; it writes the health marker ``health/{slug}.json`` 
 64    usage: unknown stage, bad run date, bad config or stage graph
 ====  ==================================================================
 
+Before the stage's own preflight, the runner checks what the stage consumes: an artifact an
+upstream stage has not produced yet is *pending* under ``--preflight-only`` (logged as "would
+consume X from Y", listed in the report's ``summary.would_consume``, and visible to the stage
+as ``ctx.is_pending``); on a real run a missing required one fails the preflight, naming the
+stage that produces it.
+
 Under ``--preflight-only`` the stores are opened read-only, so any write is an error, and no
 health marker is written: a shell run leaves the stores byte-identical.
 """
@@ -24,18 +30,25 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alpha_engine.config import Settings
+from alpha_engine.store import Artifact
 
-from ._graph import StageGraph, load_graph
-from ._stage import Stage, StageContext, StageOutcome, Stores
+from ._app import PipelineApp, load_app
+from ._artifacts import HEALTH_MARKER
+from ._errors import PreflightError
+from ._graph import StageGraph
+from ._stage import Stage, StageContext, StageOutcome
 
-__all__ = ["ExitCode", "StageReport", "health_marker_key", "run_stage", "write_report"]
+if TYPE_CHECKING:
+    from alpha_engine.store import ArtifactStore
+
+__all__ = ["ExitCode", "StageReport", "artifact_present", "run_stage", "write_report"]
 
 
 class ExitCode(IntEnum):
@@ -66,10 +79,6 @@ class StageReport:
         return out
 
 
-def health_marker_key(slug: str) -> str:
-    return f"health/{slug}.json"
-
-
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -92,28 +101,66 @@ def stage_logger(slug: str, run_date: date, preflight_only: bool) -> logging.Log
                             {"stage": slug, "run_date": run_date.isoformat(), "preflight_only": preflight_only})
 
 
-def run_stage(slug: str, run_date: date, *, settings: Settings, preflight_only: bool = False,
-              graph: StageGraph | None = None, now: Callable[[], datetime] = _utc_now) -> StageReport:
-    """Run one stage (see module docstring). Never raises for a stage's own failure."""
+def _pending(ctx_artifacts: ArtifactStore, stage: type[Stage[Any]], graph: StageGraph, run_date: date,
+             *, preflight_only: bool, log: logging.LoggerAdapter[logging.Logger]) -> dict[str, str]:
+    """Consumed artifacts not produced yet (key pattern -> "<key> from <producer>"): pending under
+    preflight-only; a missing required one fails a real run's preflight, naming its producer."""
+    producers = graph.producers()
+    pending: dict[str, str] = {}
+    for item in stage.consumptions():
+        artifact = item.artifact
+        if artifact_present(ctx_artifacts, artifact, run_date):
+            continue
+        producer = producers.get(artifact.key, "an upstream stage")
+        shown = artifact.format(run_date) if artifact.dated or artifact.fixed else artifact.key
+        if preflight_only:
+            pending[artifact.key] = f"{shown} from {producer}"
+            log.info("would consume %s from %s (not produced yet)", shown, producer)
+        elif item.required:
+            raise PreflightError(f"{shown} is missing: {producer} produces it upstream of {stage.name}; "
+                                 f"run {producer} for run_date {run_date.isoformat()} first (or do not skip it)")
+    return pending
+
+
+def artifact_present(store: ArtifactStore, artifact: Artifact, run_date: date) -> bool:
+    """Whether the run's key of ``artifact`` exists (any key of it, for a family such as a registry)."""
+    if artifact.dated or artifact.fixed:
+        return store.exists(artifact.format(run_date))
+    return any(artifact.matches(key) for key in store.list(artifact.prefix))
+
+
+def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp | None = None,
+              preflight_only: bool = False, now: Callable[[], datetime] = _utc_now) -> StageReport:
+    """Run one stage (see module docstring). Never raises for a stage's own failure; raises
+    UnknownStageError/StageDefinitionError/ConfigError for a usage problem."""
     started = time.monotonic()
-    graph = graph or load_graph(settings.pipeline.graph)
-    stage_cls = graph.stage(slug)
+    app = app or load_app(settings.pipeline.app)
+    stage_cls = app.graph.stage(slug)
+    slug = stage_cls.slug
+    options = app.stage_options(settings, stage_cls)
     log = stage_logger(slug, run_date, preflight_only)
-    stores = Stores(settings, read_only=preflight_only)
-    ctx = StageContext(run_date=run_date, settings=settings, stores=stores, now=now, seed=settings.seed,
-                       logger=log, preflight_only=preflight_only, options=settings.stage_options(slug))
-    stage: Stage = stage_cls(settings.stage_options(slug))
+    resources = app.open_resources(settings, read_only=preflight_only, stage=stage_cls)
+    ctx: StageContext[Any] = StageContext(
+        run_date=run_date, options=options, settings=settings, resources=resources, graph=app.graph, now=now,
+        seed=settings.seed, logger=log, preflight_only=preflight_only)
+    stage: Stage[Any] = stage_cls()
+    pending: dict[str, str] = {}
 
     def report(status: str, code: ExitCode, outcome: StageOutcome | None = None,
                error: str | None = None) -> StageReport:
+        summary = dict(outcome.summary) if outcome else {}
+        if pending:
+            summary["would_consume"] = list(pending.values())
         return StageReport(slug=slug, run_date=run_date.isoformat(), preflight_only=preflight_only,
                            status=status, exit_code=int(code),
                            duration_seconds=round(time.monotonic() - started, 3),
-                           summary=dict(outcome.summary) if outcome else {},
+                           summary=summary,
                            warnings=tuple(outcome.warnings) if outcome else (), error=error)
 
     log.info("preflight" + (" (preflight-only: stores are read-only)" if preflight_only else ""))
     try:
+        pending = _pending(ctx.artifacts, stage_cls, app.graph, run_date, preflight_only=preflight_only, log=log)
+        ctx = replace(ctx, pending=pending)
         stage.preflight(ctx)
     except Exception as exc:
         log.error("preflight failed: %s", _describe(exc))
@@ -144,9 +191,9 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, preflight_only: 
     return result
 
 
-def _write_health_marker(ctx: StageContext, result: StageReport, now: Callable[[], datetime]) -> None:
+def _write_health_marker(ctx: StageContext[Any], result: StageReport, now: Callable[[], datetime]) -> None:
     """``health/{slug}.json``; a failure keeps the previous ``last_success``."""
-    key = health_marker_key(result.slug)
+    key = HEALTH_MARKER.format(slug=result.slug)
     artifacts = ctx.artifacts
     last_success: str | None = None
     if result.status == "ok":
@@ -162,7 +209,7 @@ def _write_health_marker(ctx: StageContext, result: StageReport, now: Callable[[
         "last_success": last_success,
         "run_date": result.run_date,
         "duration_seconds": result.duration_seconds,
-        "summary": dict(result.summary),
+        "summary": {k: v for k, v in result.summary.items() if k != "would_consume"},
         "warnings": list(result.warnings),
         "error": result.error,
     })

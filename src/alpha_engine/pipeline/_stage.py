@@ -1,14 +1,31 @@
 """The stage contract: what every unit of pipeline work declares and implements.
 
-A stage is a class. Its declaration (class attributes) is what the composer needs to wire it
-into the state machine; its two methods are what the stage runner calls:
+A stage is a class. Its declaration (class attributes) is what the composer, the runner and
+the graph checks need:
+
+* ``name`` (the state name, ``DataPhase1``), ``slug`` (``data-phase1``), ``failure_class``,
+  ``compute``, ``timeout_seconds``, ``description``;
+* its typed options: ``class Scanner(Stage[ScannerOptions])`` makes ``Scanner.Options`` the
+  pydantic model of its ``[stages.scanner]`` config section (validated when the config loads);
+  a stage with no options is a ``Stage[NoOptions]``;
+* ``requires``: the external resources its preflight checks (:class:`Resource`);
+* ``consumes``: artifacts of stages upstream in the graph (an :class:`Artifact`, or
+  :func:`optional` of one when the stage works without it);
+* ``produces``: its own artifacts, declared in its package.
+
+Its two methods are what the stage runner calls:
 
 * ``preflight(ctx)``: fast and read-only. Raises :class:`PreflightError` naming what is missing.
-  Under a shell run it is the only thing that runs, with the stores opened read-only.
+  Under a shell run it is the only thing that runs, with the resources opened read-only; a
+  consumed artifact an upstream stage has not produced yet is then *pending*
+  (``ctx.is_pending(artifact)``), and the preflight checks everything else.
 * ``run(ctx)``: does the work and returns a :class:`StageOutcome` (or None).
 
-``__init__`` only stores the stage's options (its section of the config file); validation
-belongs in ``preflight``/``run``.
+A stage class is stateless: ``__init__`` takes nothing, options arrive typed in ``ctx.options``.
+
+Stage modules stay light: they import the framework, pydantic and their own declarations at
+module level and their domain's heavy code (pandas, ArcticDB, LightGBM) inside ``preflight`` and
+``run``, so loading the graph never imports more than the stage that runs needs.
 """
 
 from __future__ import annotations
@@ -20,28 +37,39 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict
+
+from alpha_engine.store import Artifact
 
 from ._errors import StageDefinitionError
+from ._resources import ARTIFACTS, Resource, Resources
 
 if TYPE_CHECKING:
     from alpha_engine.config import Settings
-    from alpha_engine.data import MarketStore
     from alpha_engine.store import ArtifactStore
+
+    from ._graph import StageGraph
 
 __all__ = [
     "Compute",
+    "Consumption",
     "FailureClass",
+    "NoOptions",
     "Stage",
     "StageContext",
     "StageOutcome",
-    "Stores",
     "check_stage_class",
+    "optional",
 ]
 
 _SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 MAX_TIMEOUT_SECONDS = 24 * 3600
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+T = TypeVar("T")
 
 
 class FailureClass(StrEnum):
@@ -58,6 +86,29 @@ class Compute(StrEnum):
     BATCH = "batch"  # heavy: arn:aws:states:::batch:submitJob.sync
 
 
+class NoOptions(BaseModel):
+    """The options of a stage that has none: its config section, if any, must be empty."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Consumption:
+    """An artifact a stage reads from an upstream stage; ``required=False`` if it works without."""
+
+    artifact: Artifact
+    required: bool = True
+
+
+def optional(artifact: Artifact) -> Consumption:
+    """Declare a consumed artifact the stage can do without (it reads it when present)."""
+    return Consumption(artifact, required=False)
+
+
+def consumption(item: Artifact | Consumption) -> Consumption:
+    return item if isinstance(item, Consumption) else Consumption(item)
+
+
 @dataclass(frozen=True)
 class StageOutcome:
     """What a run reports: a small JSON summary and human-readable warnings."""
@@ -66,61 +117,41 @@ class StageOutcome:
     warnings: tuple[str, ...] = ()
 
 
-class Stores:
-    """The stores a stage may use, opened lazily; all read-only under a preflight-only run."""
-
-    def __init__(self, settings: Settings, *, read_only: bool) -> None:
-        self.settings = settings
-        self.read_only = read_only
-        self._artifacts: ArtifactStore | None = None
-        self._market: MarketStore | None = None
-
-    @property
-    def artifacts(self) -> ArtifactStore:
-        if self._artifacts is None:
-            from alpha_engine.store import ArtifactStore
-
-            self._artifacts = ArtifactStore(self.settings.artifacts_uri, read_only=self.read_only)
-        return self._artifacts
-
-    @property
-    def market(self) -> MarketStore:
-        """The ArcticDB market store (universe + macro libraries), with the feature columns."""
-        if self._market is None:
-            from alpha_engine.data import FEATURE_ORDER, MarketStore
-
-            self._market = MarketStore(self.settings.data.market_store_uri, feature_columns=FEATURE_ORDER,
-                                       read_only=self.read_only)
-        return self._market
-
-
 @dataclass(frozen=True)
-class StageContext:
+class StageContext(Generic[OptionsT]):
     """Everything a stage may depend on. Domain code takes time and randomness from here."""
 
     run_date: date
+    options: OptionsT
     settings: Settings
-    stores: Stores
+    resources: Resources
+    graph: StageGraph
     now: Callable[[], datetime]
     seed: int
     logger: logging.LoggerAdapter[logging.Logger]
     preflight_only: bool
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # Consumed artifacts an upstream stage has not produced yet (shell run only):
+    # key pattern -> "<key> from <producer>".
+    pending: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def artifacts(self) -> ArtifactStore:
-        return self.stores.artifacts
+        return self.resources.get(ARTIFACTS)
 
-    @property
-    def market(self) -> MarketStore:
-        return self.stores.market
+    def resource(self, resource: Resource[T]) -> T:
+        """A resource this stage lists in ``requires`` (the artifact store is always there)."""
+        return self.resources.get(resource)
 
-    def key(self, pattern: str) -> str:
-        """Fill an artifact key pattern: ``{date}`` is run_date (YYYY-MM-DD)."""
-        return pattern.format(date=self.run_date.isoformat())
+    def key(self, artifact: Artifact, **fields: str) -> str:
+        """The artifact's key for this run (``{date}`` is run_date)."""
+        return artifact.format(self.run_date, **fields)
+
+    def is_pending(self, artifact: Artifact) -> bool:
+        """Whether ``artifact`` is consumed but not produced yet (a shell run ahead of a real one)."""
+        return artifact.key in self.pending
 
 
-class Stage(ABC):
+class Stage(ABC, Generic[OptionsT]):
     """Base class of every stage (see module docstring)."""
 
     name: ClassVar[str]  # state name, e.g. 'DataPhase1'
@@ -129,27 +160,38 @@ class Stage(ABC):
     compute: ClassVar[Compute]
     timeout_seconds: ClassVar[int]
     description: ClassVar[str] = ""
-    inputs: ClassVar[tuple[str, ...]] = ()  # artifact key patterns read ({date} = run_date)
-    outputs: ClassVar[tuple[str, ...]] = ()  # artifact key patterns written
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    requires: ClassVar[tuple[Resource[Any], ...]] = ()
+    consumes: ClassVar[tuple[Artifact | Consumption, ...]] = ()
+    produces: ClassVar[tuple[Artifact, ...]] = ()
 
-    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        self.options = dict(options or {})
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if get_origin(base) is Stage:
+                (model,) = get_args(base)
+                if isinstance(model, type) and issubclass(model, BaseModel):
+                    cls.Options = model
 
     @classmethod
     def snake(cls) -> str:
         """The slug as an identifier: the suffix of ``skip_*``, ``*_error`` and ``*_result``."""
         return cls.slug.replace("-", "_")
 
+    @classmethod
+    def consumptions(cls) -> tuple[Consumption, ...]:
+        return tuple(consumption(item) for item in cls.consumes)
+
     @abstractmethod
-    def preflight(self, ctx: StageContext) -> None:
+    def preflight(self, ctx: StageContext[OptionsT]) -> None:
         """Check, read-only and fast, that ``run`` can work; raise PreflightError if not."""
 
     @abstractmethod
-    def run(self, ctx: StageContext) -> StageOutcome | None:
+    def run(self, ctx: StageContext[OptionsT]) -> StageOutcome | None:
         """Do the stage's work."""
 
 
-def check_stage_class(stage: type[Stage]) -> None:
+def check_stage_class(stage: type[Stage[Any]]) -> None:
     """Raise StageDefinitionError if ``stage`` does not declare the contract fully and validly."""
     where = getattr(stage, "__qualname__", repr(stage))
     if not (isinstance(stage, type) and issubclass(stage, Stage)):
@@ -170,10 +212,21 @@ def check_stage_class(stage: type[Stage]) -> None:
         raise StageDefinitionError(
             f"stage {where}: timeout_seconds must be an int in 1..{MAX_TIMEOUT_SECONDS}, got {timeout!r}"
         )
-    for kind in ("inputs", "outputs"):
-        patterns = getattr(stage, kind)
-        if not (isinstance(patterns, tuple) and all(isinstance(p, str) and p for p in patterns)):
-            raise StageDefinitionError(f"stage {where}: {kind} must be a tuple of artifact key patterns")
+    options = stage.Options
+    if not (isinstance(options, type) and issubclass(options, BaseModel)):
+        raise StageDefinitionError(f"stage {where}: Options must be a pydantic model class")
+    if options.model_config.get("extra") != "forbid":
+        raise StageDefinitionError(f"stage {where}: Options must forbid unknown keys (extra='forbid')")
+    if not (isinstance(stage.requires, tuple) and all(isinstance(r, Resource) for r in stage.requires)):
+        raise StageDefinitionError(f"stage {where}: requires must be a tuple of Resource")
+    if not (isinstance(stage.consumes, tuple)
+            and all(isinstance(c, Artifact | Consumption) for c in stage.consumes)):
+        raise StageDefinitionError(f"stage {where}: consumes must be a tuple of Artifact (or optional(Artifact))")
+    if not (isinstance(stage.produces, tuple) and all(isinstance(a, Artifact) for a in stage.produces)):
+        raise StageDefinitionError(f"stage {where}: produces must be a tuple of Artifact")
+    keys = [artifact.key for artifact in stage.produces]
+    if len(set(keys)) != len(keys):
+        raise StageDefinitionError(f"stage {where}: produces lists an artifact twice")
     if getattr(stage, "__abstractmethods__", None):
         missing = ", ".join(sorted(stage.__abstractmethods__))
         raise StageDefinitionError(f"stage {where} does not implement {missing}")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alpha_engine.store import validate_contract
+from ._artifacts import PREDICTIONS
 
 __all__ = ["apply_vetoes", "build_predictions"]
 
@@ -136,7 +136,7 @@ def build_predictions(table: pd.DataFrame, *, run_date: str, model_version: str,
         "caveats": list(caveats),
         "predictions": rows,
     }
-    validate_contract(f"predictor/predictions/{run_date}.json", document)
+    PREDICTIONS.validate(document, key=PREDICTIONS.format(run_date))
     return document
 
 

@@ -26,15 +26,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from alpha_engine.store import ArtifactNotFoundError, ArtifactStore, ReadOnlyStoreError
+from alpha_engine.store import ArtifactNotFoundError, ArtifactStore, ContractError, ReadOnlyStoreError
 
-__all__ = [
-    "BundleFile",
-    "ModelRegistry",
-    "RegistryCorruptionError",
-    "RegistryError",
-    "VersionNotFoundError",
-]
+from ._artifacts import CHAMPION_POINTER, REGISTRY_MANIFEST
+from ._errors import RegistryCorruptionError, RegistryError, VersionNotFoundError
+
+__all__ = ["BundleFile", "ModelRegistry"]
 
 MANIFEST = "manifest.json"
 CHAMPION = "champion.json"
@@ -43,22 +40,6 @@ _RESERVED_KEYS = frozenset({"version_id", "files", "stage"})
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _RUN_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-class RegistryError(Exception):
-    """Base of every model-registry error."""
-
-
-class VersionNotFoundError(RegistryError, KeyError):
-    """No complete bundle (no manifest) for the version id."""
-
-    def __str__(self) -> str:
-        # KeyError.__str__ would repr-quote the message.
-        return str(self.args[0]) if self.args else ""
-
-
-class RegistryCorruptionError(RegistryError):
-    """Stored bytes do not match the manifest's sha256 (or a manifest/pointer is malformed)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +130,7 @@ class ModelRegistry:
                         f"being registered as {version_id!r}; refusing to overwrite it")
                 continue
             self.store.write_bytes(key, bundle_file.data)
+        REGISTRY_MANIFEST.validate(stored, key=manifest_key, uri=self.store.uri)
         self.store.write_json(manifest_key, stored)
         return version_id
 
@@ -160,12 +142,15 @@ class ModelRegistry:
         key = self._key(version_id, MANIFEST)
         try:
             value = self.store.read_json(key)
+        except ContractError as exc:
+            raise RegistryCorruptionError(f"model registry: {key!r} is malformed: {exc}") from exc
         except ArtifactNotFoundError as exc:
             raise VersionNotFoundError(
                 f"model registry {self.prefix!r} in artifact store {self.store.uri!r} has no version "
                 f"{version_id!r} (no {key!r})") from exc
         if not isinstance(value, dict) or value.get("version_id") != version_id:
             raise RegistryCorruptionError(f"model registry: {key!r} does not describe version {version_id!r}")
+        REGISTRY_MANIFEST.validate(value, key=key, uri=self.store.uri)
         return value
 
     def versions(self) -> list[dict[str, Any]]:
@@ -191,6 +176,19 @@ class ModelRegistry:
             label = version_id[:-len(f"-{run_date}-00000000")]
             rows.append({"version_id": version_id, "label": label, "run_date": run_date, "stage": stage})
         return sorted(rows, key=lambda row: (row["run_date"], row["version_id"]))
+
+    def listing(self) -> dict[str, Any]:
+        """What ``alpha-engine predictor list`` shows: the champion, whether it serves
+        provisionally, and every version (oldest first) with its CPCV and out-of-sample ICs."""
+        champion = self.champion()
+        rows = []
+        for entry in self.versions():
+            validation = self.manifest(entry["version_id"]).get("validation", {})
+            rows.append({"version_id": entry["version_id"], "run_date": entry["run_date"],
+                         "stage": entry["stage"], "champion": entry["version_id"] == champion,
+                         "cpcv_mean_ic": validation.get("cpcv", {}).get("mean_ic"),
+                         "meta_oos_ic": validation.get("meta_oos_ic", {}).get("mean")})
+        return {"champion": champion, "champion_provisional": self.champion_is_provisional(), "versions": rows}
 
     def read_file(self, version_id: str, name: str) -> bytes:
         """The bytes of bundle file ``name``, verified against the manifest's sha256."""
@@ -271,6 +269,8 @@ class ModelRegistry:
             value = self.store.read_json(key)
         except ArtifactNotFoundError:
             return None
+        except ContractError as exc:
+            raise RegistryCorruptionError(f"model registry: champion pointer {key!r} is malformed: {exc}") from exc
         if (not isinstance(value, dict) or not isinstance(value.get("version_id"), str)
                 or not isinstance(value.get("history"), list)
                 or not all(isinstance(entry, dict) and isinstance(entry.get("version_id"), str)
@@ -280,8 +280,9 @@ class ModelRegistry:
 
     def _write_champion(self, version_id: str, history: list[dict[str, Any]], *, provisional: bool) -> None:
         # One write_json: the store's write is atomic, so readers see the old pointer or the new one.
-        self.store.write_json(self._champion_key, {"version_id": version_id, "provisional": provisional,
-                                                   "history": history})
+        pointer = {"version_id": version_id, "provisional": provisional, "history": history}
+        CHAMPION_POINTER.validate(pointer, key=self._champion_key, uri=self.store.uri)
+        self.store.write_json(self._champion_key, pointer)
 
 
 def _lineage(history: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alpha_engine.data import PRICE_COLUMNS
+from alpha_engine.store import PRICE_COLUMNS
 
 from ._calibration import AlphaCalibrator, calibration_curve, expected_calibration_error
 from ._crosssection import DateBlocks, rank_rows
@@ -46,7 +46,8 @@ from ._registry import BundleFile
 from ._splits import CombinatorialPurgedCV, WalkForward
 from ._volatility import VOLATILITY_FEATURES, BinnedRows, VolatilityModel, rank_normalize_by_date
 
-__all__ = ["META_FEATURES", "TrainingConfig", "TrainingResult", "build_dataset", "macro_features", "train_predictor"]
+__all__ = ["META_FEATURES", "TrainingResult", "build_dataset", "macro_features", "train_predictor"]
+from ._options import TrainingConfig
 
 _log = logging.getLogger(__name__)
 
@@ -64,31 +65,6 @@ META_FEATURES = (
 )
 MOMENTUM_INPUTS = ("momentum_5d", "momentum_20d", "price_vs_ma50", "rsi_14")
 DECAY_HORIZONS = (5, 10, 21, 40, 60)
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    horizon: int = 21
-    label_clip: float = 0.15
-    min_train_dates: int = 504
-    test_dates: int = 126
-    meta_min_train_dates: int = 252
-    cpcv_groups: int = 10
-    cpcv_test_groups: int = 2
-    n_boot: int = 1000
-    dsr_trials: int = 10
-    vol_estimators: int = 100
-    calibration: str = "platt"
-    seed: int = 0
-    threads: int = 2  # volatility fits run side by side, one LightGBM thread each; the models do not depend on it
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any], seed: int) -> TrainingConfig:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ValueError(f"unknown predictor option(s) {unknown}; known: {sorted(known)}")
-        return cls(**{**options, "seed": options.get("seed", seed)})
 
 
 def macro_features(close: pd.DataFrame, market: pd.Series | None, price_vs_ma50: pd.DataFrame) -> pd.DataFrame:
@@ -338,7 +314,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
     manifest = _clean({
         "horizon": config.horizon,
         "label": {"kind": "vol_bucket_relative_log_return", "clip": config.label_clip},
-        "config": asdict(config),
+        "config": config.model_dump(),
         "data_vintage": dict(data_vintage),
         "code_version": code_version(),
         "rows": {"labelled": len(labelled), "oof": len(oof), "meta_evaluated": len(evaluated)},

@@ -27,7 +27,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
 
-from ._contracts import _check
+from ._contracts import Contracts
 from ._errors import (
     ArtifactNotFoundError,
     ContractError,
@@ -281,13 +281,16 @@ class ArtifactStore:
     ``memory://root``); ``storage_options`` go to fsspec and are ignored for local stores. A
     non-local file system is opened on first use, so a missing package (``s3fs``) is reported
     then, as a :class:`StoreError` naming it. ``read_only`` stores refuse every write and delete
-    with :class:`ReadOnlyStoreError` before touching anything.
+    with :class:`ReadOnlyStoreError` before touching anything. ``contracts`` is the table JSON
+    is validated against on write and on read (the composition root passes the one built from
+    the stage graph); without it JSON is only checked to be JSON.
     """
 
     def __init__(self, uri: str | os.PathLike[str], *, read_only: bool = False,
-                 storage_options: Mapping[str, Any] | None = None) -> None:
+                 storage_options: Mapping[str, Any] | None = None, contracts: Contracts | None = None) -> None:
         self.uri: str = os.fspath(uri)
         self.read_only: bool = read_only
+        self.contracts: Contracts = contracts if contracts is not None else Contracts()
         if not self.uri:
             raise StoreError("artifact store URI is empty")
         self._storage_options: dict[str, Any] = dict(storage_options or {})
@@ -304,7 +307,8 @@ class ArtifactStore:
 
     def read_only_view(self) -> ArtifactStore:
         """The same root, read-only."""
-        view = ArtifactStore(self.uri, read_only=True, storage_options=self._storage_options)
+        view = ArtifactStore(self.uri, read_only=True, storage_options=self._storage_options,
+                             contracts=self.contracts)
         view._backend = self._backend
         return view
 
@@ -366,7 +370,7 @@ class ArtifactStore:
         except ValueError as exc:
             raise ContractError(f"{key!r} in artifact store {self.uri!r} is not valid JSON: {exc}",
                                 key=key, uri=self.uri, reason=str(exc)) from exc
-        _check(key, value, uri=self.uri)
+        self.contracts.validate(key, value, uri=self.uri)
         return value
 
     def write_json(self, key: str, value: Any) -> None:
@@ -384,7 +388,7 @@ class ArtifactStore:
             raise ContractError(f"cannot write {key!r} in artifact store {self.uri!r}: value is not "
                                 f"valid JSON: {exc}", key=key, uri=self.uri, reason=str(exc)) from exc
         # Validate what will be read back (tuples become arrays, int keys become strings).
-        _check(key, json.loads(text), uri=self.uri)
+        self.contracts.validate(key, json.loads(text), uri=self.uri)
         self._write(key, data)
 
     # -- listing ---------------------------------------------------------------------------

@@ -2,11 +2,15 @@
 
 ::
 
-    StoreError                    any artifact-store failure; foreign I/O errors are mapped here
+    StoreError                    any failure of the store layer; foreign I/O errors are mapped here
     ├── ArtifactNotFoundError     no artifact at the key (also a KeyError)
     ├── ReadOnlyStoreError        a write or delete on a read-only store
+    │    └── ReadOnlyMarketStoreError   ... on the market store (also a MarketStoreError)
     ├── ContractError             not valid JSON, or JSON that failed its schema
-    └── InvalidKeyError           the key is not a valid artifact key (also a ValueError)
+    ├── InvalidKeyError           the key is not a valid artifact key (also a ValueError)
+    ├── MarketStoreError          ArcticDB market store problem (names the library and symbol)
+    │    └── MarketStoreLockedError     another writer holds the single-writer lock
+    └── CalendarError             a date the trading calendar cannot answer for
 
 Each carries the ``key`` and the store ``uri`` it is about (``None`` when not known), and the
 message names both. Extra fields are keyword-only, so the errors pickle like plain exceptions.
@@ -16,8 +20,12 @@ from __future__ import annotations
 
 __all__ = [
     "ArtifactNotFoundError",
+    "CalendarError",
     "ContractError",
     "InvalidKeyError",
+    "MarketStoreError",
+    "MarketStoreLockedError",
+    "ReadOnlyMarketStoreError",
     "ReadOnlyStoreError",
     "StoreError",
 ]
@@ -69,3 +77,19 @@ class ContractError(StoreError):
 
 class InvalidKeyError(StoreError, ValueError):
     """The key is not a relative POSIX key made of plain segments."""
+
+
+class MarketStoreError(StoreError):
+    """The market store cannot do what was asked."""
+
+
+class MarketStoreLockedError(MarketStoreError):
+    """Another process holds the market store's single-writer lock."""
+
+
+class ReadOnlyMarketStoreError(ReadOnlyStoreError, MarketStoreError):
+    """A write was attempted on a market store opened read-only; nothing was touched."""
+
+
+class CalendarError(StoreError):
+    """A date the trading calendar cannot answer for."""

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._bars import Panel
+from alpha_engine.store import Panel
+
 from .._errors import DataError
 from ._cross_sectional import dispersion_rows, robust_zscore_rows
 from ._interactions import interaction_features

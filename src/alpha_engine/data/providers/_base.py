@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from .._bars import normalize_ticker_frame
+from alpha_engine.store import normalize_ticker_frame
 
 __all__ = [
     "ETF_MACRO_SYMBOLS",

@@ -31,6 +31,7 @@ from ._base import MacroProvider, Provider
 from ._files import FilesProvider
 from ._fred import FredProvider
 from ._http import HttpSettings, RetryPolicy
+from ._options import MACRO_PROVIDER_NAMES, PROVIDER_NAMES, ProviderOptions
 from ._polygon import PolygonProvider
 from ._sample import SampleProvider
 from ._synthetic import SyntheticProvider
@@ -38,87 +39,15 @@ from ._yahoo import YahooProvider
 
 __all__ = ["MACRO_PROVIDER_NAMES", "PROVIDER_NAMES", "open_macro_provider", "open_provider"]
 
-PROVIDER_NAMES: tuple[str, ...] = ("sample", "files", "yfinance", "polygon", "synthetic")
-MACRO_PROVIDER_NAMES: tuple[str, ...] = ("fred", *PROVIDER_NAMES)
-
-_HTTP_OPTIONS = ("timeout", "max_attempts", "backoff_base", "backoff_max", "requests_per_minute", "burst")
-_KNOWN_OPTIONS: dict[str, tuple[str, ...]] = {
-    "sample": (),
-    "files": ("root", "market_symbol", "caveats"),
-    "yfinance": ("tickers", "sectors", "auto_adjust", *_HTTP_OPTIONS),
-    "polygon": ("tickers", "sectors", *_HTTP_OPTIONS),
-    "fred": _HTTP_OPTIONS,
-    "synthetic": ("n_tickers", "n_days", "seed", "start"),
-}
-
-
-class _Options:
-    """Typed reads of one provider's options; errors name the provider and the option."""
-
-    def __init__(self, provider: str, options: Mapping[str, Any]) -> None:
-        self.provider = provider
-        self.values = dict(options)
-        unknown = sorted(set(self.values) - set(_KNOWN_OPTIONS[provider]))
-        if unknown:
-            known = ", ".join(_KNOWN_OPTIONS[provider]) or "none"
-            raise DataError(f"data provider {provider!r}: unknown option(s) {', '.join(unknown)}; known: {known}")
-
-    def _fail(self, key: str, wanted: str) -> DataError:
-        return DataError(f"data provider {self.provider!r}: option {key!r} must be {wanted}, "
-                         f"got {self.values[key]!r}")
-
-    def number(self, key: str, default: float | None, *, minimum: float = 0.0) -> float | None:
-        value = self.values.get(key, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise self._fail(key, f"a number >= {minimum:g}")
-        return float(value)
-
-    def integer(self, key: str, default: int, *, minimum: int = 0) -> int:
-        value = self.values.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self._fail(key, f"an integer >= {minimum}")
-        return value
-
-    def text(self, key: str, default: str | None) -> str:
-        value = self.values.get(key, default)
-        if value is None:
-            raise DataError(f"data provider {self.provider!r}: option {key!r} is required")
-        if not isinstance(value, str) or not value:
-            raise self._fail(key, "a non-empty string")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.values.get(key, default)
-        if not isinstance(value, bool):
-            raise self._fail(key, "true or false")
-        return value
-
-    def strings(self, key: str) -> list[str]:
-        value = self.values.get(key, [])
-        if isinstance(value, str):  # "AAPL, MSFT" from an environment variable or a CLI flag
-            value = [v for v in (p.strip() for p in value.split(",")) if v]
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
-            raise self._fail(key, "a list of symbols")
-        return list(value)
-
-    def mapping(self, key: str) -> dict[str, str]:
-        value = self.values.get(key, {})
-        if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
-                                                     for k, v in value.items()):
-            raise self._fail(key, "a mapping of ticker to sector ETF symbol")
-        return dict(value)
-
-    def http(self, transport: httpx.BaseTransport | None, sleep: Callable[[float], None] | None,
-             monotonic: Callable[[], float] | None) -> HttpSettings:
-        retry = RetryPolicy(max_attempts=self.integer("max_attempts", 4, minimum=1),
-                            backoff_base=self.number("backoff_base", 1.0) or 0.0,
-                            backoff_max=self.number("backoff_max", 60.0) or 0.0)
-        return HttpSettings(transport=transport, timeout=self.number("timeout", 15.0, minimum=0.001) or 15.0,
-                            retry=retry, requests_per_minute=self.number("requests_per_minute", None),
-                            burst=self.integer("burst", 1, minimum=1), sleep=sleep or time.sleep,
-                            monotonic=monotonic or time.monotonic)
+def _http_settings(opts: ProviderOptions, transport: httpx.BaseTransport | None, sleep: Callable[[float], None] | None,
+         monotonic: Callable[[], float] | None) -> HttpSettings:
+    retry = RetryPolicy(max_attempts=opts.integer("max_attempts", 4, minimum=1),
+                        backoff_base=opts.number("backoff_base", 1.0) or 0.0,
+                        backoff_max=opts.number("backoff_max", 60.0) or 0.0)
+    return HttpSettings(transport=transport, timeout=opts.number("timeout", 15.0, minimum=0.001) or 15.0,
+                        retry=retry, requests_per_minute=opts.number("requests_per_minute", None),
+                        burst=opts.integer("burst", 1, minimum=1), sleep=sleep or time.sleep,
+                        monotonic=monotonic or time.monotonic)
 
 
 def open_provider(name: str, options: Mapping[str, Any] | None = None, *,
@@ -132,7 +61,7 @@ def open_provider(name: str, options: Mapping[str, Any] | None = None, *,
     """
     if name not in PROVIDER_NAMES:
         raise DataError(f"unknown data provider {name!r}; known: {', '.join(PROVIDER_NAMES)}")
-    opts = _Options(name, options or {})
+    opts = ProviderOptions(name, options or {})
     if name == "sample":
         return SampleProvider()
     if name == "files":
@@ -143,7 +72,7 @@ def open_provider(name: str, options: Mapping[str, Any] | None = None, *,
         return SyntheticProvider(n_tickers=opts.integer("n_tickers", 50, minimum=1),
                                  n_days=opts.integer("n_days", 2520, minimum=1),
                                  seed=opts.integer("seed", 0), start=opts.text("start", "2015-01-02"))
-    http = opts.http(transport, sleep, monotonic)
+    http = _http_settings(opts, transport, sleep, monotonic)
     if name == "yfinance":
         return YahooProvider(tickers=opts.strings("tickers"), sectors=opts.mapping("sectors"),
                              auto_adjust=opts.flag("auto_adjust", True), http=http)
@@ -160,5 +89,5 @@ def open_macro_provider(name: str, options: Mapping[str, Any] | None = None, *,
         raise DataError(f"unknown macro provider {name!r}; known: {', '.join(MACRO_PROVIDER_NAMES)}")
     if name != "fred":
         return open_provider(name, options, env=env, transport=transport, sleep=sleep, monotonic=monotonic)
-    opts = _Options(name, options or {})
-    return FredProvider(env.get("FRED_API_KEY"), http=opts.http(transport, sleep, monotonic))
+    opts = ProviderOptions(name, options or {})
+    return FredProvider(env.get("FRED_API_KEY"), http=_http_settings(opts, transport, sleep, monotonic))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -159,6 +159,10 @@ class TradingCalendar:
                 f"{sessions.first.isoformat()}..{sessions.last.isoformat()}"
             )
         return _from_day_number(int(sessions.days[position]))
+
+    def as_of_session(self, run_date: date) -> date:
+        """The last session closed by the end of ``run_date`` (UTC): Friday for a Saturday run."""
+        return self.last_closed_session(datetime.combine(_as_day(run_date), time(23, 59, 59), UTC))
 
     def trading_days_between(self, a: date, b: date) -> int:
         """Number of sessions in ``(a, b]``; 0 when ``a >= b``."""

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alpha_engine.data._errors import MarketStoreError
-from alpha_engine.data._market_store import ARCTIC_ERROR_MAP, MarketStore, map_arctic_exceptions
+from alpha_engine.store import MarketStoreError
+from alpha_engine.store._market_store import ARCTIC_ERROR_MAP, MarketStore, map_arctic_exceptions
 
 
 def arcticdb_exception_classes() -> list[type[BaseException]]:
@@ -108,3 +108,16 @@ def test_an_arcticdb_failure_inside_a_write_names_symbol_and_library(store: Mark
     monkeypatch.setattr(library, "write_batch", refuse)
     with store.writer(), pytest.raises(MarketStoreError, match=r"universe/MSFT: storage refused permission"):
         store.upsert("MSFT", frame)
+
+
+def test_the_store_error_tree() -> None:
+    import alpha_engine.store as store
+
+    assert issubclass(store.ArtifactNotFoundError, store.StoreError) and issubclass(store.ArtifactNotFoundError, KeyError)
+    assert issubclass(store.InvalidKeyError, store.StoreError) and issubclass(store.InvalidKeyError, ValueError)
+    for error in (store.ReadOnlyStoreError, store.ContractError, store.MarketStoreError, store.CalendarError):
+        assert issubclass(error, store.StoreError)
+    assert issubclass(store.MarketStoreLockedError, store.MarketStoreError)
+    # A write refused by a read-only market store is both a market store error and a read-only one.
+    assert issubclass(store.ReadOnlyMarketStoreError, store.MarketStoreError)
+    assert issubclass(store.ReadOnlyMarketStoreError, store.ReadOnlyStoreError)

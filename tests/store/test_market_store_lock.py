@@ -15,17 +15,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alpha_engine.data._errors import MarketStoreError, MarketStoreLockedError, ReadOnlyMarketStoreError
-from alpha_engine.data._market_store import MarketStore
-from alpha_engine.data._writer_lock import LOCK_FILE_NAME, WriterLock
+from alpha_engine.store import MarketStoreError, MarketStoreLockedError, ReadOnlyMarketStoreError
+from alpha_engine.store._market_store import MarketStore
+from alpha_engine.store._writer_lock import LOCK_FILE_NAME, WriterLock
 
 FEATURES = ("f_alpha",)
 
 # Tries to take the writer lock from another process; prints the outcome.
 CHILD = textwrap.dedent("""
     import sys
-    from alpha_engine.data._errors import MarketStoreLockedError
-    from alpha_engine.data._market_store import MarketStore
+    from alpha_engine.store import MarketStoreLockedError
+    from alpha_engine.store._market_store import MarketStore
     store = MarketStore(sys.argv[1])
     try:
         with store.writer():
@@ -164,7 +164,7 @@ def test_a_read_only_store_refuses_writes_on_an_existing_store(filled: tuple[str
 
 READ_IN_CHILD = textwrap.dedent("""
     import sys
-    from alpha_engine.data._market_store import MarketStore
+    from alpha_engine.store._market_store import MarketStore
     store = MarketStore(sys.argv[1], feature_columns=["f_alpha"], read_only=True)
     print(store.tickers(), len(store.read_many()["AAPL"]), store.last_dates(), sorted(store.read_macro()))
 """)

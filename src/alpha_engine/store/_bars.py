@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,7 +23,9 @@ import pandas as pd
 __all__ = [
     "OHLCV_COLUMNS",
     "PRICE_COLUMNS",
+    "SOURCE_COLUMN",
     "Panel",
+    "content_digest",
     "empty_ticker_frame",
     "normalize_ticker_frame",
     "panel_from_frames",
@@ -91,3 +94,12 @@ def panel_from_frames(frames: Mapping[str, pd.DataFrame]) -> Panel:
         wide.index = pd.DatetimeIndex(wide.index, name="date")
         fields[column.lower()] = wide.sort_index().astype("float64")
     return Panel(**fields)
+
+
+def content_digest(frames: Mapping[str, pd.DataFrame]) -> str:
+    """sha256 over every ticker's rows (index, values, source), in ticker order: a data vintage."""
+    digest = hashlib.sha256()
+    for ticker in sorted(frames):
+        digest.update(ticker.encode())
+        digest.update(pd.util.hash_pandas_object(frames[ticker], index=True).to_numpy().tobytes())
+    return digest.hexdigest()

@@ -13,10 +13,9 @@ import pandas as pd
 import pytest
 from arcticdb.version_store.library import Library
 
-import alpha_engine.data._market_store as market_store_module
-from alpha_engine.data._bars import PRICE_COLUMNS
-from alpha_engine.data._errors import MarketStoreError
-from alpha_engine.data._market_store import MarketStore, UpsertResult
+import alpha_engine.store._market_store as market_store_module
+from alpha_engine.store import PRICE_COLUMNS, MarketStoreError
+from alpha_engine.store._market_store import MarketStore, UpsertResult
 
 FEATURES = ("f_alpha", "f_beta")
 CANONICAL = [*PRICE_COLUMNS, "source", *FEATURES]

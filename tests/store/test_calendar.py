@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alpha_engine.data._calendar import TradingCalendar
-from alpha_engine.data._errors import CalendarError, DataError
+from alpha_engine.store import CalendarError, StoreError, TradingCalendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -196,8 +195,8 @@ def test_instant_before_first_close_raises(bounded: TradingCalendar) -> None:
         bounded.last_closed_session(datetime(1990, 1, 2, 15, 0, tzinfo=UTC))
 
 
-def test_calendar_error_is_a_data_error() -> None:
-    assert issubclass(CalendarError, DataError)
+def test_calendar_error_is_a_store_error() -> None:
+    assert issubclass(CalendarError, StoreError)
 
 
 def test_unknown_calendar_fails_lazily_on_first_use() -> None:

@@ -1,0 +1,20 @@
+"""The composition root: the only package that imports every domain.
+
+It holds the Saturday stage graph (order, branches, hard/soft), the committed definition, the
+resource wiring (which stores a run opens, and how) and the run-date policy, bundled as the
+:class:`~alpha_engine.pipeline.PipelineApp` ``SATURDAY`` that the settings name by default.
+"""
+
+from ._resources import RESOURCES, open_artifacts, open_market
+from ._run_date import default_run_date
+from ._saturday import DEFINITION_FILE, SATURDAY, SATURDAY_GRAPH
+
+__all__ = [
+    "DEFINITION_FILE",
+    "RESOURCES",
+    "SATURDAY",
+    "SATURDAY_GRAPH",
+    "default_run_date",
+    "open_artifacts",
+    "open_market",
+]

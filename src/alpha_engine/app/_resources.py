@@ -1,0 +1,36 @@
+"""Resource wiring: how each resource a stage may require opens from the settings.
+
+This is the one place that knows the market store holds the data package's feature columns.
+Every opener honours ``read_only`` (a preflight-only run opens everything read-only, so a
+write is an error) and imports its store only when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from alpha_engine.config import Settings
+from alpha_engine.pipeline import ARTIFACTS, MARKET, Opener, Resource
+
+if TYPE_CHECKING:
+    from alpha_engine.store import ArtifactStore, Contracts, MarketStore
+
+__all__ = ["RESOURCES", "open_artifacts", "open_market"]
+
+
+def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts) -> ArtifactStore:
+    """The artifact store at ``settings.artifacts_uri``, validating JSON against ``contracts``."""
+    from alpha_engine.store import ArtifactStore
+
+    return ArtifactStore(settings.artifacts_uri, read_only=read_only, contracts=contracts)
+
+
+def open_market(settings: Settings, read_only: bool, contracts: Contracts) -> MarketStore:
+    """The ArcticDB market store at ``settings.data.market_store_uri``, with the feature columns."""
+    from alpha_engine.data import FEATURE_ORDER
+    from alpha_engine.store import MarketStore
+
+    return MarketStore(settings.data.market_store_uri, feature_columns=FEATURE_ORDER, read_only=read_only)
+
+
+RESOURCES: dict[Resource[Any], Opener] = {ARTIFACTS: open_artifacts, MARKET: open_market}

@@ -1,0 +1,42 @@
+"""The Saturday pipeline: its stages in upstream order, wired to their resources.
+
+Stages join as they are implemented; the graph is never padded with placeholders. Upstream
+order (see docs/architecture.md): MorningEnrich, DataPhase1, Scanner, ..., a parallel group of
+the Research and Predictor branches, DriftDetection, the backtest family, Parity, Evaluator,
+SaturdayHealthCheck. The Research branch joins the group when research lands.
+
+Adding a stage is its module in its domain package plus one line here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alpha_engine.data import DataPhase1, MorningEnrich, Scanner, check_data_settings
+from alpha_engine.health import SaturdayHealthCheck
+from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
+from alpha_engine.predictor import DriftDetection, PredictorTraining
+
+from ._resources import RESOURCES
+from ._run_date import default_run_date
+
+__all__ = ["DEFINITION_FILE", "SATURDAY", "SATURDAY_GRAPH"]
+
+SATURDAY_GRAPH = StageGraph(
+    title="Saturday",
+    steps=(
+        MorningEnrich,
+        DataPhase1,
+        Scanner,
+        ParallelGroup("ResearchPredictorParallel", (Branch("Predictor", (PredictorTraining,)),)),
+        DriftDetection,
+        SaturdayHealthCheck,
+    ),
+)
+
+SATURDAY = PipelineApp(graph=SATURDAY_GRAPH, resources=RESOURCES, default_run_date=default_run_date,
+                       settings_checks=(check_data_settings,))
+
+# The committed definition: compose_definition(SATURDAY_GRAPH) with default settings, byte for
+# byte ('alpha-engine definition -o' rewrites it; a test fails when it drifts).
+DEFINITION_FILE = Path(__file__).resolve().parent / "definitions" / "saturday.asl.json"

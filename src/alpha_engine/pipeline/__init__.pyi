@@ -1,0 +1,67 @@
+from ._app import PipelineApp, load_app
+from ._artifacts import FRAMEWORK_ARTIFACTS, HEALTH_MARKER, STAGE_LOG
+from ._compose import ComposeOptions, compose_definition, definition_json
+from ._errors import PipelineError, PreflightError, RecoveryError, StageDefinitionError, UnknownStageError
+from ._graph import Branch, ParallelGroup, StageGraph, Step
+from ._local import LocalPipeline, StageStatus, short_cause, stage_log_path, stage_statuses
+from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture
+from ._resources import ARTIFACTS, MARKET, Opener, Resource, Resources
+from ._runner import ExitCode, StageReport, artifact_present, run_stage, write_report
+from ._stage import (
+    Compute,
+    Consumption,
+    FailureClass,
+    NoOptions,
+    Stage,
+    StageContext,
+    StageOutcome,
+    check_stage_class,
+    optional,
+)
+
+__all__ = [
+    "ARTIFACTS",
+    "FRAMEWORK_ARTIFACTS",
+    "HEALTH_MARKER",
+    "MARKET",
+    "STAGE_LOG",
+    "Branch",
+    "ComposeOptions",
+    "Compute",
+    "Consumption",
+    "ExitCode",
+    "FailureClass",
+    "LocalPipeline",
+    "LogCaptureResult",
+    "NoOptions",
+    "Opener",
+    "ParallelGroup",
+    "PipelineApp",
+    "PipelineError",
+    "PreflightError",
+    "RecoveryError",
+    "Resource",
+    "Resources",
+    "Stage",
+    "StageContext",
+    "StageDefinitionError",
+    "StageGraph",
+    "StageOutcome",
+    "StageReport",
+    "StageStatus",
+    "Step",
+    "UnknownStageError",
+    "artifact_present",
+    "check_stage_class",
+    "compose_definition",
+    "definition_json",
+    "load_app",
+    "log_key_for",
+    "optional",
+    "run_stage",
+    "run_with_log_capture",
+    "short_cause",
+    "stage_log_path",
+    "stage_statuses",
+    "write_report",
+]

@@ -1,0 +1,79 @@
+from ._artifacts import (
+    CHAMPION_POINTER,
+    DRIFT_REPORT,
+    LATEST_PREDICTIONS,
+    MODEL_BUNDLE_FILE,
+    MODEL_REPORT_FILE,
+    PREDICTIONS,
+    REGISTRY_MANIFEST,
+)
+from ._calibration import AlphaCalibrator
+from ._drift import detect_drift, reference_distributions
+from ._errors import PredictorError, RegistryCorruptionError, RegistryError, VersionNotFoundError
+from ._inference import ChampionModels, load_champion, predict_cross_section
+from ._labels import forward_log_return, market_relative_labels, vol_bucket_relative_labels
+from ._meta import MetaModel
+from ._metrics import ICSummary, daily_ic, deflated_sharpe_ratio, hit_rate, summarize_ic
+from ._momentum import MOMENTUM_FORMULA, momentum_score
+from ._options import PredictorTrainingOptions, TrainingConfig
+from ._predictions import apply_vetoes, build_predictions
+from ._promotion import PROMOTION_MARGIN, promotion_decision
+from ._registry import BundleFile, ModelRegistry
+from ._report import render_report
+from ._rows import latest_model_inputs, model_rows, training_rows
+from ._splits import CombinatorialPurgedCV, WalkForward
+from ._stages import DriftDetection, PredictorTraining
+from ._training import META_FEATURES, build_dataset, train_predictor
+from ._volatility import VOLATILITY_FEATURES, VolatilityModel
+
+__all__ = [
+    "CHAMPION_POINTER",
+    "DRIFT_REPORT",
+    "LATEST_PREDICTIONS",
+    "META_FEATURES",
+    "MODEL_BUNDLE_FILE",
+    "MODEL_REPORT_FILE",
+    "MOMENTUM_FORMULA",
+    "PREDICTIONS",
+    "PROMOTION_MARGIN",
+    "REGISTRY_MANIFEST",
+    "VOLATILITY_FEATURES",
+    "AlphaCalibrator",
+    "BundleFile",
+    "ChampionModels",
+    "CombinatorialPurgedCV",
+    "DriftDetection",
+    "ICSummary",
+    "MetaModel",
+    "ModelRegistry",
+    "PredictorError",
+    "PredictorTraining",
+    "PredictorTrainingOptions",
+    "RegistryCorruptionError",
+    "RegistryError",
+    "TrainingConfig",
+    "VersionNotFoundError",
+    "VolatilityModel",
+    "WalkForward",
+    "apply_vetoes",
+    "build_dataset",
+    "build_predictions",
+    "daily_ic",
+    "deflated_sharpe_ratio",
+    "detect_drift",
+    "forward_log_return",
+    "hit_rate",
+    "latest_model_inputs",
+    "load_champion",
+    "market_relative_labels",
+    "model_rows",
+    "momentum_score",
+    "predict_cross_section",
+    "promotion_decision",
+    "reference_distributions",
+    "render_report",
+    "summarize_ic",
+    "train_predictor",
+    "training_rows",
+    "vol_bucket_relative_labels",
+]

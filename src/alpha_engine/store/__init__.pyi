@@ -1,0 +1,53 @@
+from ._artifacts import ArtifactStore
+from ._bars import (
+    OHLCV_COLUMNS,
+    PRICE_COLUMNS,
+    SOURCE_COLUMN,
+    Panel,
+    content_digest,
+    empty_ticker_frame,
+    normalize_ticker_frame,
+    panel_from_frames,
+)
+from ._calendar import TradingCalendar
+from ._contracts import Artifact, Contracts
+from ._errors import (
+    ArtifactNotFoundError,
+    CalendarError,
+    ContractError,
+    InvalidKeyError,
+    MarketStoreError,
+    MarketStoreLockedError,
+    ReadOnlyMarketStoreError,
+    ReadOnlyStoreError,
+    StoreError,
+)
+from ._market_store import MarketStore, UpsertResult
+from ._writer_lock import WriterLock
+
+__all__ = [
+    "OHLCV_COLUMNS",
+    "PRICE_COLUMNS",
+    "SOURCE_COLUMN",
+    "Artifact",
+    "ArtifactNotFoundError",
+    "ArtifactStore",
+    "CalendarError",
+    "ContractError",
+    "Contracts",
+    "InvalidKeyError",
+    "MarketStore",
+    "MarketStoreError",
+    "MarketStoreLockedError",
+    "Panel",
+    "ReadOnlyMarketStoreError",
+    "ReadOnlyStoreError",
+    "StoreError",
+    "TradingCalendar",
+    "UpsertResult",
+    "WriterLock",
+    "content_digest",
+    "empty_ticker_frame",
+    "normalize_ticker_frame",
+    "panel_from_frames",
+]

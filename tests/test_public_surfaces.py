@@ -1,0 +1,106 @@
+"""Every package's public surface is pinned: ``__all__`` is exactly this literal list, every name
+in it resolves, and nothing else public is exposed. A refactor that drops or adds a name fails
+here first (the sfn runtime pins its own surface in tests/sfn/test_exports.py)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+EXPORTS = {
+    "alpha_engine.app": [
+        "DEFINITION_FILE", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH", "default_run_date",
+        "open_artifacts", "open_market",
+    ],
+    "alpha_engine.config": [
+        "ConfigError", "DataSettings", "PipelineSettings", "Settings", "load_settings",
+    ],
+    "alpha_engine.store": [
+        "Artifact", "ArtifactNotFoundError", "ArtifactStore", "CalendarError", "ContractError",
+        "Contracts", "InvalidKeyError", "MarketStore", "MarketStoreError", "MarketStoreLockedError",
+        "OHLCV_COLUMNS", "PRICE_COLUMNS", "Panel", "ReadOnlyMarketStoreError", "ReadOnlyStoreError",
+        "SOURCE_COLUMN", "StoreError", "TradingCalendar", "UpsertResult", "WriterLock",
+        "content_digest", "empty_ticker_frame", "normalize_ticker_frame", "panel_from_frames",
+    ],
+    "alpha_engine.pipeline": [
+        "ARTIFACTS", "Branch", "ComposeOptions", "Compute", "Consumption", "ExitCode",
+        "FRAMEWORK_ARTIFACTS", "FailureClass", "HEALTH_MARKER", "LocalPipeline", "LogCaptureResult",
+        "MARKET", "NoOptions", "Opener", "ParallelGroup", "PipelineApp", "PipelineError",
+        "PreflightError", "RecoveryError", "Resource", "Resources", "STAGE_LOG", "Stage",
+        "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome", "StageReport",
+        "StageStatus", "Step", "UnknownStageError", "artifact_present", "check_stage_class",
+        "compose_definition", "definition_json", "load_app", "log_key_for", "optional", "run_stage",
+        "run_with_log_capture", "short_cause", "stage_log_path", "stage_statuses", "write_report",
+    ],
+    "alpha_engine.data": [
+        "Anomaly", "CANDIDATES", "DataError", "DataPhase1", "FEATURES", "FEATURE_ORDER", "FeatureSet",
+        "FeatureSpec", "LATEST_WEEKLY", "MorningEnrich", "ProviderAuthError", "ProviderError",
+        "QualityGateError", "Scanner", "ScannerOptions", "WEEKLY_CONSTITUENTS", "WEEKLY_MANIFEST",
+        "WEEKLY_VALIDATION", "anomalies_summary", "backfill_regression", "check_data_settings",
+        "check_new_rows", "compute_features", "coverage_gate", "enrich_prior_session",
+        "feature_catalog", "first_saturday_after", "freshness_gate", "freshness_report",
+        "ingest_market_data", "latest_cross_section", "latest_feature_values", "latest_validation",
+        "market_status", "open_macro_provider", "open_provider", "scan_candidates", "schema_hash",
+        "split_blocked", "validate_history", "validate_store",
+    ],
+    "alpha_engine.data.providers": [
+        "ETF_MACRO_SYMBOLS", "FRED_ONLY_SYMBOLS", "FRED_SERIES", "FilesProvider", "FredProvider",
+        "HttpClient", "HttpSettings", "INDEX_SYMBOLS", "MACRO_PROVIDER_NAMES", "MACRO_SYMBOLS",
+        "MacroProvider", "PROVIDER_NAMES", "PolygonProvider", "Provider", "ProviderOptions",
+        "RateLimiter", "RetryPolicy", "SAMPLE_CAVEATS", "SAMPLE_DEFAULT_RUN_DATE", "SAMPLE_LAST_DATE",
+        "SAMPLE_SECTORS", "SECTOR_ETFS", "SYNTHETIC_CAVEATS", "SampleProvider", "SyntheticProvider",
+        "YahooProvider", "check_data_settings", "first_saturday_after", "from_yahoo_symbol",
+        "open_macro_provider", "open_provider", "redact", "to_polygon_symbol", "to_yahoo_symbol",
+    ],
+    "alpha_engine.data.features": [
+        "FEATURES", "FEATURE_GROUPS", "FEATURE_ORDER", "FEATURE_PARAMS", "FEATURE_UNITS", "FeatureSet",
+        "FeatureSpec", "compute_features", "cross_sectional_zscore", "feature_spec", "schema_hash",
+    ],
+    "alpha_engine.predictor": [
+        "AlphaCalibrator", "BundleFile", "CHAMPION_POINTER", "ChampionModels", "CombinatorialPurgedCV",
+        "DRIFT_REPORT", "DriftDetection", "ICSummary", "LATEST_PREDICTIONS", "META_FEATURES",
+        "MODEL_BUNDLE_FILE", "MODEL_REPORT_FILE", "MOMENTUM_FORMULA", "MetaModel", "ModelRegistry",
+        "PREDICTIONS", "PROMOTION_MARGIN", "PredictorError", "PredictorTraining",
+        "PredictorTrainingOptions", "REGISTRY_MANIFEST", "RegistryCorruptionError", "RegistryError",
+        "TrainingConfig", "VOLATILITY_FEATURES", "VersionNotFoundError", "VolatilityModel",
+        "WalkForward", "apply_vetoes", "build_dataset", "build_predictions", "daily_ic",
+        "deflated_sharpe_ratio", "detect_drift", "forward_log_return", "hit_rate",
+        "latest_model_inputs", "load_champion", "market_relative_labels", "model_rows",
+        "momentum_score", "predict_cross_section", "promotion_decision", "reference_distributions",
+        "render_report", "summarize_ic", "train_predictor", "training_rows",
+        "vol_bucket_relative_labels",
+    ],
+    "alpha_engine.health": [
+        "HEALTH_REPORT", "SaturdayHealthCheck",
+    ],
+}
+
+# Domain packages, the store and the pipeline load their names lazily (see their __init__.pyi).
+LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
+        "alpha_engine.predictor", "alpha_engine.health")
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTS))
+def test_all_is_pinned(name: str) -> None:
+    assert sorted(importlib.import_module(name).__all__) == EXPORTS[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTS))
+def test_every_exported_name_resolves_and_nothing_else_is_public(name: str) -> None:
+    module = importlib.import_module(name)
+    for export in module.__all__:
+        assert getattr(module, export) is not None, export
+    public = {n for n in dir(module) if not n.startswith("_") and n != "annotations"}
+    submodules = {n for n in public if type(getattr(module, n)).__name__ == "module"}
+    assert sorted(public - submodules) == EXPORTS[name]
+
+
+@pytest.mark.parametrize("name", LAZY)
+def test_importing_a_lazy_package_imports_none_of_its_modules(name: str) -> None:
+    code = (f"import sys, {name}; "
+            f"print(sorted(m for m in sys.modules if m.startswith('{name}.') and m.count('.') > 1))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]", f"{name} imported {loaded.strip()} at import time"
