@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from alpha_engine.sfn._intrinsics import (
 )
 from alpha_engine.sfn._template import Scope, compile_template
 
-CASES = Path(__file__).parents[3] / "shared/conformance/aws/cases.jsonl"
 MASKED = {"RandomNumberGenerated", "generated-uuid"}  # the snapshot replaced the random value
 
 
@@ -34,20 +32,12 @@ def run(text: str, data: Any = None, context: dict[str, Any] | None = None, **va
 # --- recorded AWS executions ------------------------------------------------------------------
 
 
-def _recorded() -> list[Any]:
-    if not CASES.exists():
-        return []
-    out = []
-    for line in CASES.read_text().splitlines():
-        case = json.loads(line)
-        if case["group"] == "intrinsic_functions" and case["query_language"] == "JSONPath":
-            out.append(pytest.param(case, id="::".join(case["id"].split("::")[-2:])))
-    return out
-
-
-@pytest.mark.skipif(not CASES.exists(), reason="conformance corpus /work/shared/conformance/aws absent")
-@pytest.mark.parametrize("case", _recorded())
-def test_recorded_intrinsic_results_match_aws(case: dict[str, Any]) -> None:
+@pytest.mark.aws_cases(
+    lambda case: case["group"] == "intrinsic_functions" and case["query_language"] == "JSONPath",
+    ids=lambda case: "::".join(case["id"].split("::")[-2:]),
+)
+def test_recorded_intrinsic_results_match_aws(aws_case: dict[str, Any]) -> None:
+    case = aws_case
     state = case["definition"]["States"][case["definition"]["StartAt"]]
     context = {
         "Execution": {"Name": "<ExecArnPart_0idx>", "Input": case["input"]},

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +22,6 @@ from alpha_engine.sfn._jsonata import (
     set_entropy,
     unexpected_type_error,
 )
-
-CASES = Path("/work/shared/conformance/aws/cases.jsonl")
 
 
 def scope(input_: Any = None, **variables: Any) -> JsonataScope:
@@ -396,11 +392,8 @@ def test_fast_path_matches_full_evaluator(value: Any, path: list[str]) -> None:
 _PREFIX = re.compile(r"^An error occurred while executing the state '[^']*' \(entered at the event id #\d+\)\. ")
 
 
-def _load_cases() -> list[dict[str, Any]]:
-    if not CASES.exists():
-        return []
-    cases = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
-    return [c for c in cases if c["query_language"] == "JSONata" and c["pure_asl"] and _runnable(c)]
+def _is_replayable_here(case: dict[str, Any]) -> bool:
+    return case["query_language"] == "JSONata" and case["pure_asl"] and _runnable(case)
 
 
 def _language(definition: dict[str, Any], state: dict[str, Any]) -> str:
@@ -476,12 +469,9 @@ def _run(case: dict[str, Any]) -> tuple[str, Any]:
     return "SUCCEEDED", data
 
 
-CONFORMANCE = _load_cases()
-
-
-@pytest.mark.skipif(not CONFORMANCE, reason="conformance data not available")
-@pytest.mark.parametrize("case", CONFORMANCE, ids=[c["id"].split("::", 2)[-1] for c in CONFORMANCE])
-def test_conformance_case(case: dict[str, Any]) -> None:
+@pytest.mark.aws_cases(_is_replayable_here, ids=lambda case: case["id"].split("::", 2)[-1])
+def test_conformance_case(aws_case: dict[str, Any]) -> None:
+    case = aws_case
     expected = case["expected"]
     status, outcome = _run(case)
     assert status == expected["status"]
@@ -492,6 +482,5 @@ def test_conformance_case(case: dict[str, Any]) -> None:
         assert outcome == (expected["error"], None if cause is None else _PREFIX.sub("", cause))
 
 
-def test_conformance_selection_is_not_empty() -> None:
-    if CASES.exists():
-        assert len(CONFORMANCE) >= 50
+def test_conformance_selection_is_not_empty(aws_cases: list[dict[str, Any]]) -> None:
+    assert sum(1 for case in aws_cases if _is_replayable_here(case)) >= 50

@@ -4,7 +4,7 @@
 :class:`FakeClock`, so Waits and retry backoff take no real time.
 
 ``run_conformance_case`` replays one execution recorded against real AWS (the
-``shared/conformance/aws/cases.jsonl`` format) and says whether this runtime agrees.
+``tests/sfn/data/aws/cases.jsonl`` format, see the README there) and says whether this runtime agrees.
 Recorded values were masked by the recorder (``<ArnPart_0idx>``, ``<uuid:1>``,
 ``<json-input:1>``...): a masked string in the expectation matches any text in its place.
 """
