@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alpha_engine.sfn._choice import COMPARISON_OPERATORS, compile_choice_rule, parse_timestamp_ns
+from alpha_engine.sfn._choice import compile_choice_rule, parse_timestamp_ns
 from alpha_engine.sfn._errors import ExpressionError, StatesError
 from alpha_engine.sfn._template import Scope
+from alpha_engine.sfn._vocabulary import COMPARISON_OPERATORS
 
 
 def check(rule: dict[str, Any], data: Any, variables: dict[str, Any] | None = None) -> bool:

@@ -17,10 +17,10 @@ from alpha_engine.sfn._intrinsics import (
     compile_intrinsic,
     format_java,
     get_entropy,
-    is_intrinsic,
     set_entropy,
 )
 from alpha_engine.sfn._template import Scope, compile_template
+from alpha_engine.sfn._vocabulary import is_intrinsic
 
 MASKED = {"RandomNumberGenerated", "generated-uuid"}  # the snapshot replaced the random value
 

@@ -17,11 +17,11 @@ from alpha_engine.sfn._jsonata import (
     JsonataScope,
     compile_jsonata,
     compile_jsonata_template,
-    is_jsonata,
     java_random_double,
     set_entropy,
     unexpected_type_error,
 )
+from alpha_engine.sfn._vocabulary import is_jsonata
 
 
 def scope(input_: Any = None, **variables: Any) -> JsonataScope:

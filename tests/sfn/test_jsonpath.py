@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alpha_engine.sfn._errors import ExpressionError, StatesError
+from alpha_engine.sfn._json import json_equal
 from alpha_engine.sfn._jsonpath import (
     PathNotFound,
     compile_path,
@@ -17,7 +18,6 @@ from alpha_engine.sfn._jsonpath import (
     format_no_results,
     is_path,
     is_reference_path,
-    json_equal,
     split_scoped_path,
 )
 from alpha_engine.sfn._template import Scope, compile_template

@@ -30,12 +30,14 @@ from ._errors import (
     SfnError,
     StatesError,
 )
-from ._history import STATE_EVENT_PREFIX, details_key
-from ._jsonata import JsonataScope, jsonata_type_name
+from ._history import details_key
+from ._json import compact_json, json_type_name
+from ._jsonata import JsonataScope
 from ._jsonpath import PathNotFound, format_no_results
 from ._model import DEFAULT, DISCARD, Catcher, Retrier, State, StateMachine, parse_state_machine
 from ._store import ExecutionRecord, ExecutionStore, MemoryStore
 from ._template import Scope
+from ._vocabulary import TIMESTAMP_RE
 from .services._base import split_resource
 
 __all__ = ["Engine", "ExecutionResult", "TaskInvoker", "PAYLOAD_LIMIT_BYTES"]
@@ -50,10 +52,6 @@ _NOT_CATCHABLE_BY_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"}
 _FIELD_RE = re.compile(r"specified for the field '([^']*)'")
 
 TaskInvoker = Callable[["TaskCall"], Any]  # async: (TaskCall) -> result
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +215,7 @@ class _Run:
             detail = "".join(traceback.format_exception(exc))[-4000:]
             return self.finish_failed(StatesError("States.Runtime", f"internal engine error: {detail}",
                                                   in_state=False))
-        text = _dumps(output)
+        text = compact_json(output)
         if len(text.encode()) > PAYLOAD_LIMIT_BYTES:
             return self.finish_failed(StatesError(
                 "States.DataLimitExceeded",
@@ -282,10 +280,10 @@ class _Run:
                         ) -> tuple[str | None, Any, dict[str, Any] | None]:
         if self.engine.abort_check and self.store.abort_requested(self.arn):
             raise _ExecutionAborted()
-        prefix = STATE_EVENT_PREFIX[state.type]
+        prefix = state.type  # history event names start with the state type: PassStateEntered...
         entered = self.clock.now().timestamp()
         entered_id = self.emit(frame, f"{prefix}StateEntered", {
-            "input": _dumps(raw), "inputDetails": {"truncated": False}, "name": state.name,
+            "input": compact_json(raw), "inputDetails": {"truncated": False}, "name": state.name,
         })
         frame.entered_id = entered_id
         ctx = self.context(state, entered, frame)
@@ -296,7 +294,7 @@ class _Run:
             self.annotate(exc, state, frame)
             raise
         if state.type != "Fail":
-            text = _dumps(output)
+            text = compact_json(output)
             if len(text.encode()) > PAYLOAD_LIMIT_BYTES:
                 raise StatesError(
                     "States.DataLimitExceeded",
@@ -306,7 +304,7 @@ class _Run:
                 )
             details: dict[str, Any] = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
             if assigned:
-                details["assignedVariables"] = {k: _dumps(v) for k, v in assigned.items()}
+                details["assignedVariables"] = {k: compact_json(v) for k, v in assigned.items()}
                 details["assignedVariablesDetails"] = {"truncated": False}
             self.emit(frame, f"{prefix}StateExited", details)
         return next_name, output, assigned
@@ -352,7 +350,7 @@ class _Run:
         except (PathNotFound, TypeError, ValueError, KeyError, IndexError) as exc:
             raise StatesError(
                 "States.ResultPathMatchFailure",
-                f"Unable to apply ResultPath '{result_path.text}' to input '{_dumps(raw)}': {exc}",
+                f"Unable to apply ResultPath '{result_path.text}' to input '{compact_json(raw)}': {exc}",
             ) from None
 
     def apply_output_path(self, state: State, value: Any, ctx: dict[str, Any], frame: _Frame) -> Any:
@@ -493,7 +491,7 @@ async def _choice(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, 
             if not isinstance(verdict, bool):
                 raise StatesError(
                     "States.QueryEvaluationError",
-                    f"The Condition of a Choice rule must evaluate to a boolean, got {_dumps(verdict)}.",
+                    f"The Condition of a Choice rule must evaluate to a boolean, got {compact_json(verdict)}.",
                 )
             if verdict:
                 assigned = run.jsonata_assign(rule.assign, scope) or run.jsonata_assign(st.assign, scope)
@@ -521,7 +519,7 @@ async def _choice(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, 
 def _as_wait_seconds(value: Any, path_text: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise StatesError("States.Runtime", f"The SecondsPath parameter cannot be parsed as a long value: "
-                                            f"{path_text} == {_dumps(value)}")
+                                            f"{path_text} == {compact_json(value)}")
     if isinstance(value, float) and not value.is_integer():
         raise StatesError("States.Runtime",
                           f"The SecondsPath parameter cannot be parsed as a long value: {path_text} == {value}")
@@ -531,11 +529,8 @@ def _as_wait_seconds(value: Any, path_text: str) -> float:
     return float(value)
 
 
-_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-
-
 def _parse_wait_timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not _TIMESTAMP_RE.match(value):
+    if not isinstance(value, str) or not TIMESTAMP_RE.fullmatch(value):
         return None
     try:
         return parse_timestamp(value)
@@ -553,7 +548,7 @@ async def _wait(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
             seconds = st.seconds(scope) if callable(st.seconds) else st.seconds
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
                 raise StatesError("States.QueryEvaluationError",
-                                  f"The Seconds field must be a non-negative integer, got {_dumps(seconds)}.")
+                                  f"The Seconds field must be a non-negative integer, got {compact_json(seconds)}.")
             deadline = now + timedelta(seconds=float(seconds))
         else:
             stamp = st.timestamp(scope) if callable(st.timestamp) else st.timestamp
@@ -633,7 +628,7 @@ async def _task(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
             credentials = st.credentials(pscope) if st.credentials is not None else None
         scheduled: dict[str, Any] = {
             "resourceType": resource_type, "resource": resource_short, "region": REGION,
-            "parameters": _dumps(params),
+            "parameters": compact_json(params),
         }
         if timeout is not None:
             scheduled["timeoutInSeconds"] = int(timeout)
@@ -654,7 +649,7 @@ async def _task(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, An
             run.emit(frame, kind, details)
             exc.in_state = False
             raise
-        text = _dumps(result)
+        text = compact_json(result)
         if len(text.encode()) > PAYLOAD_LIMIT_BYTES:
             too_big = StatesError(
                 "States.DataLimitExceeded",
@@ -680,7 +675,7 @@ def _dynamic_seconds(static: Any, path: Any, scope: Scope, field_name: str) -> f
                                                 f"{path.text}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise StatesError("States.Runtime", f"The {field_name} parameter references an invalid value: "
-                                                f"{path.text} == {_dumps(value)}")
+                                                f"{path.text} == {compact_json(value)}")
         return float(value)
     return float(static) if static is not None else None
 
@@ -745,7 +740,7 @@ def _int_setting(static: Any, path: Any, scope: Scope, field_name: str, *, integ
     if ok and integer and isinstance(value, float) and not value.is_integer():
         ok = False
     if not ok:
-        shown = value if isinstance(value, str) else _dumps(value)
+        shown = value if isinstance(value, str) else compact_json(value)
         raise StatesError("States.Runtime", f"The {field_name} field refers to value \"{shown}\" which is not a "
                                             f"valid {kind}: {path.text}")
     return value
@@ -765,11 +760,11 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
                     raise StatesError(
                         "States.QueryEvaluationError",
                         f"The JSONata expression '{st.items_text}' specified for the field 'Items' returned an "
-                        f"unexpected result type. Expected 'array', but was '{jsonata_type_name(items)}' "
-                        f"for value: {_dumps(items)}",
+                        f"unexpected result type. Expected 'array', but was '{json_type_name(items)}' "
+                        f"for value: {compact_json(items)}",
                     )
                 raise StatesError("States.QueryEvaluationError",
-                                  f"Map state input must be an array but was: {_dumps(items)}")
+                                  f"Map state input must be an array but was: {compact_json(items)}")
             max_conc = st.max_concurrency(scope) if callable(st.max_concurrency) else st.max_concurrency
             tol_count = st.tolerated_count(scope) if callable(st.tolerated_count) else st.tolerated_count
             tol_pct = (st.tolerated_percentage(scope) if callable(st.tolerated_percentage)
@@ -785,7 +780,7 @@ async def _map(run: _Run, st: State, raw: Any, frame: _Frame, ctx: dict[str, Any
                 except PathNotFound:
                     raise StatesError("States.Runtime", format_no_results(st.items_path.text)) from None
             if not isinstance(items, list):
-                raise StatesError("States.Runtime", f"Map state input must be an array but was: {_dumps(items)}")
+                raise StatesError("States.Runtime", f"Map state input must be an array but was: {compact_json(items)}")
             pscope = Scope(effective, ctx, frame.variables)
             max_conc = _int_setting(st.max_concurrency, st.max_concurrency_path, pscope, "MaxConcurrencyPath",
                                     integer=True)
@@ -969,7 +964,7 @@ class Engine:
     # -- definitions ------------------------------------------------------------------------------
     def compile(self, definition: Mapping[str, Any] | str) -> StateMachine:
         """Parse a definition (cached by its canonical JSON text)."""
-        text = definition if isinstance(definition, str) else _dumps(definition)
+        text = definition if isinstance(definition, str) else compact_json(definition)
         machine = self._machines.get(text)
         if machine is None:
             raw = json.loads(text)
@@ -989,12 +984,12 @@ class Engine:
     def create_execution(self, definition: Mapping[str, Any] | str, input_value: Any = None, *,
                          name: str | None = None, state_machine_name: str = "StateMachine",
                          options: Mapping[str, Any] | None = None) -> ExecutionRecord:
-        text = definition if isinstance(definition, str) else _dumps(definition)
+        text = definition if isinstance(definition, str) else compact_json(definition)
         self.compile(text)
         name = name or self.ids.uuid()
         sm_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{state_machine_name}"
         arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{state_machine_name}:{name}"
-        input_text = _dumps({} if input_value is None else input_value)
+        input_text = compact_json({} if input_value is None else input_value)
         size = len(input_text.encode())
         if size > PAYLOAD_LIMIT_BYTES:
             raise ExecutionStateError(
@@ -1004,7 +999,7 @@ class Engine:
         record = ExecutionRecord(
             arn=arn, name=name, state_machine_arn=sm_arn, state_machine_name=state_machine_name,
             definition=text, input=input_text, status="RUNNING",
-            start_date=self.clock.now().timestamp(), options=_dumps(dict(options or {})),
+            start_date=self.clock.now().timestamp(), options=compact_json(dict(options or {})),
         )
         self.store.create(record)
         return record
@@ -1116,7 +1111,7 @@ class Engine:
                 self._tokens.pop(token, None)
 
     def send_task_success(self, token: str, output: Any) -> None:
-        self.store.complete_token(token, "SUCCEEDED", output=_dumps(output))
+        self.store.complete_token(token, "SUCCEEDED", output=compact_json(output))
         self._wake(token)
 
     def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:

@@ -46,7 +46,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from alpha_engine.sfn._errors import ExpressionError, StatesError
-from alpha_engine.sfn._jsonpath import compact_json, json_equal
+from alpha_engine.sfn._json import compact_json, json_equal
 
 if TYPE_CHECKING:
     from alpha_engine.sfn._template import Scope, ValueFn
@@ -57,7 +57,6 @@ __all__ = [
     "compile_intrinsic",
     "format_java",
     "get_entropy",
-    "is_intrinsic",
     "set_entropy",
 ]
 
@@ -115,11 +114,6 @@ _CALL_RE: Final = re.compile(r"States\.[A-Za-z0-9]+(?=\s*\()")
 _NUMBER_RE: Final = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 _WORD_RE: Final = re.compile(r"(true|false|null)(?![\w$.])")
 _ESCAPABLE: Final = frozenset("'{}\\")
-
-
-def is_intrinsic(text: str) -> bool:
-    """True if ``text`` is written as an intrinsic call (``States.Name(``...)."""
-    return isinstance(text, str) and _CALL_RE.match(text.lstrip()) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,8 @@ from jsonata.parser import Parser
 from jsonata.utils import Utils
 
 from ._errors import ExpressionError, StatesError
+from ._json import compact_json, json_type_name
+from ._vocabulary import ERROR_QUERY_EVALUATION, is_jsonata
 
 __all__ = [
     "CompiledJsonata",
@@ -51,14 +53,10 @@ __all__ = [
     "TemplateFn",
     "compile_jsonata",
     "compile_jsonata_template",
-    "is_jsonata",
     "java_random_double",
-    "jsonata_type_name",
     "set_entropy",
     "unexpected_type_error",
 ]
-
-QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 
 # Above 2**53 a float no longer stands for one integer; AWS would print it in exponent form.
 _MAX_EXACT_FLOAT: Final = float(2**53)
@@ -82,11 +80,6 @@ class JsonataScope:
 
 
 TemplateFn = Callable[[JsonataScope], Any]
-
-
-def is_jsonata(value: Any) -> bool:
-    """True for a string that is a JSONata expression: ``{%`` first and ``%}`` last, no padding."""
-    return isinstance(value, str) and len(value) >= 4 and value.startswith("{%") and value.endswith("%}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,35 +364,20 @@ def _json_text(value: Any) -> str:
     if value is Utils.NULL_VALUE or value is None:
         return "null"
     try:
-        return json.dumps(_to_json(value), separators=(",", ":"), ensure_ascii=False)
+        return compact_json(_to_json(value))
     except (_UnsupportedResult, JException, TypeError, ValueError):
         return str(value)
 
 
 def unexpected_type_error(compiled: CompiledJsonata, field: str, expected: str, value: Any) -> StatesError:
     """AWS's error for a field whose expression gave the wrong JSON type (Map ``Items``...)."""
-    shown = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    shown = compact_json(value)
     return StatesError(
-        QUERY_EVALUATION_ERROR,
+        ERROR_QUERY_EVALUATION,
         f"The JSONata expression '{compiled.text}' specified for the field '{field}' returned an "
-        f"unexpected result type. Expected '{expected}', but was '{jsonata_type_name(value)}' "
+        f"unexpected result type. Expected '{expected}', but was '{json_type_name(value)}' "
         f"for value: {shown}",
     )
-
-
-def jsonata_type_name(value: Any) -> str:
-    """The JSON type name AWS uses in result-type errors: ``array``, ``object``, ``null``..."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 # --------------------------------------------------------------------------------------------
@@ -475,39 +453,39 @@ class CompiledJsonata:
         try:
             raw = self._engine.eval(self._ast, None, frame)
             if raw is None:
-                raise StatesError(QUERY_EVALUATION_ERROR, f"{self._prefix(field)} returned nothing (undefined).")
+                raise StatesError(ERROR_QUERY_EVALUATION, f"{self._prefix(field)} returned nothing (undefined).")
             return _to_json(raw)
         except StatesError:
             raise
         except _UnsupportedResult:
             raise StatesError(
-                QUERY_EVALUATION_ERROR, f"{self._prefix(field)} returned an unsupported result type."
+                ERROR_QUERY_EVALUATION, f"{self._prefix(field)} returned an unsupported result type."
             ) from None
         except JException as err:
             raise StatesError(
-                QUERY_EVALUATION_ERROR,
+                ERROR_QUERY_EVALUATION,
                 f"{self._prefix(field)} threw an error during evaluation. "
                 f"{err.error}: {_render_jsonata_message(err)}",
             ) from err
         except _FunctionFailed as err:
             raise StatesError(
-                QUERY_EVALUATION_ERROR, f"{self._prefix(field)} threw an error during evaluation: {err}"
+                ERROR_QUERY_EVALUATION, f"{self._prefix(field)} threw an error during evaluation: {err}"
             ) from err
         except RecursionError as err:
             raise StatesError(
-                QUERY_EVALUATION_ERROR,
+                ERROR_QUERY_EVALUATION,
                 f"{self._prefix(field)} threw an error during evaluation. "
                 f"D1011: {JException.error_codes['D1011']}",
             ) from err
         except (ZeroDivisionError, OverflowError) as err:
             # JavaScript's Infinity, which JSONata rejects as out of range.
             raise StatesError(
-                QUERY_EVALUATION_ERROR,
+                ERROR_QUERY_EVALUATION,
                 f"{self._prefix(field)} threw an error during evaluation. D1001: Number out of range",
             ) from err
         except Exception as err:  # noqa: BLE001 - any library fault is the expression's failure
             raise StatesError(
-                QUERY_EVALUATION_ERROR, f"{self._prefix(field)} threw an internal error during evaluation."
+                ERROR_QUERY_EVALUATION, f"{self._prefix(field)} threw an internal error during evaluation."
             ) from err
         finally:
             _current_scope.reset(token)

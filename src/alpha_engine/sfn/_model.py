@@ -13,9 +13,10 @@ from typing import Any
 
 from ._choice import compile_choice_rule
 from ._errors import ExpressionError
-from ._jsonata import compile_jsonata_template, is_jsonata
+from ._jsonata import compile_jsonata_template
 from ._jsonpath import compile_reference_path
 from ._template import ScopedPath, compile_scoped_path, compile_template, compile_value
+from ._vocabulary import JSONATA, JSONPATH, is_jsonata
 
 __all__ = [
     "Catcher",
@@ -27,9 +28,6 @@ __all__ = [
     "DEFAULT",
     "DISCARD",
 ]
-
-JSONATA = "JSONata"
-JSONPATH = "JSONPath"
 
 
 class _Marker:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ExecutionNotFound, StoreError
+from ._json import compact_json
 
 __all__ = ["ExecutionRecord", "ExecutionStore", "MemoryStore", "SqliteStore", "open_store"]
 
@@ -300,12 +301,12 @@ class SqliteStore(ExecutionStore):
             if events:
                 db.executemany(
                     "INSERT INTO events (arn, id, body) VALUES (?,?,?)",
-                    [(arn, e["id"], json.dumps(e, separators=(",", ":"))) for e in events],
+                    [(arn, e["id"], compact_json(e)) for e in events],
                 )
             if step is not None:
                 db.execute(
                     "INSERT OR REPLACE INTO steps (arn, key, body) VALUES (?,?,?)",
-                    (arn, step[0], json.dumps(step[1], separators=(",", ":"))),
+                    (arn, step[0], compact_json(step[1])),
                 )
 
     def events(self, arn: str) -> list[dict[str, Any]]:

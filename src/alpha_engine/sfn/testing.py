@@ -23,6 +23,7 @@ from ._clock import FakeClock, IdSource
 from ._engine import Engine, ExecutionResult, TaskCall
 from ._errors import SfnError
 from ._store import ExecutionStore, MemoryStore
+from ._vocabulary import TIMESTAMP_RE
 
 __all__ = ["CaseOutcome", "SfnTestEnvironment", "run_conformance_case"]
 
@@ -75,7 +76,7 @@ def _pattern(expected: str) -> re.Pattern[str]:
 _MASK_WORDS = {
     "start-time": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"),
     "entered-time": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"),
-    "date": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"),
+    "date": TIMESTAMP_RE,
     "RandomNumberGenerated": re.compile(r"-?\d+(\.\d+)?"),
     "generated-uuid": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
     "snf_role_arn": re.compile(r"arn:aws:iam::\d{12}:role/.+"),

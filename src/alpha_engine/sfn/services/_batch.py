@@ -13,14 +13,13 @@ the background until it ends or :meth:`BatchBinding.aclose` stops it.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from .._errors import BindingError, StatesError
-from ._aws import http_date, new_request_id, sdk_metadata, utc_now
+from ._aws import compact_json, http_date, new_request_id, sdk_metadata, utc_now
 from ._base import BindingContext, TaskRequest
 from ._process import terminate_group
 
@@ -65,7 +64,7 @@ class BatchBinding:
             request_id = self.new_id()
             body = {"JobArn": job["JobArn"], "JobId": job["JobId"], "JobName": job["JobName"]}
             headers = {
-                "Content-Length": str(len(json.dumps(body, separators=(",", ":")))),
+                "Content-Length": str(len(compact_json(body).encode())),
                 "Content-Type": "application/json",
                 "Date": http_date(self.now()),
                 "x-amzn-RequestId": request_id,
@@ -73,7 +72,7 @@ class BatchBinding:
             return {**body, **sdk_metadata(headers, request_id)}
         done = await self._run(job, ctx)
         if done["Status"] != "SUCCEEDED":
-            raise StatesError("States.TaskFailed", json.dumps(done, separators=(",", ":")), in_state=False)
+            raise StatesError("States.TaskFailed", compact_json(done), in_state=False)
         return done
 
     async def aclose(self) -> None:
