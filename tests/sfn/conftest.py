@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from alpha_engine.sfn._clock import FakeClock, IdSource
+from alpha_engine.sfn._sources import EvaluationSources, use_sources
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _AWS_CASES_FILE = DATA_DIR / "aws" / "cases.jsonl"
@@ -72,6 +75,13 @@ def aws_cases() -> list[dict[str, Any]]:
 def validator_cases() -> list[dict[str, Any]]:
     """Every validator case (36): ``{"name", "expected_valid", "definition"}``."""
     return list(_load_validator_cases())
+
+
+@pytest.fixture
+def sources() -> Iterator[EvaluationSources]:
+    """Evaluate expressions as inside an execution: a fake clock and an id source seeded with 0."""
+    with use_sources(FakeClock(), IdSource(0)) as current:
+        yield current
 
 
 @pytest.fixture

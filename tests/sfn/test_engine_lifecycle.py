@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from alpha_engine.sfn import Engine, TaskCall
 from alpha_engine.sfn._clock import FakeClock, IdSource
-from alpha_engine.sfn._engine import Engine, TaskCall
 from alpha_engine.sfn._errors import ExecutionStateError, StatesError
 from alpha_engine.sfn._store import MemoryStore, SqliteStore
 from alpha_engine.sfn.testing import SfnTestEnvironment
@@ -229,3 +229,38 @@ def test_execution_input_over_256_kib_is_refused_at_start() -> None:
     env = SfnTestEnvironment()
     with pytest.raises(ExecutionStateError, match="the limit is 262,144"):
         env.run({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, {"x": "y" * 262_144})
+
+
+# --- store compatibility ----------------------------------------------------------------------
+
+
+def test_a_database_with_the_old_options_column_still_reads_and_writes(tmp_path: Path) -> None:
+    # Databases made before ExecutionRecord.options was dropped have an extra NOT NULL column with
+    # a default; the store names its columns, so such a file keeps working.
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE executions (
+            arn TEXT PRIMARY KEY, name TEXT NOT NULL, state_machine_arn TEXT NOT NULL,
+            state_machine_name TEXT NOT NULL, definition TEXT NOT NULL, input TEXT NOT NULL,
+            status TEXT NOT NULL, start_date REAL NOT NULL, stop_date REAL, output TEXT, error TEXT,
+            cause TEXT, redrive_count INTEGER NOT NULL DEFAULT 0, redrive_date REAL,
+            abort_requested INTEGER NOT NULL DEFAULT 0, options TEXT NOT NULL DEFAULT '{}'
+        );
+        INSERT INTO executions (arn, name, state_machine_arn, state_machine_name, definition, input, status,
+                                start_date, options)
+        VALUES ('arn:old', 'old', 'arn:sm', 'StateMachine', '{}', '{}', 'SUCCEEDED', 1.0, '{"x":1}');
+    """)
+    db.commit()
+    db.close()
+    store = SqliteStore(path)
+    try:
+        assert store.get("arn:old").status == "SUCCEEDED"
+        engine = Engine(store=store, clock=FakeClock(), ids=IdSource(1))
+        result = asyncio.run(engine.start({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, {"a": 1}))
+        assert result.succeeded
+        assert {r.arn for r in store.list_executions()} == {"arn:old", result.arn}
+    finally:
+        store.close()

@@ -12,10 +12,11 @@ What AWS adds to JSONata 2.0.6, and what this module does about it:
 * Step Functions functions: ``$partition``, ``$range``, ``$hash``, ``$random([seed])``
   (``java.util.Random``-compatible when seeded), ``$uuid`` and ``$parse``; ``$eval`` is
   removed (calling it fails with ``T1006``, as on AWS).
-* Determinism: unseeded ``$random()`` and ``$uuid()`` draw from ``JsonataScope.rng`` when the
-  engine gives one (one per execution makes a replay reproducible), else from the module
-  source set by :func:`set_entropy` (seeded from ``os.urandom`` at import). ``$now()`` and
-  ``$millis()`` report ``JsonataScope.clock_millis`` when given, else the wall clock.
+* Determinism: unseeded ``$random()`` and ``$uuid()`` draw from the
+  :class:`~alpha_engine.sfn.IdSource` of the execution being run, and ``$now()``/``$millis()``
+  read its :class:`~alpha_engine.sfn.Clock` once per expression evaluation (every call inside
+  one expression reports the same instant). Both reach the functions through
+  :mod:`._sources`; evaluating them outside an execution raises ``NondeterminismError``.
 * Results are JSON-native: JSONata ``null`` becomes ``None``, sequences become lists,
   integral floats become ints (AWS prints ``3.0`` as ``3``). An undefined result, an
   evaluation error or a function-valued result raise ``States.QueryEvaluationError`` with
@@ -29,11 +30,8 @@ import contextvars
 import hashlib
 import json
 import math
-import os
 import random
 import re
-import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -43,8 +41,9 @@ from jsonata.functions import Functions
 from jsonata.parser import Parser
 from jsonata.utils import Utils
 
-from ._errors import ExpressionError, StatesError
+from ._errors import ExpressionError, NondeterminismError, StatesError
 from ._json import compact_json, json_type_name
+from ._sources import current_sources
 from ._vocabulary import ERROR_QUERY_EVALUATION, is_jsonata
 
 __all__ = [
@@ -54,7 +53,6 @@ __all__ = [
     "compile_jsonata",
     "compile_jsonata_template",
     "java_random_double",
-    "set_entropy",
     "unexpected_type_error",
 ]
 
@@ -68,50 +66,49 @@ class JsonataScope:
 
     ``states`` is the ``$states`` object (``input``, ``context`` and, only where the field
     allows it, ``result`` / ``errorOutput``); ``variables`` are the workflow variables, bound
-    as ``$name``. ``rng`` feeds unseeded ``$random()``/``$uuid()`` (None: the module source,
-    see :func:`set_entropy`); ``clock_millis`` is what ``$now()``/``$millis()`` report
-    (None: the wall clock).
+    as ``$name``. Time and randomness come from the execution's sources (see :mod:`._sources`).
     """
 
     states: Mapping[str, Any]
     variables: Mapping[str, Any] = field(default_factory=dict)
-    rng: random.Random | None = None
-    clock_millis: int | None = None
 
 
 TemplateFn = Callable[[JsonataScope], Any]
 
 
 # --------------------------------------------------------------------------------------------
-# Entropy and the evaluation in progress
+# The evaluation in progress
 # --------------------------------------------------------------------------------------------
 
-_entropy: random.Random = random.Random(os.urandom(32))
+
+class _Evaluation:
+    """One run of one expression: where ``$random()``/``$uuid()`` draw from, and the one instant
+    ``$now()``/``$millis()`` report (read from the engine clock at the first call, then constant
+    for the rest of the expression, as JSONata specifies)."""
+
+    __slots__ = ("_millis",)
+
+    def __init__(self) -> None:
+        self._millis: int | None = None
+
+    def rng(self) -> random.Random:
+        return current_sources("JSONata $random()/$uuid()").rng
+
+    def millis(self) -> int:
+        if self._millis is None:
+            self._millis = current_sources("JSONata $now()/$millis()").now_millis()
+        return self._millis
 
 
-def set_entropy(rng: random.Random) -> None:
-    """Replace the module-wide source used by ``$random()``/``$uuid()`` when a scope has no ``rng``."""
-    global _entropy
-    _entropy = rng
-
-
-# The scope being evaluated, for the functions that need its rng or clock; a ContextVar keeps
-# concurrent evaluations (Map/Parallel workers on threads) apart.
-_current_scope: contextvars.ContextVar[JsonataScope | None] = contextvars.ContextVar(
-    "alpha_engine_sfn_jsonata_scope", default=None
+# A ContextVar keeps concurrent evaluations (Map/Parallel tasks) apart.
+_current_evaluation: contextvars.ContextVar[_Evaluation | None] = contextvars.ContextVar(
+    "alpha_engine_sfn_jsonata_evaluation", default=None
 )
 
 
-def _scope_rng() -> random.Random:
-    scope = _current_scope.get()
-    return scope.rng if scope is not None and scope.rng is not None else _entropy
-
-
-def _scope_millis() -> int:
-    scope = _current_scope.get()
-    if scope is not None and scope.clock_millis is not None:
-        return scope.clock_millis
-    return int(time.time() * 1000)
+def _evaluation() -> _Evaluation:
+    current = _current_evaluation.get()
+    return current if current is not None else _Evaluation()
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,12 +205,12 @@ class _StepFunctionsFunctions:
     @staticmethod
     def random(seed: Any) -> Any:
         if seed is None:
-            return _scope_rng().random()
+            return _evaluation().rng().random()
         return java_random_double(_java_long(float(seed)))
 
     @staticmethod
     def uuid() -> Any:
-        return str(uuid.UUID(int=_scope_rng().getrandbits(128), version=4))
+        return current_sources("JSONata $uuid()").ids.uuid()
 
     @staticmethod
     def parse(text: Any) -> Any:
@@ -226,11 +223,11 @@ class _StepFunctionsFunctions:
 
     @staticmethod
     def now(picture: Any, timezone: Any) -> Any:
-        return Functions.datetime_from_millis(_scope_millis(), picture, timezone)
+        return Functions.datetime_from_millis(_evaluation().millis(), picture, timezone)
 
     @staticmethod
     def millis() -> Any:
-        return _scope_millis()
+        return _evaluation().millis()
 
 
 def _build_step_functions_frame() -> Jsonata.Frame:
@@ -369,12 +366,15 @@ def _json_text(value: Any) -> str:
         return str(value)
 
 
-def unexpected_type_error(compiled: CompiledJsonata, field: str, expected: str, value: Any) -> StatesError:
-    """AWS's error for a field whose expression gave the wrong JSON type (Map ``Items``...)."""
+def unexpected_type_error(expression: str, field: str, expected: str, value: Any) -> StatesError:
+    """AWS's error for a field whose expression gave the wrong JSON type (Map ``Items``...).
+
+    ``expression`` is the text between ``{%`` and ``%}`` (:attr:`CompiledJsonata.text`).
+    """
     shown = compact_json(value)
     return StatesError(
         ERROR_QUERY_EVALUATION,
-        f"The JSONata expression '{compiled.text}' specified for the field '{field}' returned an "
+        f"The JSONata expression '{expression}' specified for the field '{field}' returned an "
         f"unexpected result type. Expected '{expected}', but was '{json_type_name(value)}' "
         f"for value: {shown}",
     )
@@ -449,13 +449,13 @@ class CompiledJsonata:
         states = scope.states if type(scope.states) is dict else dict(scope.states)
         frame = _ScopeFrame(states, scope.variables)
         frame.bindings["$"] = None
-        token = _current_scope.set(scope)
+        token = _current_evaluation.set(_Evaluation())
         try:
             raw = self._engine.eval(self._ast, None, frame)
             if raw is None:
                 raise StatesError(ERROR_QUERY_EVALUATION, f"{self._prefix(field)} returned nothing (undefined).")
             return _to_json(raw)
-        except StatesError:
+        except (StatesError, NondeterminismError):
             raise
         except _UnsupportedResult:
             raise StatesError(
@@ -488,7 +488,7 @@ class CompiledJsonata:
                 ERROR_QUERY_EVALUATION, f"{self._prefix(field)} threw an internal error during evaluation."
             ) from err
         finally:
-            _current_scope.reset(token)
+            _current_evaluation.reset(token)
 
     def _walk_simple_path(self, scope: JsonataScope, path: tuple[str, tuple[str, ...]]) -> Any:
         """``$var.a.b`` by plain dictionary lookups, or ``Utils.NONE`` to let the engine decide.

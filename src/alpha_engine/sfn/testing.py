@@ -20,8 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from ._clock import FakeClock, IdSource
-from ._engine import Engine, ExecutionResult, TaskCall
 from ._errors import SfnError
+from ._lifecycle import Engine
+from ._run import ExecutionResult, TaskCall
 from ._store import ExecutionStore, MemoryStore
 from ._vocabulary import TIMESTAMP_RE
 
