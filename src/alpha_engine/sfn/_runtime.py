@@ -71,8 +71,10 @@ class LocalRuntime:
             terminate_grace_seconds=config.terminate_grace_seconds,
             log=log or (lambda line: None),
         )
-        self.registry: ServiceRegistry = default_registry(ctx, extra_bindings, now=self.clock.now)
-        self.engine = Engine(store=self.store, clock=self.clock, ids=IdSource(config.seed),
+        ids = IdSource(config.seed)
+        # Bindings take time and request ids from the engine's sources, so a seeded run repeats them.
+        self.registry: ServiceRegistry = default_registry(ctx, extra_bindings, now=self.clock.now, new_id=ids.uuid)
+        self.engine = Engine(store=self.store, clock=self.clock, ids=ids,
                              task_invoker=self._invoke, listener=listener, abort_check=True)
 
     def supports(self, resource: str) -> bool:

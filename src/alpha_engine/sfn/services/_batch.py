@@ -18,8 +18,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from .._arn import LOCAL_ACCOUNT, LOCAL_REGION
+from .._clock import IdSource, SystemClock
 from .._errors import BindingError, StatesError
-from ._aws import compact_json, http_date, new_request_id, sdk_metadata, utc_now
+from ._aws import compact_json, http_date, sdk_metadata
 from ._base import BindingContext, TaskRequest
 from ._process import terminate_group
 
@@ -39,13 +41,14 @@ class BatchBinding:
     def __init__(
         self,
         *,
-        now: Callable[[], datetime] = utc_now,
-        new_id: Callable[[], str] = new_request_id,
-        region: str = "us-east-1",
-        account: str = "123456789012",
+        now: Callable[[], datetime] | None = None,
+        new_id: Callable[[], str] | None = None,
+        region: str = LOCAL_REGION,
+        account: str = LOCAL_ACCOUNT,
     ) -> None:
-        self.now = now
-        self.new_id = new_id
+        # The engine passes its clock and id source; a binding used on its own gets real ones.
+        self.now = now or SystemClock().now
+        self.new_id = new_id or IdSource().uuid
         self.region = region
         self.account = account
         self._background: set[asyncio.Task[dict[str, Any]]] = set()
