@@ -264,3 +264,49 @@ def test_a_database_with_the_old_options_column_still_reads_and_writes(tmp_path:
         assert {r.arn for r in store.list_executions()} == {"arn:old", result.arn}
     finally:
         store.close()
+
+
+# --- task invokers: plain functions and coroutine functions ------------------------------------
+
+TASK_MACHINE = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": True}}}
+
+
+def test_a_plain_function_invoker_runs_the_task() -> None:
+    def invoke(call: TaskCall) -> Any:
+        return {"echo": call.parameters, "state": call.state_name}
+
+    result = SfnTestEnvironment(task_invoker=invoke).run(TASK_MACHINE, {"a": 1})
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output == {"echo": {"a": 1}, "state": "T"}
+
+
+def test_a_coroutine_function_invoker_runs_the_task() -> None:
+    async def invoke(call: TaskCall) -> Any:
+        await asyncio.sleep(0)
+        return {"echo": call.parameters}
+
+    result = SfnTestEnvironment(task_invoker=invoke).run(TASK_MACHINE, {"a": 1})
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output == {"echo": {"a": 1}}
+
+
+def test_a_plain_function_invoker_error_is_the_tasks_error() -> None:
+    def invoke(call: TaskCall) -> Any:
+        raise StatesError("Boom", "it broke", in_state=False)
+
+    result = SfnTestEnvironment(task_invoker=invoke).run(TASK_MACHINE, {})
+    assert (result.status, result.error, result.cause) == ("FAILED", "Boom", "it broke")
+
+
+def test_a_plain_function_invoker_completes_a_callback_task() -> None:
+    engine = Engine(clock=FakeClock(), ids=IdSource(3))
+
+    def invoke(call: TaskCall) -> None:  # hands the token on, like a queue would
+        assert call.task_token is not None
+        engine.send_task_success(call.task_token, {"done": True})
+
+    engine.task_invoker = invoke
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK + ".waitForTaskToken",
+                                                   "Parameters": {"token.$": "$$.Task.Token"}, "End": True}}}
+    result = asyncio.run(engine.start(definition, {}))
+    assert result.succeeded and result.output == {"done": True}
