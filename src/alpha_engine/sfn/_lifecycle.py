@@ -139,7 +139,7 @@ class Engine:
         """AWS RedriveExecution: continue a FAILED/TIMED_OUT/ABORTED execution from where it stopped."""
         record = self.store.get(arn)
         if is_express_execution_arn(arn):
-            # AWS redrives Standard workflows only (Express executions have no stored history).
+            # RedriveExecution "is not supported by EXPRESS state machines" (AWS API reference).
             raise ExecutionStateError(f"execution {arn} is an EXPRESS execution: only STANDARD executions "
                                       "can be redriven")
         if record.status not in ("FAILED", "TIMED_OUT", "ABORTED"):

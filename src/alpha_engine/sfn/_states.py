@@ -378,6 +378,11 @@ async def _map(run: Run, st: State, raw: Any, frame: Frame, ctx: dict[str, Any],
                                      "ToleratedFailureCountPath", integer=True)
             tol_pct = _int_setting(st.tolerated_percentage, st.tolerated_percentage_path, pscope,
                                    "ToleratedFailurePercentagePath", integer=False)
+        # The percentage wording is AWS's, recorded (test_map_state_tolerated_failure_percentage_path
+        # [-1] and [-1.1] in tests/sfn/data/aws/cases.jsonl). For a negative count AWS documents
+        # only that the value "must be a non-negative integer" (Distributed Map docs) and no
+        # recorded execution or issue shows its wording: this cause is ours, shaped like the
+        # percentage one, and kept until a recording says otherwise.
         if tol_pct is not None and not 0 <= tol_pct <= 100:
             raise StatesError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
         if tol_count is not None and tol_count < 0:
