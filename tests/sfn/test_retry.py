@@ -19,8 +19,7 @@ def retrier(*errors: str, interval: float = 1.0, attempts: int = 3, rate: float 
 
 
 def catcher(*errors: str, next_state: str = "Handle") -> Catcher:
-    return Catcher(errors=errors, next=next_state, result_path=DEFAULT, output=None, assign=None,
-                   assign_jsonata=False)
+    return Catcher(errors=errors, next=next_state, result_path=DEFAULT, output=None, assign=None)
 
 
 # --- error names ------------------------------------------------------------------------------
