@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alpha_engine.sfn._engine import Engine
+from alpha_engine.sfn import Engine
 from alpha_engine.sfn._model import parse_state_machine
 from alpha_engine.sfn._store import ExecutionStore, MemoryStore, SqliteStore
 from alpha_engine.sfn._validator import validate_definition

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from alpha_engine.sfn.testing import run_conformance_case
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "aws" / "cases.jsonl"
+# The corpus bundled with the tests (see tests/sfn/data/README.md).
+CASES = Path(__file__).resolve().parents[1] / "tests" / "sfn" / "data" / "aws" / "cases.jsonl"
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ import json
 import os
 import sys
 
+from alpha_engine.sfn import Engine, TaskCall
 from alpha_engine.sfn._clock import IdSource
-from alpha_engine.sfn._engine import Engine, TaskCall
 from alpha_engine.sfn._store import SqliteStore
 
 DEFINITION = {

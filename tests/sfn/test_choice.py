@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alpha_engine.sfn._choice import COMPARISON_OPERATORS, compile_choice_rule, parse_timestamp_ns
+from alpha_engine.sfn._choice import compile_choice_rule, parse_timestamp_ns
 from alpha_engine.sfn._errors import ExpressionError, StatesError
 from alpha_engine.sfn._template import Scope
-
-CASES = Path(__file__).parents[3] / "shared/conformance/aws/cases.jsonl"
+from alpha_engine.sfn._vocabulary import COMPARISON_OPERATORS
 
 
 def check(rule: dict[str, Any], data: Any, variables: dict[str, Any] | None = None) -> bool:
@@ -27,23 +24,14 @@ def check(rule: dict[str, Any], data: Any, variables: dict[str, Any] | None = No
 # --- recorded AWS executions: 371 operator x value verdicts -------------------------------------
 
 
-def _recorded() -> list[Any]:
-    if not CASES.exists():
-        return []
-    out = []
-    for line in CASES.read_text().splitlines():
-        case = json.loads(line)
-        if case["group"] == "choice_operators":
-            rule = case["definition"]["States"]["CheckValues"]["Choices"][0]
-            want = case["expected"]["output"]["TestResult.$"] == "ConditionTrue"
-            out.append(pytest.param(rule, case["input"], want, id="::".join(case["id"].split("::")[-2:])))
-    return out
-
-
-@pytest.mark.skipif(not CASES.exists(), reason="conformance corpus /work/shared/conformance/aws absent")
-@pytest.mark.parametrize(("rule", "data", "expected"), _recorded())
-def test_recorded_choice_verdicts_match_aws(rule: dict[str, Any], data: Any, expected: bool) -> None:
-    assert check(rule, data) is expected
+@pytest.mark.aws_cases(
+    lambda case: case["group"] == "choice_operators",
+    ids=lambda case: "::".join(case["id"].split("::")[-2:]),
+)
+def test_recorded_choice_verdicts_match_aws(aws_case: dict[str, Any]) -> None:
+    rule = aws_case["definition"]["States"]["CheckValues"]["Choices"][0]
+    expected = aws_case["expected"]["output"]["TestResult.$"] == "ConditionTrue"
+    assert check(rule, aws_case["input"]) is expected
 
 
 # --- operators --------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from alpha_engine.sfn import Engine, TaskCall
 from alpha_engine.sfn._clock import FakeClock, IdSource
-from alpha_engine.sfn._engine import Engine, TaskCall
 from alpha_engine.sfn._errors import ExecutionStateError, StatesError
 from alpha_engine.sfn._store import MemoryStore, SqliteStore
 from alpha_engine.sfn.testing import SfnTestEnvironment
@@ -229,3 +229,84 @@ def test_execution_input_over_256_kib_is_refused_at_start() -> None:
     env = SfnTestEnvironment()
     with pytest.raises(ExecutionStateError, match="the limit is 262,144"):
         env.run({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, {"x": "y" * 262_144})
+
+
+# --- store compatibility ----------------------------------------------------------------------
+
+
+def test_a_database_with_the_old_options_column_still_reads_and_writes(tmp_path: Path) -> None:
+    # Databases made before ExecutionRecord.options was dropped have an extra NOT NULL column with
+    # a default; the store names its columns, so such a file keeps working.
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE executions (
+            arn TEXT PRIMARY KEY, name TEXT NOT NULL, state_machine_arn TEXT NOT NULL,
+            state_machine_name TEXT NOT NULL, definition TEXT NOT NULL, input TEXT NOT NULL,
+            status TEXT NOT NULL, start_date REAL NOT NULL, stop_date REAL, output TEXT, error TEXT,
+            cause TEXT, redrive_count INTEGER NOT NULL DEFAULT 0, redrive_date REAL,
+            abort_requested INTEGER NOT NULL DEFAULT 0, options TEXT NOT NULL DEFAULT '{}'
+        );
+        INSERT INTO executions (arn, name, state_machine_arn, state_machine_name, definition, input, status,
+                                start_date, options)
+        VALUES ('arn:old', 'old', 'arn:sm', 'StateMachine', '{}', '{}', 'SUCCEEDED', 1.0, '{"x":1}');
+    """)
+    db.commit()
+    db.close()
+    store = SqliteStore(path)
+    try:
+        assert store.get("arn:old").status == "SUCCEEDED"
+        engine = Engine(store=store, clock=FakeClock(), ids=IdSource(1))
+        result = asyncio.run(engine.start({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, {"a": 1}))
+        assert result.succeeded
+        assert {r.arn for r in store.list_executions()} == {"arn:old", result.arn}
+    finally:
+        store.close()
+
+
+# --- task invokers: plain functions and coroutine functions ------------------------------------
+
+TASK_MACHINE = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": True}}}
+
+
+def test_a_plain_function_invoker_runs_the_task() -> None:
+    def invoke(call: TaskCall) -> Any:
+        return {"echo": call.parameters, "state": call.state_name}
+
+    result = SfnTestEnvironment(task_invoker=invoke).run(TASK_MACHINE, {"a": 1})
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output == {"echo": {"a": 1}, "state": "T"}
+
+
+def test_a_coroutine_function_invoker_runs_the_task() -> None:
+    async def invoke(call: TaskCall) -> Any:
+        await asyncio.sleep(0)
+        return {"echo": call.parameters}
+
+    result = SfnTestEnvironment(task_invoker=invoke).run(TASK_MACHINE, {"a": 1})
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output == {"echo": {"a": 1}}
+
+
+def test_a_plain_function_invoker_error_is_the_tasks_error() -> None:
+    def invoke(call: TaskCall) -> Any:
+        raise StatesError("Boom", "it broke", in_state=False)
+
+    result = SfnTestEnvironment(task_invoker=invoke).run(TASK_MACHINE, {})
+    assert (result.status, result.error, result.cause) == ("FAILED", "Boom", "it broke")
+
+
+def test_a_plain_function_invoker_completes_a_callback_task() -> None:
+    engine = Engine(clock=FakeClock(), ids=IdSource(3))
+
+    def invoke(call: TaskCall) -> None:  # hands the token on, like a queue would
+        assert call.task_token is not None
+        engine.send_task_success(call.task_token, {"done": True})
+
+    engine.task_invoker = invoke
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK + ".waitForTaskToken",
+                                                   "Parameters": {"token.$": "$$.Task.Token"}, "End": True}}}
+    result = asyncio.run(engine.start(definition, {}))
+    assert result.succeeded and result.output == {"done": True}

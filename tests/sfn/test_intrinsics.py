@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import json
-import random
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alpha_engine.sfn._errors import ExpressionError, StatesError
+from alpha_engine.sfn._clock import FakeClock, IdSource
+from alpha_engine.sfn._errors import ExpressionError, NondeterminismError, StatesError
 from alpha_engine.sfn._intrinsics import (
     INTRINSIC_ARITY,
     compile_intrinsic,
     format_java,
-    get_entropy,
-    is_intrinsic,
-    set_entropy,
 )
+from alpha_engine.sfn._sources import use_sources
 from alpha_engine.sfn._template import Scope, compile_template
+from alpha_engine.sfn._vocabulary import is_intrinsic
 
-CASES = Path(__file__).parents[3] / "shared/conformance/aws/cases.jsonl"
 MASKED = {"RandomNumberGenerated", "generated-uuid"}  # the snapshot replaced the random value
 
 
@@ -34,20 +31,13 @@ def run(text: str, data: Any = None, context: dict[str, Any] | None = None, **va
 # --- recorded AWS executions ------------------------------------------------------------------
 
 
-def _recorded() -> list[Any]:
-    if not CASES.exists():
-        return []
-    out = []
-    for line in CASES.read_text().splitlines():
-        case = json.loads(line)
-        if case["group"] == "intrinsic_functions" and case["query_language"] == "JSONPath":
-            out.append(pytest.param(case, id="::".join(case["id"].split("::")[-2:])))
-    return out
-
-
-@pytest.mark.skipif(not CASES.exists(), reason="conformance corpus /work/shared/conformance/aws absent")
-@pytest.mark.parametrize("case", _recorded())
-def test_recorded_intrinsic_results_match_aws(case: dict[str, Any]) -> None:
+@pytest.mark.aws_cases(
+    lambda case: case["group"] == "intrinsic_functions" and case["query_language"] == "JSONPath",
+    ids=lambda case: "::".join(case["id"].split("::")[-2:]),
+)
+@pytest.mark.usefixtures("sources")
+def test_recorded_intrinsic_results_match_aws(aws_case: dict[str, Any]) -> None:
+    case = aws_case
     state = case["definition"]["States"][case["definition"]["StartAt"]]
     context = {
         "Execution": {"Name": "<ExecArnPart_0idx>", "Input": case["input"]},
@@ -223,17 +213,23 @@ def test_is_intrinsic_recognises_calls_only() -> None:
 # --- randomness -------------------------------------------------------------------------------
 
 
-def test_uuid_and_math_random_come_from_the_injected_generator() -> None:
-    previous = get_entropy()
-    try:
-        set_entropy(random.Random(7))
+def test_uuid_and_math_random_come_from_the_execution_id_source() -> None:
+    with use_sources(FakeClock(), IdSource(7)):
         first = (run("States.UUID()"), run("States.MathRandom(0, 1000)"))
-        set_entropy(random.Random(7))
+    with use_sources(FakeClock(), IdSource(7)):
         second = (run("States.UUID()"), run("States.MathRandom(0, 1000)"))
-    finally:
-        set_entropy(previous)
+    with use_sources(FakeClock(), IdSource(8)):
+        other = (run("States.UUID()"), run("States.MathRandom(0, 1000)"))
     assert first == second
+    assert first[0] != other[0]
     assert uuid.UUID(first[0]).version == 4
+
+
+@pytest.mark.parametrize("text", ["States.UUID()", "States.MathRandom(0, 10)"])
+def test_random_intrinsics_outside_an_execution_raise_nondeterminism_error(text: str) -> None:
+    # No engine is running, so there is no IdSource to draw from: never fall back to os.urandom.
+    with pytest.raises(NondeterminismError, match="no execution is being evaluated"):
+        run(text)
 
 
 def test_seeded_math_random_is_deterministic_and_in_range() -> None:
@@ -244,7 +240,8 @@ def test_seeded_math_random_is_deterministic_and_in_range() -> None:
 
 @given(start=st.integers(-1000, 1000), width=st.integers(1, 1000))
 def test_math_random_stays_within_start_inclusive_end_exclusive(start: int, width: int) -> None:
-    value = run(f"States.MathRandom({start}, {start + width})")
+    with use_sources(FakeClock(), IdSource(start)):
+        value = run(f"States.MathRandom({start}, {start + width})")
     assert start <= value < start + width
 
 

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import json
-import random
 import re
 import uuid
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alpha_engine.sfn._errors import ExpressionError, StatesError
+from alpha_engine.sfn._clock import FakeClock, IdSource
+from alpha_engine.sfn._errors import ExpressionError, NondeterminismError, StatesError
 from alpha_engine.sfn._jsonata import (
     CompiledJsonata,
     JsonataScope,
     compile_jsonata,
     compile_jsonata_template,
-    is_jsonata,
     java_random_double,
-    set_entropy,
     unexpected_type_error,
 )
-
-CASES = Path("/work/shared/conformance/aws/cases.jsonl")
+from alpha_engine.sfn._sources import use_sources
+from alpha_engine.sfn._vocabulary import is_jsonata
 
 
 def scope(input_: Any = None, **variables: Any) -> JsonataScope:
@@ -206,7 +203,7 @@ def test_errors_are_in_state_errors() -> None:
 
 def test_unexpected_type_error_matches_aws_map_items_wording() -> None:
     compiled = compile_jsonata("{% {'foo': 'bar'} %}")
-    err = unexpected_type_error(compiled, "Items", "array", {"foo": "bar"})
+    err = unexpected_type_error(compiled.text, "Items", "array", {"foo": "bar"})
     assert err.cause == (
         "The JSONata expression '{'foo': 'bar'}' specified for the field 'Items' returned an unexpected "
         "result type. Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}"
@@ -270,29 +267,48 @@ def test_seeded_random_is_java_util_random(seed: int, expected: float) -> None:
     assert evaluate(f"{{% $random({seed}) %}}") == expected
 
 
-def test_unseeded_random_and_uuid_come_from_scope_rng() -> None:
-    compiled_random = compile_jsonata("{% $random() %}")
-    compiled_uuid = compile_jsonata("{% $uuid() %}")
-    a = JsonataScope({"input": {}}, {}, rng=random.Random(7))
-    b = JsonataScope({"input": {}}, {}, rng=random.Random(7))
-    assert compiled_random.evaluate(a, "O") == compiled_random.evaluate(b, "O")
-    first, second = compiled_uuid.evaluate(a, "O"), compiled_uuid.evaluate(b, "O")
-    assert first == second and uuid.UUID(first).version == 4
+def test_unseeded_random_and_uuid_come_from_the_execution_id_source() -> None:
+    compiled = compile_jsonata("{% [$random(), $uuid()] %}")
+    with use_sources(FakeClock(), IdSource(7)):
+        first = compiled.evaluate(scope(), "O")
+    with use_sources(FakeClock(), IdSource(7)):
+        second = compiled.evaluate(scope(), "O")
+    with use_sources(FakeClock(), IdSource(8)):
+        other = compiled.evaluate(scope(), "O")
+    assert first == second
+    assert first[1] != other[1] and uuid.UUID(first[1]).version == 4
 
 
-def test_set_entropy_feeds_scopes_without_rng() -> None:
-    compiled = compile_jsonata("{% $random() %}")
-    set_entropy(random.Random(3))
-    first = compiled.evaluate(scope(), "O")
-    set_entropy(random.Random(3))
-    assert compiled.evaluate(scope(), "O") == first
-    set_entropy(random.Random())
+@pytest.mark.parametrize("text", ["{% $random() %}", "{% $uuid() %}", "{% $now() %}", "{% $millis() %}"])
+def test_time_and_entropy_outside_an_execution_raise_nondeterminism_error(text: str) -> None:
+    with pytest.raises(NondeterminismError, match="no execution is being evaluated"):
+        compile_jsonata(text).evaluate(scope(), "O")
 
 
-def test_now_and_millis_read_the_scope_clock() -> None:
-    fixed = JsonataScope({"input": {}}, {}, clock_millis=1_700_000_000_000)
-    assert compile_jsonata("{% $millis() %}").evaluate(fixed, "O") == 1_700_000_000_000
-    assert compile_jsonata("{% $now() %}").evaluate(fixed, "O") == "2023-11-14T22:13:20.000Z"
+def test_now_and_millis_read_the_engine_clock() -> None:
+    clock = FakeClock(datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC))
+    with use_sources(clock, IdSource(0)):
+        assert compile_jsonata("{% $millis() %}").evaluate(scope(), "O") == 1_700_000_000_000
+        assert compile_jsonata("{% $now() %}").evaluate(scope(), "O") == "2023-11-14T22:13:20.000Z"
+
+
+class _TickingClock(FakeClock):
+    """A clock that moves one millisecond every time it is read."""
+
+    def now(self) -> datetime:
+        self.advance(0.001)
+        return super().now()
+
+
+def test_now_and_millis_are_constant_within_one_expression() -> None:
+    # JSONata: "All invocations of $now() within an evaluation of an expression will all return
+    # the same timestamp value" (and $millis likewise), even on a clock that moves when read.
+    compiled = compile_jsonata("{% [$millis(), $millis(), $toMillis($now()), $toMillis($now())] %}")
+    with use_sources(_TickingClock(datetime(2024, 1, 1, tzinfo=UTC)), IdSource(0)):
+        first = compiled.evaluate(scope(), "O")
+        second = compiled.evaluate(scope(), "O")
+    assert len(set(first)) == 1
+    assert second[0] > first[0]  # a new evaluation reads the clock again
 
 
 @pytest.mark.parametrize(("text", "expected"), [("-0", 0), ("1", 1), ('"HelloWorld"', "HelloWorld"),
@@ -396,11 +412,8 @@ def test_fast_path_matches_full_evaluator(value: Any, path: list[str]) -> None:
 _PREFIX = re.compile(r"^An error occurred while executing the state '[^']*' \(entered at the event id #\d+\)\. ")
 
 
-def _load_cases() -> list[dict[str, Any]]:
-    if not CASES.exists():
-        return []
-    cases = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
-    return [c for c in cases if c["query_language"] == "JSONata" and c["pure_asl"] and _runnable(c)]
+def _is_replayable_here(case: dict[str, Any]) -> bool:
+    return case["query_language"] == "JSONata" and case["pure_asl"] and _runnable(case)
 
 
 def _language(definition: dict[str, Any], state: dict[str, Any]) -> str:
@@ -451,7 +464,7 @@ def _run(case: dict[str, Any]) -> tuple[str, Any]:
             if kind == "Map":
                 items = _template(state["Items"], "Items", current)
                 if not isinstance(items, list):
-                    raise unexpected_type_error(compile_jsonata(state["Items"]), "Items", "array", items)
+                    raise unexpected_type_error(compile_jsonata(state["Items"]).text, "Items", "array", items)
                 return "SUCCEEDED", items  # every iteration is a bare Pass
             carrier = state
             following = state.get("Next")
@@ -476,12 +489,10 @@ def _run(case: dict[str, Any]) -> tuple[str, Any]:
     return "SUCCEEDED", data
 
 
-CONFORMANCE = _load_cases()
-
-
-@pytest.mark.skipif(not CONFORMANCE, reason="conformance data not available")
-@pytest.mark.parametrize("case", CONFORMANCE, ids=[c["id"].split("::", 2)[-1] for c in CONFORMANCE])
-def test_conformance_case(case: dict[str, Any]) -> None:
+@pytest.mark.aws_cases(_is_replayable_here, ids=lambda case: case["id"].split("::", 2)[-1])
+@pytest.mark.usefixtures("sources")
+def test_conformance_case(aws_case: dict[str, Any]) -> None:
+    case = aws_case
     expected = case["expected"]
     status, outcome = _run(case)
     assert status == expected["status"]
@@ -492,6 +503,5 @@ def test_conformance_case(case: dict[str, Any]) -> None:
         assert outcome == (expected["error"], None if cause is None else _PREFIX.sub("", cause))
 
 
-def test_conformance_selection_is_not_empty() -> None:
-    if CASES.exists():
-        assert len(CONFORMANCE) >= 50
+def test_conformance_selection_is_not_empty(aws_cases: list[dict[str, Any]]) -> None:
+    assert sum(1 for case in aws_cases if _is_replayable_here(case)) >= 50

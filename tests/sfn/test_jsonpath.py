@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alpha_engine.sfn._errors import ExpressionError, StatesError
+from alpha_engine.sfn._json import json_equal
 from alpha_engine.sfn._jsonpath import (
     PathNotFound,
     compile_path,
@@ -19,12 +18,9 @@ from alpha_engine.sfn._jsonpath import (
     format_no_results,
     is_path,
     is_reference_path,
-    json_equal,
     split_scoped_path,
 )
 from alpha_engine.sfn._template import Scope, compile_template
-
-CASES = Path(__file__).parents[3] / "shared/conformance/aws/cases.jsonl"
 
 DOC: dict[str, Any] = {
     "a": {"b": 1, "c": [10, 20, 30]},
@@ -250,23 +246,13 @@ def test_json_equal_distinguishes_booleans_from_numbers() -> None:
 # --- recorded AWS executions ------------------------------------------------------------------
 
 
-def _path_cases() -> list[Any]:
-    if not CASES.exists():
-        return []
-    out = []
-    for line in CASES.read_text().splitlines():
-        case = json.loads(line)
-        if (
-            "TestSnfBase::test_json_path" in case["id"]
-            or "test_state_pass_regex_json_path_base" in case["id"]
-        ):
-            out.append(pytest.param(case, id=case["id"].split("::")[-2]))
-    return out
-
-
-@pytest.mark.skipif(not CASES.exists(), reason="conformance corpus /work/shared/conformance/aws absent")
-@pytest.mark.parametrize("case", _path_cases())
-def test_recorded_parameters_paths_match_aws(case: dict[str, Any]) -> None:
+@pytest.mark.aws_cases(
+    lambda case: "TestSnfBase::test_json_path" in case["id"]
+    or "test_state_pass_regex_json_path_base" in case["id"],
+    ids=lambda case: case["id"].split("::")[-2],
+)
+def test_recorded_parameters_paths_match_aws(aws_case: dict[str, Any]) -> None:
+    case = aws_case
     state = case["definition"]["States"][case["definition"]["StartAt"]]
     build = compile_template(state["Parameters"], "Parameters")
     assert build(Scope(case["input"], {}, {})) == case["expected"]["output"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +10,6 @@ import pytest
 from alpha_engine.sfn._errors import ExpressionError, StatesError
 from alpha_engine.sfn._jsonpath import PathNotFound
 from alpha_engine.sfn._template import Scope, compile_scoped_path, compile_template, compile_value
-
-CASES = Path(__file__).parents[3] / "shared/conformance/aws/cases.jsonl"
 
 SCOPE = Scope(
     input={"a": {"b": 1}, "xs": [1, 2, 3]},
@@ -127,16 +124,12 @@ def test_scoped_reference_path_rejects_wildcards() -> None:
 # --- recorded AWS executions ------------------------------------------------------------------
 
 
-def _cases(fragment: str) -> list[dict[str, Any]]:
-    if not CASES.exists():
-        return []
-    cases = (json.loads(line) for line in CASES.read_text().splitlines())
+def _cases(cases: list[dict[str, Any]], fragment: str) -> list[dict[str, Any]]:
     return [c for c in cases if fragment in c["id"] and c["query_language"] == "JSONPath"]
 
 
-@pytest.mark.skipif(not CASES.exists(), reason="conformance corpus /work/shared/conformance/aws absent")
-def test_recorded_escaped_bracket_key_matches_aws() -> None:
-    (case,) = _cases("ESCAPE_SEQUENCES_JSONPATH")
+def test_recorded_escaped_bracket_key_matches_aws(aws_cases: list[dict[str, Any]]) -> None:
+    (case,) = _cases(aws_cases, "ESCAPE_SEQUENCES_JSONPATH")
     state = case["definition"]["States"]["JsonPathEscapeTest"]
     assert (
         compile_template(state["Parameters"], "Parameters")(Scope(case["input"], {}, {}))
@@ -144,10 +137,9 @@ def test_recorded_escaped_bracket_key_matches_aws() -> None:
     )
 
 
-@pytest.mark.skipif(not CASES.exists(), reason="conformance corpus /work/shared/conformance/aws absent")
 @pytest.mark.parametrize("kind", ["STRING_EXPR_JSONPATH]", "STRING_EXPR_CONTEXTPATH]"])
-def test_recorded_value_not_found_causes_match_aws(kind: str) -> None:
-    (case,) = _cases(kind)
+def test_recorded_value_not_found_causes_match_aws(kind: str, aws_cases: list[dict[str, Any]]) -> None:
+    (case,) = _cases(aws_cases, kind)
     state = case["definition"]["States"]["pass"]
     scope = Scope(case["input"], {"Execution": {"Input": case["input"]}}, {})
     with pytest.raises(StatesError) as info:

@@ -14,10 +14,6 @@ from alpha_engine.sfn._errors import DefinitionInvalid, DefinitionParseError, Di
 from alpha_engine.sfn._loader import load_definition
 from alpha_engine.sfn._validator import check_definition, validate_definition
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "conformance"
-CASES_DIR = SHARED / "validator_cases"
-AWS_CASES = SHARED / "aws" / "cases.jsonl"
-
 LAMBDA = "arn:aws:states:::lambda:invoke"
 
 
@@ -82,21 +78,14 @@ EXPECTED_INVALID: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _corpus_files() -> list[Path]:
-    return sorted(CASES_DIR.glob("*.json")) if CASES_DIR.is_dir() else []
-
-
-@pytest.mark.skipif(not CASES_DIR.is_dir(), reason=f"validator corpus not found at {CASES_DIR}")
-def test_validator_corpus_is_complete() -> None:
-    assert len(_corpus_files()) == 36
-    invalid = {json.loads(p.read_text())["name"] for p in _corpus_files()} & set(EXPECTED_INVALID)
+def test_validator_corpus_is_complete(validator_cases: list[dict[str, Any]]) -> None:
+    assert len(validator_cases) == 36
+    invalid = {case["name"] for case in validator_cases} & set(EXPECTED_INVALID)
     assert invalid == set(EXPECTED_INVALID)
 
 
-@pytest.mark.skipif(not CASES_DIR.is_dir(), reason=f"validator corpus not found at {CASES_DIR}")
-@pytest.mark.parametrize("path", _corpus_files(), ids=lambda p: p.stem)
-def test_validator_corpus_verdict_and_location(path: Path) -> None:
-    case = json.loads(path.read_text())
+def test_validator_corpus_verdict_and_location(validator_case: dict[str, Any]) -> None:
+    case = validator_case
     found = errors(case["definition"])
     if case["expected_valid"]:
         assert found == [], [str(d) for d in found]
@@ -116,15 +105,8 @@ def _out_of_scope(case: dict[str, Any]) -> bool:
     return any(key in text for key in _OUT_OF_SCOPE_KEYS) or case["group"] == "activities"
 
 
-def _aws_cases() -> list[dict[str, Any]]:
-    if not AWS_CASES.is_file():
-        return []
-    return [json.loads(line) for line in AWS_CASES.read_text().splitlines() if line.strip()]
-
-
-@pytest.mark.skipif(not AWS_CASES.is_file(), reason=f"AWS conformance cases not found at {AWS_CASES}")
-def test_every_definition_aws_accepted_validates_without_errors() -> None:
-    cases = _aws_cases()
+def test_every_definition_aws_accepted_validates_without_errors(aws_cases: list[dict[str, Any]]) -> None:
+    cases = aws_cases
     in_scope = [c for c in cases if not _out_of_scope(c)]
     # 847 recorded executions; 39 use Distributed Map / ItemReader / ResultWriter / ItemBatcher
     # or activities, which this runtime does not support.
@@ -134,9 +116,8 @@ def test_every_definition_aws_accepted_validates_without_errors() -> None:
     assert failures == {}
 
 
-@pytest.mark.skipif(not AWS_CASES.is_file(), reason=f"AWS conformance cases not found at {AWS_CASES}")
-def test_out_of_scope_aws_definitions_are_reported_as_unsupported() -> None:
-    for case in _aws_cases():
+def test_out_of_scope_aws_definitions_are_reported_as_unsupported(aws_cases: list[dict[str, Any]]) -> None:
+    for case in aws_cases:
         if _out_of_scope(case) and case["group"] != "activities":
             codes = {d.code for d in errors(case["definition"])}
             assert codes == {"UNSUPPORTED_FEATURE"}, case["id"]

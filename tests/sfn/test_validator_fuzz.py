@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -12,8 +10,6 @@ from hypothesis import strategies as st
 
 from alpha_engine.sfn._errors import Diagnostic
 from alpha_engine.sfn._validator import validate_definition
-
-CASES_DIR = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "validator_cases"
 
 LAMBDA = "arn:aws:states:::lambda:invoke"
 
@@ -77,16 +73,6 @@ BUILT_IN_VALID: list[dict[str, Any]] = [
 ]
 
 
-def _seed_definitions() -> list[dict[str, Any]]:
-    seeds = list(BUILT_IN_VALID)
-    if CASES_DIR.is_dir():
-        for path in sorted(CASES_DIR.glob("*.json")):
-            seeds.append(json.loads(path.read_text())["definition"])
-    return seeds
-
-
-SEEDS = _seed_definitions()
-
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -144,8 +130,8 @@ def _get(node: Any, path: tuple[Any, ...]) -> Any:
 
 
 @st.composite
-def mutated_definitions(draw: st.DrawFn) -> Any:
-    definition = copy.deepcopy(draw(st.sampled_from(SEEDS)))
+def mutated_definitions(draw: st.DrawFn, seeds: list[Any]) -> Any:
+    definition = copy.deepcopy(draw(st.sampled_from(seeds)))
     for _ in range(draw(st.integers(min_value=1, max_value=4))):
         containers = _containers(definition)
         if not containers:
@@ -207,8 +193,13 @@ def _assert_well_formed(definition: Any, diagnostics: list[Diagnostic]) -> None:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated_definitions())
-def test_mutated_definitions_only_ever_produce_diagnostics(definition: Any) -> None:
+@given(data=st.data())
+def test_mutated_definitions_only_ever_produce_diagnostics(
+    validator_cases: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    # Seeds: the built-in valid definitions plus every validator case (valid or not).
+    seeds = [*BUILT_IN_VALID, *(case["definition"] for case in validator_cases)]
+    definition = data.draw(mutated_definitions(seeds))
     _assert_well_formed(definition, validate_definition(definition))
 
 

@@ -1,11 +1,11 @@
 """The embedded AWS Step Functions runtime: parse, validate, run, persist, redrive.
 
 Knows nothing about quant. The public surface is this module's ``__all__``; implementation
-lives in private modules (``_engine``, ``_store``, ``_validator``...).
+lives in private modules (``_lifecycle``, ``_run``, ``_states``, ``_store``, ``_validator``...;
+``docs/sfn.md`` maps them).
 """
 
 from ._clock import Clock, FakeClock, IdSource, SystemClock
-from ._engine import PAYLOAD_LIMIT_BYTES, Engine, ExecutionResult, TaskCall
 from ._errors import (
     BindingError,
     DefinitionError,
@@ -22,9 +22,11 @@ from ._errors import (
 )
 from ._graph import render_graph
 from ._history import export_event
+from ._lifecycle import Engine
 from ._loader import load_definition
+from ._run import PAYLOAD_LIMIT_BYTES, ExecutionResult, TaskCall
 from ._runtime import LocalRuntime, RuntimeConfig
-from ._store import ExecutionRecord, ExecutionStore, MemoryStore, SqliteStore, open_store
+from ._store import ExecutionRecord, ExecutionStore, MemoryStore, SqliteStore
 from ._validator import check_definition, validate_definition
 
 __all__ = [
@@ -57,7 +59,6 @@ __all__ = [
     "check_definition",
     "export_event",
     "load_definition",
-    "open_store",
     "render_graph",
     "validate_definition",
 ]

@@ -25,9 +25,9 @@ from typing import Any, Final
 from alpha_engine.sfn._errors import ExpressionError, StatesError
 from alpha_engine.sfn._jsonpath import PathNotFound
 from alpha_engine.sfn._template import Scope, ScopedPath, compile_scoped_path
+from alpha_engine.sfn._vocabulary import COMPARISON_KINDS, COMPARISON_OPERATORS, TIMESTAMP_RE, TYPE_TESTS
 
 __all__ = [
-    "COMPARISON_OPERATORS",
     "ChoicePredicate",
     "compile_choice_rule",
     "parse_timestamp_ns",
@@ -36,24 +36,11 @@ __all__ = [
 
 ChoicePredicate = Callable[[Scope], bool]
 
-_KINDS: Final = ("String", "Numeric", "Timestamp")
-_RELATIONS: Final = ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals")
-_TYPE_TESTS: Final = ("IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
-
-#: Every data-test operator name a rule may use (39 of them).
-COMPARISON_OPERATORS: Final[frozenset[str]] = frozenset(
-    [f"{k}{r}{p}" for k in _KINDS for r in _RELATIONS for p in ("", "Path")]
-    + ["BooleanEquals", "BooleanEqualsPath", "StringMatches"]
-    + list(_TYPE_TESTS)
-)
 
 # ---------------------------------------------------------------------------------------------
 # Timestamps
 # ---------------------------------------------------------------------------------------------
 
-_TIMESTAMP_RE: Final = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z"
-)
 _EPOCH: Final = datetime(1970, 1, 1)
 
 
@@ -65,7 +52,7 @@ def parse_timestamp_ns(text: Any) -> int | None:
     """
     if not isinstance(text, str):
         return None
-    m = _TIMESTAMP_RE.match(text)
+    m = TIMESTAMP_RE.fullmatch(text)
     if not m:
         return None
     year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
@@ -237,7 +224,7 @@ def _require_bool(value: Any, where: str) -> bool:
 
 def _compile_test(op: str, operand: Any, where: str) -> Callable[[Any, Scope], bool]:
     """``(variable value, scope) -> bool`` for one operator and its operand."""
-    if op in _TYPE_TESTS:
+    if op in TYPE_TESTS:
         want = _require_bool(operand, where)
         check = _type_test(op)
         return lambda value, _scope: check(value) is want
@@ -257,7 +244,7 @@ def _compile_test(op: str, operand: Any, where: str) -> Callable[[Any, Scope], b
         expected = _require_bool(operand, where)
         return lambda value, _scope: isinstance(value, bool) and value is expected
 
-    kind = next(k for k in _KINDS if op.startswith(k))
+    kind = next(k for k in COMPARISON_KINDS if op.startswith(k))
     relation = op[len(kind) :].removesuffix("Path")
     compare = _RELATION_FN[relation]
     if op.endswith("Path"):

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ._vocabulary import COMPARISON_KINDS, COMPARISON_RELATIONS, TERMINAL_STATE_TYPES, TYPE_TESTS, is_jsonata
+
 __all__ = ["OUTCOMES", "render_graph"]
 
 # outcome -> (fill, stroke, text colour)
@@ -52,21 +54,9 @@ _DOT_SHAPES: Mapping[str, str] = {
 }
 _DEFAULT_FILL = "#ffffff"
 
-_COMPARISONS = {
-    "Equals": "==",
-    "LessThan": "<",
-    "GreaterThan": ">",
-    "LessThanEquals": "<=",
-    "GreaterThanEquals": ">=",
-}
-_TESTS = {
-    "IsNull": "null",
-    "IsPresent": "present",
-    "IsNumeric": "numeric",
-    "IsString": "string",
-    "IsBoolean": "boolean",
-    "IsTimestamp": "timestamp",
-}
+# How a Choice rule reads in a label: relation -> symbol, type test -> the word after "is".
+_COMPARISONS = dict(zip(COMPARISON_RELATIONS, ("==", "<", ">", "<=", ">="), strict=True))
+_TESTS = {test: test[2:].lower() for test in TYPE_TESTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +160,7 @@ class _Builder:
                 errors = catcher.get("ErrorEquals")
                 names = ", ".join(str(e) for e in errors) if isinstance(errors, list) else ""
                 link(catcher.get("Next"), _shorten(names), dashed=True)
-        if state.get("End") is True or node.type in ("Succeed", "Fail"):
+        if state.get("End") is True or node.type in TERMINAL_STATE_TYPES:
             self.graph.ends.append(node.id)
 
     def add_children(self, node: _Node, state: Mapping[str, Any], parent: _Cluster) -> None:
@@ -203,7 +193,7 @@ def _build(definition: Mapping[str, Any]) -> _Graph:
 def _describe_rule(rule: Mapping[str, Any]) -> str:
     if "Condition" in rule:
         condition = str(rule["Condition"]).strip()
-        if condition.startswith("{%") and condition.endswith("%}"):
+        if is_jsonata(condition):
             condition = condition[2:-2].strip()
         return condition
     for combinator in ("And", "Or"):
@@ -218,7 +208,7 @@ def _describe_rule(rule: Mapping[str, Any]) -> str:
             return f"{variable} {'is' if value is True else 'is not'} {_TESTS[key]}"
         if key in ("StringMatches",):
             return f"{variable} matches {_literal(value)}"
-        for prefix in ("String", "Numeric", "Timestamp", "Boolean"):
+        for prefix in (*COMPARISON_KINDS, "Boolean"):
             if key.startswith(prefix):
                 rest = key[len(prefix) :]
                 path = rest.endswith("Path")

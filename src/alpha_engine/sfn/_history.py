@@ -11,27 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["DETAILS_KEY", "STATE_EVENT_PREFIX", "export_event", "details_key"]
+__all__ = ["details_key", "export_event"]
 
-STATE_EVENT_PREFIX = {
-    "Pass": "Pass",
-    "Task": "Task",
-    "Choice": "Choice",
-    "Wait": "Wait",
-    "Succeed": "Succeed",
-    "Fail": "Fail",
-    "Parallel": "Parallel",
-    "Map": "Map",
-}
-
-# Event type -> details key, for the types whose key is not derived from the type name.
-DETAILS_KEY: dict[str, str] = {}
+# Event type -> details key, filled as event types are first seen.
+_DETAILS_KEY: dict[str, str] = {}
 
 
 def details_key(event_type: str) -> str:
     """``TaskStateEntered`` -> ``stateEnteredEventDetails``; ``TaskScheduled`` ->
     ``taskScheduledEventDetails``; ``MapIterationStarted`` -> ``mapIterationStartedEventDetails``."""
-    cached = DETAILS_KEY.get(event_type)
+    cached = _DETAILS_KEY.get(event_type)
     if cached is not None:
         return cached
     if event_type.endswith("StateEntered"):
@@ -40,7 +29,7 @@ def details_key(event_type: str) -> str:
         key = "stateExitedEventDetails"
     else:
         key = event_type[0].lower() + event_type[1:] + "EventDetails"
-    DETAILS_KEY[event_type] = key
+    _DETAILS_KEY[event_type] = key
     return key
 
 

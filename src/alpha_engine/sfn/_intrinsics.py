@@ -22,11 +22,13 @@ Observed AWS quirks reproduced here (recorded executions in the conformance corp
 - ``States.StringToJson`` of an empty or blank string is ``null``.
 - ``States.ArrayRange`` includes its end: ``ArrayRange(0, 9, 3) == [0, 3, 6, 9]``.
 
-Randomness: ``States.UUID`` and unseeded ``States.MathRandom`` draw from one process-wide
-``random.Random``, seeded from ``os.urandom`` at import. The engine can make runs reproducible
-with :func:`set_entropy` (for instance with a generator seeded from the execution id). A seeded
-``States.MathRandom(start, end, seed)`` is deterministic for a given seed, but its values are
-Python's, not AWS's.
+- ``States.MathRandom`` rounds non-integer bounds to the nearest integer (half up, as
+  ``States.MathAdd`` does) before drawing, as the AWS documentation of the function states.
+
+Randomness: ``States.UUID`` and unseeded ``States.MathRandom`` draw from the
+:class:`~alpha_engine.sfn.IdSource` of the execution being run (see :mod:`._sources`), so a seeded
+engine repeats them exactly. A seeded ``States.MathRandom(start, end, seed)`` is deterministic for
+a given seed, but its values are Python's, not AWS's.
 """
 
 from __future__ import annotations
@@ -36,17 +38,16 @@ import binascii
 import hashlib
 import json
 import math
-import os
 import random
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from alpha_engine.sfn._errors import ExpressionError, StatesError
-from alpha_engine.sfn._jsonpath import compact_json, json_equal
+from alpha_engine.sfn._json import compact_json, json_equal
+from alpha_engine.sfn._sources import current_sources
 
 if TYPE_CHECKING:
     from alpha_engine.sfn._template import Scope, ValueFn
@@ -56,9 +57,6 @@ __all__ = [
     "MAX_NESTING",
     "compile_intrinsic",
     "format_java",
-    "get_entropy",
-    "is_intrinsic",
-    "set_entropy",
 ]
 
 MAX_NESTING: Final = 10
@@ -87,27 +85,6 @@ INTRINSIC_ARITY: Final[Mapping[str, tuple[int, int | None]]] = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Entropy
-# ---------------------------------------------------------------------------------------------
-
-_entropy: random.Random = random.Random(int.from_bytes(os.urandom(16), "big"))
-
-
-def set_entropy(provider: random.Random | None) -> None:
-    """Use ``provider`` for ``States.UUID`` and unseeded ``States.MathRandom``.
-
-    ``None`` restores a fresh generator seeded from ``os.urandom``.
-    """
-    global _entropy
-    _entropy = provider if provider is not None else random.Random(int.from_bytes(os.urandom(16), "big"))
-
-
-def get_entropy() -> random.Random:
-    """The generator currently behind ``States.UUID`` / ``States.MathRandom``."""
-    return _entropy
-
-
-# ---------------------------------------------------------------------------------------------
 # Parsing
 # ---------------------------------------------------------------------------------------------
 
@@ -115,11 +92,6 @@ _CALL_RE: Final = re.compile(r"States\.[A-Za-z0-9]+(?=\s*\()")
 _NUMBER_RE: Final = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 _WORD_RE: Final = re.compile(r"(true|false|null)(?![\w$.])")
 _ESCAPABLE: Final = frozenset("'{}\\")
-
-
-def is_intrinsic(text: str) -> bool:
-    """True if ``text`` is written as an intrinsic call (``States.Name(``...)."""
-    return isinstance(text, str) and _CALL_RE.match(text.lstrip()) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,12 +516,15 @@ def _json_merge(a: list[Any]) -> Any:
 
 
 def _math_random(a: list[Any]) -> Any:
-    start = _as_int(a[0], "the start")
-    end = _as_int(a[1], "the end")
+    # AWS: "If you specify a non-integer value for the start number or end number argument, Step
+    # Functions will round it off to the nearest integer." The end stays exclusive.
+    start = _java_round(a[0], "the start")
+    end = _java_round(a[1], "the end")
     if start >= end:
         raise _ArgError(f"the start ({start}) must be less than the end ({end})")
-    rng = _entropy if len(a) == 2 else random.Random(_as_int(a[2], "the seed"))
-    return rng.randrange(start, end)
+    if len(a) == 2:
+        return current_sources("States.MathRandom").rng.randrange(start, end)
+    return random.Random(_as_int(a[2], "the seed")).randrange(start, end)
 
 
 def _math_add(a: list[Any]) -> Any:
@@ -566,7 +541,7 @@ def _string_split(a: list[Any]) -> Any:
 
 
 def _uuid(_a: list[Any]) -> Any:
-    return str(uuid.UUID(int=_entropy.getrandbits(128), version=4))
+    return current_sources("States.UUID").ids.uuid()
 
 
 _IMPLS: Final[dict[str, Callable[[list[Any]], Any]]] = {

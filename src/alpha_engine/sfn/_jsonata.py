@@ -12,10 +12,11 @@ What AWS adds to JSONata 2.0.6, and what this module does about it:
 * Step Functions functions: ``$partition``, ``$range``, ``$hash``, ``$random([seed])``
   (``java.util.Random``-compatible when seeded), ``$uuid`` and ``$parse``; ``$eval`` is
   removed (calling it fails with ``T1006``, as on AWS).
-* Determinism: unseeded ``$random()`` and ``$uuid()`` draw from ``JsonataScope.rng`` when the
-  engine gives one (one per execution makes a replay reproducible), else from the module
-  source set by :func:`set_entropy` (seeded from ``os.urandom`` at import). ``$now()`` and
-  ``$millis()`` report ``JsonataScope.clock_millis`` when given, else the wall clock.
+* Determinism: unseeded ``$random()`` and ``$uuid()`` draw from the
+  :class:`~alpha_engine.sfn.IdSource` of the execution being run, and ``$now()``/``$millis()``
+  read its :class:`~alpha_engine.sfn.Clock` once per expression evaluation (every call inside
+  one expression reports the same instant). Both reach the functions through
+  :mod:`._sources`; evaluating them outside an execution raises ``NondeterminismError``.
 * Results are JSON-native: JSONata ``null`` becomes ``None``, sequences become lists,
   integral floats become ints (AWS prints ``3.0`` as ``3``). An undefined result, an
   evaluation error or a function-valued result raise ``States.QueryEvaluationError`` with
@@ -29,11 +30,8 @@ import contextvars
 import hashlib
 import json
 import math
-import os
 import random
 import re
-import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -43,7 +41,10 @@ from jsonata.functions import Functions
 from jsonata.parser import Parser
 from jsonata.utils import Utils
 
-from ._errors import ExpressionError, StatesError
+from ._errors import ExpressionError, NondeterminismError, StatesError
+from ._json import compact_json, json_type_name
+from ._sources import current_sources
+from ._vocabulary import ERROR_QUERY_EVALUATION, is_jsonata
 
 __all__ = [
     "CompiledJsonata",
@@ -51,14 +52,9 @@ __all__ = [
     "TemplateFn",
     "compile_jsonata",
     "compile_jsonata_template",
-    "is_jsonata",
     "java_random_double",
-    "jsonata_type_name",
-    "set_entropy",
     "unexpected_type_error",
 ]
-
-QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 
 # Above 2**53 a float no longer stands for one integer; AWS would print it in exponent form.
 _MAX_EXACT_FLOAT: Final = float(2**53)
@@ -70,55 +66,49 @@ class JsonataScope:
 
     ``states`` is the ``$states`` object (``input``, ``context`` and, only where the field
     allows it, ``result`` / ``errorOutput``); ``variables`` are the workflow variables, bound
-    as ``$name``. ``rng`` feeds unseeded ``$random()``/``$uuid()`` (None: the module source,
-    see :func:`set_entropy`); ``clock_millis`` is what ``$now()``/``$millis()`` report
-    (None: the wall clock).
+    as ``$name``. Time and randomness come from the execution's sources (see :mod:`._sources`).
     """
 
     states: Mapping[str, Any]
     variables: Mapping[str, Any] = field(default_factory=dict)
-    rng: random.Random | None = None
-    clock_millis: int | None = None
 
 
 TemplateFn = Callable[[JsonataScope], Any]
 
 
-def is_jsonata(value: Any) -> bool:
-    """True for a string that is a JSONata expression: ``{%`` first and ``%}`` last, no padding."""
-    return isinstance(value, str) and len(value) >= 4 and value.startswith("{%") and value.endswith("%}")
-
-
 # --------------------------------------------------------------------------------------------
-# Entropy and the evaluation in progress
+# The evaluation in progress
 # --------------------------------------------------------------------------------------------
 
-_entropy: random.Random = random.Random(os.urandom(32))
+
+class _Evaluation:
+    """One run of one expression: where ``$random()``/``$uuid()`` draw from, and the one instant
+    ``$now()``/``$millis()`` report (read from the engine clock at the first call, then constant
+    for the rest of the expression, as JSONata specifies)."""
+
+    __slots__ = ("_millis",)
+
+    def __init__(self) -> None:
+        self._millis: int | None = None
+
+    def rng(self) -> random.Random:
+        return current_sources("JSONata $random()/$uuid()").rng
+
+    def millis(self) -> int:
+        if self._millis is None:
+            self._millis = current_sources("JSONata $now()/$millis()").now_millis()
+        return self._millis
 
 
-def set_entropy(rng: random.Random) -> None:
-    """Replace the module-wide source used by ``$random()``/``$uuid()`` when a scope has no ``rng``."""
-    global _entropy
-    _entropy = rng
-
-
-# The scope being evaluated, for the functions that need its rng or clock; a ContextVar keeps
-# concurrent evaluations (Map/Parallel workers on threads) apart.
-_current_scope: contextvars.ContextVar[JsonataScope | None] = contextvars.ContextVar(
-    "alpha_engine_sfn_jsonata_scope", default=None
+# A ContextVar keeps concurrent evaluations (Map/Parallel tasks) apart.
+_current_evaluation: contextvars.ContextVar[_Evaluation | None] = contextvars.ContextVar(
+    "alpha_engine_sfn_jsonata_evaluation", default=None
 )
 
 
-def _scope_rng() -> random.Random:
-    scope = _current_scope.get()
-    return scope.rng if scope is not None and scope.rng is not None else _entropy
-
-
-def _scope_millis() -> int:
-    scope = _current_scope.get()
-    if scope is not None and scope.clock_millis is not None:
-        return scope.clock_millis
-    return int(time.time() * 1000)
+def _evaluation() -> _Evaluation:
+    current = _current_evaluation.get()
+    return current if current is not None else _Evaluation()
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,12 +205,12 @@ class _StepFunctionsFunctions:
     @staticmethod
     def random(seed: Any) -> Any:
         if seed is None:
-            return _scope_rng().random()
+            return _evaluation().rng().random()
         return java_random_double(_java_long(float(seed)))
 
     @staticmethod
     def uuid() -> Any:
-        return str(uuid.UUID(int=_scope_rng().getrandbits(128), version=4))
+        return current_sources("JSONata $uuid()").ids.uuid()
 
     @staticmethod
     def parse(text: Any) -> Any:
@@ -233,11 +223,11 @@ class _StepFunctionsFunctions:
 
     @staticmethod
     def now(picture: Any, timezone: Any) -> Any:
-        return Functions.datetime_from_millis(_scope_millis(), picture, timezone)
+        return Functions.datetime_from_millis(_evaluation().millis(), picture, timezone)
 
     @staticmethod
     def millis() -> Any:
-        return _scope_millis()
+        return _evaluation().millis()
 
 
 def _build_step_functions_frame() -> Jsonata.Frame:
@@ -371,35 +361,23 @@ def _json_text(value: Any) -> str:
     if value is Utils.NULL_VALUE or value is None:
         return "null"
     try:
-        return json.dumps(_to_json(value), separators=(",", ":"), ensure_ascii=False)
+        return compact_json(_to_json(value))
     except (_UnsupportedResult, JException, TypeError, ValueError):
         return str(value)
 
 
-def unexpected_type_error(compiled: CompiledJsonata, field: str, expected: str, value: Any) -> StatesError:
-    """AWS's error for a field whose expression gave the wrong JSON type (Map ``Items``...)."""
-    shown = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def unexpected_type_error(expression: str, field: str, expected: str, value: Any) -> StatesError:
+    """AWS's error for a field whose expression gave the wrong JSON type (Map ``Items``...).
+
+    ``expression`` is the text between ``{%`` and ``%}`` (:attr:`CompiledJsonata.text`).
+    """
+    shown = compact_json(value)
     return StatesError(
-        QUERY_EVALUATION_ERROR,
-        f"The JSONata expression '{compiled.text}' specified for the field '{field}' returned an "
-        f"unexpected result type. Expected '{expected}', but was '{jsonata_type_name(value)}' "
+        ERROR_QUERY_EVALUATION,
+        f"The JSONata expression '{expression}' specified for the field '{field}' returned an "
+        f"unexpected result type. Expected '{expected}', but was '{json_type_name(value)}' "
         f"for value: {shown}",
     )
-
-
-def jsonata_type_name(value: Any) -> str:
-    """The JSON type name AWS uses in result-type errors: ``array``, ``object``, ``null``..."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 # --------------------------------------------------------------------------------------------
@@ -471,46 +449,46 @@ class CompiledJsonata:
         states = scope.states if type(scope.states) is dict else dict(scope.states)
         frame = _ScopeFrame(states, scope.variables)
         frame.bindings["$"] = None
-        token = _current_scope.set(scope)
+        token = _current_evaluation.set(_Evaluation())
         try:
             raw = self._engine.eval(self._ast, None, frame)
             if raw is None:
-                raise StatesError(QUERY_EVALUATION_ERROR, f"{self._prefix(field)} returned nothing (undefined).")
+                raise StatesError(ERROR_QUERY_EVALUATION, f"{self._prefix(field)} returned nothing (undefined).")
             return _to_json(raw)
-        except StatesError:
+        except (StatesError, NondeterminismError):
             raise
         except _UnsupportedResult:
             raise StatesError(
-                QUERY_EVALUATION_ERROR, f"{self._prefix(field)} returned an unsupported result type."
+                ERROR_QUERY_EVALUATION, f"{self._prefix(field)} returned an unsupported result type."
             ) from None
         except JException as err:
             raise StatesError(
-                QUERY_EVALUATION_ERROR,
+                ERROR_QUERY_EVALUATION,
                 f"{self._prefix(field)} threw an error during evaluation. "
                 f"{err.error}: {_render_jsonata_message(err)}",
             ) from err
         except _FunctionFailed as err:
             raise StatesError(
-                QUERY_EVALUATION_ERROR, f"{self._prefix(field)} threw an error during evaluation: {err}"
+                ERROR_QUERY_EVALUATION, f"{self._prefix(field)} threw an error during evaluation: {err}"
             ) from err
         except RecursionError as err:
             raise StatesError(
-                QUERY_EVALUATION_ERROR,
+                ERROR_QUERY_EVALUATION,
                 f"{self._prefix(field)} threw an error during evaluation. "
                 f"D1011: {JException.error_codes['D1011']}",
             ) from err
         except (ZeroDivisionError, OverflowError) as err:
             # JavaScript's Infinity, which JSONata rejects as out of range.
             raise StatesError(
-                QUERY_EVALUATION_ERROR,
+                ERROR_QUERY_EVALUATION,
                 f"{self._prefix(field)} threw an error during evaluation. D1001: Number out of range",
             ) from err
         except Exception as err:  # noqa: BLE001 - any library fault is the expression's failure
             raise StatesError(
-                QUERY_EVALUATION_ERROR, f"{self._prefix(field)} threw an internal error during evaluation."
+                ERROR_QUERY_EVALUATION, f"{self._prefix(field)} threw an internal error during evaluation."
             ) from err
         finally:
-            _current_scope.reset(token)
+            _current_evaluation.reset(token)
 
     def _walk_simple_path(self, scope: JsonataScope, path: tuple[str, tuple[str, ...]]) -> Any:
         """``$var.a.b`` by plain dictionary lookups, or ``Utils.NONE`` to let the engine decide.

@@ -30,18 +30,17 @@ from functools import lru_cache
 from typing import Any, Final
 
 from alpha_engine.sfn._errors import ExpressionError, StatesError
+from alpha_engine.sfn._json import compact_json, json_equal
 
 __all__ = [
     "CompiledPath",
     "CompiledReferencePath",
     "PathNotFound",
-    "compact_json",
     "compile_path",
     "compile_reference_path",
     "format_no_results",
     "is_path",
     "is_reference_path",
-    "json_equal",
     "split_scoped_path",
 ]
 
@@ -52,24 +51,6 @@ class PathNotFound(Exception):
     def __init__(self, path_text: str) -> None:
         self.path_text = path_text
         super().__init__(path_text)
-
-
-def compact_json(value: Any) -> str:
-    """JSON the way AWS prints documents inside error causes: compact, non-ASCII kept."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def json_equal(a: Any, b: Any) -> bool:
-    """JSON value equality: ``1 == 1.0`` but ``true != 1`` (Python's ``True == 1`` is not JSON's)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and bool(a == b)
 
 
 # --------------------------------------------------------------------------------------------

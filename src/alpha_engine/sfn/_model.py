@@ -8,14 +8,15 @@ first (:func:`alpha_engine.sfn._validator.validate_definition`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ._choice import compile_choice_rule
 from ._errors import ExpressionError
-from ._jsonata import compile_jsonata_template, is_jsonata
+from ._jsonata import compile_jsonata_template
 from ._jsonpath import compile_reference_path
 from ._template import ScopedPath, compile_scoped_path, compile_template, compile_value
+from ._vocabulary import JSONATA, JSONPATH, is_jsonata
 
 __all__ = [
     "Catcher",
@@ -27,9 +28,6 @@ __all__ = [
     "DEFAULT",
     "DISCARD",
 ]
-
-JSONATA = "JSONata"
-JSONPATH = "JSONPath"
 
 
 class _Marker:
@@ -63,7 +61,6 @@ class Catcher:
     result_path: Any  # CompiledReferencePath | DEFAULT | DISCARD
     output: Fn | None  # JSONata Output
     assign: Fn | None
-    assign_jsonata: bool
 
 
 @dataclass(slots=True)
@@ -116,8 +113,6 @@ class State:
     cause: Any = None
     error_path: Fn | None = None
     cause_path: Fn | None = None
-    error_path_text: str = ""
-    cause_path_text: str = ""
     # Parallel
     branches: tuple[StateMachine, ...] = ()
     # Map
@@ -141,9 +136,6 @@ class StateMachine:
     start_at: str
     states: dict[str, State]
     timeout_seconds: float | None = None
-    query_language: str = JSONPATH
-    comment: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
 
 
 def parse_state_machine(
@@ -159,9 +151,6 @@ def parse_state_machine(
         start_at=definition["StartAt"],
         states=states,
         timeout_seconds=float(timeout) if timeout is not None else None,
-        query_language=language,
-        comment=definition.get("Comment"),
-        raw=definition,
     )
 
 
@@ -184,13 +173,6 @@ def _path_field(raw: Mapping[str, Any], key: str, reference: bool = False) -> An
 def _opt_ref(raw: Mapping[str, Any], key: str) -> ScopedPath | None:
     value = raw.get(key)
     return compile_scoped_path(value, reference=True) if isinstance(value, str) else None
-
-
-def _jsonata_or_literal(value: Any, field: str) -> Any:
-    """A JSONata-mode field that may be a literal or contain {% %} expressions."""
-    if value is None:
-        return None
-    return compile_jsonata_template(value, field)
 
 
 def _parse_assign(raw: Mapping[str, Any], jsonata: bool, field: str = "Assign") -> Fn | None:
@@ -224,7 +206,6 @@ def _parse_catch(raw: Mapping[str, Any], jsonata: bool) -> tuple[Catcher, ...]:
                 result_path=DEFAULT if jsonata else _path_field(c, "ResultPath", reference=True),
                 output=compile_jsonata_template(c["Output"], "Output") if jsonata and "Output" in c else None,
                 assign=_parse_assign(c, jsonata),
-                assign_jsonata=jsonata,
             )
         )
         del i
@@ -309,10 +290,8 @@ def _parse_state(name: str, raw: Mapping[str, Any], pointer: str, parent_languag
         st.cause = _number_or_expr(raw.get("Cause"), "Cause", jsonata)
         if "ErrorPath" in raw:
             st.error_path = compile_value(raw["ErrorPath"], "ErrorPath")
-            st.error_path_text = raw["ErrorPath"]
         if "CausePath" in raw:
             st.cause_path = compile_value(raw["CausePath"], "CausePath")
-            st.cause_path_text = raw["CausePath"]
     elif typ == "Parallel":
         st.branches = tuple(
             parse_state_machine(b, f"{pointer}/Branches/{i}", language) for i, b in enumerate(raw["Branches"])

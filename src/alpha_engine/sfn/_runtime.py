@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._arn import execution_arn
 from ._clock import Clock, IdSource, SystemClock
-from ._engine import ACCOUNT, REGION, Engine, ExecutionResult, TaskCall
 from ._errors import BindingError, StatesError
+from ._lifecycle import Engine
 from ._loader import load_definition
+from ._run import ExecutionResult, TaskCall
 from ._store import ExecutionStore, SqliteStore
 from ._validator import check_definition
 from .services import Binding, BindingContext, ServiceRegistry, TaskRequest, default_registry, split_resource
@@ -69,8 +71,10 @@ class LocalRuntime:
             terminate_grace_seconds=config.terminate_grace_seconds,
             log=log or (lambda line: None),
         )
-        self.registry: ServiceRegistry = default_registry(ctx, extra_bindings, now=self.clock.now)
-        self.engine = Engine(store=self.store, clock=self.clock, ids=IdSource(config.seed),
+        ids = IdSource(config.seed)
+        # Bindings take time and request ids from the engine's sources, so a seeded run repeats them.
+        self.registry: ServiceRegistry = default_registry(ctx, extra_bindings, now=self.clock.now, new_id=ids.uuid)
+        self.engine = Engine(store=self.store, clock=self.clock, ids=ids,
                              task_invoker=self._invoke, listener=listener, abort_check=True)
 
     def supports(self, resource: str) -> bool:
@@ -108,9 +112,9 @@ class LocalRuntime:
         record = self.engine.create_execution(load_definition(definition), input_value,
                                               name=params.get("Name"), state_machine_name=sm_name)
         if pattern == "request-response":
-            asyncio.ensure_future(self.engine._drive(record, fresh=True))
+            asyncio.ensure_future(self.engine.run_created(record))
             return {"ExecutionArn": record.arn, "StartDate": record.start_date}
-        result = await self.engine._drive(record, fresh=True)
+        result = await self.engine.run_created(record)
         described = self.describe(result.arn)
         if pattern == "sync2" and result.succeeded:
             described["Output"] = result.output
@@ -144,7 +148,7 @@ class LocalRuntime:
         for record in self.store.list_executions(limit=10_000):
             if record.name == arn_or_name:
                 return record.arn
-        return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:StateMachine:{arn_or_name}"
+        return execution_arn("StateMachine", arn_or_name)
 
     def describe(self, arn: str) -> dict[str, Any]:
         """DescribeExecution's shape."""

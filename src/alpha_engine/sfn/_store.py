@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ExecutionNotFound, StoreError
+from ._json import compact_json
 
-__all__ = ["ExecutionRecord", "ExecutionStore", "MemoryStore", "SqliteStore", "open_store"]
+__all__ = ["ExecutionRecord", "ExecutionStore", "MemoryStore", "SqliteStore"]
 
 # The foreign exceptions this module translates, one boundary (checked by a test).
 _SQLITE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
@@ -50,8 +51,7 @@ CREATE TABLE IF NOT EXISTS executions (
     cause TEXT,
     redrive_count INTEGER NOT NULL DEFAULT 0,
     redrive_date REAL,
-    abort_requested INTEGER NOT NULL DEFAULT 0,
-    options TEXT NOT NULL DEFAULT '{}'
+    abort_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS executions_by_start ON executions(start_date);
 CREATE TABLE IF NOT EXISTS events (
@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS task_tokens (
 
 @dataclass(frozen=True)
 class ExecutionRecord:
-    """What ``DescribeExecution`` reports, plus the definition and options to resume with."""
+    """What ``DescribeExecution`` reports, plus the definition to resume with."""
 
     arn: str
     name: str
@@ -88,19 +88,18 @@ class ExecutionRecord:
     cause: str | None = None
     redrive_count: int = 0
     redrive_date: float | None = None
-    options: str = "{}"
 
 
+# Read and written by name: a database made before the ``options`` column was dropped (it still
+# has it, NOT NULL DEFAULT '{}') keeps working, since inserts leave it to its default.
 _COLUMNS = (
     "arn, name, state_machine_arn, state_machine_name, definition, input, status, start_date, "
-    "stop_date, output, error, cause, redrive_count, redrive_date, options"
+    "stop_date, output, error, cause, redrive_count, redrive_date"
 )
 
 
 class ExecutionStore:
     """Interface shared by :class:`SqliteStore` and :class:`MemoryStore`."""
-
-    durable = False
 
     def create(self, record: ExecutionRecord) -> None:
         raise NotImplementedError
@@ -230,8 +229,6 @@ class MemoryStore(ExecutionStore):
 class SqliteStore(ExecutionStore):
     """The durable store: one SQLite file in WAL mode, safe to share between processes."""
 
-    durable = True
-
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
@@ -263,11 +260,10 @@ class SqliteStore(ExecutionStore):
     def create(self, record: ExecutionRecord) -> None:
         with self._tx(f"create execution {record.arn}") as db:
             db.execute(
-                f"INSERT INTO executions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO executions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (record.arn, record.name, record.state_machine_arn, record.state_machine_name,
                  record.definition, record.input, record.status, record.start_date, record.stop_date,
-                 record.output, record.error, record.cause, record.redrive_count, record.redrive_date,
-                 record.options),
+                 record.output, record.error, record.cause, record.redrive_count, record.redrive_date),
             )
 
     def get(self, arn: str) -> ExecutionRecord:
@@ -300,12 +296,12 @@ class SqliteStore(ExecutionStore):
             if events:
                 db.executemany(
                     "INSERT INTO events (arn, id, body) VALUES (?,?,?)",
-                    [(arn, e["id"], json.dumps(e, separators=(",", ":"))) for e in events],
+                    [(arn, e["id"], compact_json(e)) for e in events],
                 )
             if step is not None:
                 db.execute(
                     "INSERT OR REPLACE INTO steps (arn, key, body) VALUES (?,?,?)",
-                    (arn, step[0], json.dumps(step[1], separators=(",", ":"))),
+                    (arn, step[0], compact_json(step[1])),
                 )
 
     def events(self, arn: str) -> list[dict[str, Any]]:
@@ -371,7 +367,3 @@ class SqliteStore(ExecutionStore):
         with self._lock:
             self._db.close()
 
-
-def open_store(path: str | Path | None) -> ExecutionStore:
-    """A :class:`SqliteStore` at ``path``, or a :class:`MemoryStore` when ``path`` is None."""
-    return MemoryStore() if path is None else SqliteStore(path)

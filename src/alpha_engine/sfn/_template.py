@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from alpha_engine.sfn._errors import ExpressionError, StatesError
+from alpha_engine.sfn._json import compact_json
 from alpha_engine.sfn._jsonpath import (
     CompiledPath,
     PathNotFound,
-    compact_json,
     compile_path,
     compile_reference_path,
     split_scoped_path,
 )
+from alpha_engine.sfn._vocabulary import is_intrinsic
 
 __all__ = [
     "Scope",
@@ -115,7 +116,7 @@ def compile_value(text: str, field: str) -> ValueFn:
     ``'ErrorPath'``).
     """
     # Imported here: _intrinsics compiles its path arguments with compile_value.
-    from alpha_engine.sfn._intrinsics import compile_intrinsic, is_intrinsic
+    from alpha_engine.sfn._intrinsics import compile_intrinsic
 
     if not isinstance(text, str):
         raise ExpressionError(f"The value of field '{field}' must be a string path or intrinsic", str(text))

@@ -22,14 +22,26 @@ from functools import lru_cache
 from typing import Any
 
 from ._errors import DefinitionInvalid, Diagnostic, ExpressionError
+from ._json import json_type_name
+from ._vocabulary import (
+    BOOLEAN_COMBINATORS,
+    COMPARISON_KINDS,
+    COMPARISON_RELATIONS,
+    JSONATA,
+    JSONPATH,
+    QUERY_LANGUAGES,
+    STATE_TYPES,
+    TERMINAL_STATE_TYPES,
+    TIMESTAMP_RE,
+    TYPE_TESTS,
+    is_intrinsic,
+    is_jsonata,
+)
 
 __all__ = ["check_definition", "validate_definition"]
 
 ERROR = "ERROR"
 WARNING = "WARNING"
-
-JSONPATH = "JSONPath"
-JSONATA = "JSONata"
 
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
 MISSING_TARGET = "MISSING_TRANSITION_TARGET"
@@ -40,9 +52,6 @@ MAX_STATE_NAME = 80
 # Beyond this nesting (Parallel in Map in Parallel..., or payload templates) we stop descending:
 # no real definition gets close, and recursion must not be able to crash the validator.
 _MAX_DEPTH = 100
-
-_STATE_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
-_TERMINAL_TYPES = frozenset({"Succeed", "Fail"})
 
 _COMMON = frozenset({"Type", "Comment", "QueryLanguage"})
 _FLOW = frozenset({"Next", "End"})
@@ -144,29 +153,17 @@ _NON_RETRIABLE = frozenset(
     {"States.Runtime", "States.DataLimitExceeded", "States.NoChoiceMatched", "States.ResultPathMatchFailure"}
 )
 
-_COMPARATOR_KINDS = {"String": "string", "Numeric": "number", "Timestamp": "timestamp"}
-_COMPARATOR_OPS = ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals")
-# operator -> expected literal kind ('path' for the *Path forms)
-_OPERATORS: dict[str, str] = {}
-for _prefix, _kind in _COMPARATOR_KINDS.items():
-    for _op in _COMPARATOR_OPS:
-        _OPERATORS[f"{_prefix}{_op}"] = _kind
-        _OPERATORS[f"{_prefix}{_op}Path"] = "path"
-_OPERATORS.update(
-    {
-        "BooleanEquals": "boolean",
-        "BooleanEqualsPath": "path",
-        "StringMatches": "string",
-        "IsNull": "boolean",
-        "IsPresent": "boolean",
-        "IsNumeric": "boolean",
-        "IsString": "boolean",
-        "IsBoolean": "boolean",
-        "IsTimestamp": "boolean",
-    }
-)
-_BOOLEAN_COMBINATORS = ("And", "Or", "Not")
-_RULE_DATA_FIELDS = frozenset(_OPERATORS) | {"Variable", "Comment", *_BOOLEAN_COMBINATORS}
+# The JSON kind of the literal each Choice operator compares with ('path' for the *Path forms).
+_LITERAL_KIND = {"String": "string", "Numeric": "number", "Timestamp": "timestamp"}
+_OPERATORS: dict[str, str] = {
+    **{f"{kind}{relation}": _LITERAL_KIND[kind] for kind in COMPARISON_KINDS for relation in COMPARISON_RELATIONS},
+    **{f"{kind}{relation}Path": "path" for kind in COMPARISON_KINDS for relation in COMPARISON_RELATIONS},
+    "BooleanEquals": "boolean",
+    "BooleanEqualsPath": "path",
+    "StringMatches": "string",
+    **{test: "boolean" for test in TYPE_TESTS},
+}
+_RULE_DATA_FIELDS = frozenset(_OPERATORS) | {"Variable", "Comment", *BOOLEAN_COMBINATORS}
 
 # Intrinsics AWS accepts in Fail ErrorPath/CausePath (AWS "Fail state" documentation).
 _FAIL_PATH_INTRINSICS = frozenset(
@@ -181,8 +178,6 @@ _FAIL_PATH_INTRINSICS = frozenset(
     }
 )
 
-_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-_INTRINSIC_CALL_RE = re.compile(r"^\s*States\.[A-Za-z0-9]+\s*\(")
 _VARIABLE_PATH_RE = re.compile(r"^\$([^\W\d]\w*)(.*)$", re.DOTALL)
 _VARIABLE_NAME_RE = re.compile(r"^[^\W\d]\w*$")
 _ARN_RE = re.compile(r"^arn:[^:\s]+:[^:\s]+:[^:\s]*:[^:\s]*:\S+$")
@@ -264,13 +259,9 @@ def _compile_cached(kind: str, text: str) -> str | None:
     return None
 
 
-def _is_jsonata(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("{%") and value.endswith("%}") and len(value) >= 4
-
-
 def _looks_like_path(value: str) -> bool:
     """A string AWS would flag as 'looks like a JSONPath or intrinsic' (NO_DOLLAR/NO_PATH)."""
-    return value.startswith(("$.", "$$.", "$[")) or _INTRINSIC_CALL_RE.match(value) is not None
+    return value.startswith(("$.", "$$.", "$[")) or is_intrinsic(value)
 
 
 def _escape(token: str) -> str:
@@ -291,22 +282,6 @@ def _is_number(value: Any) -> bool:
     if isinstance(value, int):
         return True
     return isinstance(value, float) and math.isfinite(value)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
 
 
 class _Scope:
@@ -353,12 +328,12 @@ class _Checker:
         if not isinstance(definition, Mapping):
             self.error(
                 "INVALID_JSON_DESCRIPTION",
-                f"a definition must be a JSON object, got {_type_name(definition)}",
+                f"a definition must be a JSON object, got {json_type_name(definition)}",
                 "",
             )
             return
         language = definition.get("QueryLanguage", JSONPATH)
-        if "QueryLanguage" in definition and language not in (JSONPATH, JSONATA):
+        if "QueryLanguage" in definition and language not in QUERY_LANGUAGES:
             self.error(
                 SCHEMA,
                 f"QueryLanguage must be 'JSONPath' or 'JSONata', got {language!r}",
@@ -386,7 +361,7 @@ class _Checker:
             self.error(SCHEMA, f"state machines are nested more than {_MAX_DEPTH} levels deep", pointer)
             return
         if not isinstance(machine, Mapping):
-            self.error(SCHEMA, f"a state machine must be an object, got {_type_name(machine)}", pointer)
+            self.error(SCHEMA, f"a state machine must be an object, got {json_type_name(machine)}", pointer)
             return
         for key in machine:
             if key not in allowed:
@@ -405,7 +380,7 @@ class _Checker:
         if "StartAt" not in machine:
             self.error(SCHEMA, "StartAt is required: it names the first state to run", pointer)
         elif not isinstance(start_at, str):
-            self.error(SCHEMA, f"StartAt must be a string, got {_type_name(start_at)}", f"{pointer}/StartAt")
+            self.error(SCHEMA, f"StartAt must be a string, got {json_type_name(start_at)}", f"{pointer}/StartAt")
         else:
             scope.start_at = start_at
 
@@ -414,7 +389,7 @@ class _Checker:
             self.error(SCHEMA, "States is required: an object of state name -> state", pointer)
             return
         if not isinstance(states, Mapping):
-            self.error(SCHEMA, f"States must be an object, got {_type_name(states)}", f"{pointer}/States")
+            self.error(SCHEMA, f"States must be an object, got {json_type_name(states)}", f"{pointer}/States")
             return
         if not states:
             self.error(SCHEMA, "States must define at least one state", f"{pointer}/States")
@@ -509,7 +484,7 @@ class _Checker:
         self, name: str, state: Any, pointer: str, parent_language: str, scope: _Scope, depth: int
     ) -> None:
         if not isinstance(state, Mapping):
-            self.error(SCHEMA, f"state {name!r} must be an object, got {_type_name(state)}", pointer)
+            self.error(SCHEMA, f"state {name!r} must be an object, got {json_type_name(state)}", pointer)
             scope.malformed = True
             return
         self.raw_states.setdefault(name, state)
@@ -522,7 +497,7 @@ class _Checker:
         if not isinstance(state_type, str) or state_type not in _STATE_FIELDS:
             self.error(
                 SCHEMA,
-                f"state {name!r} has unknown Type {state_type!r}; expected one of {', '.join(_STATE_TYPES)}",
+                f"state {name!r} has unknown Type {state_type!r}; expected one of {', '.join(STATE_TYPES)}",
                 f"{pointer}/Type",
             )
             scope.malformed = True
@@ -564,7 +539,7 @@ class _Checker:
         if "QueryLanguage" not in state:
             return parent_language
         language = state["QueryLanguage"]
-        if language not in (JSONPATH, JSONATA):
+        if language not in QUERY_LANGUAGES:
             self.error(
                 SCHEMA,
                 f"QueryLanguage must be 'JSONPath' or 'JSONata', got {language!r}",
@@ -582,7 +557,7 @@ class _Checker:
     def check_flow(
         self, name: str, state: Mapping[str, Any], state_type: str, pointer: str, scope: _Scope
     ) -> None:
-        if state_type in _TERMINAL_TYPES:
+        if state_type in TERMINAL_STATE_TYPES:
             scope.terminals.add(name)
             return
         if state_type == "Choice":
@@ -591,7 +566,7 @@ class _Checker:
         has_next = "Next" in state
         end = state.get("End")
         if "End" in state and not isinstance(end, bool):
-            self.error(SCHEMA, f"End must be a boolean, got {_type_name(end)}", f"{pointer}/End")
+            self.error(SCHEMA, f"End must be a boolean, got {json_type_name(end)}", f"{pointer}/End")
         if has_next and end is True:
             self.error(
                 SCHEMA,
@@ -623,7 +598,7 @@ class _Checker:
         if isinstance(target, str):
             scope.edges.append((source, target, where))
         else:
-            self.error(SCHEMA, f"{field} must be a state name (string), got {_type_name(target)}", where)
+            self.error(SCHEMA, f"{field} must be a state name (string), got {json_type_name(target)}", where)
 
     # -- input/output processing ------------------------------------------------------------
 
@@ -644,7 +619,7 @@ class _Checker:
 
     def check_result_path(self, value: Any, where: str) -> None:
         if not isinstance(value, str):
-            self.error(SCHEMA, f"ResultPath must be a reference path or null, got {_type_name(value)}", where)
+            self.error(SCHEMA, f"ResultPath must be a reference path or null, got {json_type_name(value)}", where)
             return
         if not value.startswith("$") or value.startswith("$$") or _VARIABLE_PATH_RE.match(value):
             self.error(
@@ -661,7 +636,7 @@ class _Checker:
         """A JSONPath (kind 'path') or reference path ('reference') that may start with $$ or $var."""
         label = "JSONPath" if kind == "path" else "reference path"
         if not isinstance(value, str):
-            self.error(SCHEMA, f"{field} must be a {label} string, got {_type_name(value)}", where)
+            self.error(SCHEMA, f"{field} must be a {label} string, got {json_type_name(value)}", where)
             return False
         reason = self.path_problem(value, kind)
         if reason is not None:
@@ -711,7 +686,7 @@ class _Checker:
         if not isinstance(value, str):
             self.error(
                 SCHEMA,
-                f"the value of {key!r} must be a path or intrinsic function string, got {_type_name(value)}",
+                f"the value of {key!r} must be a path or intrinsic function string, got {json_type_name(value)}",
                 where,
             )
             return
@@ -722,7 +697,7 @@ class _Checker:
                     SCHEMA, f"the value of {key!r}, {value!r}, is not a valid JSONPath: {reason}", where
                 )
             return
-        if _INTRINSIC_CALL_RE.match(value):
+        if is_intrinsic(value):
             name = value.split("(", 1)[0].strip()
             if allowed is not None and name not in allowed:
                 self.error(
@@ -747,7 +722,7 @@ class _Checker:
     def check_assign(self, assign: Any, where: str, jsonata: bool) -> None:
         if not isinstance(assign, Mapping):
             self.error(
-                SCHEMA, f"Assign must be an object of variable name -> value, got {_type_name(assign)}", where
+                SCHEMA, f"Assign must be an object of variable name -> value, got {json_type_name(assign)}", where
             )
             return
         for key, value in assign.items():
@@ -779,7 +754,7 @@ class _Checker:
             self.error(SCHEMA, f"value is nested more than {_MAX_DEPTH} levels deep", where)
             return
         if isinstance(value, str):
-            if _is_jsonata(value):
+            if is_jsonata(value):
                 reason = _compile_message("jsonata", value)
                 if reason is not None:
                     self.error(
@@ -805,7 +780,7 @@ class _Checker:
             return
         value = state[key]
         where = f"{pointer}/{key}"
-        if jsonata and isinstance(value, str) and _is_jsonata(value):
+        if jsonata and isinstance(value, str) and is_jsonata(value):
             self.check_jsonata_template(value, where, 0)
         else:
             check(value, where)
@@ -866,7 +841,7 @@ class _Checker:
             credentials = state["Credentials"]
             where = f"{pointer}/Credentials"
             if not isinstance(credentials, Mapping):
-                self.error(SCHEMA, f"Credentials must be an object, got {_type_name(credentials)}", where)
+                self.error(SCHEMA, f"Credentials must be an object, got {json_type_name(credentials)}", where)
             elif jsonata:
                 self.check_jsonata_template(credentials, where, 0)
             else:
@@ -881,7 +856,7 @@ class _Checker:
             return
         resource = state["Resource"]
         if not isinstance(resource, str):
-            self.error(SCHEMA, f"Resource must be an ARN string, got {_type_name(resource)}", where)
+            self.error(SCHEMA, f"Resource must be an ARN string, got {json_type_name(resource)}", where)
             return
         if not _ARN_RE.match(resource):
             self.error(
@@ -931,7 +906,7 @@ class _Checker:
 
     def check_top_rule(self, name: str, rule: Any, where: str, jsonata: bool, scope: _Scope) -> None:
         if not isinstance(rule, Mapping):
-            self.error(SCHEMA, f"a choice rule must be an object, got {_type_name(rule)}", where)
+            self.error(SCHEMA, f"a choice rule must be an object, got {json_type_name(rule)}", where)
             return
         if "Next" in rule:
             self.add_edge(scope, name, rule["Next"], f"{where}/Next", "Next")
@@ -959,7 +934,7 @@ class _Checker:
                 condition = rule["Condition"]
                 if isinstance(condition, bool):
                     pass
-                elif _is_jsonata(condition):
+                elif is_jsonata(condition):
                     self.check_jsonata_template(condition, f"{where}/Condition", 0)
                 else:
                     self.error(
@@ -987,7 +962,7 @@ class _Checker:
         allowed_extra = ("Comment",) if nested else ("Next", "Assign", "Comment", "Condition", "Output")
         operators = []
         for key in rule:
-            if key in _OPERATORS or key in _BOOLEAN_COMBINATORS:
+            if key in _OPERATORS or key in BOOLEAN_COMBINATORS:
                 operators.append(key)
             elif key == "Variable" or key in allowed_extra:
                 continue
@@ -1038,17 +1013,17 @@ class _Checker:
         if kind == "path":
             self.check_path_field(value, operator, op_where, kind="reference")
         elif kind == "string" and not isinstance(value, str):
-            self.error(SCHEMA, f"{operator} compares with a string, got {_type_name(value)}", op_where)
+            self.error(SCHEMA, f"{operator} compares with a string, got {json_type_name(value)}", op_where)
         elif kind == "number" and not _is_number(value):
-            self.error(SCHEMA, f"{operator} compares with a number, got {_type_name(value)}", op_where)
+            self.error(SCHEMA, f"{operator} compares with a number, got {json_type_name(value)}", op_where)
         elif kind == "boolean" and not isinstance(value, bool):
-            self.error(SCHEMA, f"{operator} takes true or false, got {_type_name(value)}", op_where)
+            self.error(SCHEMA, f"{operator} takes true or false, got {json_type_name(value)}", op_where)
         elif kind == "timestamp":
             if not isinstance(value, str):
                 self.error(
-                    SCHEMA, f"{operator} compares with a timestamp string, got {_type_name(value)}", op_where
+                    SCHEMA, f"{operator} compares with a timestamp string, got {json_type_name(value)}", op_where
                 )
-            elif not _TIMESTAMP_RE.match(value):
+            elif not TIMESTAMP_RE.fullmatch(value):
                 self.warn(
                     "INVALID_TIMESTAMP",
                     f"{operator} value {value!r} is not an RFC 3339 timestamp (e.g. 2024-01-31T12:00:00Z); "
@@ -1058,7 +1033,7 @@ class _Checker:
 
     def check_nested_rule(self, rule: Any, where: str, depth: int) -> None:
         if not isinstance(rule, Mapping):
-            self.error(SCHEMA, f"a choice rule must be an object, got {_type_name(rule)}", where)
+            self.error(SCHEMA, f"a choice rule must be an object, got {json_type_name(rule)}", where)
             return
         self.check_rule_body(rule, where, nested=True, depth=depth + 1)
 
@@ -1084,12 +1059,12 @@ class _Checker:
 
         def timestamp(value: Any, where: str) -> None:
             if not isinstance(value, str):
-                self.error(SCHEMA, f"Timestamp must be an RFC 3339 string, got {_type_name(value)}", where)
+                self.error(SCHEMA, f"Timestamp must be an RFC 3339 string, got {json_type_name(value)}", where)
             elif _looks_like_path(value):
                 self.warn(
                     "NO_PATH", f"Timestamp {value!r} looks like a path; did you mean TimestampPath?", where
                 )
-            elif not _TIMESTAMP_RE.match(value):
+            elif not TIMESTAMP_RE.fullmatch(value):
                 self.error(
                     SCHEMA,
                     f"Timestamp {value!r} is not an RFC 3339 timestamp (e.g. 2024-01-31T12:00:00Z)",
@@ -1117,8 +1092,8 @@ class _Checker:
                 continue
             value, where = state[key], f"{pointer}/{key}"
             if not isinstance(value, str):
-                self.error(SCHEMA, f"{key} must be a string, got {_type_name(value)}", where)
-            elif jsonata and _is_jsonata(value):
+                self.error(SCHEMA, f"{key} must be a string, got {json_type_name(value)}", where)
+            elif jsonata and is_jsonata(value):
                 self.check_jsonata_template(value, where, 0)
             elif not jsonata and _looks_like_path(value):
                 self.warn(
@@ -1130,7 +1105,7 @@ class _Checker:
             if key not in state:
                 continue
             value, where = state[key], f"{pointer}/{key}"
-            if isinstance(value, str) and _INTRINSIC_CALL_RE.match(value):
+            if is_intrinsic(value):
                 self.check_dynamic_value(value, key, where, allowed=_FAIL_PATH_INTRINSICS)
             else:
                 self.check_path_field(value, key, where, kind="reference")
@@ -1188,12 +1163,12 @@ class _Checker:
             self.check_path_field(state["ItemsPath"], "ItemsPath", f"{pointer}/ItemsPath", kind="path")
         if "Items" in state:
             items = state["Items"]
-            if isinstance(items, list) or _is_jsonata(items):
+            if isinstance(items, list) or is_jsonata(items):
                 self.check_jsonata_template(items, f"{pointer}/Items", 0)
             else:
                 self.error(
                     SCHEMA,
-                    f"Items must be an array or a JSONata expression, got {_type_name(items)}",
+                    f"Items must be an array or a JSONata expression, got {json_type_name(items)}",
                     f"{pointer}/Items",
                 )
         self.exclusive(state, pointer, "MaxConcurrency", "MaxConcurrencyPath")
@@ -1218,7 +1193,7 @@ class _Checker:
                 self.check_path_field(state[path_key], path_key, f"{pointer}/{path_key}", kind="reference")
         if "Label" in state and not isinstance(state["Label"], str):
             self.error(
-                SCHEMA, f"Label must be a string, got {_type_name(state['Label'])}", f"{pointer}/Label"
+                SCHEMA, f"Label must be a string, got {json_type_name(state['Label'])}", f"{pointer}/Label"
             )
         self.check_retry(state, pointer)
         self.check_catch(state, pointer, jsonata)
@@ -1227,7 +1202,7 @@ class _Checker:
         if config is None:
             return
         if not isinstance(config, Mapping):
-            self.error(SCHEMA, f"ProcessorConfig must be an object, got {_type_name(config)}", where)
+            self.error(SCHEMA, f"ProcessorConfig must be an object, got {json_type_name(config)}", where)
             return
         for key in config:
             if key not in ("Mode", "ExecutionType"):
@@ -1268,7 +1243,7 @@ class _Checker:
         names: list[str] = []
         for i, error in enumerate(errors):
             if not isinstance(error, str):
-                self.error(SCHEMA, f"error names are strings, got {_type_name(error)}", f"{list_where}/{i}")
+                self.error(SCHEMA, f"error names are strings, got {json_type_name(error)}", f"{list_where}/{i}")
             else:
                 names.append(error)
         if "States.ALL" in names:
@@ -1292,12 +1267,12 @@ class _Checker:
         retriers = state["Retry"]
         where = f"{pointer}/Retry"
         if not isinstance(retriers, list):
-            self.error(SCHEMA, f"Retry must be an array of retriers, got {_type_name(retriers)}", where)
+            self.error(SCHEMA, f"Retry must be an array of retriers, got {json_type_name(retriers)}", where)
             return
         for i, retrier in enumerate(retriers):
             r_where = f"{where}/{i}"
             if not isinstance(retrier, Mapping):
-                self.error(SCHEMA, f"a retrier must be an object, got {_type_name(retrier)}", r_where)
+                self.error(SCHEMA, f"a retrier must be an object, got {json_type_name(retrier)}", r_where)
                 continue
             for key in retrier:
                 if key not in _RETRIER_FIELDS:
@@ -1342,13 +1317,13 @@ class _Checker:
         catchers = state["Catch"]
         where = f"{pointer}/Catch"
         if not isinstance(catchers, list):
-            self.error(SCHEMA, f"Catch must be an array of catchers, got {_type_name(catchers)}", where)
+            self.error(SCHEMA, f"Catch must be an array of catchers, got {json_type_name(catchers)}", where)
             return
         both, path_only, jsonata_only = _CATCHER_FIELDS
         for i, catcher in enumerate(catchers):
             c_where = f"{where}/{i}"
             if not isinstance(catcher, Mapping):
-                self.error(SCHEMA, f"a catcher must be an object, got {_type_name(catcher)}", c_where)
+                self.error(SCHEMA, f"a catcher must be an object, got {json_type_name(catcher)}", c_where)
                 continue
             for key in catcher:
                 if key in both:

@@ -1,10 +1,15 @@
-"""Public test helpers: a time-skipping environment and the AWS conformance runner.
+"""Public test helpers: a time-skipping environment, the AWS conformance runner and the
+nondeterminism source scan.
 
 ``SfnTestEnvironment`` runs definitions on an in-memory (or SQLite) store with a
 :class:`FakeClock`, so Waits and retry backoff take no real time.
 
+``scan_for_nondeterminism`` / ``check_determinism`` find code that reads the wall clock or a
+random source directly (see :mod:`alpha_engine.sfn._nondeterminism`); the sfn test suite runs
+them over ``src/alpha_engine/sfn``, and other packages can run them over their own code.
+
 ``run_conformance_case`` replays one execution recorded against real AWS (the
-``shared/conformance/aws/cases.jsonl`` format) and says whether this runtime agrees.
+``tests/sfn/data/aws/cases.jsonl`` format, see the README there) and says whether this runtime agrees.
 Recorded values were masked by the recorder (``<ArnPart_0idx>``, ``<uuid:1>``,
 ``<json-input:1>``...): a masked string in the expectation matches any text in its place.
 """
@@ -14,17 +19,27 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ._clock import FakeClock, IdSource
-from ._engine import Engine, ExecutionResult, TaskCall
 from ._errors import SfnError
+from ._lifecycle import Engine
+from ._nondeterminism import NondeterminismFinding, check_determinism, scan_for_nondeterminism
+from ._run import ExecutionResult, TaskInvoker
 from ._store import ExecutionStore, MemoryStore
+from ._vocabulary import TIMESTAMP_RE
 
-__all__ = ["CaseOutcome", "SfnTestEnvironment", "run_conformance_case"]
+__all__ = [
+    "CaseOutcome",
+    "NondeterminismFinding",
+    "SfnTestEnvironment",
+    "check_determinism",
+    "run_conformance_case",
+    "scan_for_nondeterminism",
+]
 
 
 class SfnTestEnvironment:
@@ -32,7 +47,8 @@ class SfnTestEnvironment:
 
     def __init__(self, *, store: ExecutionStore | None = None, start: datetime | None = None,
                  auto_advance: bool = True, seed: int = 0,
-                 task_invoker: Callable[[TaskCall], Any] | None = None) -> None:
+                 task_invoker: TaskInvoker | None = None) -> None:
+        """``task_invoker`` runs Task resources: a plain function or a coroutine function."""
         self.clock = FakeClock(start, auto_advance=auto_advance)
         self.engine = Engine(store=store or MemoryStore(), clock=self.clock, ids=IdSource(seed),
                              task_invoker=task_invoker)
@@ -75,7 +91,7 @@ def _pattern(expected: str) -> re.Pattern[str]:
 _MASK_WORDS = {
     "start-time": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"),
     "entered-time": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"),
-    "date": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"),
+    "date": TIMESTAMP_RE,
     "RandomNumberGenerated": re.compile(r"-?\d+(\.\d+)?"),
     "generated-uuid": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
     "snf_role_arn": re.compile(r"arn:aws:iam::\d{12}:role/.+"),
@@ -113,7 +129,7 @@ def _matches(expected: Any, actual: Any) -> bool:
 
 
 def run_conformance_case(case: Mapping[str, Any], *, compare_events: bool = True,
-                         task_invoker: Callable[[TaskCall], Any] | None = None) -> CaseOutcome:
+                         task_invoker: TaskInvoker | None = None) -> CaseOutcome:
     """Run one recorded case and compare status, output, error, cause and event types."""
     outcome = CaseOutcome(case["id"], case["group"], case["query_language"], passed=False)
     if case.get("input_normalized") and case.get("pure_asl"):

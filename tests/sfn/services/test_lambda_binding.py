@@ -92,7 +92,8 @@ def test_unknown_function_is_resource_not_found_with_aws_cause(ctx: BindingConte
     err = _error(ctx, {"FunctionName": "no_such_fn"})
     assert err.error == "Lambda.ResourceNotFoundException"
     assert err.cause == (
-        "Function not found: arn:aws:lambda:us-east-1:123456789012:function:no_such_fn:$LATEST "
+        # The local account (alpha_engine.sfn._arn.LOCAL_ACCOUNT) fills in a bare function name.
+        "Function not found: arn:aws:lambda:us-east-1:111111111111:function:no_such_fn:$LATEST "
         "(Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; "
         "Request ID: req-1; Proxy: null)"
     )

@@ -151,3 +151,23 @@ def test_all_lists_exactly_the_public_names() -> None:
     public = {name for name in dir(services) if not name.startswith("_")}
     assert sorted(services.__all__) == services.__all__
     assert set(services.__all__) == public
+
+
+def test_default_registry_hands_the_engine_sources_to_every_binding(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    moment = datetime(2026, 1, 2, tzinfo=UTC)
+    ids = iter(f"id-{n}" for n in range(100))
+    registry = default_registry(BindingContext(workspace=tmp_path), now=lambda: moment, new_id=lambda: next(ids))
+    for binding in registry.bindings:
+        assert binding.now() == moment  # type: ignore[attr-defined]
+        assert binding.new_id().startswith("id-")  # type: ignore[attr-defined]
+
+
+def test_bindings_default_to_the_one_local_account_and_region() -> None:
+    from alpha_engine.sfn._arn import LOCAL_ACCOUNT, LOCAL_REGION
+    from alpha_engine.sfn.services import BatchBinding, LambdaBinding, SsmBinding
+
+    assert (LambdaBinding().account, LambdaBinding().region) == (LOCAL_ACCOUNT, LOCAL_REGION)
+    assert (BatchBinding().account, BatchBinding().region) == (LOCAL_ACCOUNT, LOCAL_REGION)
+    assert SsmBinding().region == LOCAL_REGION

@@ -9,38 +9,21 @@ Optimised integrations (``arn:aws:states:::sns:publish``) return the SDK v1 resp
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
+from .._json import compact_json
+
 __all__ = [
     "compact_json",
     "http_date",
     "iso_timestamp",
-    "new_request_id",
     "sdk_metadata",
-    "utc_now",
     "v1_cause",
     "v2_cause",
 ]
-
-
-def utc_now() -> datetime:
-    """Default clock of a binding used outside an engine; the engine passes its own."""
-    return datetime.now(UTC)
-
-
-def new_request_id() -> str:
-    """A request/message id; ids are not replayed, so they need no injected source."""
-    return str(uuid.uuid4())
-
-
-def compact_json(value: Any) -> str:
-    """JSON the way AWS services put it on the wire: no spaces, non-ASCII kept."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def http_date(now: datetime) -> str:

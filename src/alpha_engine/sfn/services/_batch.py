@@ -13,14 +13,15 @@ the background until it ends or :meth:`BatchBinding.aclose` stops it.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from .._arn import LOCAL_ACCOUNT, LOCAL_REGION
+from .._clock import IdSource, SystemClock
 from .._errors import BindingError, StatesError
-from ._aws import http_date, new_request_id, sdk_metadata, utc_now
+from ._aws import compact_json, http_date, sdk_metadata
 from ._base import BindingContext, TaskRequest
 from ._process import terminate_group
 
@@ -40,13 +41,14 @@ class BatchBinding:
     def __init__(
         self,
         *,
-        now: Callable[[], datetime] = utc_now,
-        new_id: Callable[[], str] = new_request_id,
-        region: str = "us-east-1",
-        account: str = "123456789012",
+        now: Callable[[], datetime] | None = None,
+        new_id: Callable[[], str] | None = None,
+        region: str = LOCAL_REGION,
+        account: str = LOCAL_ACCOUNT,
     ) -> None:
-        self.now = now
-        self.new_id = new_id
+        # The engine passes its clock and id source; a binding used on its own gets real ones.
+        self.now = now or SystemClock().now
+        self.new_id = new_id or IdSource().uuid
         self.region = region
         self.account = account
         self._background: set[asyncio.Task[dict[str, Any]]] = set()
@@ -65,7 +67,7 @@ class BatchBinding:
             request_id = self.new_id()
             body = {"JobArn": job["JobArn"], "JobId": job["JobId"], "JobName": job["JobName"]}
             headers = {
-                "Content-Length": str(len(json.dumps(body, separators=(",", ":")))),
+                "Content-Length": str(len(compact_json(body).encode())),
                 "Content-Type": "application/json",
                 "Date": http_date(self.now()),
                 "x-amzn-RequestId": request_id,
@@ -73,7 +75,7 @@ class BatchBinding:
             return {**body, **sdk_metadata(headers, request_id)}
         done = await self._run(job, ctx)
         if done["Status"] != "SUCCEEDED":
-            raise StatesError("States.TaskFailed", json.dumps(done, separators=(",", ":")), in_state=False)
+            raise StatesError("States.TaskFailed", compact_json(done), in_state=False)
         return done
 
     async def aclose(self) -> None:

@@ -24,8 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._clock import IdSource, SystemClock
 from .._errors import StatesError
-from ._aws import compact_json, http_date, new_request_id, sdk_metadata, utc_now, v1_cause, v2_cause
+from ._aws import compact_json, http_date, sdk_metadata, v1_cause, v2_cause
 from ._base import BindingContext, TaskRequest
 from ._dynamodb_expr import (
     Item,
@@ -68,12 +69,13 @@ class DynamoDBBinding:
         self,
         *,
         tables: Mapping[str, Sequence[str]] | None = None,
-        now: Callable[[], datetime] = utc_now,
-        new_id: Callable[[], str] = new_request_id,
+        now: Callable[[], datetime] | None = None,
+        new_id: Callable[[], str] | None = None,
     ) -> None:
         self.tables = {name: tuple(keys) for name, keys in (tables or {}).items()}
-        self.now = now
-        self.new_id = new_id
+        # The engine passes its clock and id source; a binding used on its own gets real ones.
+        self.now = now or SystemClock().now
+        self.new_id = new_id or IdSource().uuid
         self._connections: dict[Path, sqlite3.Connection] = {}
 
     def matches(self, resource: str) -> bool:

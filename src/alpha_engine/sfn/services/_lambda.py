@@ -26,8 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._arn import LOCAL_ACCOUNT, LOCAL_REGION
+from .._clock import IdSource, SystemClock
 from .._errors import BindingError, StatesError
-from ._aws import http_date, new_request_id, sdk_metadata, utc_now, v1_cause
+from ._aws import http_date, sdk_metadata, v1_cause
 from ._base import BindingContext, TaskRequest
 from ._process import describe_exit, kill_group, terminate_group
 
@@ -46,7 +48,7 @@ def _parse_function_ref(ref: str) -> tuple[str, str | None, str | None, str | No
         region, account, name, qualifier = match.groups()
         return name, qualifier, region, account
     parts = ref.split(":")
-    if len(parts) >= 3 and parts[1] == "function":  # '123456789012:function:name[:qualifier]'
+    if len(parts) >= 3 and parts[1] == "function":  # '<account>:function:name[:qualifier]'
         return parts[2], (parts[3] if len(parts) > 3 else None), None, parts[0]
     return parts[0], (parts[1] if len(parts) > 1 else None), None, None
 
@@ -57,14 +59,15 @@ class LambdaBinding:
     def __init__(
         self,
         *,
-        now: Callable[[], datetime] = utc_now,
-        new_id: Callable[[], str] = new_request_id,
-        region: str = "us-east-1",
-        account: str = "123456789012",
+        now: Callable[[], datetime] | None = None,
+        new_id: Callable[[], str] | None = None,
+        region: str = LOCAL_REGION,
+        account: str = LOCAL_ACCOUNT,
         python: str = sys.executable,
     ) -> None:
-        self.now = now
-        self.new_id = new_id
+        # The engine passes its clock and id source; a binding used on its own gets real ones.
+        self.now = now or SystemClock().now
+        self.new_id = new_id or IdSource().uuid
         self.region = region
         self.account = account
         self.python = python

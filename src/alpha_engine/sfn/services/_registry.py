@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from .._errors import BindingError, SfnError, StatesError
-from ._aws import utc_now
 from ._base import Binding, BindingContext, TaskRequest, split_resource
 
 __all__ = ["ServiceRegistry", "default_registry"]
@@ -75,12 +74,14 @@ def default_registry(
     extra: Sequence[Binding] = (),
     *,
     now: Callable[[], datetime] | None = None,
+    new_id: Callable[[], str] | None = None,
 ) -> ServiceRegistry:
     """The built-in bindings (Lambda, Batch, SSM, SNS, DynamoDB) after ``extra``.
 
     ``extra`` comes first so a test's ``MockBinding`` or a mock config overrides the built-ins.
-    ``now`` is the engine's clock; bindings stamp times (SNS outbox, Batch job times, SSM
-    windows) with it instead of reading the wall clock.
+    ``now`` is the engine's clock and ``new_id`` its id source: bindings stamp times (SNS outbox,
+    Batch job times, SSM windows) and make request/job/message ids with them instead of reading
+    the wall clock or ``uuid4``. Without them each binding uses a real clock and an unseeded source.
     """
     from ._batch import BatchBinding
     from ._dynamodb import DynamoDBBinding
@@ -88,12 +89,11 @@ def default_registry(
     from ._sns import SnsBinding
     from ._ssm import SsmBinding
 
-    clock = now or utc_now
     builtins: list[Binding] = [
-        LambdaBinding(now=clock),
-        BatchBinding(now=clock),
-        SsmBinding(now=clock),
-        SnsBinding(now=clock),
-        DynamoDBBinding(now=clock),
+        LambdaBinding(now=now, new_id=new_id),
+        BatchBinding(now=now, new_id=new_id),
+        SsmBinding(now=now, new_id=new_id),
+        SnsBinding(now=now, new_id=new_id),
+        DynamoDBBinding(now=now, new_id=new_id),
     ]
     return ServiceRegistry([*extra, *builtins], ctx)

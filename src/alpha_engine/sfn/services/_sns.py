@@ -16,14 +16,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from .._clock import IdSource, SystemClock
 from .._errors import StatesError
 from ._aws import (
     compact_json,
     http_date,
     iso_timestamp,
-    new_request_id,
     sdk_metadata,
-    utc_now,
     v1_cause,
     v2_cause,
 )
@@ -42,10 +41,11 @@ class SnsBinding:
     """Publishes to ``workspace/notifications/outbox.jsonl`` (see module docstring)."""
 
     def __init__(
-        self, *, now: Callable[[], datetime] = utc_now, new_id: Callable[[], str] = new_request_id
+        self, *, now: Callable[[], datetime] | None = None, new_id: Callable[[], str] | None = None
     ) -> None:
-        self.now = now
-        self.new_id = new_id
+        # The engine passes its clock and id source; a binding used on its own gets real ones.
+        self.now = now or SystemClock().now
+        self.new_id = new_id or IdSource().uuid
         self._sequence = 0
 
     def matches(self, resource: str) -> bool:

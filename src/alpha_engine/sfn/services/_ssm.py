@@ -28,8 +28,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .._arn import LOCAL_REGION
+from .._clock import IdSource, SystemClock
 from .._errors import StatesError
-from ._aws import iso_timestamp, new_request_id, utc_now, v2_cause
+from ._aws import iso_timestamp, v2_cause
 from ._base import BindingContext, TaskRequest
 from ._process import kill_group
 
@@ -72,12 +74,13 @@ class SsmBinding:
     def __init__(
         self,
         *,
-        now: Callable[[], datetime] = utc_now,
-        new_id: Callable[[], str] = new_request_id,
-        region: str = "us-east-1",
+        now: Callable[[], datetime] | None = None,
+        new_id: Callable[[], str] | None = None,
+        region: str = LOCAL_REGION,
     ) -> None:
-        self.now = now
-        self.new_id = new_id
+        # The engine passes its clock and id source; a binding used on its own gets real ones.
+        self.now = now or SystemClock().now
+        self.new_id = new_id or IdSource().uuid
         self.region = region
         self._running: dict[tuple[str, str], _Running] = {}
         self._folders: dict[tuple[str, str], Path] = {}
