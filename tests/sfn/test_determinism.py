@@ -1,5 +1,6 @@
-"""Determinism: a seeded run on a fake clock repeats itself exactly, and no sfn code reads the
-wall clock or a random source except the few places that define the real ones."""
+"""Determinism: a seeded run on a fake clock repeats itself exactly, and the source scan that keeps
+it so (``scan_for_nondeterminism``, run over sfn and stage code by tests/test_determinism_scan.py)
+catches every kind of direct wall-clock or random call."""
 
 from __future__ import annotations
 
@@ -16,34 +17,6 @@ from alpha_engine.sfn.testing import (
     check_determinism,
     scan_for_nondeterminism,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# Code the scan covers. Other packages (stage code) can be added here as they become deterministic.
-SCANNED_ROOTS = ["src/alpha_engine/sfn"]
-
-# The only places allowed to touch real time or real entropy, each with its reason.
-ALLOWED: list[tuple[str, str]] = [
-    # SystemClock.now() *is* the real clock every production engine is given.
-    ("src/alpha_engine/sfn/_clock.py", "datetime.datetime.now"),
-    # IdSource() without a seed seeds itself from the OS once; a seeded IdSource never does.
-    ("src/alpha_engine/sfn/_clock.py", "os.urandom"),
-    # The Lambda child process bounds its own real run time (context.get_remaining_time_in_millis):
-    # a real process on a real CPU, not engine state, so it is measured in monotonic real time.
-    ("src/alpha_engine/sfn/services/_lambda_child.py", "time.monotonic"),
-]
-
-
-def test_sfn_code_reads_no_wall_clock_or_random_source_directly() -> None:
-    findings = scan_for_nondeterminism([REPO_ROOT / root for root in SCANNED_ROOTS], allow=ALLOWED)
-    assert findings == [], "\n".join(str(f) for f in findings)
-
-
-def test_every_allowlist_entry_is_still_needed() -> None:
-    # An entry whose code is gone would silently allow a new use later: remove it instead.
-    found = {(f.path.relative_to(REPO_ROOT).as_posix(), f.name)
-             for f in scan_for_nondeterminism([REPO_ROOT / root for root in SCANNED_ROOTS])}
-    assert set(ALLOWED) <= found
 
 
 @pytest.mark.parametrize(("source", "name"), [

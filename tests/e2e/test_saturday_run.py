@@ -1,0 +1,167 @@
+"""The shipped Saturday pipeline end to end on the bundled sample, offline.
+
+Every expectation about stages comes from the graph (``SATURDAY_GRAPH``): which stages run, what
+each produces, what each consumes. The facts about the sample (20 survivor stocks, closes only,
+no model with skill) are the sample's, and are named as such.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alpha_engine.app import SATURDAY_GRAPH
+from alpha_engine.pipeline import HEALTH_MARKER, STAGE_LOG
+from alpha_engine.store import ArtifactStore
+from conftest import SaturdayRun, data_snapshot
+
+pytestmark = pytest.mark.xdist_group("saturday_run")
+
+STAGES = SATURDAY_GRAPH.stages()
+RUN_DATE = "2022-12-31"  # the sample's default run date: the first Saturday after its last bar
+
+
+def _artifacts(workspace: Path) -> ArtifactStore:
+    return ArtifactStore(workspace / "artifacts", read_only=True, contracts=SATURDAY_GRAPH.contracts())
+
+
+def _one_per_run(stage: Any) -> list[str]:
+    """The keys a stage writes once per run (dated by run_date, or one fixed key)."""
+    return [a.format(RUN_DATE) for a in stage.produces if a.dated or a.fixed]
+
+
+def test_a_fresh_workspace_runs_every_stage_of_the_graph(saturday_run: SaturdayRun) -> None:
+    report = saturday_run.report
+    assert report["run_date"] == RUN_DATE and report["execution"]["status"] == "SUCCEEDED"
+    assert {s["name"]: s["status"] for s in report["stages"]} == {s.name: "SUCCEEDED" for s in STAGES}
+    assert "SUCCESS" in report["notification"]["subject"]
+    store = _artifacts(saturday_run.workspace)
+    for stage in STAGES:
+        marker = store.read_json(HEALTH_MARKER.format(slug=stage.slug))
+        assert marker["status"] == "ok" and marker["run_date"] == RUN_DATE, stage.name
+        for key in _one_per_run(stage):
+            assert store.exists(key), f"{stage.name} did not write {key}"
+        logs = store.list(f"{STAGE_LOG.prefix}{stage.slug}/{RUN_DATE}/")
+        assert logs and b"done in" in store.read_bytes(logs[-1]), stage.name
+
+
+def test_the_health_check_finds_every_other_stage_ok(saturday_run: SaturdayRun) -> None:
+    (health_check,) = [s for s in STAGES if s.slug == "saturday-health-check"]
+    (report_artifact,) = health_check.produces
+    report = _artifacts(saturday_run.workspace).read_json(report_artifact.format(RUN_DATE))
+    others = [s.slug for s in STAGES if s is not health_check]
+    assert sorted(report["stages"]) == sorted(others)
+    assert report["counts"] == {"ok": len(others), "skipped": 0, "failed": 0, "missing_outputs": 0}
+
+
+def test_the_sample_run_reports_its_caveats_and_a_provisional_model(saturday_run: SaturdayRun) -> None:
+    # Sample facts: 20 survivors picked in hindsight, closes only, and no model passes the gate.
+    store = _artifacts(saturday_run.workspace)
+    manifest = store.read_json(f"market_data/weekly/{RUN_DATE}/manifest.json")
+    assert manifest["universe"]["written"] == 20 and manifest["as_of_session"] == "2022-12-30"
+    candidates = store.read_json(f"candidates/{RUN_DATE}/candidates.json")
+    assert candidates["counts"]["scanned"] == 20 and any("survivor" in c for c in candidates["caveats"])
+    assert candidates["gates_not_applied_for_some_tickers"] == ["liquidity"]  # closes only: no volume
+    training = store.read_json(HEALTH_MARKER.format(slug="predictor-training"))["summary"]
+    assert training["challenger"].startswith(f"predictor-{RUN_DATE}-") and training["cpcv_mean_ic"] <= 0
+    assert training["promoted"] is True and training["provisional"] is True
+    assert training["champion"] == training["challenger"] and training["model_status"] == "provisional"
+    predictions = store.read_json(f"predictor/predictions/{RUN_DATE}.json")
+    assert predictions["model_status"] == "provisional" and predictions["n_predictions"] == 20
+    assert any(c.startswith("provisional model") for c in predictions["caveats"])
+    assert store.read_bytes("predictor/predictions/latest.json") == \
+        store.read_bytes(f"predictor/predictions/{RUN_DATE}.json")
+    drift = store.read_json(f"monitoring/drift/{RUN_DATE}.json")
+    assert drift["model_version"] == training["champion"] and drift["n_alerts"] == len(drift["alerts"])
+    warned = {(w["stage"], w["warning"].split(":")[0]) for w in saturday_run.report["warnings"]}
+    assert {("DataPhase1", "survivorship bias"),
+            ("PredictorTraining", f"the champion {training['champion']} is provisional")} <= warned
+
+
+def test_a_rerun_writes_nothing_and_a_shell_run_checks_the_real_artifacts(
+        saturday_run: SaturdayRun, tmp_path: Path, cli: Callable[..., Any]) -> None:
+    workspace = saturday_run.copy(tmp_path / "ws")
+    before = data_snapshot(workspace)
+    assert any(key.startswith("arcticdb/") for key in before)
+
+    second = cli(workspace, "run", "--json")
+    assert second.exit_code == 0, second.output
+    assert data_snapshot(workspace) == before
+    marker = json.loads((workspace / "artifacts" / HEALTH_MARKER.format(slug="data-phase1")).read_text())
+    assert marker["summary"]["writes"] == {"unchanged": 26}  # sample: 20 tickers + 6 macro series
+
+    shell = cli(workspace, "run", "--shell", "--json")
+    assert shell.exit_code == 0, shell.output
+    report = json.loads(shell.stdout)
+    assert "Preflight" in report["notification"]["subject"]
+    assert {s["status"] for s in report["stages"]} == {"SUCCEEDED"}
+    assert report["warnings"] == []  # no stage ran, so no marker of this execution
+    assert data_snapshot(workspace) == before
+    store = _artifacts(workspace)
+    for stage in STAGES:
+        log = store.read_bytes(store.list(f"{STAGE_LOG.prefix}{stage.slug}/{RUN_DATE}/")[-1])
+        assert b"preflight-only" in log and b"would consume" not in log, stage.name  # real artifacts exist
+    # An execution's warnings come from the markers written during it: the rerun replaced the first run's.
+    for execution, expected in ((saturday_run.report, False), (json.loads(second.stdout), True)):
+        shown = cli(workspace, "status", execution["execution"]["name"], "--json")
+        assert shown.exit_code == 0 and bool(json.loads(shown.stdout)["warnings"]) is expected
+
+
+def test_a_shell_run_on_an_empty_workspace_passes_and_writes_nothing(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    workspace = tmp_path / "fresh"
+    shell = cli(workspace, "run", "--shell", "--json")
+    assert shell.exit_code == 0, shell.output
+    report = json.loads(shell.stdout)
+    assert {s["name"]: s["status"] for s in report["stages"]} == {s.name: "SUCCEEDED" for s in STAGES}
+    written = data_snapshot(workspace, operational=("sfn/", "notifications/", "logs/", "artifacts/_logs/"))
+    assert written == {}, f"a shell run wrote {sorted(written)}"
+    store = _artifacts(workspace)
+    producers = SATURDAY_GRAPH.producers()
+    for stage in STAGES:
+        log = store.read_bytes(store.list(f"{STAGE_LOG.prefix}{stage.slug}/{RUN_DATE}/")[-1]).decode()
+        for consumed in stage.consumptions():
+            shown = consumed.artifact.format(RUN_DATE) if consumed.artifact.dated or consumed.artifact.fixed \
+                else consumed.artifact.key
+            assert f"would consume {shown} from {producers[consumed.artifact.key]}" in log, stage.name
+
+
+def test_the_data_and_predictor_commands_read_the_run(saturday_run: SaturdayRun, tmp_path: Path,
+                                                     cli: Callable[..., Any]) -> None:
+    workspace = saturday_run.workspace
+    status = cli(workspace, "data", "status", "--json")
+    assert status.exit_code == 0, status.output
+    body = json.loads(status.stdout)
+    assert body["as_of_session"] == "2022-12-30" and len(body["tickers"]) == 20
+    assert {t["last"] for t in body["tickers"]} == {"2022-12-28"}
+    assert {t["stale_trading_days"] for t in body["tickers"]} == {2}
+    validate = cli(workspace, "data", "validate", "--json")
+    assert validate.exit_code == 0, validate.output
+    assert json.loads(validate.stdout)["summary"]["by_severity"]["block"] == 0
+    features = cli(workspace, "data", "features", "--ticker", "AAPL", "--json")
+    assert features.exit_code == 0
+    values = json.loads(features.stdout)["values"]
+    assert values["rsi_14"] is not None and values["atr_14_pct"] is None  # ATR needs High/Low
+
+    listing = json.loads(cli(workspace, "predictor", "list", "--json").stdout)
+    assert listing["champion_provisional"] is True and any(v["champion"] for v in listing["versions"])
+    assert "provisional champion" in cli(workspace, "predictor", "list").stdout
+    shown = cli(workspace, "predictor", "show")
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["version_id"] == listing["champion"]
+
+    copy = saturday_run.copy(tmp_path / "ws")
+    confirmed = cli(copy, "predictor", "promote", listing["champion"], "--reason", "reviewed")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert json.loads(cli(copy, "predictor", "list", "--json").stdout)["champion_provisional"] is False
+    rollback = cli(copy, "predictor", "rollback")
+    assert rollback.exit_code == 1 and "no previous champion" in rollback.output
+
+
+def test_data_commands_on_an_empty_workspace_say_what_to_do(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    result = cli(tmp_path / "empty", "data", "status")
+    assert result.exit_code == 1 and "alpha-engine data ingest" in result.output
+    catalog = cli(tmp_path / "empty", "data", "features", "--json")
+    assert catalog.exit_code == 0 and len(json.loads(catalog.stdout)["features"]) == 56
