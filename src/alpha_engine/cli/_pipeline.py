@@ -14,6 +14,7 @@ import typer
 
 from alpha_engine.config import Settings
 from alpha_engine.pipeline import (
+    STAGE_LOG,
     ComposeOptions,
     LocalPipeline,
     StageStatus,
@@ -143,7 +144,7 @@ def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
     statuses = pipeline.stage_statuses(arn)
     run_date = pipeline.run_date_of(arn)
     notice = pipeline.last_notification(described["name"])
-    logs = f"{pipeline.settings.artifacts_uri}/_logs/<slug>/{run_date}/"
+    logs = f"{pipeline.settings.artifacts_uri}/{STAGE_LOG.prefix}<slug>/{run_date}/"
     warnings = pipeline.stage_warnings(arn)
     if as_json:
         emit_json({"execution": described, "run_date": run_date, "stages": [s.__dict__ for s in statuses],

@@ -6,7 +6,8 @@ stage's output is teed and shipped to ``_logs/`` whatever its compute kind. A st
 raises :class:`StageFailed` (or :class:`StagePreflightFailed`), whose name becomes the Task's
 error, so the state machine's Catch sees an application error that Lambda retries never touch.
 
-Only the standard library is imported here: the child boots fast.
+Only the standard library and the framework's artifact declarations are imported here: the child
+boots fast.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from ._artifacts import STAGE_LOG
 
 __all__ = ["StageFailed", "StageInvocationError", "StagePreflightFailed", "handler", "stage_command"]
 
@@ -75,7 +78,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return {"status": "OK", "stage": slug, "run_date": run_date, "preflight_only": preflight_only,
                 "summary": report.get("summary", {}), "warnings": report.get("warnings", [])}
     error = (report or {}).get("error") or f"the stage process exited with code {code}"
-    message = f"{slug} ({run_date}): {error} (exit code {code}; log under _logs/{slug}/{run_date}/)"
+    logs = f"{STAGE_LOG.prefix}{slug}/{run_date}/"
+    message = f"{slug} ({run_date}): {error} (exit code {code}; log under {logs})"
     if code == 2:
         raise StagePreflightFailed(message)
     raise StageFailed(message)

@@ -1,7 +1,7 @@
 """Run the pipeline on the embedded runtime: start, status, redrive, resume, logs.
 
-The definition is composed from the configured stage graph with the configured names (the
-committed ``definitions/saturday.asl.json`` is the same composition with default settings).
+The definition is composed from the configured app's stage graph with the configured names (the
+composition root's committed ``saturday.asl.json`` is the same composition with default settings).
 Lambda stages are bound to :mod:`._lambda_handler`; Batch stages run their command with the
 virtualenv's ``bin`` first on ``PATH``; both reach the stage runner through log capture.
 """

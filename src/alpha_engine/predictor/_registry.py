@@ -69,7 +69,7 @@ class ModelRegistry:
         Key prefix of the registry (the store contract for manifests assumes the default).
     """
 
-    def __init__(self, store: ArtifactStore, prefix: str = "predictor/registry") -> None:
+    def __init__(self, store: ArtifactStore, prefix: str = CHAMPION_POINTER.prefix.rstrip("/")) -> None:
         self.store = store
         self.prefix = prefix.rstrip("/")
 

@@ -11,7 +11,19 @@ from ._factory import open_macro_provider, open_provider
 from ._files import FilesProvider
 from ._fred import FRED_SERIES, FredProvider
 from ._http import HttpClient, HttpSettings, RateLimiter, RetryPolicy, redact
-from ._options import MACRO_PROVIDER_NAMES, PROVIDER_NAMES, ProviderOptions, check_data_settings
+from ._options import (
+    MACRO_PROVIDER_NAMES,
+    PROVIDER_NAMES,
+    FilesOptions,
+    FredOptions,
+    HttpOptions,
+    PolygonOptions,
+    SampleOptions,
+    SyntheticOptions,
+    YahooOptions,
+    check_data_settings,
+    provider_options,
+)
 from ._polygon import PolygonProvider, to_polygon_symbol
 from ._sample import (
     SAMPLE_CAVEATS,
@@ -38,24 +50,31 @@ __all__ = [
     "SAMPLE_SECTORS",
     "SECTOR_ETFS",
     "SYNTHETIC_CAVEATS",
+    "FilesOptions",
     "FilesProvider",
+    "FredOptions",
     "FredProvider",
     "HttpClient",
+    "HttpOptions",
     "HttpSettings",
     "MacroProvider",
+    "PolygonOptions",
     "PolygonProvider",
-    "ProviderOptions",
     "Provider",
     "RateLimiter",
     "RetryPolicy",
+    "SampleOptions",
     "SampleProvider",
+    "SyntheticOptions",
     "SyntheticProvider",
+    "YahooOptions",
     "YahooProvider",
     "check_data_settings",
     "first_saturday_after",
     "from_yahoo_symbol",
     "open_macro_provider",
     "open_provider",
+    "provider_options",
     "redact",
     "to_polygon_symbol",
     "to_yahoo_symbol",
