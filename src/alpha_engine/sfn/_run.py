@@ -353,17 +353,7 @@ class Run:
 
     # -- shared I/O processing --------------------------------------------------------------------
     def effective_input(self, state: State, raw: Any, ctx: dict[str, Any], frame: Frame) -> Any:
-        path = state.input_path
-        if path is DEFAULT:
-            return raw
-        if path is DISCARD:
-            return {}
-        try:
-            return path.find(Scope(raw, ctx, frame.variables))
-        except PathNotFound:
-            raise StatesError(
-                "States.Runtime", format_no_results(path.text)
-            ) from None
+        return _select(state.input_path, raw, ctx, frame)
 
     def apply_result_path(self, result_path: Any, raw: Any, result: Any) -> Any:
         if result_path is DEFAULT:
@@ -379,17 +369,7 @@ class Run:
             ) from None
 
     def apply_output_path(self, state: State, value: Any, ctx: dict[str, Any], frame: Frame) -> Any:
-        path = state.output_path
-        if path is DEFAULT:
-            return value
-        if path is DISCARD:
-            return {}
-        try:
-            return path.find(Scope(value, ctx, frame.variables))
-        except PathNotFound:
-            raise StatesError(
-                "States.Runtime", format_no_results(path.text)
-            ) from None
+        return _select(state.output_path, value, ctx, frame)
 
     def finish_result(self, state: State, raw: Any, result: Any, frame: Frame, ctx: dict[str, Any]
                       ) -> tuple[Any, dict[str, Any] | None]:
@@ -467,3 +447,16 @@ class Run:
 
 def _iso(epoch: float) -> str:
     return format_timestamp(datetime.fromtimestamp(epoch, UTC))
+
+
+def _select(path: Any, value: Any, ctx: dict[str, Any], frame: Frame) -> Any:
+    """InputPath/OutputPath: absent = the value, null = {}, else the path's match (States.Runtime
+    when it matches nothing)."""
+    if path is DEFAULT:
+        return value
+    if path is DISCARD:
+        return {}
+    try:
+        return path.find(Scope(value, ctx, frame.variables))
+    except PathNotFound:
+        raise StatesError("States.Runtime", format_no_results(path.text)) from None
