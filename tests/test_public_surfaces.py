@@ -13,7 +13,7 @@ import pytest
 EXPORTS = {
     "alpha_engine.app": [
         "DEFINITION_FILE", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH", "default_run_date",
-        "open_artifacts", "open_market",
+        "open_artifacts", "open_market", "probe_market",
     ],
     "alpha_engine.config": [
         "ConfigError", "DataSettings", "PipelineSettings", "Settings", "load_settings",
@@ -24,14 +24,15 @@ EXPORTS = {
         "OHLCV_COLUMNS", "PRICE_COLUMNS", "Panel", "ReadOnlyMarketStoreError", "ReadOnlyStoreError",
         "SOURCE_COLUMN", "StoreError", "TradingCalendar", "UpsertResult", "WriterLock",
         "content_digest", "empty_ticker_frame", "normalize_ticker_frame", "panel_from_frames",
+        "probe_market_store",
     ],
     "alpha_engine.pipeline": [
         "ARTIFACTS", "Branch", "ComposeOptions", "Compute", "Consumption", "ExitCode",
         "FRAMEWORK_ARTIFACTS", "FailureClass", "HEALTH_MARKER", "LocalPipeline", "LogCaptureResult",
         "MARKET", "NoOptions", "Opener", "ParallelGroup", "PipelineApp", "PipelineError",
-        "PreflightError", "RecoveryError", "Resource", "Resources", "STAGE_LOG", "Stage",
+        "PreflightError", "Probe", "RecoveryError", "Resource", "Resources", "STAGE_LOG", "Stage",
         "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome", "StageReport",
-        "StageStatus", "Step", "UnknownStageError", "artifact_present", "check_stage_class",
+        "StageStatus", "Step", "UnknownStageError", "Wiring", "artifact_present", "check_stage_class",
         "compose_definition", "definition_json", "load_app", "log_key_for", "optional", "run_stage",
         "run_with_log_capture", "short_cause", "stage_log_path", "stage_statuses", "write_report",
     ],
@@ -49,31 +50,31 @@ EXPORTS = {
     "alpha_engine.data.providers": [
         "ETF_MACRO_SYMBOLS", "FRED_ONLY_SYMBOLS", "FRED_SERIES", "FilesOptions", "FilesProvider",
         "FredOptions", "FredProvider", "HttpClient", "HttpOptions", "HttpSettings", "INDEX_SYMBOLS",
-        "MACRO_PROVIDER_NAMES", "MACRO_SYMBOLS", "MacroProvider", "PROVIDER_NAMES",
-        "PolygonOptions", "PolygonProvider", "Provider", "RateLimiter", "RetryPolicy",
-        "SAMPLE_CAVEATS", "SAMPLE_DEFAULT_RUN_DATE", "SAMPLE_LAST_DATE", "SAMPLE_SECTORS",
-        "SECTOR_ETFS", "SYNTHETIC_CAVEATS", "SampleOptions", "SampleProvider", "SyntheticOptions",
-        "SyntheticProvider", "YahooOptions", "YahooProvider", "check_data_settings",
-        "first_saturday_after", "from_yahoo_symbol", "open_macro_provider", "open_provider",
-        "provider_options", "redact", "to_polygon_symbol", "to_yahoo_symbol",
+        "MACRO_PROVIDER_NAMES", "MACRO_SYMBOLS", "MacroProvider", "PROVIDER_NAMES", "PolygonOptions",
+        "PolygonProvider", "Provider", "RateLimiter", "RetryPolicy", "SAMPLE_CAVEATS",
+        "SAMPLE_DEFAULT_RUN_DATE", "SAMPLE_LAST_DATE", "SAMPLE_SECTORS", "SECTOR_ETFS",
+        "SYNTHETIC_CAVEATS", "SampleOptions", "SampleProvider", "SyntheticOptions", "SyntheticProvider",
+        "YahooOptions", "YahooProvider", "check_data_settings", "first_saturday_after",
+        "from_yahoo_symbol", "open_macro_provider", "open_provider", "provider_options", "redact",
+        "to_polygon_symbol", "to_yahoo_symbol",
     ],
     "alpha_engine.data.features": [
         "FEATURES", "FEATURE_GROUPS", "FEATURE_ORDER", "FEATURE_PARAMS", "FEATURE_UNITS", "FeatureSet",
         "FeatureSpec", "compute_features", "cross_sectional_zscore", "feature_spec", "schema_hash",
     ],
     "alpha_engine.predictor": [
-        "AlphaCalibrator", "BundleFile", "CHAMPION_POINTER", "ChampionModels", "CombinatorialPurgedCV",
-        "DRIFT_REPORT", "DriftDetection", "ICSummary", "LATEST_PREDICTIONS", "META_FEATURES",
-        "MODEL_BUNDLE_FILE", "MODEL_REPORT_FILE", "MOMENTUM_FORMULA", "MetaModel", "ModelRegistry",
-        "PREDICTIONS", "PROMOTION_MARGIN", "PredictorError", "PredictorTraining",
+        "AlphaCalibrator", "BundleFile", "CHAMPION_POINTER", "ChampionModels", "ChampionReference",
+        "CombinatorialPurgedCV", "DRIFT_REPORT", "DriftDetection", "ICSummary", "LATEST_PREDICTIONS",
+        "META_FEATURES", "MODEL_BUNDLE_FILE", "MODEL_REPORT_FILE", "MOMENTUM_FORMULA", "MetaModel",
+        "ModelRegistry", "PREDICTIONS", "PROMOTION_MARGIN", "PredictorError", "PredictorTraining",
         "PredictorTrainingOptions", "REGISTRY_MANIFEST", "RegistryCorruptionError", "RegistryError",
         "TrainingConfig", "VOLATILITY_FEATURES", "VersionNotFoundError", "VolatilityModel",
-        "WalkForward", "apply_vetoes", "build_dataset", "build_predictions", "daily_ic",
+        "WalkForward", "apply_vetoes", "build_dataset", "build_predictions", "daily_ic", "data_vintage",
         "deflated_sharpe_ratio", "detect_drift", "forward_log_return", "hit_rate",
-        "latest_model_inputs", "load_champion", "market_relative_labels", "model_rows",
-        "momentum_score", "predict_cross_section", "promotion_decision", "reference_distributions",
-        "render_report", "summarize_ic", "train_predictor", "training_rows",
-        "vol_bucket_relative_labels",
+        "latest_model_inputs", "load_champion", "load_champion_reference", "macro_features",
+        "market_relative_labels", "model_rows", "momentum_score", "predict_cross_section",
+        "promotion_decision", "reference_distributions", "render_report", "summarize_ic",
+        "train_predictor", "training_rows", "vol_bucket_relative_labels",
     ],
     "alpha_engine.health": [
         "HEALTH_REPORT", "SaturdayHealthCheck",
@@ -82,6 +83,7 @@ EXPORTS = {
 
 # Domain packages, the store and the pipeline load their names lazily (see their __init__.pyi).
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
+        "alpha_engine.data.features",
         "alpha_engine.predictor", "alpha_engine.health")
 
 

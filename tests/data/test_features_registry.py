@@ -7,7 +7,6 @@ from types import MappingProxyType
 
 import pytest
 
-import alpha_engine.data.features as features
 from alpha_engine.data.features import (
     FEATURE_GROUPS,
     FEATURE_ORDER,
@@ -23,12 +22,6 @@ from alpha_engine.data.features import (
 SUFFIX_UNITS = {"_pct": "pct", "_ratio": "ratio", "_raw": "raw", "_zscore": "zscore", "_log_return": "log_return"}
 KNOWN_INPUTS = {"Open", "High", "Low", "Close", "Volume", "SPY", "VIX", "VIX3M", "TNX", "IRX", "GLD", "USO",
                 "sector_etf"}
-
-
-def test_exports_are_exactly_the_public_names() -> None:
-    public = {name for name in vars(features) if not name.startswith("_")} - {"annotations"}
-    assert sorted(features.__all__) == sorted(public)
-    assert features.FeatureSet.__module__ == "alpha_engine.data.features"
 
 
 def test_names_are_unique_and_order_matches_specs() -> None:

@@ -102,3 +102,22 @@ def test_deterministic_bytes() -> None:
     a = SampleProvider().daily_bars(["AAPL"], FIRST, LAST)["AAPL"]
     b = SampleProvider().daily_bars(["AAPL"], FIRST, LAST)["AAPL"]
     assert pd.util.hash_pandas_object(a).equals(pd.util.hash_pandas_object(b))
+
+
+@pytest.mark.parametrize("name", ["sp500_dataset", "sp500_index", "factors_dataset"])
+def test_the_datasets_read_from_the_wheel_equal_skfolios_loaders(name: str) -> None:
+    import skfolio.datasets
+
+    from alpha_engine.data.providers._sample import _skfolio_dataset
+
+    loader = getattr(skfolio.datasets, f"load_{name}")
+    pd.testing.assert_frame_equal(_skfolio_dataset(name), loader(), check_exact=True)
+
+
+def test_a_missing_dataset_file_is_a_provider_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alpha_engine.data import ProviderError
+    from alpha_engine.data.providers import _sample
+
+    monkeypatch.setattr(_sample, "_SKFOLIO_DATA", ("datasets", "nowhere"))
+    with pytest.raises(ProviderError, match=r"nowhere/sp500_dataset.csv.gz could not be read"):
+        _sample._skfolio_dataset("sp500_dataset")

@@ -78,3 +78,18 @@ def test_a_stage_reaches_only_the_resources_it_requires(tmp_path: Path) -> None:
 def test_load_app_names_what_is_wrong(spec: str, message: str) -> None:
     with pytest.raises(StageDefinitionError, match=message):
         load_app(spec)
+
+
+def test_the_runner_probes_every_required_resource_before_the_preflight(tmp_path: Path) -> None:
+    from datetime import date
+
+    from alpha_engine.app import SATURDAY
+    from alpha_engine.pipeline import run_stage
+
+    junk = tmp_path / "not-a-store"
+    junk.mkdir()
+    (junk / "notes.txt").write_text("x")
+    settings = load_settings(workspace=tmp_path / "ws", env={}, data={"market_store_uri": f"lmdb://{junk}"})
+    report = run_stage("scanner", date(2022, 12, 31), settings=settings, app=SATURDAY, preflight_only=True)
+    assert report.status == "preflight_failed"
+    assert "holds files but no ArcticDB store" in (report.error or "") and str(junk) in (report.error or "")

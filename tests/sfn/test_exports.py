@@ -42,6 +42,7 @@ SFN_ALL = [
     "export_event",
     "load_definition",
     "render_graph",
+    "state_outcomes",
     "validate_definition",
 ]
 

@@ -5,7 +5,7 @@ resource wiring (which stores a run opens, and how) and the run-date policy, bun
 :class:`~alpha_engine.pipeline.PipelineApp` ``SATURDAY`` that the settings name by default.
 """
 
-from ._resources import RESOURCES, open_artifacts, open_market
+from ._resources import RESOURCES, open_artifacts, open_market, probe_market
 from ._run_date import default_run_date
 from ._saturday import DEFINITION_FILE, SATURDAY, SATURDAY_GRAPH
 
@@ -17,4 +17,5 @@ __all__ = [
     "default_run_date",
     "open_artifacts",
     "open_market",
+    "probe_market",
 ]

@@ -2,7 +2,8 @@
 
 This is the one place that knows the market store holds the data package's feature columns.
 Every opener honours ``read_only`` (a preflight-only run opens everything read-only, so a
-write is an error) and imports its store only when first used.
+write is an error) and imports its store only when first used; a probe checks a resource
+without opening it (the runner probes what a stage requires before its preflight).
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from alpha_engine.config import Settings
-from alpha_engine.pipeline import ARTIFACTS, MARKET, Opener, Resource
+from alpha_engine.pipeline import ARTIFACTS, MARKET, Resource, Wiring
 
 if TYPE_CHECKING:
     from alpha_engine.store import ArtifactStore, Contracts, MarketStore
 
-__all__ = ["RESOURCES", "open_artifacts", "open_market"]
+__all__ = ["RESOURCES", "open_artifacts", "open_market", "probe_market"]
 
 
 def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts) -> ArtifactStore:
@@ -33,4 +34,14 @@ def open_market(settings: Settings, read_only: bool, contracts: Contracts) -> Ma
     return MarketStore(settings.data.market_store_uri, feature_columns=FEATURE_ORDER, read_only=read_only)
 
 
-RESOURCES: dict[Resource[Any], Opener] = {ARTIFACTS: open_artifacts, MARKET: open_market}
+def probe_market(settings: Settings) -> None:
+    """The market store's location is usable (checked without ArcticDB: see probe_market_store)."""
+    from alpha_engine.store import probe_market_store
+
+    probe_market_store(settings.data.market_store_uri)
+
+
+RESOURCES: dict[Resource[Any], Wiring] = {
+    ARTIFACTS: Wiring(open=open_artifacts),
+    MARKET: Wiring(open=open_market, probe=probe_market),
+}

@@ -8,21 +8,11 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from alpha_engine.config import Settings
-from alpha_engine.pipeline import (
-    STAGE_LOG,
-    ComposeOptions,
-    LocalPipeline,
-    StageStatus,
-    compose_definition,
-    definition_json,
-    stage_log_path,
-)
-from alpha_engine.sfn import render_graph
+from alpha_engine.pipeline import STAGE_LOG, stage_log_path
 
 from ._common import (
     ConfigOption,
@@ -35,7 +25,10 @@ from ._common import (
     load_configured,
     parse_date,
 )
-from ._sfn import state_outcomes
+
+if TYPE_CHECKING:
+    from alpha_engine.config import Settings
+    from alpha_engine.pipeline import LocalPipeline, StageStatus
 
 __all__ = ["register"]
 
@@ -44,6 +37,8 @@ _MARK = {"SUCCEEDED": "ok", "FAILED": "FAILED", "SOFT_FAILED": "soft-failed", "S
 
 
 def _pipeline(config: Path | None, workspace: Path | None, **kwargs: Any) -> LocalPipeline:
+    from alpha_engine.pipeline import LocalPipeline
+
     settings, app = load_configured(config, workspace)
     return LocalPipeline(settings, app=app, **kwargs)
 
@@ -187,6 +182,8 @@ def run_cmd(
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Run the weekly pipeline on the embedded runtime, with a live view, then a summary."""
+    from alpha_engine.pipeline import LocalPipeline
+
     settings, app = load_configured(config, workspace)
     day = parse_date(run_date) if run_date else app.default_run_date(settings, datetime.now(UTC).date())
     stages = {stage.name: stage for stage in app.graph.stages()}
@@ -228,6 +225,8 @@ def redrive_cmd(
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Redrive a failed run from the stage that failed: finished stages are not run again."""
+    from alpha_engine.pipeline import LocalPipeline
+
     settings, app = load_configured(config, workspace)
     view = None if as_json else _LiveView(settings, {s.name: s for s in app.graph.stages()})
     pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None)
@@ -286,6 +285,8 @@ def graph_cmd(
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Render the pipeline's state machine (mermaid or dot)."""
+    from alpha_engine.sfn import render_graph, state_outcomes
+
     if fmt not in ("mermaid", "dot"):
         raise UsageError("--format must be mermaid or dot")
     pipeline = _pipeline(config, workspace)
@@ -331,6 +332,8 @@ def definition_cmd(
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Print the composed ASL definition (what 'run' executes and what deploys to AWS)."""
+    from alpha_engine.pipeline import ComposeOptions, compose_definition, definition_json
+
     settings, app = load_configured(config, workspace)
     text = definition_json(compose_definition(app.graph, ComposeOptions(settings.pipeline)))
     if out is None:

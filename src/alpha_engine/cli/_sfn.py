@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from alpha_engine.sfn import (
-    DefinitionInvalid,
-    Diagnostic,
-    LocalRuntime,
-    RuntimeConfig,
-    export_event,
-    load_definition,
-    render_graph,
-    validate_definition,
-)
+if TYPE_CHECKING:
+    from alpha_engine.sfn import LocalRuntime
+
 
 from ._common import JsonOption, UsageError, WorkspaceOption, command, emit_json, err, parse_input
 
@@ -29,6 +22,8 @@ sfn_app.add_typer(executions_app, name="executions")
 def _runtime(workspace: Path | None, *, live: bool = False, quiet: bool = False,
              mock_config: Path | None = None, test_case: str | None = None,
              state_machine_name: str = "StateMachine") -> LocalRuntime:
+    from alpha_engine.sfn import LocalRuntime, RuntimeConfig
+
     extra = []
     if mock_config is not None:
         from alpha_engine.sfn.services import load_mock_config
@@ -69,6 +64,8 @@ class _LiveView:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    from alpha_engine.sfn import load_definition
+
     return load_definition(path)
 
 
@@ -93,6 +90,8 @@ def validate_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Validate a definition: every problem at once, each with a JSON pointer. Exit 1 on any error."""
+    from alpha_engine.sfn import Diagnostic, validate_definition
+
     definition = _load(file)
     diagnostics: list[Diagnostic] = validate_definition(definition)
     errors = [d for d in diagnostics if d.severity == "ERROR"]
@@ -121,6 +120,8 @@ def run_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a state machine to its end on the local runtime, with a live view of its states."""
+    from alpha_engine.sfn import DefinitionInvalid
+
     definition = _load(file)
     input_value = parse_input(input_text)
     runtime = _runtime(workspace, live=not as_json, quiet=quiet or as_json, mock_config=mock_config,
@@ -143,6 +144,8 @@ def graph_cmd(
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Render a definition as a mermaid or dot graph."""
+    from alpha_engine.sfn import render_graph, state_outcomes
+
     if fmt not in ("mermaid", "dot"):
         raise UsageError("--format must be mermaid or dot")
     definition = _load(file)
@@ -151,29 +154,6 @@ def graph_cmd(
         runtime = _runtime(workspace, quiet=True)
         outcomes = state_outcomes(runtime.store.events(runtime.resolve(execution)))
     typer.echo(render_graph(definition, fmt, outcomes))  # type: ignore[arg-type]
-
-
-def state_outcomes(events: list[dict[str, Any]]) -> dict[str, str]:
-    """State name -> SUCCEEDED / FAILED / CAUGHT / RUNNING from a history."""
-    outcomes: dict[str, str] = {}
-    failed_in: str | None = None
-    last_entered: str | None = None
-    for event in events:
-        kind = event["type"]
-        if kind.endswith("StateEntered"):
-            last_entered = event["stateEnteredEventDetails"]["name"]
-            outcomes[last_entered] = "RUNNING"
-            failed_in = None
-        elif kind in ("TaskFailed", "TaskTimedOut", "ParallelStateFailed", "MapStateFailed"):
-            failed_in = last_entered
-        elif kind.endswith("StateExited"):
-            name = event["stateExitedEventDetails"]["name"]
-            outcomes[name] = "CAUGHT" if failed_in == name else "SUCCEEDED"
-        elif kind in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
-            for state, status in outcomes.items():
-                if status == "RUNNING":
-                    outcomes[state] = "FAILED"
-    return outcomes
 
 
 @executions_app.command("list")
@@ -214,6 +194,8 @@ def describe_cmd(execution: str = typer.Argument(..., help="Execution ARN or nam
 def history_cmd(execution: str = typer.Argument(..., help="Execution ARN or name."),
                 workspace: Path = WorkspaceOption, as_json: bool = JsonOption) -> None:
     """GetExecutionHistory: every event, oldest first."""
+    from alpha_engine.sfn import export_event
+
     runtime = _runtime(workspace, quiet=True)
     events = [export_event(e) for e in runtime.store.events(runtime.resolve(execution))]
     if as_json:

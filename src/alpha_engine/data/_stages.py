@@ -53,16 +53,14 @@ def _providers(ctx: StageContext[Any]) -> tuple[Any, Any]:
     return provider, macro
 
 
-def _check_market_store(ctx: StageContext[Any], *, need_universe: bool) -> None:
+def _check_market_store(ctx: StageContext[Any]) -> None:
+    """The market store can be written: every local file writable and the writer lock free (checked
+    without writing), or, for a remote store, a self-cleaning sentinel write on a real run."""
     from alpha_engine.store import StoreError
 
     store = ctx.resource(MARKET)
     try:
         present = store.libraries_present()
-        if need_universe and (not present or not store.tickers()):
-            raise PreflightError(
-                f"the market store {ctx.settings.data.market_store_uri} has no universe yet: DataPhase1 builds it"
-            )
         path = store.local_path
         if path is None:
             if present and not ctx.preflight_only:
@@ -81,7 +79,7 @@ def _check_market_store(ctx: StageContext[Any], *, need_universe: bool) -> None:
         raise PreflightError(str(exc)) from exc
 
 
-def _preflight_common(ctx: StageContext[Any], *, need_universe: bool) -> tuple[Any, Any]:
+def _preflight_common(ctx: StageContext[Any]) -> tuple[Any, Any]:
     provider, macro = _providers(ctx)
     try:
         provider.probe()
@@ -90,7 +88,7 @@ def _preflight_common(ctx: StageContext[Any], *, need_universe: bool) -> tuple[A
         _calendar().previous_session(ctx.run_date)
     except DataError as exc:
         raise PreflightError(str(exc)) from exc
-    _check_market_store(ctx, need_universe=need_universe)
+    _check_market_store(ctx)
     ctx.artifacts.list(WEEKLY_MANIFEST.prefix)  # the artifact store is readable
     return provider, macro
 
@@ -105,7 +103,7 @@ class MorningEnrich(Stage[NoOptions]):
     requires = (MARKET,)
 
     def preflight(self, ctx: StageContext[NoOptions]) -> None:
-        _preflight_common(ctx, need_universe=False)
+        _preflight_common(ctx)
 
     def run(self, ctx: StageContext[NoOptions]) -> StageOutcome:
         from ._ingest import enrich_prior_session
@@ -130,7 +128,7 @@ class DataPhase1(Stage[NoOptions]):
     produces = (WEEKLY_MANIFEST, WEEKLY_VALIDATION, WEEKLY_CONSTITUENTS, LATEST_WEEKLY)
 
     def preflight(self, ctx: StageContext[NoOptions]) -> None:
-        _preflight_common(ctx, need_universe=False)
+        _preflight_common(ctx)
 
     def run(self, ctx: StageContext[NoOptions]) -> StageOutcome:
         from ._ingest import ingest_market_data
@@ -169,8 +167,14 @@ class Scanner(Stage[ScannerOptions]):
     produces = (CANDIDATES,)
 
     def preflight(self, ctx: StageContext[ScannerOptions]) -> None:
-        # Before DataPhase1 has run (a first shell run), there is no universe to check yet.
-        _check_market_store(ctx, need_universe=not ctx.is_pending(WEEKLY_MANIFEST))
+        # The runner has probed the market store (without ArcticDB: this stage stays light). Before
+        # DataPhase1 has run (a first shell run) there is no universe to check yet.
+        if ctx.is_pending(WEEKLY_MANIFEST):
+            return
+        manifest = ctx.artifacts.read_json(ctx.key(WEEKLY_MANIFEST))
+        if not manifest["universe"]["written"]:
+            raise PreflightError(f"{ctx.key(WEEKLY_MANIFEST)}: DataPhase1 wrote no tickers for "
+                                 f"{ctx.run_date.isoformat()}, so there is nothing to scan")
 
     def run(self, ctx: StageContext[ScannerOptions]) -> StageOutcome:
         from ._ingest import latest_cross_section

@@ -3,9 +3,9 @@ from ._artifacts import FRAMEWORK_ARTIFACTS, HEALTH_MARKER, STAGE_LOG
 from ._compose import ComposeOptions, compose_definition, definition_json
 from ._errors import PipelineError, PreflightError, RecoveryError, StageDefinitionError, UnknownStageError
 from ._graph import Branch, ParallelGroup, StageGraph, Step
-from ._local import LocalPipeline, StageStatus, short_cause, stage_log_path, stage_statuses
-from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture
-from ._resources import ARTIFACTS, MARKET, Opener, Resource, Resources
+from ._local import LocalPipeline, StageStatus, short_cause, stage_statuses
+from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path
+from ._resources import ARTIFACTS, MARKET, Opener, Probe, Resource, Resources, Wiring
 from ._runner import ExitCode, StageReport, artifact_present, run_stage, write_report
 from ._stage import (
     Compute,
@@ -39,6 +39,7 @@ __all__ = [
     "PipelineApp",
     "PipelineError",
     "PreflightError",
+    "Probe",
     "RecoveryError",
     "Resource",
     "Resources",
@@ -51,6 +52,7 @@ __all__ = [
     "StageStatus",
     "Step",
     "UnknownStageError",
+    "Wiring",
     "artifact_present",
     "check_stage_class",
     "compose_definition",

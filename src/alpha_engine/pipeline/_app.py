@@ -25,7 +25,7 @@ from alpha_engine.config import ConfigError, Settings
 
 from ._errors import StageDefinitionError
 from ._graph import StageGraph
-from ._resources import ARTIFACTS, Opener, Resource, Resources
+from ._resources import ARTIFACTS, Resource, Resources, Wiring
 from ._stage import Stage
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class PipelineApp:
     """
 
     graph: StageGraph
-    resources: Mapping[Resource[Any], Opener]
+    resources: Mapping[Resource[Any], Wiring]
     default_run_date: Callable[[Settings, date], date] = _today
     settings_checks: tuple[Callable[[Settings], None], ...] = ()
 

@@ -29,14 +29,9 @@ from ._graph import StageGraph
 from ._recovery import rewind_keys
 from ._stage import Compute, Stage
 
-__all__ = ["LocalPipeline", "StageStatus", "short_cause", "stage_log_path", "stage_statuses"]
+__all__ = ["LocalPipeline", "StageStatus", "short_cause", "stage_statuses"]
 
 LAMBDA_HANDLER = "alpha_engine.pipeline._lambda_handler:handler"
-
-
-def stage_log_path(workspace: Path, slug: str, run_date: str) -> Path:
-    """Where log capture keeps a stage's local log (its shipped copy is under ``_logs/``)."""
-    return workspace / "logs" / "stages" / slug / f"{run_date}.log"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import BinaryIO, Protocol
 
 from ._artifacts import STAGE_LOG
 
-__all__ = ["LogCaptureResult", "LogSink", "log_key_for", "run_with_log_capture"]
+__all__ = ["LogCaptureResult", "LogSink", "log_key_for", "run_with_log_capture", "stage_log_path"]
 
 CANNOT_START_EXIT = 127
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -73,6 +73,11 @@ def _check_run_date(run_date: str) -> None:
 
 def _safe_host(host: str) -> str:
     return _HOST_UNSAFE.sub("-", host) or "unknown-host"
+
+
+def stage_log_path(workspace: Path, slug: str, run_date: str) -> Path:
+    """Where log capture keeps a stage's local log (its shipped copy is under ``_logs/``)."""
+    return workspace / "logs" / "stages" / slug / f"{run_date}.log"
 
 
 def log_key_for(slug: str, run_date: str, host: str, at: datetime) -> str:

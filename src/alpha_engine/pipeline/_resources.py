@@ -1,16 +1,18 @@
 """Resources: the named, external things a stage uses (stores, later databases and indexes).
 
-A :class:`Resource` is a typed name. The composition root wires each resource to an
-:data:`Opener` (how to open it from the settings); a stage lists the resources its preflight
-checks in ``requires``. For one stage process the runner builds a :class:`Resources` registry:
-each resource opens lazily on first use, read-only under a preflight-only run, and a stage can
-reach only the resources it declared (plus the artifact store every stage writes its health
-marker to), so ``requires`` is always the truth.
+A :class:`Resource` is a typed name. The composition root wires each resource (:class:`Wiring`):
+how it opens from the settings, and how to probe it cheaply (reachable, readable, without
+opening it or importing its client library). A stage lists the resources its preflight checks in
+``requires``: before the stage's own preflight the runner probes each one. For one stage process
+the runner builds a :class:`Resources` registry: each resource opens lazily on first use,
+read-only under a preflight-only run, and a stage can reach only the resources it declared (plus
+the artifact store every stage writes its health marker to), so ``requires`` is always the truth.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from ._errors import StageDefinitionError
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from alpha_engine.config import Settings
     from alpha_engine.store import ArtifactStore, Contracts, MarketStore
 
-__all__ = ["ARTIFACTS", "MARKET", "Opener", "Resource", "Resources"]
+__all__ = ["ARTIFACTS", "MARKET", "Opener", "Probe", "Resource", "Resources", "Wiring"]
 
 T = TypeVar("T")
 
@@ -37,6 +39,16 @@ class Resource(Generic[T]):
 
 # How a resource opens: (settings, read_only, the graph's contract table) -> the resource.
 Opener = Callable[["Settings", bool, "Contracts"], Any]
+# A cheap, read-only check that a resource is usable; raises an error naming what is wrong.
+Probe = Callable[["Settings"], None]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """How one resource opens, and how to probe it without opening it (None: nothing to probe)."""
+
+    open: Opener
+    probe: Probe | None = None
 
 ARTIFACTS: Resource[ArtifactStore] = Resource(
     "artifacts", "the artifact store (settings.artifacts_uri): every stage's outputs and health marker")
@@ -47,9 +59,9 @@ MARKET: Resource[MarketStore] = Resource(
 class Resources:
     """The resources of one stage process, opened on first use and cached."""
 
-    def __init__(self, openers: Mapping[Resource[Any], Opener], settings: Settings, contracts: Contracts, *,
+    def __init__(self, wiring: Mapping[Resource[Any], Wiring], settings: Settings, contracts: Contracts, *,
                  read_only: bool, allowed: Iterable[Resource[Any]] | None = None, owner: str = "") -> None:
-        self._openers = dict(openers)
+        self._wiring = dict(wiring)
         self._settings = settings
         self._contracts = contracts
         self.read_only = read_only
@@ -61,17 +73,26 @@ class Resources:
         """The opened resource (StageDefinitionError if it is not wired or not declared)."""
         if resource in self._open:
             return cast(T, self._open[resource])
+        value = self._wired(resource).open(self._settings, self.read_only, self._contracts)
+        self._open[resource] = value
+        return cast(T, value)
+
+    def probe(self, resource: Resource[Any]) -> None:
+        """Run the resource's probe (cheap and read-only; raises naming what is wrong)."""
+        probe = self._wired(resource).probe
+        if probe is not None:
+            probe(self._settings)
+
+    def _wired(self, resource: Resource[Any]) -> Wiring:
         if self._allowed is not None and resource not in self._allowed:
             raise StageDefinitionError(
                 f"{self._owner or 'this stage'} uses resource {resource.name!r} but does not list it in "
                 "'requires'")
-        opener = self._openers.get(resource)
-        if opener is None:
+        wiring = self._wiring.get(resource)
+        if wiring is None:
             raise StageDefinitionError(f"resource {resource.name!r} is not wired by the pipeline app "
-                                       f"(wired: {', '.join(sorted(r.name for r in self._openers)) or 'none'})")
-        value = opener(self._settings, self.read_only, self._contracts)
-        self._open[resource] = value
-        return cast(T, value)
+                                       f"(wired: {', '.join(sorted(r.name for r in self._wiring)) or 'none'})")
+        return wiring
 
     def opened(self) -> list[str]:
         """Names of the resources opened so far."""

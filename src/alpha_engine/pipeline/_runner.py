@@ -11,7 +11,8 @@ preflight-only, its ``run``; it writes the health marker ``health/{slug}.json`` 
 64    usage: unknown stage, bad run date, bad config or stage graph
 ====  ==================================================================
 
-Before the stage's own preflight, the runner checks what the stage consumes: an artifact an
+Before the stage's own preflight, the runner probes every resource the stage requires (cheaply,
+without opening it) and checks what the stage consumes: an artifact an
 upstream stage has not produced yet is *pending* under ``--preflight-only`` (logged as "would
 consume X from Y", listed in the report's ``summary.would_consume``, and visible to the stage
 as ``ctx.is_pending``); on a real run a missing required one fails the preflight, naming the
@@ -101,7 +102,7 @@ def stage_logger(slug: str, run_date: date, preflight_only: bool) -> logging.Log
                             {"stage": slug, "run_date": run_date.isoformat(), "preflight_only": preflight_only})
 
 
-def _pending(ctx_artifacts: ArtifactStore, stage: type[Stage[Any]], graph: StageGraph, run_date: date,
+def _pending(store: ArtifactStore, stage: type[Stage[Any]], graph: StageGraph, run_date: date,
              *, preflight_only: bool, log: logging.LoggerAdapter[logging.Logger]) -> dict[str, str]:
     """Consumed artifacts not produced yet (key pattern -> "<key> from <producer>"): pending under
     preflight-only; a missing required one fails a real run's preflight, naming its producer."""
@@ -109,7 +110,7 @@ def _pending(ctx_artifacts: ArtifactStore, stage: type[Stage[Any]], graph: Stage
     pending: dict[str, str] = {}
     for item in stage.consumptions():
         artifact = item.artifact
-        if artifact_present(ctx_artifacts, artifact, run_date):
+        if artifact_present(store, artifact, run_date):
             continue
         producer = producers.get(artifact.key, "an upstream stage")
         shown = artifact.format(run_date) if artifact.dated or artifact.fixed else artifact.key
@@ -159,6 +160,8 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
 
     log.info("preflight" + (" (preflight-only: stores are read-only)" if preflight_only else ""))
     try:
+        for resource in stage_cls.requires:
+            resources.probe(resource)
         pending = _pending(ctx.artifacts, stage_cls, app.graph, run_date, preflight_only=preflight_only, log=log)
         ctx = replace(ctx, pending=pending)
         stage.preflight(ctx)
@@ -209,7 +212,7 @@ def _write_health_marker(ctx: StageContext[Any], result: StageReport, now: Calla
         "last_success": last_success,
         "run_date": result.run_date,
         "duration_seconds": result.duration_seconds,
-        "summary": {k: v for k, v in result.summary.items() if k != "would_consume"},
+        "summary": dict(result.summary),
         "warnings": list(result.warnings),
         "error": result.error,
     })

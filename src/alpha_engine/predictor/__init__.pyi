@@ -8,7 +8,7 @@ from ._artifacts import (
     REGISTRY_MANIFEST,
 )
 from ._calibration import AlphaCalibrator
-from ._drift import detect_drift, reference_distributions
+from ._drift import ChampionReference, detect_drift, load_champion_reference, reference_distributions
 from ._errors import PredictorError, RegistryCorruptionError, RegistryError, VersionNotFoundError
 from ._inference import ChampionModels, load_champion, predict_cross_section
 from ._labels import forward_log_return, market_relative_labels, vol_bucket_relative_labels
@@ -20,10 +20,10 @@ from ._predictions import apply_vetoes, build_predictions
 from ._promotion import PROMOTION_MARGIN, promotion_decision
 from ._registry import BundleFile, ModelRegistry
 from ._report import render_report
-from ._rows import latest_model_inputs, model_rows, training_rows
+from ._rows import build_dataset, data_vintage, latest_model_inputs, macro_features, model_rows, training_rows
 from ._splits import CombinatorialPurgedCV, WalkForward
 from ._stages import DriftDetection, PredictorTraining
-from ._training import META_FEATURES, build_dataset, train_predictor
+from ._training import META_FEATURES, train_predictor
 from ._volatility import VOLATILITY_FEATURES, VolatilityModel
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "VOLATILITY_FEATURES",
     "AlphaCalibrator",
     "BundleFile",
+    "ChampionReference",
     "ChampionModels",
     "CombinatorialPurgedCV",
     "DriftDetection",
@@ -59,12 +60,15 @@ __all__ = [
     "build_dataset",
     "build_predictions",
     "daily_ic",
+    "data_vintage",
     "deflated_sharpe_ratio",
     "detect_drift",
     "forward_log_return",
     "hit_rate",
     "latest_model_inputs",
     "load_champion",
+    "load_champion_reference",
+    "macro_features",
     "market_relative_labels",
     "model_rows",
     "momentum_score",

@@ -28,16 +28,20 @@ against ``drift_report.schema.json``.
 
 from __future__ import annotations
 
+import json
 import math
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-__all__ = ["THRESHOLDS", "detect_drift", "reference_distributions"]
+from ._registry import ModelRegistry
+
+__all__ = ["THRESHOLDS", "ChampionReference", "detect_drift", "load_champion_reference", "reference_distributions"]
 
 THRESHOLDS: Mapping[str, float] = {
     "z_warn": 3.0,            # z > this: WARN
@@ -51,6 +55,33 @@ THRESHOLDS: Mapping[str, float] = {
 }
 _SEVERITY_ORDER = ("OK", "INFO", "WARN", "CRITICAL")
 _DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class ChampionReference:
+    """What drift is measured against: the champion's manifest and its training drift reference.
+    Read without loading the models, so a drift check never imports the model stack."""
+
+    version_id: str
+    manifest: dict[str, Any]
+    drift_reference: dict[str, Any]
+
+    @property
+    def label_clip(self) -> float:
+        return float(self.manifest.get("label", {}).get("clip", 0.15))
+
+    @property
+    def horizon(self) -> int:
+        return int(self.manifest.get("horizon", 21))
+
+
+def load_champion_reference(registry: ModelRegistry) -> ChampionReference | None:
+    """The champion's reference (hashes verified), or None when nothing was ever promoted."""
+    version = registry.champion()
+    if version is None:
+        return None
+    return ChampionReference(version, registry.manifest(version),
+                             json.loads(registry.read_file(version, "drift_reference.json")))
 
 
 def _r(value: float) -> float:

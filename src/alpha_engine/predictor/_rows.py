@@ -1,20 +1,74 @@
-"""The model's rows, read from the market store: for training (every date up to the run's last
-closed session) and for drift (each ticker's latest row), built the same way in both."""
+"""The model's rows: features, derived inputs (momentum score, market context) and the label per
+(date, ticker), read from the market store for training (every date up to the run's last closed
+session) and for drift (each ticker's latest row), built the same way in both.
+
+Only pandas and numpy: DriftDetection builds today's rows without importing the model stack.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from alpha_engine.store import MarketStore, TradingCalendar, content_digest
 
-from ._training import build_dataset, data_vintage
+from ._labels import to_long, vol_bucket_relative_labels
+from ._momentum import momentum_score
 
-__all__ = ["DRIFT_HISTORY_DAYS", "latest_model_inputs", "model_rows", "training_rows"]
+__all__ = [
+    "DRIFT_HISTORY_DAYS",
+    "build_dataset",
+    "data_vintage",
+    "latest_model_inputs",
+    "macro_features",
+    "model_rows",
+    "training_rows",
+]
 
 DRIFT_HISTORY_DAYS = 120  # calendar days read for today's rows: the market context needs 50 sessions
+
+
+def macro_features(close: pd.DataFrame, market: pd.Series | None, price_vs_ma50: pd.DataFrame) -> pd.DataFrame:
+    """Per-date market context (wide: dates x names), causal: the market's 20-day log return and
+    annualized vol, and breadth (the fraction of names above their 50-day mean)."""
+    out = pd.DataFrame(index=close.index)
+    if market is not None:
+        m = market.reindex(close.index)
+        log_ret = np.log(m).diff()
+        out["macro_market_20d_return"] = np.log(m / m.shift(20))
+        out["macro_market_20d_vol"] = log_ret.rolling(20).std() * np.sqrt(252)
+    else:
+        out["macro_market_20d_return"] = np.nan
+        out["macro_market_20d_vol"] = np.nan
+    valid = price_vs_ma50.notna()
+    out["macro_market_breadth"] = (price_vs_ma50 > 0).where(valid).sum(axis=1) / valid.sum(axis=1).replace(0, np.nan)
+    return out
+
+
+def build_dataset(frames: Mapping[str, pd.DataFrame], market: pd.Series | None, *, horizon: int,
+                  label_clip: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long rows (date, ticker) of features + L1 momentum + macro context + label; and the wide closes."""
+    close = pd.DataFrame({t: f["Close"] for t, f in frames.items()}).sort_index()
+    close.index = pd.DatetimeIndex(close.index, name="date")
+    long = pd.concat({t: f.drop(columns=["source"], errors="ignore") for t, f in frames.items()},
+                     names=["ticker", "date"]).swaplevel().sort_index()
+    long.index = long.index.set_names(["date", "ticker"])
+    wide_ma50 = long["price_vs_ma50"].unstack("ticker") if "price_vs_ma50" in long else close * np.nan
+    macro = macro_features(close, market, wide_ma50.reindex(close.index))
+    long = long.join(macro, on="date")
+    long["momentum_score"] = momentum_score(long)
+    labels = vol_bucket_relative_labels(close, horizon=horizon, clip=label_clip)
+    long["label"] = to_long(labels, "label").reindex(long.index)
+    return long, close
+
+
+def data_vintage(frames: Mapping[str, pd.DataFrame], as_of: date, digest: str) -> dict[str, Any]:
+    return {"as_of": as_of.isoformat(), "tickers": len(frames), "rows": int(sum(len(f) for f in frames.values())),
+            "sha256": digest}
 
 
 def model_rows(store: MarketStore, as_of: date, market_symbol: str, *, horizon: int, label_clip: float,

@@ -165,16 +165,15 @@ class DriftDetection(Stage[NoOptions]):
     def run(self, ctx: StageContext[NoOptions]) -> StageOutcome:
         from alpha_engine.store import TradingCalendar
 
-        from ._drift import detect_drift
-        from ._inference import load_champion
+        from ._drift import detect_drift, load_champion_reference
         from ._rows import latest_model_inputs
 
-        champion = load_champion(_registry(ctx))
+        champion = load_champion_reference(_registry(ctx))
         if champion is None:
             raise PreflightError("no champion model")
         as_of = TradingCalendar().as_of_session(ctx.run_date)
         today = latest_model_inputs(ctx.resource(MARKET), as_of, _data_context(ctx)[0],
-                                    horizon=int(champion.manifest.get("horizon", 21)), label_clip=champion.label_clip)
+                                    horizon=champion.horizon, label_clip=champion.label_clip)
         today = today[[c for c in champion.drift_reference if c in today.columns]].astype(float)
         key = ctx.key(PREDICTIONS)
         predictions = ctx.artifacts.read_json(key) if ctx.artifacts.exists(key) else None

@@ -26,7 +26,6 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +37,16 @@ from alpha_engine.store import PRICE_COLUMNS
 from ._calibration import AlphaCalibrator, calibration_curve, expected_calibration_error
 from ._crosssection import DateBlocks, rank_rows
 from ._drift import reference_distributions
-from ._labels import forward_log_return, to_long, vol_bucket_relative_labels
+from ._labels import forward_log_return
 from ._meta import MetaModel
 from ._metrics import daily_ic, daily_ic_matrix, deflated_sharpe_ratio, hit_rate, summarize_ic
-from ._momentum import MOMENTUM_FORMULA, momentum_score
+from ._momentum import MOMENTUM_FORMULA
+from ._options import TrainingConfig
 from ._registry import BundleFile
 from ._splits import CombinatorialPurgedCV, WalkForward
 from ._volatility import VOLATILITY_FEATURES, BinnedRows, VolatilityModel, rank_normalize_by_date
 
-__all__ = ["META_FEATURES", "TrainingResult", "build_dataset", "macro_features", "train_predictor"]
-from ._options import TrainingConfig
+__all__ = ["META_FEATURES", "TrainingResult", "train_predictor"]
 
 _log = logging.getLogger(__name__)
 
@@ -65,40 +64,6 @@ META_FEATURES = (
 )
 MOMENTUM_INPUTS = ("momentum_5d", "momentum_20d", "price_vs_ma50", "rsi_14")
 DECAY_HORIZONS = (5, 10, 21, 40, 60)
-
-
-def macro_features(close: pd.DataFrame, market: pd.Series | None, price_vs_ma50: pd.DataFrame) -> pd.DataFrame:
-    """Per-date market context (wide: dates x names), causal: the market's 20-day log return and
-    annualized vol, and breadth (the fraction of names above their 50-day mean)."""
-    out = pd.DataFrame(index=close.index)
-    if market is not None:
-        m = market.reindex(close.index)
-        log_ret = np.log(m).diff()
-        out["macro_market_20d_return"] = np.log(m / m.shift(20))
-        out["macro_market_20d_vol"] = log_ret.rolling(20).std() * np.sqrt(252)
-    else:
-        out["macro_market_20d_return"] = np.nan
-        out["macro_market_20d_vol"] = np.nan
-    valid = price_vs_ma50.notna()
-    out["macro_market_breadth"] = (price_vs_ma50 > 0).where(valid).sum(axis=1) / valid.sum(axis=1).replace(0, np.nan)
-    return out
-
-
-def build_dataset(frames: Mapping[str, pd.DataFrame], market: pd.Series | None, *, horizon: int,
-                  label_clip: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Long rows (date, ticker) of features + L1 momentum + macro context + label; and the wide closes."""
-    close = pd.DataFrame({t: f["Close"] for t, f in frames.items()}).sort_index()
-    close.index = pd.DatetimeIndex(close.index, name="date")
-    long = pd.concat({t: f.drop(columns=["source"], errors="ignore") for t, f in frames.items()},
-                     names=["ticker", "date"]).swaplevel().sort_index()
-    long.index = long.index.set_names(["date", "ticker"])
-    wide_ma50 = long["price_vs_ma50"].unstack("ticker") if "price_vs_ma50" in long else close * np.nan
-    macro = macro_features(close, market, wide_ma50.reindex(close.index))
-    long = long.join(macro, on="date")
-    long["momentum_score"] = momentum_score(long)
-    labels = vol_bucket_relative_labels(close, horizon=horizon, clip=label_clip)
-    long["label"] = to_long(labels, "label").reindex(long.index)
-    return long, close
 
 
 @dataclass
@@ -361,10 +326,3 @@ def code_version() -> dict[str, str]:
     return {"alpha_engine": alpha_engine.__version__, "sources_sha256": digest.hexdigest(),
             "lightgbm": lightgbm.__version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
             "pandas": pd.__version__, "scipy": scipy.__version__}
-
-
-def data_vintage(frames: Mapping[str, pd.DataFrame], as_of: date, digest: str) -> dict[str, Any]:
-    return {"as_of": as_of.isoformat(), "tickers": len(frames), "rows": int(sum(len(f) for f in frames.values())),
-            "sha256": digest}
-
-

@@ -20,7 +20,7 @@ from ._errors import (
     StatesError,
     StoreError,
 )
-from ._graph import render_graph
+from ._graph import render_graph, state_outcomes
 from ._history import export_event
 from ._lifecycle import Engine
 from ._loader import load_definition
@@ -60,6 +60,7 @@ __all__ = [
     "export_event",
     "load_definition",
     "render_graph",
+    "state_outcomes",
     "validate_definition",
 ]
 

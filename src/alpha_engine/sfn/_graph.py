@@ -12,13 +12,13 @@ definition always renders to the same text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._vocabulary import COMPARISON_KINDS, COMPARISON_RELATIONS, TERMINAL_STATE_TYPES, TYPE_TESTS, is_jsonata
 
-__all__ = ["OUTCOMES", "render_graph"]
+__all__ = ["OUTCOMES", "render_graph", "state_outcomes"]
 
 # outcome -> (fill, stroke, text colour)
 OUTCOMES: Mapping[str, tuple[str, str, str]] = {
@@ -350,3 +350,27 @@ def _dot(graph: _Graph, outcomes: Mapping[str, str]) -> str:
         lines.append(f"    {node_id} -> end_;")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def state_outcomes(events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """State name -> SUCCEEDED / FAILED / CAUGHT / RUNNING from an execution history (the
+    ``outcomes`` that :func:`render_graph` colours states by)."""
+    outcomes: dict[str, str] = {}
+    failed_in: str | None = None
+    last_entered: str | None = None
+    for event in events:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            last_entered = event["stateEnteredEventDetails"]["name"]
+            outcomes[last_entered] = "RUNNING"
+            failed_in = None
+        elif kind in ("TaskFailed", "TaskTimedOut", "ParallelStateFailed", "MapStateFailed"):
+            failed_in = last_entered
+        elif kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            outcomes[name] = "CAUGHT" if failed_in == name else "SUCCEEDED"
+        elif kind in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
+            for state, status in outcomes.items():
+                if status == "RUNNING":
+                    outcomes[state] = "FAILED"
+    return outcomes

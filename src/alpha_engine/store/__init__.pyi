@@ -22,6 +22,7 @@ from ._errors import (
     ReadOnlyStoreError,
     StoreError,
 )
+from ._market_location import probe_market_store
 from ._market_store import MarketStore, UpsertResult
 from ._writer_lock import WriterLock
 
@@ -50,4 +51,5 @@ __all__ = [
     "empty_ticker_frame",
     "normalize_ticker_frame",
     "panel_from_frames",
+    "probe_market_store",
 ]

@@ -20,7 +20,6 @@ into :class:`MarketStoreError` naming the library and symbol.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -40,6 +39,7 @@ from arcticdb_ext.exceptions import ErrorCode
 
 from ._bars import PRICE_COLUMNS, SOURCE_COLUMN
 from ._errors import MarketStoreError, ReadOnlyMarketStoreError
+from ._market_location import ARCTIC_CONFIG_DIR, lmdb_directory
 from ._writer_lock import WriterLock
 
 __all__ = ["MarketStore", "UpsertResult"]
@@ -293,12 +293,6 @@ def _combine(stored: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return combined.sort_index(kind="stable")
 
 
-def _local_lmdb_path(uri: str) -> Path | None:
-    """The directory of an ``lmdb://`` URI, parsed as ArcticDB does (None for any other scheme)."""
-    if not uri.startswith("lmdb://"):
-        return None
-    return Path(os.path.abspath(uri[len("lmdb://"):].split("?", 1)[0]))
-
 
 def _arctic_uri(uri: str, directory: Path | None) -> str:
     """The URI to open: an LMDB path made absolute now (not at first use, under another cwd), so one
@@ -345,7 +339,7 @@ class MarketStore:
         self.uri = uri
         self.feature_columns = _checked_columns(feature_columns, "feature_columns")
         self.read_only = read_only
-        self._directory = _local_lmdb_path(uri)
+        self._directory = lmdb_directory(uri)
         self._lock = WriterLock(uri, self._directory)
         self._universe_layout = _Layout(self.feature_columns, np.dtype("float32"))
         self._arctic: arcticdb.Arctic | None = None
@@ -364,7 +358,7 @@ class MarketStore:
 
     def _exists_on_disk(self) -> bool:
         # Arctic() over a missing LMDB directory creates it and its config library: look first.
-        return self._directory is None or (self._directory / "_arctic_cfg").is_dir()
+        return self._directory is None or (self._directory / ARCTIC_CONFIG_DIR).is_dir()
 
     def _connect(self, *, create: bool) -> arcticdb.Arctic | None:
         if self._arctic is None:

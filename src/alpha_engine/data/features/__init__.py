@@ -12,33 +12,6 @@ causality guarantees, ``_technical`` / ``_macro`` / ``_interactions`` for the fo
 deliberately differ from upstream, ``_rolling`` for the window-local rolling arithmetic.
 """
 
-from ._cross_sectional import cross_sectional_zscore
-from ._engine import FeatureSet, compute_features
-from ._registry import (
-    FEATURE_GROUPS,
-    FEATURE_ORDER,
-    FEATURE_PARAMS,
-    FEATURE_UNITS,
-    FEATURES,
-    FeatureSpec,
-    feature_spec,
-    schema_hash,
-)
+import lazy_loader as _lazy
 
-__all__ = [
-    "FEATURES",
-    "FEATURE_GROUPS",
-    "FEATURE_ORDER",
-    "FEATURE_PARAMS",
-    "FEATURE_UNITS",
-    "FeatureSet",
-    "FeatureSpec",
-    "compute_features",
-    "cross_sectional_zscore",
-    "feature_spec",
-    "schema_hash",
-]
-
-for _obj in (FeatureSet, FeatureSpec, compute_features, cross_sectional_zscore, feature_spec, schema_hash):
-    _obj.__module__ = __name__
-del _obj
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
