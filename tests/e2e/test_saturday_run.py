@@ -31,7 +31,7 @@ def _artifacts(workspace: Path) -> ArtifactStore:
 
 def _one_per_run(stage: Any) -> list[str]:
     """The keys a stage writes once per run (dated by run_date, or one fixed key)."""
-    return [a.format(RUN_DATE) for a in stage.produces if a.dated or a.fixed]
+    return [key for a in stage.produces if (key := a.run_key(RUN_DATE)) is not None]
 
 
 def test_a_fresh_workspace_runs_every_stage_of_the_graph(saturday_run: SaturdayRun) -> None:
@@ -124,8 +124,7 @@ def test_a_shell_run_on_an_empty_workspace_passes_and_writes_nothing(tmp_path: P
     for stage in STAGES:
         log = store.read_bytes(store.list(f"{STAGE_LOG.prefix}{stage.slug}/{RUN_DATE}/")[-1]).decode()
         for consumed in stage.consumptions():
-            shown = consumed.artifact.format(RUN_DATE) if consumed.artifact.dated or consumed.artifact.fixed \
-                else consumed.artifact.key
+            shown = consumed.artifact.run_key(RUN_DATE) or consumed.artifact.key
             assert f"would consume {shown} from {producers[consumed.artifact.key]}" in log, stage.name
 
 

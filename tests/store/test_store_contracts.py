@@ -56,6 +56,12 @@ def test_a_date_placeholder_matches_only_an_iso_date() -> None:
     assert dated.dated and not dated.fixed and dated.prefix == "predictor/predictions/"
 
 
+def test_a_run_key_exists_only_for_one_key_per_run() -> None:
+    assert Artifact("p/{date}.json").run_key("2022-12-30") == "p/2022-12-30.json"
+    assert Artifact("p/latest.json").run_key("2022-12-30") == "p/latest.json"
+    assert Artifact("p/{version}/m.json").run_key("2022-12-30") is None
+
+
 def test_format_needs_every_placeholder_and_refuses_a_value_with_a_slash() -> None:
     family = Artifact("predictor/registry/{version}/{file}")
     assert family.fields == ("version", "file") and not family.dated

@@ -78,6 +78,6 @@ class SaturdayHealthCheck(Stage[NoOptions]):
             return {"status": "skipped", "marker_run_date": marker.get("run_date") if marker else None}
         if marker["status"] != "ok":
             return {"status": "failed", "error": marker.get("error")}
-        missing = [ctx.key(a) for a in stage.produces
-                   if (a.dated or a.fixed) and not ctx.artifacts.exists(ctx.key(a))]
+        keys = [a.run_key(ctx.run_date) for a in stage.produces]
+        missing = [key for key in keys if key is not None and not ctx.artifacts.exists(key)]
         return {"status": "missing_outputs" if missing else "ok", "missing_outputs": missing}

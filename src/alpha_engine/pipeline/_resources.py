@@ -93,7 +93,3 @@ class Resources:
             raise StageDefinitionError(f"resource {resource.name!r} is not wired by the pipeline app "
                                        f"(wired: {', '.join(sorted(r.name for r in self._wiring)) or 'none'})")
         return wiring
-
-    def opened(self) -> list[str]:
-        """Names of the resources opened so far."""
-        return [resource.name for resource in self._open]

@@ -113,7 +113,7 @@ def _pending(store: ArtifactStore, stage: type[Stage[Any]], graph: StageGraph, r
         if artifact_present(store, artifact, run_date):
             continue
         producer = producers.get(artifact.key, "an upstream stage")
-        shown = artifact.format(run_date) if artifact.dated or artifact.fixed else artifact.key
+        shown = artifact.run_key(run_date) or artifact.key
         if preflight_only:
             pending[artifact.key] = f"{shown} from {producer}"
             log.info("would consume %s from %s (not produced yet)", shown, producer)
@@ -125,8 +125,9 @@ def _pending(store: ArtifactStore, stage: type[Stage[Any]], graph: StageGraph, r
 
 def artifact_present(store: ArtifactStore, artifact: Artifact, run_date: date) -> bool:
     """Whether the run's key of ``artifact`` exists (any key of it, for a family such as a registry)."""
-    if artifact.dated or artifact.fixed:
-        return store.exists(artifact.format(run_date))
+    key = artifact.run_key(run_date)
+    if key is not None:
+        return store.exists(key)
     return any(artifact.matches(key) for key in store.list(artifact.prefix))
 
 

@@ -88,6 +88,11 @@ class Artifact:
         """Whether the key has no placeholder (one key, overwritten by every run)."""
         return not self.fields
 
+    def run_key(self, run_date: date | str) -> str | None:
+        """The one key a run writes (dated by ``run_date``, or fixed), or None for a family of
+        keys (a registry's versions) that a run date alone does not name."""
+        return self.format(run_date) if self.dated or self.fixed else None
+
     def format(self, run_date: date | str | None = None, **fields: str) -> str:
         """The concrete key: ``{date}`` from ``run_date``, other placeholders from ``fields``."""
         values = dict(fields)
