@@ -34,7 +34,7 @@ EXPORTS = {
         "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome", "StageReport",
         "StageStatus", "Step", "UnknownStageError", "Wiring", "artifact_present", "check_stage_class",
         "compose_definition", "definition_json", "load_app", "log_key_for", "optional", "run_stage",
-        "run_with_log_capture", "short_cause", "stage_log_path", "stage_statuses", "write_report",
+        "run_with_log_capture", "short_cause", "stage_log_path", "stage_log_prefix", "stage_statuses", "write_report",
     ],
     "alpha_engine.data": [
         "Anomaly", "CANDIDATES", "DataError", "DataPhase1", "FEATURES", "FEATURE_ORDER", "FeatureSet",

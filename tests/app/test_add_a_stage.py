@@ -82,7 +82,9 @@ def test_a_shell_run_then_a_real_run_include_it(workspace: Path, cli: Callable[.
     shell = cli(workspace, "run", "--shell", "--skip", skip, "--json")
     assert shell.exit_code == 0, shell.output
     store = ArtifactStore(workspace / "artifacts", read_only=True, contracts=GRAPH.contracts())
-    log = store.read_bytes(store.list(f"_logs/candidate-count/{RUN_DATE}/")[-1]).decode()
+    name = json.loads(shell.stdout)["execution"]["name"]
+    (key,) = store.list(f"_logs/candidate-count/{RUN_DATE}/{name}/")
+    log = store.read_bytes(key).decode()
     assert f"would consume {CANDIDATES.format(RUN_DATE)} from Scanner" in log
 
     real = cli(workspace, "run", "--skip", skip, "--json")

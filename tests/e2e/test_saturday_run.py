@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from alpha_engine.app import SATURDAY_GRAPH
-from alpha_engine.pipeline import HEALTH_MARKER, STAGE_LOG
+from alpha_engine.pipeline import HEALTH_MARKER, stage_log_prefix
 from alpha_engine.store import ArtifactStore
 from conftest import SaturdayRun, data_snapshot
 
@@ -45,8 +45,8 @@ def test_a_fresh_workspace_runs_every_stage_of_the_graph(saturday_run: SaturdayR
         assert marker["status"] == "ok" and marker["run_date"] == RUN_DATE, stage.name
         for key in _one_per_run(stage):
             assert store.exists(key), f"{stage.name} did not write {key}"
-        logs = store.list(f"{STAGE_LOG.prefix}{stage.slug}/{RUN_DATE}/")
-        assert logs and b"done in" in store.read_bytes(logs[-1]), stage.name
+        logs = store.list(stage_log_prefix(stage.slug, RUN_DATE, report["execution"]["name"]))
+        assert len(logs) == 1 and b"done in" in store.read_bytes(logs[0]), stage.name
 
 
 def test_the_health_check_finds_every_other_stage_ok(saturday_run: SaturdayRun) -> None:
@@ -103,7 +103,8 @@ def test_a_rerun_writes_nothing_and_a_shell_run_checks_the_real_artifacts(
     assert data_snapshot(workspace) == before
     store = _artifacts(workspace)
     for stage in STAGES:
-        log = store.read_bytes(store.list(f"{STAGE_LOG.prefix}{stage.slug}/{RUN_DATE}/")[-1])
+        (key,) = store.list(stage_log_prefix(stage.slug, RUN_DATE, report["execution"]["name"]))
+        log = store.read_bytes(key)
         assert b"preflight-only" in log and b"would consume" not in log, stage.name  # real artifacts exist
     # An execution's warnings come from the markers written during it: the rerun replaced the first run's.
     for execution, expected in ((saturday_run.report, False), (json.loads(second.stdout), True)):
@@ -122,7 +123,8 @@ def test_a_shell_run_on_an_empty_workspace_passes_and_writes_nothing(tmp_path: P
     store = _artifacts(workspace)
     producers = SATURDAY_GRAPH.producers()
     for stage in STAGES:
-        log = store.read_bytes(store.list(f"{STAGE_LOG.prefix}{stage.slug}/{RUN_DATE}/")[-1]).decode()
+        (key,) = store.list(stage_log_prefix(stage.slug, RUN_DATE, report["execution"]["name"]))
+        log = store.read_bytes(key).decode()
         for consumed in stage.consumptions():
             shown = consumed.artifact.run_key(RUN_DATE) or consumed.artifact.key
             assert f"would consume {shown} from {producers[consumed.artifact.key]}" in log, stage.name

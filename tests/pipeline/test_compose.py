@@ -195,10 +195,13 @@ def test_run_date_is_the_utc_date_of_the_start_and_the_input_wins(definition: di
     services = FakeServices()
     run(definition, services, {"run_date": "2026-01-02"})
     payloads = [p for n, p in services.calls if n == "Alpha"]
-    assert payloads[0]["Payload"] == {"stage": "alpha", "run_date": "2026-01-02", "preflight_only": False}
+    name = payloads[0]["Payload"]["execution"]
+    assert payloads[0]["Payload"] == {"stage": "alpha", "run_date": "2026-01-02", "preflight_only": False,
+                                      "execution": name, "attempt": "0.0"}
     (job,) = [p for n, p in services.calls if n == "Beta"]
     command = job["ContainerOverrides"]["Command"]
-    assert command == ["alpha-engine", "logcapture", "run", "--slug", "beta", "--run-date", "2026-01-02", "--",
+    assert command == ["alpha-engine", "logcapture", "run", "--slug", "beta", "--run-date", "2026-01-02",
+                       "--execution", name, "--attempt", "0.0", "--",
                        "alpha-engine", "stage", "run", "beta", "--run-date", "2026-01-02"]
     assert job["ContainerOverrides"]["Environment"] == [{"Name": "ALPHA_ENGINE_PREFLIGHT_ONLY", "Value": "false"}]
 

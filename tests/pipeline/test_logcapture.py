@@ -48,7 +48,7 @@ def capture(tmp_path: Path, command: list[str], **kwargs: Any) -> tuple[LogCaptu
     return result, console.getvalue(), sink
 
 
-KEY = "_logs/stage-a/2024-01-05/box-070809Z.log"
+KEY = "_logs/stage-a/2024-01-05/manual/0.0-box-070809Z.log"
 
 
 # --- tee -------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_default_run_date_is_the_utc_date_of_now(tmp_path: Path) -> None:
     late = datetime(2024, 3, 4, 23, 30, 15, tzinfo=timezone(timedelta(hours=-5)))
     result = run_with_log_capture(py("print('x')"), slug="stage-a", log_path=tmp_path / "a.log", sink=sink,
                                   now=lambda: late, host="box", console=io.BytesIO())
-    assert result.log_key == "_logs/stage-a/2024-03-05/box-043015Z.log"
+    assert result.log_key == "_logs/stage-a/2024-03-05/manual/0.0-box-043015Z.log"
     assert list(sink.objects) == [result.log_key]
 
 
@@ -170,19 +170,19 @@ def test_default_host_is_the_sanitized_hostname(tmp_path: Path, monkeypatch: pyt
     sink = DictSink()
     result = run_with_log_capture(py("print('x')"), slug="stage-a", log_path=tmp_path / "a.log", sink=sink,
                                   run_date="2024-01-05", now=lambda: FIXED_NOW, console=io.BytesIO())
-    assert result.log_key == "_logs/stage-a/2024-01-05/ip-10-0-1.ec2-070809Z.log"
+    assert result.log_key == "_logs/stage-a/2024-01-05/manual/0.0-ip-10-0-1.ec2-070809Z.log"
 
 
 # --- keys and validation ---------------------------------------------------------------------------
 
 def test_log_key_for_format() -> None:
     at = datetime(2024, 1, 5, 3, 4, 5, tzinfo=UTC)
-    assert log_key_for("features-1", "2024-01-05", "host-a.local", at) == "_logs/features-1/2024-01-05/host-a.local-030405Z.log"
+    assert log_key_for("features-1", "2024-01-05", "host-a.local", at) == "_logs/features-1/2024-01-05/manual/0.0-host-a.local-030405Z.log"
 
 
 def test_log_key_for_converts_to_utc_and_sanitizes_host() -> None:
     at = datetime(2024, 1, 5, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
-    assert log_key_for("s", "2024-01-05", "a b/c_d", at) == "_logs/s/2024-01-05/a-b-c-d-010405Z.log"
+    assert log_key_for("s", "2024-01-05", "a b/c_d", at) == "_logs/s/2024-01-05/manual/0.0-a-b-c-d-010405Z.log"
 
 
 @pytest.mark.parametrize("slug", ["", "Features", "a/b", "a_b", "../x", "a b", "é", "a\n"])
@@ -285,7 +285,7 @@ def run_driver_and_signal(tmp_path: Path, command: list[str], sig: signal.Signal
             driver.kill()
             driver.communicate()
     assert err == b"", err
-    shipped = list(ship_dir.glob("_logs/signal-test/2024-01-05/driver-*Z.log"))
+    shipped = list(ship_dir.glob("_logs/signal-test/2024-01-05/manual/0.0-driver-*Z.log"))
     assert len(shipped) == 1, shipped
     assert shipped[0].read_bytes() == log_path.read_bytes() == out
     return driver.returncode, out, shipped[0]
@@ -295,11 +295,17 @@ def run_driver_and_signal(tmp_path: Path, command: list[str], sig: signal.Signal
 def test_signal_kills_child_by_default_and_log_is_shipped(tmp_path: Path, sig: signal.Signals) -> None:
     code, out, _ = run_driver_and_signal(tmp_path, child_code(sig, trap=False), sig)
     assert code == 128 + sig  # 143 for SIGTERM, 130 for SIGINT
-    assert out == b"partial output\nready\n"
+    # The log ends with one line that records the signal: a cut-off log always says why.
+    head, last = out.rstrip(b"\n").rsplit(b"\n", 1)
+    assert head == b"partial output\nready"
+    assert last.startswith(f"logcapture: received {sig.name} and forwarded it to the command (pid ".encode())
+    assert last.endswith(f"the command exited with code {128 + sig}".encode())
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 def test_signal_is_forwarded_to_child_that_traps_it(tmp_path: Path, sig: signal.Signals) -> None:
     code, out, _ = run_driver_and_signal(tmp_path, child_code(sig, trap=True), sig)
     assert code == 0
-    assert out == f"partial output\nready\ngot {sig.name[3:]}\n".encode()
+    head, last = out.rstrip(b"\n").rsplit(b"\n", 1)
+    assert head == f"partial output\nready\ngot {sig.name[3:]}".encode()
+    assert last.startswith(f"logcapture: received {sig.name}".encode()) and last.endswith(b"exited with code 0")

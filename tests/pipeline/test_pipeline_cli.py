@@ -55,7 +55,7 @@ def test_run_then_status_logs_and_graph_describe_the_execution(test_settings: Se
     assert json.loads(out)["execution"]["status"] == "SUCCEEDED"
 
     code, out, _ = invoke("logs", name)
-    assert code == 0 and f"Alpha: _logs/alpha/{DAY}/" in out and "Beta: (no log)" in out
+    assert code == 0 and f"Alpha: _logs/alpha/{DAY}/{name}/0.0-" in out and "Beta: (no log)" in out
     code, out, _ = invoke("logs", name, "Alpha")
     assert code == 0 and "alpha: running" in out
     code, _, output = invoke("logs", name, "Nope")

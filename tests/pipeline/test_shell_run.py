@@ -71,7 +71,7 @@ def test_shell_run_runs_every_preflight_and_writes_nothing(
     assert data_snapshot(settings.workspace) == before
     store = ArtifactStore(settings.artifacts_uri)
     for stage in stages:
-        latest = store.list(f"_logs/{stage.slug}/{report['run_date']}/")[-1]
+        (latest,) = store.list(f"_logs/{stage.slug}/{report['run_date']}/{report['execution']['name']}/")
         assert b"preflight-only" in store.read_bytes(latest), stage.slug
     if graph.startswith("pipeline_test_graph"):
         after = counters(settings)

@@ -44,14 +44,20 @@ def _pipeline(config: Path | None, workspace: Path | None, **kwargs: Any) -> Loc
 
 
 class _LiveView:
-    """One line per stage event, plus new lines of the running stages' logs."""
+    """One line per stage event, plus new lines of the running stages' logs.
+
+    Only this execution's logs are tailed (``logs/stages/{slug}/{date}/{execution}/``), and of those
+    only the attempt files written since the stage started: another run's lines, or an earlier
+    attempt's, never show.
+    """
 
     def __init__(self, pipeline_settings: Settings, stages: dict[str, Any]) -> None:
         self.workspace = pipeline_settings.workspace
         self.stages = stages  # state name -> stage class
         self.run_date: str | None = None
-        self.started: dict[str, float] = {}
-        self.offsets: dict[str, int] = {}
+        self.execution: str | None = None
+        self.started: dict[str, float] = {}  # state name -> wall-clock time it was entered
+        self.offsets: dict[Path, int] = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._tail_loop, daemon=True)
@@ -62,6 +68,7 @@ class _LiveView:
             sys.stderr.flush()
 
     def on_event(self, arn: str, event: dict[str, Any]) -> None:
+        self.execution = self.execution or arn.rsplit(":", 1)[-1]
         kind = event["type"]
         if kind.endswith("StateExited"):
             details = event["stateExitedEventDetails"]
@@ -70,15 +77,14 @@ class _LiveView:
                 self.run_date = json.loads(details.get("output") or "{}").get("run_date")
                 self.say(f"run_date {self.run_date}")
             if name in self.stages:
-                elapsed = time.monotonic() - self.started.pop(name, time.monotonic())
-                self.offsets.pop(name, None)
+                self.tail()  # the stage's last lines before its 'done'
+                elapsed = time.time() - self.started.pop(name, time.time())
                 self.say(f"  done  {name}  {elapsed:.1f}s")
         elif kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
             stage = self.stages.get(name)
             if stage is not None:
-                self.started[name] = time.monotonic()
-                self.offsets[name] = -1
+                self.started[name] = time.time()
                 self.say(f"  start {name}  ({stage.failure_class.value}, {stage.compute.value})")
             elif name.startswith("Notify") or name in ("HandleFailure", "MutexConflict", "ApplyShellRunDefaults"):
                 self.say(f"  {name}")
@@ -90,29 +96,40 @@ class _LiveView:
         while not self.stop.wait(0.3):
             self.tail()
 
+    def _attempt_logs(self, slug: str, since: float) -> list[Path]:
+        assert self.run_date is not None and self.execution is not None
+        folder = stage_log_path(self.workspace, slug, self.run_date, self.execution).parent
+        try:
+            found = [(path.stat().st_mtime, path) for path in folder.glob("*.log")]
+        except OSError:
+            return []
+        # 1 s of slack for file systems with coarse timestamps; earlier attempts are older than that.
+        return [path for mtime, path in sorted(found) if mtime >= since - 1.0]
+
     def tail(self) -> None:
-        if self.run_date is None:
-            return
-        for name in list(self.started):
-            stage = self.stages[name]
-            path = stage_log_path(self.workspace, stage.slug, self.run_date)
-            try:
-                size = path.stat().st_size
-            except OSError:
-                continue
-            offset = self.offsets.get(name, -1)
-            if offset < 0 or size < offset:  # first look, or the file was truncated by a new run
-                offset = 0 if offset >= 0 or size < 4096 else size
-            if size == offset:
-                self.offsets[name] = offset
-                continue
+        with self.lock:
+            if self.run_date is None or self.execution is None:
+                return
+            for name, since in list(self.started.items()):
+                for path in self._attempt_logs(self.stages[name].slug, since):
+                    self._tail_file(path)
+
+    def _tail_file(self, path: Path) -> None:
+        offset = self.offsets.get(path, 0)
+        try:
+            size = path.stat().st_size
+            if size <= offset:
+                return
             with open(path, "rb") as log:
                 log.seek(offset)
                 chunk = log.read(size - offset)
-            complete = chunk.rfind(b"\n") + 1
-            for line in chunk[:complete].decode("utf-8", "replace").splitlines():
-                self.say(f"        | {line[:200]}")
-            self.offsets[name] = offset + complete
+        except OSError:
+            return
+        complete = chunk.rfind(b"\n") + 1
+        for line in chunk[:complete].decode("utf-8", "replace").splitlines():
+            sys.stderr.write(f"        | {line[:200]}\n")
+        sys.stderr.flush()
+        self.offsets[path] = offset + complete
 
     def __enter__(self) -> _LiveView:
         self.thread.start()
@@ -139,7 +156,7 @@ def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
     statuses = pipeline.stage_statuses(arn)
     run_date = pipeline.run_date_of(arn)
     notice = pipeline.last_notification(described["name"])
-    logs = f"{pipeline.settings.artifacts_uri}/{STAGE_LOG.prefix}<slug>/{run_date}/"
+    logs = f"{pipeline.settings.artifacts_uri}/{STAGE_LOG.prefix}<slug>/{run_date}/{described['name']}/"
     warnings = pipeline.stage_warnings(arn)
     if as_json:
         emit_json({"execution": described, "run_date": run_date, "stages": [s.__dict__ for s in statuses],
@@ -261,13 +278,15 @@ def logs_cmd(
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
-    """List an execution's shipped stage logs, or print the latest log of one stage."""
+    """List an execution's shipped stage logs, or print one stage's log from this execution (its
+    latest attempt). Another execution's logs, even for the same run_date, are never shown."""
     pipeline = _pipeline(config, workspace)
     found = pipeline.stage_logs(execution, state)
     if state:
         (name, keys), = found.items()
         if not keys:
-            err(f"error: no shipped log for {name} on {pipeline.run_date_of(execution)}")
+            err(f"error: execution {execution} shipped no log for {name} (run_date "
+                f"{pipeline.run_date_of(execution)}): the stage did not run in it, or its log could not be shipped")
             raise typer.Exit(1)
         err(f"== {keys[-1]}")
         sys.stdout.buffer.write(pipeline.read_log(keys[-1]))

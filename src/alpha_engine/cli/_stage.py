@@ -54,9 +54,14 @@ def stage_run_cmd(
 @command
 def logcapture_run_cmd(
     command_words: list[str] = typer.Argument(..., metavar="COMMAND", help="The command and its arguments, after '--'."),
-    slug: str = typer.Option(..., "--slug", help="Log name: _logs/{slug}/{date}/{host}-{HHMMSS}Z.log."),
-    log: Path = typer.Option(None, "--log", help="Local log file (default: <workspace>/logs/stages/{slug}/{date}.log)."),
+    slug: str = typer.Option(..., "--slug",
+                             help="Log name: _logs/{slug}/{date}/{execution}/{attempt}-{host}-{HHMMSS}Z.log."),
+    log: Path = typer.Option(None, "--log", help="Local log file (default: "
+                             "<workspace>/logs/stages/{slug}/{date}/{execution}/{attempt}.log)."),
     run_date: str = typer.Option(None, "--run-date", help="Date in the shipped key (default: today, UTC)."),
+    execution: str = typer.Option("manual", "--execution",
+                                  help="The execution this attempt belongs to ('manual' when run by hand)."),
+    attempt: str = typer.Option("0.0", "--attempt", help="The attempt: {redrive count}.{retry count}."),
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
@@ -69,10 +74,11 @@ def logcapture_run_cmd(
     if run_date is not None:
         parse_date(run_date)
     day = run_date or datetime.now(UTC).date().isoformat()
-    path = log or stage_log_path(settings.workspace, slug, day)
     sink = app.open_artifacts(settings, read_only=False)
     try:
-        result = run_with_log_capture(command_words, slug=slug, log_path=path, sink=sink, run_date=run_date)
+        path = log or stage_log_path(settings.workspace, slug, day, execution, attempt)
+        result = run_with_log_capture(command_words, slug=slug, log_path=path, sink=sink, run_date=run_date,
+                                      execution=execution, attempt=attempt)
     except ValueError as exc:
         from ._common import UsageError
 

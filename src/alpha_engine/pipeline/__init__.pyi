@@ -4,7 +4,7 @@ from ._compose import ComposeOptions, compose_definition, definition_json
 from ._errors import PipelineError, PreflightError, RecoveryError, StageDefinitionError, UnknownStageError
 from ._graph import Branch, ParallelGroup, StageGraph, Step
 from ._local import LocalPipeline, StageStatus, short_cause, stage_statuses
-from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path
+from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path, stage_log_prefix
 from ._resources import ARTIFACTS, MARKET, Opener, Probe, Resource, Resources, Wiring
 from ._runner import ExitCode, StageReport, artifact_present, run_stage, write_report
 from ._stage import (
@@ -64,6 +64,7 @@ __all__ = [
     "run_with_log_capture",
     "short_cause",
     "stage_log_path",
+    "stage_log_prefix",
     "stage_statuses",
     "write_report",
 ]

@@ -11,7 +11,7 @@ HEALTH_MARKER = Artifact(
     description="the stage runner's record of a stage's last outcome (status, last_success, summary, warnings)",
 )
 STAGE_LOG = Artifact(
-    "_logs/{slug}/{date}/{file}",
-    description="a stage process's output, shipped by log capture on every exit",
+    "_logs/{slug}/{date}/{execution}/{file}",
+    description="one attempt of a stage process: its output, shipped by log capture on every exit",
 )
 FRAMEWORK_ARTIFACTS = (HEALTH_MARKER, STAGE_LOG)

@@ -58,6 +58,9 @@ SHELL_RUN_VALUES = {"pipeline_label": " Preflight", "preflight_only": True}
 # States on the top-level failure route.
 FAILURE_ROUTE = ("HandleFailure", "FailExecution")
 PREFLIGHT_ENV = "ALPHA_ENGINE_PREFLIGHT_ONLY"
+# Which attempt of a stage this is, '{redrive count}.{retry count}': with the execution's name it
+# keys the attempt's log, so two runs, two retries or a redrive never share one.
+ATTEMPT_LABEL = "States.Format('{}.{}', $$.Execution.RedriveCount, $$.State.RetryCount)"
 
 
 @dataclass(frozen=True)
@@ -324,7 +327,8 @@ class _Composer:
                 "Parameters": {
                     "FunctionName": f"{self.s.function_prefix}{stage.slug}",
                     "Payload": {"stage": stage.slug, "run_date.$": "$.run_date",
-                                "preflight_only.$": "$.preflight_only"},
+                                "preflight_only.$": "$.preflight_only",
+                                "execution.$": "$$.Execution.Name", "attempt.$": ATTEMPT_LABEL},
                 },
                 "ResultSelector": {"status.$": "$.Payload.status", "summary.$": "$.Payload.summary"},
                 "ResultPath": f"$.{snake}_result",
@@ -332,9 +336,10 @@ class _Composer:
                 "Retry": [{"ErrorEquals": LAMBDA_SERVICE_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 3,
                            "BackoffRate": 2.0}],
             }
-        words = ["alpha-engine", "logcapture", "run", "--slug", stage.slug, "--run-date", None, "--",
-                 "alpha-engine", "stage", "run", stage.slug, "--run-date", None]
-        command = ", ".join("$.run_date" if w is None else _literal(w) for w in words)
+        words = ["alpha-engine", "logcapture", "run", "--slug", stage.slug, "--run-date", "$.run_date",
+                 "--execution", "$$.Execution.Name", "--attempt", ATTEMPT_LABEL, "--",
+                 "alpha-engine", "stage", "run", stage.slug, "--run-date", "$.run_date"]
+        command = ", ".join(w if w.startswith("$") or w.startswith("States.") else _literal(w) for w in words)
         return {
             "Type": "Task",
             "Comment": comment,

@@ -38,34 +38,40 @@ class StagePreflightFailed(Exception):
 
 
 def stage_command(slug: str, run_date: str, *, preflight_only: bool, report: str | None = None,
-                  python: str = sys.executable) -> list[str]:
+                  execution: str = "manual", attempt: str = "0.0", python: str = sys.executable) -> list[str]:
     """The logcapture-wrapped stage command (the one Batch stages run as ``alpha-engine ...``)."""
     inner = [python, "-m", "alpha_engine", "stage", "run", slug, "--run-date", run_date]
     if report:
         inner += ["--report", report]
     if preflight_only:
         inner.append("--preflight-only")
-    return [python, "-m", "alpha_engine", "logcapture", "run", "--slug", slug, "--run-date", run_date, "--", *inner]
+    return [python, "-m", "alpha_engine", "logcapture", "run", "--slug", slug, "--run-date", run_date,
+            "--execution", execution, "--attempt", attempt, "--", *inner]
 
 
-def _parse(event: Any) -> tuple[str, str, bool]:
+def _parse(event: Any) -> tuple[str, str, bool, str, str]:
     if not isinstance(event, dict):
         raise StageInvocationError(f"the event must be an object, got {type(event).__name__}")
     slug, run_date, preflight_only = event.get("stage"), event.get("run_date"), event.get("preflight_only", False)
+    execution, attempt = event.get("execution", "manual"), event.get("attempt", "0.0")
     if not isinstance(slug, str) or not slug:
         raise StageInvocationError(f"event.stage must be a stage slug, got {slug!r}")
     if not isinstance(run_date, str) or not run_date:
         raise StageInvocationError(f"event.run_date must be a YYYY-MM-DD string, got {run_date!r}")
     if not isinstance(preflight_only, bool):
         raise StageInvocationError(f"event.preflight_only must be a boolean, got {preflight_only!r}")
-    return slug, run_date, preflight_only
+    for field, value in (("execution", execution), ("attempt", attempt)):
+        if not isinstance(value, str) or not value:
+            raise StageInvocationError(f"event.{field} must be a non-empty string, got {value!r}")
+    return slug, run_date, preflight_only, execution, attempt
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    slug, run_date, preflight_only = _parse(event)
+    slug, run_date, preflight_only, execution, attempt = _parse(event)
     with tempfile.TemporaryDirectory(prefix="alpha-engine-stage-") as tmp:
         report_path = Path(tmp) / "report.json"
-        command = stage_command(slug, run_date, preflight_only=preflight_only, report=str(report_path))
+        command = stage_command(slug, run_date, preflight_only=preflight_only, report=str(report_path),
+                                execution=execution, attempt=attempt)
         # A SIGTERM (timeout, stop) reaches the whole process group: log capture forwards it to
         # the stage and ships the log; we only wait for it, so the log is never cut short.
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
@@ -78,7 +84,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return {"status": "OK", "stage": slug, "run_date": run_date, "preflight_only": preflight_only,
                 "summary": report.get("summary", {}), "warnings": report.get("warnings", [])}
     error = (report or {}).get("error") or f"the stage process exited with code {code}"
-    logs = f"{STAGE_LOG.prefix}{slug}/{run_date}/"
+    logs = f"{STAGE_LOG.prefix}{slug}/{run_date}/{execution}/"
     message = f"{slug} ({run_date}): {error} (exit code {code}; log under {logs})"
     if code == 2:
         raise StagePreflightFailed(message)

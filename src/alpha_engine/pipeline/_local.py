@@ -22,10 +22,11 @@ from alpha_engine.config import Settings
 from alpha_engine.sfn import ExecutionResult, LocalRuntime, RuntimeConfig
 
 from ._app import PipelineApp, load_app
-from ._artifacts import HEALTH_MARKER, STAGE_LOG
+from ._artifacts import HEALTH_MARKER
 from ._compose import ComposeOptions, compose_definition
 from ._errors import RecoveryError
 from ._graph import StageGraph
+from ._logcapture import stage_log_prefix
 from ._recovery import rewind_keys
 from ._stage import Compute, Stage
 
@@ -110,6 +111,13 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
         state, elapsed, note = status.get(name, ("NOT_RUN", None, None))
         out.append(StageStatus(name, stage.slug, stage.failure_class.value, state, elapsed, note))
     return out
+
+
+def _attempt_order(key: str) -> tuple[tuple[int, ...], str]:
+    """Sort shipped logs by attempt (``{redrive}.{retry}``, numerically), then by the time in the name."""
+    attempt, _, rest = key.rsplit("/", 1)[-1].partition("-")
+    numbers = tuple(int(part) if part.isdigit() else -1 for part in attempt.split("."))
+    return numbers, rest.rsplit("-", 1)[-1]
 
 
 class LocalPipeline:
@@ -198,12 +206,15 @@ class LocalPipeline:
         return [{"stage": name, "warning": warning} for warning, name in seen.items()]
 
     def stage_logs(self, execution: str, stage: str | None = None) -> dict[str, list[str]]:
-        """State name -> the keys of the stage logs shipped for the execution's run date, oldest
-        first; one stage (name or slug) or every stage of the graph."""
+        """State name -> the keys of the logs this execution's attempts shipped, first attempt first;
+        one stage (name or slug) or every stage of the graph. Another execution's logs, even for the
+        same run date, are never listed."""
         run_date = self.run_date_of(execution)
+        name = self.runtime.store.get(self.runtime.resolve(execution)).name
         stages = [self.graph.stage(stage)] if stage else self.graph.stages()
         store = self.app.open_artifacts(self.settings, read_only=True)
-        return {s.name: store.list(f"{STAGE_LOG.prefix}{s.slug}/{run_date}/") for s in stages}
+        return {s.name: sorted(store.list(stage_log_prefix(s.slug, run_date, name)), key=_attempt_order)
+                for s in stages}
 
     def read_log(self, key: str) -> bytes:
         """The bytes of a shipped stage log."""

@@ -24,7 +24,16 @@ from typing import BinaryIO, Protocol
 
 from ._artifacts import STAGE_LOG
 
-__all__ = ["LogCaptureResult", "LogSink", "log_key_for", "run_with_log_capture", "stage_log_path"]
+__all__ = [
+    "FIRST_ATTEMPT",
+    "MANUAL_EXECUTION",
+    "LogCaptureResult",
+    "LogSink",
+    "log_key_for",
+    "run_with_log_capture",
+    "stage_log_path",
+    "stage_log_prefix",
+]
 
 CANNOT_START_EXIT = 127
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -32,6 +41,13 @@ _CHUNK = 65536
 _SLUG = re.compile(r"[a-z0-9-]+")
 _RUN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+# Who a log belongs to: the execution's name and the attempt, ``{redrive count}.{retry count}`` (what
+# the definition passes from ``$$.Execution.RedriveCount`` and ``$$.State.RetryCount``). A command run by
+# hand, outside any execution, logs as MANUAL_EXECUTION.
+MANUAL_EXECUTION = "manual"
+FIRST_ATTEMPT = "0.0"
 
 _SignalHandler = Callable[[int, FrameType | None], object] | int | None
 
@@ -75,22 +91,43 @@ def _safe_host(host: str) -> str:
     return _HOST_UNSAFE.sub("-", host) or "unknown-host"
 
 
-def stage_log_path(workspace: Path, slug: str, run_date: str) -> Path:
-    """Where log capture keeps a stage's local log (its shipped copy is under ``_logs/``)."""
-    return workspace / "logs" / "stages" / slug / f"{run_date}.log"
+def _safe_name(name: str, what: str) -> str:
+    """An execution name or attempt label as one path segment (``[A-Za-z0-9._-]``, never '.' or '..')."""
+    safe = _NAME_UNSAFE.sub("-", name)
+    if not safe.strip("."):
+        raise ValueError(f"logcapture: {what} {name!r} cannot name a log")
+    return safe
 
 
-def log_key_for(slug: str, run_date: str, host: str, at: datetime) -> str:
-    """The shipped log's key, ``_logs/{slug}/{run_date}/{host}-{HHMMSS}Z.log``.
+def stage_log_path(workspace: Path, slug: str, run_date: str, execution: str = MANUAL_EXECUTION,
+                   attempt: str = FIRST_ATTEMPT) -> Path:
+    """Where log capture keeps one attempt's local log, ``logs/stages/{slug}/{date}/{execution}/{attempt}.log``
+    (its shipped copy is under ``_logs/``). One file per execution and attempt: a new run never
+    appends to, truncates or replays another's."""
+    return (workspace / "logs" / "stages" / slug / run_date / _safe_name(execution, "execution name")
+            / f"{_safe_name(attempt, 'attempt')}.log")
+
+
+def stage_log_prefix(slug: str, run_date: str, execution: str) -> str:
+    """The folder under which one execution's shipped logs of a stage are, ``_logs/{slug}/{date}/{execution}/``."""
+    return f"{STAGE_LOG.prefix}{slug}/{run_date}/{_safe_name(execution, 'execution name')}/"
+
+
+def log_key_for(slug: str, run_date: str, host: str, at: datetime, *, execution: str = MANUAL_EXECUTION,
+                attempt: str = FIRST_ATTEMPT) -> str:
+    """The shipped log's key, ``_logs/{slug}/{run_date}/{execution}/{attempt}-{host}-{HHMMSS}Z.log``.
 
     ``at`` is read as UTC (a naive datetime is taken to be UTC already); ``host`` is sanitized to
-    ``[A-Za-z0-9.-]``. Raises ValueError for a slug that is not ``[a-z0-9-]+`` or a bad run date.
+    ``[A-Za-z0-9.-]``, the execution name and attempt to ``[A-Za-z0-9._-]``. The time tells apart two
+    attempts with the same label (an attempt started again by ``resume``). Raises ValueError for a
+    slug that is not ``[a-z0-9-]+`` or a bad run date.
     """
     _check_slug(slug)
     _check_run_date(run_date)
     if at.tzinfo is not None:
         at = at.astimezone(UTC)
-    return STAGE_LOG.format(run_date, slug=slug, file=f"{_safe_host(host)}-{at:%H%M%S}Z.log")
+    name = f"{_safe_name(attempt, 'attempt')}-{_safe_host(host)}-{at:%H%M%S}Z.log"
+    return STAGE_LOG.format(run_date, slug=slug, execution=_safe_name(execution, "execution name"), file=name)
 
 
 class _Forwarder:
@@ -103,6 +140,7 @@ class _Forwarder:
     def __init__(self) -> None:
         self.child: subprocess.Popen[bytes] | None = None
         self.pending: list[int] = []
+        self.received: list[int] = []  # every signal handled, in order, for the log's last line
         self._previous: dict[int, _SignalHandler] = {}
 
     def install(self) -> None:
@@ -125,6 +163,7 @@ class _Forwarder:
             self._send(sig)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
         if self.child is None:
             self.pending.append(signum)
         else:
@@ -185,7 +224,17 @@ def _run_teed(command: Sequence[str], tee: _Tee, forwarder: _Forwarder) -> int:
         # the tee short: we read until the child's end of the pipe closes.
         while chunk := os.read(fd, _CHUNK):
             tee.write(chunk)
-    return _exit_code(child.wait())
+    exit_code = _exit_code(child.wait())
+    if forwarder.received:
+        tee.write(_signal_line(forwarder.received, child.pid, exit_code).encode())
+    return exit_code
+
+
+def _signal_line(received: Sequence[int], pid: int, exit_code: int) -> str:
+    """The log's last line when the run was stopped: which signal, that it was forwarded, how it ended."""
+    names = ", ".join(dict.fromkeys(signal.Signals(sig).name for sig in received))
+    return (f"logcapture: received {names} and forwarded it to the command (pid {pid}); "
+            f"the command exited with code {exit_code}\n")
 
 
 def _error_text(exc: BaseException) -> str:
@@ -203,11 +252,13 @@ def _ship(log_path: Path, key: str, sink: LogSink) -> str | None:
     return None
 
 
-def _key_now(slug: str, run_date: str | None, host: str | None, now: Callable[[], datetime]) -> str:
+def _key_now(slug: str, run_date: str | None, host: str | None, now: Callable[[], datetime],
+             execution: str, attempt: str) -> str:
     at = now()
     if at.tzinfo is not None:
         at = at.astimezone(UTC)
-    return log_key_for(slug, run_date or at.date().isoformat(), host or socket.gethostname(), at)
+    return log_key_for(slug, run_date or at.date().isoformat(), host or socket.gethostname(), at,
+                       execution=execution, attempt=attempt)
 
 
 def run_with_log_capture(
@@ -220,13 +271,17 @@ def run_with_log_capture(
     now: Callable[[], datetime] = _utc_now,
     host: str | None = None,
     console: BinaryIO | None = None,
+    execution: str = MANUAL_EXECUTION,
+    attempt: str = FIRST_ATTEMPT,
 ) -> LogCaptureResult:
     """Run ``command`` (no shell), tee its merged stdout/stderr to ``console`` and ``log_path``, ship.
 
     While the command runs, SIGTERM and SIGINT are forwarded to it and the tee goes on until its
-    output ends. The log (exactly the command's output) is then shipped to ``sink`` under
-    :func:`log_key_for`; a shipping failure is printed to stderr and reported in ``upload_error``
-    without changing the exit code. ``console`` defaults to ``sys.stdout.buffer``.
+    output ends; the log then ends with one line naming the signal and the command's exit code.
+    The log (the command's output, plus that line when a signal came) is then shipped to ``sink``
+    under :func:`log_key_for` for ``execution`` and ``attempt``; a shipping failure is printed to
+    stderr and reported in ``upload_error`` without changing the exit code. ``console`` defaults
+    to ``sys.stdout.buffer``.
 
     Raises ValueError for an empty command, a bad slug or run date (before anything runs), and
     OSError if the log file cannot be created.
@@ -234,6 +289,8 @@ def run_with_log_capture(
     if isinstance(command, str | bytes) or not command:
         raise ValueError(f"logcapture: the command must be a non-empty list of arguments, got {command!r}")
     _check_slug(slug)
+    _safe_name(execution, "execution name")
+    _safe_name(attempt, "attempt")
     if run_date is not None:
         _check_run_date(run_date)
     if console is None:
@@ -252,7 +309,7 @@ def run_with_log_capture(
             try:
                 log.close()  # everything written reaches the file before it is read back
                 if sink is not None:
-                    key = _key_now(slug, run_date, host, now)
+                    key = _key_now(slug, run_date, host, now, execution, attempt)
                     upload_error = _ship(log_path, key, sink)
             finally:
                 forwarder.restore()
