@@ -21,7 +21,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Operational records carry wall-clock times (health markers, logs, execution history, the mutex
 # table); LMDB's lock.mdb is its reader table and the writer lock file holds a pid while held.
 # Everything else in a workspace is data.
-OPERATIONAL = ("sfn/", "notifications/", "dynamodb.sqlite3", "logs/", "artifacts/_logs/", "artifacts/health/")
+OPERATIONAL = ("sfn/", "notifications/", "dynamodb.sqlite3", "logs/", "artifacts/_logs/", "artifacts/health/",
+               "run.lock")
 OPERATIONAL_NAMES = ("lock.mdb", ".alpha-engine-writer.lock")
 
 

@@ -32,7 +32,7 @@ EXPORTS = {
         "MARKET", "NoOptions", "Opener", "ParallelGroup", "PipelineApp", "PipelineError",
         "PreflightError", "Probe", "RecoveryError", "Resource", "Resources", "STAGE_LOG", "Stage",
         "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome", "StageReport",
-        "StageStatus", "Step", "UnknownStageError", "Wiring", "artifact_present", "check_stage_class",
+        "StageStatus", "Step", "UnknownStageError", "Wiring", "WorkspaceBusyError", "artifact_present", "check_stage_class",
         "compose_definition", "definition_json", "load_app", "log_key_for", "optional", "run_stage",
         "run_with_log_capture", "short_cause", "stage_log_path", "stage_log_prefix", "stage_statuses", "write_report",
     ],

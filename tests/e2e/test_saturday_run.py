@@ -118,7 +118,7 @@ def test_a_shell_run_on_an_empty_workspace_passes_and_writes_nothing(tmp_path: P
     assert shell.exit_code == 0, shell.output
     report = json.loads(shell.stdout)
     assert {s["name"]: s["status"] for s in report["stages"]} == {s.name: "SUCCEEDED" for s in STAGES}
-    written = data_snapshot(workspace, operational=("sfn/", "notifications/", "logs/", "artifacts/_logs/"))
+    written = data_snapshot(workspace, operational=("sfn/", "notifications/", "logs/", "artifacts/_logs/", "run.lock"))
     assert written == {}, f"a shell run wrote {sorted(written)}"
     store = _artifacts(workspace)
     producers = SATURDAY_GRAPH.producers()

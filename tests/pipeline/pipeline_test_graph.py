@@ -6,7 +6,8 @@ makes it fail; its content says how:
 
 * ``raise``: run raises;  ``exit``: the process exits 3 mid-run;  ``hang``: run sleeps past the
   stage timeout;  ``sigkill``: the process kills itself with SIGKILL;  ``preflight``: the
-  preflight raises PreflightError.
+  preflight raises PreflightError;  ``block``: run prints "blocked" and waits (up to 5 minutes)
+  until ``<workspace>/test-faults/<slug>.release`` exists, then goes on normally.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ class _TestStage(Stage[NoOptions]):
             time.sleep(3600)
         if kind == "sigkill":
             os.kill(os.getpid(), signal.SIGKILL)
+        if kind == "block":
+            print(f"{self.slug}: blocked", flush=True)
+            release = ctx.settings.workspace / "test-faults" / f"{self.slug}.release"
+            deadline = time.monotonic() + 300
+            while not release.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
         ctx.artifacts.write_json(ctx.key(self.produces[0]), {"stage": self.slug})
         return StageOutcome(summary={"wrote": 1})
 

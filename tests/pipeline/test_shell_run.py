@@ -24,7 +24,8 @@ from alpha_engine.store import ArtifactStore
 from conftest import counters, write_config
 
 RUN_DATE = "2026-11-21"
-OPERATIONAL = ("sfn/", "notifications/", "dynamodb.sqlite3", "logs/", "test-counters/", "artifacts/_logs/")
+OPERATIONAL = ("sfn/", "notifications/", "dynamodb.sqlite3", "logs/", "test-counters/", "artifacts/_logs/",
+               "run.lock")
 # LMDB rewrites its reader table (lock.mdb) on every read; the writer lock file holds a pid while
 # held. Neither holds data.
 OPERATIONAL_NAMES = ("lock.mdb", ".alpha-engine-writer.lock")

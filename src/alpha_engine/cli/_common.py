@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 USAGE_EXIT = 64
+BUSY_EXIT = 75  # EX_TEMPFAIL: another run holds the workspace; try again later
 
 WorkspaceOption = typer.Option(
     None, "--workspace", "-w", envvar="ALPHA_ENGINE_HOME",
@@ -62,6 +63,12 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
     return UsageError, ConfigError, StageDefinitionError, UnknownStageError
 
 
+def _busy_errors() -> tuple[type[BaseException], ...]:
+    from alpha_engine.pipeline import WorkspaceBusyError
+
+    return (WorkspaceBusyError,)
+
+
 def _operation_errors() -> tuple[type[BaseException], ...]:
     from alpha_engine.data import DataError
     from alpha_engine.pipeline import PipelineError
@@ -83,6 +90,8 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
             raise
         except _usage_errors() as exc:
             raise _fail(str(exc), USAGE_EXIT) from None
+        except _busy_errors() as exc:
+            raise _fail(str(exc), BUSY_EXIT) from None
         except _operation_errors() as exc:
             raise _fail(str(exc), 1) from None
 

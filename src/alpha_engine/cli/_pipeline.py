@@ -6,6 +6,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,8 @@ from ._common import (
 
 if TYPE_CHECKING:
     from alpha_engine.config import Settings
-    from alpha_engine.pipeline import LocalPipeline, StageStatus
+    from alpha_engine.pipeline import LocalPipeline, PipelineApp, StageStatus
+    from alpha_engine.sfn import ExecutionResult
 
 __all__ = ["register"]
 
@@ -198,23 +200,41 @@ def run_cmd(
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
-    """Run the weekly pipeline on the embedded runtime, with a live view, then a summary."""
-    from alpha_engine.pipeline import LocalPipeline
+    """Run the weekly pipeline on the embedded runtime, with a live view, then a summary.
 
+    One run per workspace: while another run, resume or redrive drives an execution here, this
+    exits 75 naming it. SIGTERM or SIGINT stops the run: the stages get the signal, the execution is
+    recorded ABORTED and notified, and the command exits 128+N.
+    """
     settings, app = load_configured(config, workspace)
     day = parse_date(run_date) if run_date else app.default_run_date(settings, datetime.now(UTC).date())
-    stages = {stage.name: stage for stage in app.graph.stages()}
-    view = None if as_json else _LiveView(settings, stages)
-    pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None)
-    value = pipeline.execution_input(run_date=day, skip=[s for s in skip.split(",") if s],
-                                     shell_run=shell, role=role)
-    if view is not None:
-        err(f"{app.graph.title} pipeline{' (shell run)' if shell else ''}: {len(stages)} stage(s), "
+
+    def start(pipeline: LocalPipeline) -> ExecutionResult:
+        value = pipeline.execution_input(run_date=day, skip=[s for s in skip.split(",") if s],
+                                         shell_run=shell, role=role)
+        return pipeline.start(value)
+
+    if not as_json:
+        err(f"{app.graph.title} pipeline{' (shell run)' if shell else ''}: {len(app.graph.stages())} stage(s), "
             f"workspace {settings.workspace}")
-        with view:
-            result = pipeline.start(value)
+    _drive(settings, app, as_json, start)
+
+
+def _drive(settings: Settings, app: PipelineApp, as_json: bool, action: Callable[[LocalPipeline], ExecutionResult],
+           execution: str | None = None) -> None:
+    """Run ``action`` on a pipeline with the live view (unless ``as_json``), then report and exit."""
+    from alpha_engine.pipeline import LocalPipeline
+
+    view = None if as_json else _LiveView(settings, {stage.name: stage for stage in app.graph.stages()})
+    pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None,
+                             log=view.say if view is not None and execution is not None else None)
+    if view is None:
+        result = action(pipeline)
     else:
-        result = pipeline.start(value)
+        if execution is not None:  # resume/redrive: InitializeInput will not run again
+            view.run_date = pipeline.run_date_of(execution)
+        with view:
+            result = action(pipeline)
     _finish(pipeline, result.arn, as_json)
 
 
@@ -241,34 +261,29 @@ def redrive_cmd(
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
-    """Redrive a failed run from the stage that failed: finished stages are not run again."""
-    from alpha_engine.pipeline import LocalPipeline
-
+    """Redrive a failed or aborted run from the stage that failed: finished stages are not run again."""
     settings, app = load_configured(config, workspace)
-    view = None if as_json else _LiveView(settings, {s.name: s for s in app.graph.stages()})
-    pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None)
-    if view is not None:
-        view.run_date = pipeline.run_date_of(execution)
-        with view:
-            result, rewound = pipeline.redrive(execution)
-    else:
+
+    def redrive(pipeline: LocalPipeline) -> ExecutionResult:
         result, rewound = pipeline.redrive(execution)
-    if not as_json:
-        err(f"rewound {len(rewound)} checkpoint(s): {', '.join(rewound) or '(none: a plain redrive)'}")
-    _finish(pipeline, result.arn, as_json)
+        if not as_json:
+            err(f"rewound {len(rewound)} checkpoint(s): {', '.join(rewound) or '(none: a plain redrive)'}")
+        return result
+
+    _drive(settings, app, as_json, redrive, execution)
 
 
 @command
 def resume_cmd(
     execution: str = typer.Argument(..., help="Execution name or ARN."),
-    as_json: bool = JsonOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON; no live view."),
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
-    """Continue a RUNNING execution whose process died, from its last checkpoint."""
-    pipeline = _pipeline(config, workspace)
-    result = pipeline.resume(execution)
-    _finish(pipeline, result.arn, as_json)
+    """Continue a RUNNING execution whose process died, from its last checkpoint, with a live view.
+    An attempt the dead engine left running is stopped first."""
+    settings, app = load_configured(config, workspace)
+    _drive(settings, app, as_json, lambda pipeline: pipeline.resume(execution), execution)
 
 
 @command

@@ -6,12 +6,14 @@
      ├── StageDefinitionError   a stage class or graph is declared wrongly
      ├── UnknownStageError      no stage with that slug in the graph
      ├── PreflightError         a preflight found something missing (raised by stages)
-     └── RecoveryError          an execution cannot be redriven or resumed as asked
+     ├── RecoveryError          an execution cannot be redriven or resumed as asked
+     └── WorkspaceBusyError     another run, resume or redrive holds the workspace
 """
 
 from __future__ import annotations
 
-__all__ = ["PipelineError", "PreflightError", "RecoveryError", "StageDefinitionError", "UnknownStageError"]
+__all__ = ["PipelineError", "PreflightError", "RecoveryError", "StageDefinitionError", "UnknownStageError",
+           "WorkspaceBusyError"]
 
 
 class PipelineError(Exception):
@@ -32,3 +34,7 @@ class PreflightError(PipelineError):
 
 class RecoveryError(PipelineError):
     """The execution is not in a state that allows the requested recovery."""
+
+
+class WorkspaceBusyError(PipelineError):
+    """One run per workspace: another process is running, resuming or redriving an execution in it."""

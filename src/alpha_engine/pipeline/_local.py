@@ -29,6 +29,7 @@ from ._graph import StageGraph
 from ._logcapture import stage_log_prefix
 from ._recovery import rewind_keys
 from ._stage import Compute, Stage
+from ._workspace_lock import WorkspaceLock
 
 __all__ = ["LocalPipeline", "StageStatus", "short_cause", "stage_statuses"]
 
@@ -162,8 +163,13 @@ class LocalPipeline:
     def start(self, input_value: Mapping[str, Any], *, name: str | None = None) -> ExecutionResult:
         day = str(input_value.get("run_date") or datetime.now(UTC).date().isoformat())
         name = name or f"{self.graph.title.lower()}-{day}-{uuid.uuid4().hex[:8]}"
-        return self.runtime.start(self.definition, dict(input_value), name=name,
-                                  state_machine_name=self.state_machine_name)
+        with self.workspace_lock("run", name):
+            return self.runtime.start(self.definition, dict(input_value), name=name,
+                                      state_machine_name=self.state_machine_name)
+
+    def workspace_lock(self, command: str, execution: str) -> WorkspaceLock:
+        """The lock that keeps this workspace to one driven execution (WorkspaceBusyError if taken)."""
+        return WorkspaceLock(self.settings.workspace, command=command, execution=execution)
 
     def executions(self, limit: int = 20) -> list[Any]:
         return [r for r in self.runtime.store.list_executions(limit=limit)
@@ -234,6 +240,10 @@ class LocalPipeline:
         """Rewind to the failed stages (see :mod:`._recovery`) and redrive; returns the rewound keys."""
         arn = self.runtime.resolve(execution)
         record = self.runtime.store.get(arn)
+        with self.workspace_lock("redrive", record.name):
+            return self._redrive(arn, record)
+
+    def _redrive(self, arn: str, record: Any) -> tuple[ExecutionResult, list[str]]:
         if record.status == "RUNNING":
             raise RecoveryError(
                 f"execution {record.name} is RUNNING; if its process died, continue it with "
@@ -252,7 +262,11 @@ class LocalPipeline:
         return self.runtime.redrive(arn), keys
 
     def resume(self, execution: str) -> ExecutionResult:
-        return self.runtime.resume(self.runtime.resolve(execution))
+        """Continue a RUNNING execution whose engine died. The workspace lock tells a dead engine from a
+        live one: while another process drives the execution, resuming it is refused."""
+        arn = self.runtime.resolve(execution)
+        with self.workspace_lock("resume", self.runtime.store.get(arn).name):
+            return self.runtime.resume(arn)
 
     def outbox(self) -> Path:
         return self.settings.workspace / "notifications" / "outbox.jsonl"
