@@ -30,7 +30,8 @@ def definition() -> dict[str, Any]:
 class FakeServices:
     """Answers every Task of the pipeline; ``fail`` maps a state name to the error it raises."""
 
-    def __init__(self, fail: dict[str, str] | None = None, mutex_store_down: bool = False) -> None:
+    def __init__(self, fail: dict[str, str | tuple[str, str | None]] | None = None,
+                 mutex_store_down: bool = False) -> None:
         self.fail = fail or {}
         self.mutex_store_down = mutex_store_down
         self.calls: list[tuple[str, Any]] = []
@@ -52,7 +53,9 @@ class FakeServices:
             self.published.append(call.parameters)
             return {"MessageId": f"m{len(self.published)}"}
         if call.state_name in self.fail:
-            raise StatesError(self.fail[call.state_name], "injected", in_state=False)
+            error, cause = (self.fail[call.state_name], "injected") if isinstance(self.fail[call.state_name], str) \
+                else self.fail[call.state_name]
+            raise StatesError(str(error), cause, in_state=False)
         if call.resource == LAMBDA_INVOKE:
             return {"Payload": {"status": "OK", "summary": {"stage": call.parameters["Payload"]["stage"]}}}
         return {"JobId": "job-1", "Status": "SUCCEEDED"}
@@ -228,6 +231,51 @@ def test_hard_stage_failure_notifies_and_fails_the_run(definition: dict[str, Any
     assert notice["Subject"] == "Alpha Engine Saturday Pipeline — FAILED"
     assert '"stage":"alpha"' in notice["Message"] and "alpha-engine redrive" in notice["Message"]
     assert json.loads(result.cause)["failure"]["Error"] == "StageFailed"
+
+
+BATCH_JOB = {"JobName": "alpha", "Status": "FAILED", "StatusReason": "Essential container in task exited",
+             "Container": {"ExitCode": 2}}
+LAMBDA_ERROR = {"errorMessage": "alpha (2026-11-21): PreflightError: the market store is not writable",
+                "errorType": "StagePreflightFailed"}
+
+
+@pytest.mark.parametrize(("error", "cause", "reason"), [
+    ("States.TaskFailed",
+     json.dumps({**BATCH_JOB, "Container": {"ExitCode": 2, "Reason": "PreflightError: the market store is not "
+                                                                     "writable: /ws/universe/data.mdb"}}),
+     "States.TaskFailed: PreflightError: the market store is not writable: /ws/universe/data.mdb"),
+    ("StagePreflightFailed", json.dumps(LAMBDA_ERROR),
+     "StagePreflightFailed: alpha (2026-11-21): PreflightError: the market store is not writable"),
+    ("States.TaskFailed", json.dumps(BATCH_JOB), "States.TaskFailed: job FAILED, exit code 2"),
+    ("States.Timeout", None, "States.Timeout: no cause recorded"),
+    ("Lambda.Unknown", "{not json at all", "Lambda.Unknown: {not json at all"),
+    ("Lambda.Unknown", "plain text cause", "Lambda.Unknown: plain text cause"),
+], ids=["batch-reason", "lambda", "batch-exit-code", "timeout", "brace-but-not-json", "text"])
+def test_the_failure_notice_leads_with_the_stage_s_own_cause(definition: dict[str, Any], error: str,
+                                                              cause: str | None, reason: str) -> None:
+    services = FakeServices(fail={"Alpha": (error, cause)})
+    _, result = run(definition, services)
+    # The failure route itself never fails, whatever the cause looks like ("{not json" included).
+    assert result.status == "FAILED" and result.error == "PipelineFailure", result.cause
+    assert json.loads(result.cause)["reason"] == reason
+    (notice,) = services.published
+    assert f"at Alpha. Cause: {reason}. Error: " in notice["Message"]
+
+
+@pytest.mark.parametrize("stage", ["Alpha", "Gamma"])
+def test_the_notice_names_the_phase_and_the_reason_first(definition: dict[str, Any], stage: str) -> None:
+    cause = json.dumps({**BATCH_JOB, "Container": {"ExitCode": 1, "Reason": "QualityGateError: SP500 is stale"}})
+    services = FakeServices(fail={stage: ("States.TaskFailed", cause)})
+    _, result = run(definition, services)
+    notice = services.published[-1]
+    phase = "WorkParallel" if stage == "Gamma" else stage
+    prefix = f"Saturday pipeline failed for run_date 2026-11-21 at {phase}. Cause: "
+    assert notice["Message"].startswith(prefix), notice["Message"]
+    expected = "States.TaskFailed: QualityGateError: SP500 is stale"
+    line = notice["Message"][len(prefix):].split(". Error: ")[0]
+    assert line == (f"{stage}: {expected}" if stage == "Gamma" else expected)
+    if stage == "Gamma":  # the early notice quotes the same reason
+        assert f"Gamma failed for run_date 2026-11-21: {expected}." in services.published[0]["Message"]
 
 
 def test_soft_stage_failure_is_recorded_and_the_run_goes_on(definition: dict[str, Any]) -> None:

@@ -91,6 +91,32 @@ def _snake(text: str) -> str:
     return "".join(out).replace("-", "_")
 
 
+# One line for a caught error object {Error, Cause}, whatever raised it: the stage's own error (a Batch
+# job's Container.Reason, a Lambda's errorMessage), else the job's status and exit code, else the raw
+# cause. A JSONata function, so the states that explain a failure (and the notifications that quote
+# it) compute the same line on AWS and locally. A cause is parsed only when it looks like a JSON
+# object ('{' ... '}'): the causes the stages' services give are JSON objects (Lambda errors, Batch
+# jobs) or plain text (service errors), and JSONata has no way to catch a failed $parse. A text cause
+# that starts with '{' and ends with '}' yet is not JSON would fail this state with
+# States.QueryEvaluationError, and the run would still fail, without the notice.
+REASON_FUNCTION = (
+    "function($f) {("
+    "$c := ($type($f.Cause) = 'string' and $substring($f.Cause, 0, 1) = '{' and $substring($f.Cause, -1) = '}')"
+    " ? $parse($f.Cause) : {};"
+    " $f.Error & ': ' & ("
+    "$c.Container.Reason ? $c.Container.Reason"
+    " : $c.errorMessage ? $c.errorMessage"
+    " : $c.Status ? 'job ' & $c.Status & ($exists($c.Container.ExitCode)"
+    " ? ', exit code ' & $string($c.Container.ExitCode) : '')"
+    " : $exists($f.Cause) ? $string($f.Cause) : 'no cause recorded'))}"
+)
+
+
+def _jsonata(body: str) -> str:
+    """A JSONata expression with ``$reason`` (REASON_FUNCTION) in scope."""
+    return f"{{% ($reason := {REASON_FUNCTION}; {body}) %}}"
+
+
 def _is_true(variable: str) -> dict[str, Any]:
     return {"And": [{"Variable": variable, "IsPresent": True}, {"Variable": variable, "BooleanEquals": True}]}
 
@@ -253,15 +279,22 @@ class _Composer:
         return {
             "HandleFailure": {
                 "Type": "Task",
+                "Comment": "The cause comes first in one line: the failed stage's own error, not its container's.",
+                "QueryLanguage": "JSONata",
                 "Resource": SNS_PUBLISH,
-                "Parameters": {
-                    "TopicArn.$": "$.sns_topic_arn",
-                    "Subject.$": f"States.Format('Alpha Engine {self.title}{{}} Pipeline — FAILED', $.pipeline_label)",
-                    "Message.$": f"States.Format('{self.title}{{}} pipeline failed for run_date {{}}. Error: {{}}. "
-                                 "Fix the cause, then resume from the failed stage with: alpha-engine redrive {}', "
-                                 "$.pipeline_label, $.run_date, States.JsonToString($.error), $$.Execution.Name)",
+                "Arguments": {
+                    "TopicArn": "{% $states.input.sns_topic_arn %}",
+                    "Subject": f"{{% 'Alpha Engine {self.title}' & $states.input.pipeline_label & "
+                               "' Pipeline — FAILED' %}",
+                    "Message": _jsonata(
+                        f"$e := $states.input.error; '{self.title}' & $states.input.pipeline_label & "
+                        "' pipeline failed for run_date ' & $states.input.run_date & ' at ' & "
+                        "($e.phase ? $e.phase : 'an unexpected state') & '. Cause: ' & "
+                        "($e.reason ? $e.reason : $reason($e)) & '. Error: ' & $string($e) & "
+                        "'. Fix the cause, then resume from the failed stage with: alpha-engine redrive ' & "
+                        "$states.context.Execution.Name"),
                 },
-                "ResultPath": "$.failure_notify",
+                "Output": "{% $merge([$states.input, {'failure_notify': $states.result}]) %}",
                 "Next": "FailExecution",
             },
             "FailExecution": {
@@ -297,14 +330,11 @@ class _Composer:
             states[name] = {**task, "Next": next_entry}
             states[extract] = {
                 "Type": "Pass",
-                "Parameters": {
-                    "phase": name,
-                    "stage": stage.slug,
-                    # The caught error object: Error, and Cause when the error has one (a
-                    # States.Timeout has none, so a 'cause.$' path would fail here).
-                    "failure.$": f"$.{snake}_failure",
-                },
-                "ResultPath": "$.error",
+                "Comment": "error = {phase, stage, failure: the caught {Error, Cause}, reason: one line}",
+                "QueryLanguage": "JSONata",
+                "Output": _jsonata(
+                    f"$f := $states.input.{snake}_failure; $merge([$states.input, {{'error': "
+                    f"{{'phase': '{name}', 'stage': '{stage.slug}', 'failure': $f, 'reason': $reason($f)}}}}])"),
                 "Next": "HandleFailure" if branch is None else f"Publish{name}FailureImmediate",
             }
             if branch is not None:
@@ -371,7 +401,8 @@ class _Composer:
                 "Subject.$": f"States.Format('Alpha Engine {self.title}{{}} Pipeline — {stage.name} FAILED "
                              "(early signal: the run fails at the join)', $.pipeline_label)",
                 "Message.$": f"States.Format('{stage.name} failed for run_date {{}}: {{}}. The other branches "
-                             "continue; the run fails after the join.', $.run_date, States.JsonToString($.error))",
+                             "continue; the run fails after the join. Error: {{}}', $.run_date, $.error.reason, "
+                             "States.JsonToString($.error))",
             },
             "ResultPath": None,
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.{stage.snake()}_notice_error",
@@ -412,15 +443,18 @@ class _Composer:
                  for b in group.branches]
         rule = tests[0] if len(tests) == 1 else {"Or": tests}
         states[check] = {"Type": "Choice", "Choices": [{**rule, "Next": extract}], "Default": next_entry}
+        branch_values = {_snake(b.label): f"$states.input.{g}_result[{i}].branch_{_snake(b.label)}"
+                         for i, b in enumerate(group.branches)}
+        fields = ", ".join(f"'{label}': {value}" for label, value in branch_values.items())
         states[extract] = {
             "Type": "Pass",
-            "Parameters": {
-                "phase": group.name,
-                "outcomes.$": f"$.{g}_outcomes",
-                **{f"{_snake(b.label)}.$": f"$.{g}_result[{i}].branch_{_snake(b.label)}"
-                   for i, b in enumerate(group.branches)},
-            },
-            "ResultPath": "$.error",
+            "Comment": "error = the branches' outcomes, each failed branch's error, and one reason line for all",
+            "QueryLanguage": "JSONata",
+            "Output": _jsonata(
+                f"$failed := $filter([{', '.join(branch_values.values())}], function($b) {{ $b.status = 'FAILED' }});"
+                f" $merge([$states.input, {{'error': {{'phase': '{group.name}', "
+                f"'outcomes': $states.input.{g}_outcomes, {fields}, "
+                "'reason': $join($failed.error.(phase & ': ' & reason), '; ')}}])"),
             "Next": "HandleFailure",
         }
         return group.name
