@@ -1,7 +1,14 @@
 from ._app import PipelineApp, load_app
 from ._artifacts import FRAMEWORK_ARTIFACTS, HEALTH_MARKER, STAGE_LOG
 from ._compose import ComposeOptions, compose_definition, definition_json
-from ._errors import PipelineError, PreflightError, RecoveryError, StageDefinitionError, UnknownStageError
+from ._errors import (
+    PipelineError,
+    PreflightError,
+    RecoveryError,
+    RunDateError,
+    StageDefinitionError,
+    UnknownStageError,
+)
 from ._graph import Branch, ParallelGroup, StageGraph, Step
 from ._local import LocalPipeline, StageStatus, short_cause, stage_statuses
 from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path
@@ -43,6 +50,7 @@ __all__ = [
     "RecoveryError",
     "Resource",
     "Resources",
+    "RunDateError",
     "Stage",
     "StageContext",
     "StageDefinitionError",
