@@ -38,6 +38,14 @@ def test_the_table_is_exactly_these_codes() -> None:
     assert signal_exit_code(signal.SIGINT) == 130 and signal_exit_code(signal.SIGTERM) == 143
 
 
+def test_the_stage_runner_exits_with_codes_of_the_same_table() -> None:
+    from alpha_engine.pipeline import ExitCode as StageExitCode
+
+    assert {code.name: int(code) for code in StageExitCode} == {
+        "OK": ExitCode.OK, "RUN_FAILED": ExitCode.FAILED, "PREFLIGHT_FAILED": ExitCode.PREFLIGHT_FAILED,
+        "USAGE": ExitCode.USAGE}
+
+
 @pytest.mark.parametrize("code", list(ExitCode), ids=lambda c: c.name)
 def test_every_code_is_documented_in_the_module_and_in_docs_cli(code: ExitCode) -> None:
     assert f"* {int(code)} ``{code.name}``:" in (common.__doc__ or "")

@@ -137,6 +137,20 @@ def test_a_damaged_store_is_one_line_with_the_recovery_step(
         f"alpha-engine data ingest --workspace {workspace}"]
 
 
+def test_a_run_on_a_damaged_store_fails_with_the_recovery_step_and_no_traceback(workspace: Path) -> None:
+    directory = workspace / "arcticdb"
+    make_damaged_market_store(directory, "universe:garbage")
+    result = invoke("run", "--json")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    report = json.loads(result.stdout)
+    assert report["execution"]["status"] == "FAILED"
+    first = next(s for s in report["stages"] if s["status"] == "FAILED")
+    log = invoke("logs", report["execution"]["name"], first["name"])
+    assert log.exit_code == 0
+    assert f"is corrupt (MDB_INVALID in {directory / 'universe'}): move the directory aside" in log.stdout
+    assert "Traceback" not in log.stdout
+
+
 # -- --json failures --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "error_type", "code", "message"), [
