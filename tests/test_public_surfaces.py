@@ -12,7 +12,7 @@ import pytest
 
 EXPORTS = {
     "alpha_engine.app": [
-        "DEFINITION_FILE", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH", "default_run_date",
+        "DEFINITION_FILE", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH", "check_run_date", "default_run_date",
         "open_artifacts", "open_market", "probe_market",
     ],
     "alpha_engine.config": [
@@ -20,9 +20,9 @@ EXPORTS = {
     ],
     "alpha_engine.store": [
         "Artifact", "ArtifactNotFoundError", "ArtifactStore", "CalendarError", "ContractError",
-        "Contracts", "InvalidKeyError", "MarketStore", "MarketStoreError", "MarketStoreLockedError",
-        "OHLCV_COLUMNS", "PRICE_COLUMNS", "Panel", "ReadOnlyMarketStoreError", "ReadOnlyStoreError",
-        "SOURCE_COLUMN", "StoreError", "TradingCalendar", "UpsertResult", "WriterLock",
+        "Contracts", "InvalidKeyError", "MarketStore", "MarketStoreCorruptError", "MarketStoreError",
+        "MarketStoreLockedError", "OHLCV_COLUMNS", "PRICE_COLUMNS", "Panel", "ReadOnlyMarketStoreError",
+        "ReadOnlyStoreError", "SOURCE_COLUMN", "StoreError", "SymbolNotFoundError", "TradingCalendar", "UpsertResult", "WriterLock",
         "content_digest", "empty_ticker_frame", "normalize_ticker_frame", "panel_from_frames",
         "probe_market_store",
     ],
@@ -30,7 +30,8 @@ EXPORTS = {
         "ARTIFACTS", "Branch", "ComposeOptions", "Compute", "Consumption", "ExitCode",
         "FRAMEWORK_ARTIFACTS", "FailureClass", "HEALTH_MARKER", "LocalPipeline", "LogCaptureResult",
         "MARKET", "NoOptions", "Opener", "ParallelGroup", "PipelineApp", "PipelineError",
-        "PreflightError", "Probe", "RecoveryError", "Resource", "Resources", "STAGE_LOG", "Stage",
+        "PreflightError", "Probe", "RecoveryError", "Resource", "Resources", "RunDateError", "STAGE_LOG",
+        "Stage",
         "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome", "StageReport",
         "StageStatus", "Step", "UnknownStageError", "Wiring", "WorkspaceBusyError", "artifact_present", "check_stage_class",
         "compose_definition", "definition_json", "load_app", "log_key_for", "optional", "run_stage",

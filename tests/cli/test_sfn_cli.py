@@ -79,7 +79,33 @@ def test_unbound_resource_is_rejected_before_running(tmp_path: Path, workspace: 
         "T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}}})
     result = runner.invoke(app, ["sfn", "run", str(machine), "--quiet"])
     assert result.exit_code == 1
-    assert "sqs:sendMessage" in result.output
+    assert ("Resource 'arn:aws:states:::sqs:sendMessage' has no local binding in this runtime "
+            "(at /States/T/Resource)") in result.stderr
+
+
+def test_validate_warns_about_an_unbound_resource_and_exits_zero(tmp_path: Path) -> None:
+    machine = _write(tmp_path, {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True},
+    }})
+    result = runner.invoke(app, ["sfn", "validate", str(machine)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"{machine}: OK (0 error(s), 1 warning(s))"]
+    assert result.stderr.splitlines() == [
+        f"warning: {machine}: Resource 'arn:aws:states:::sqs:sendMessage' has no local binding: AWS accepts it, "
+        f"but the local runtime cannot run this state ('alpha-engine sfn run' refuses the definition) "
+        f"(at /States/T/Resource)"]
+    report = json.loads(runner.invoke(app, ["sfn", "validate", str(machine), "--json"]).stdout)
+    assert report["result"] == "OK"
+    assert [(d["severity"], d["code"]) for d in report["diagnostics"]] == [("WARNING", "NO_LOCAL_BINDING")]
+
+
+def test_validate_does_not_warn_about_resources_the_runtime_binds(tmp_path: Path) -> None:
+    machine = _write(tmp_path, {"StartAt": "L", "States": {
+        "L": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "B"},
+        "B": {"Type": "Task", "Resource": "arn:aws:states:::batch:submitJob.sync", "End": True},
+    }})
+    result = runner.invoke(app, ["sfn", "validate", str(machine)])
+    assert result.exit_code == 0 and result.stderr == ""
 
 
 def test_graph_renders_mermaid_and_dot(tmp_path: Path) -> None:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 import signal
 import time
+from dataclasses import replace
 from typing import Any
 
-from alpha_engine.app import RESOURCES
+from alpha_engine.app import RESOURCES, check_run_date
 from alpha_engine.pipeline import (
     Branch,
     Compute,
@@ -120,3 +121,5 @@ GRAPH = StageGraph(
 )
 
 APP = PipelineApp(graph=GRAPH, resources=RESOURCES)
+# The same graph under the shipped run-date policy (refusals and weekday warnings).
+POLICED_APP = replace(APP, check_run_date=check_run_date)

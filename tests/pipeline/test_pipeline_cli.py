@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from alpha_engine.cli import app
 from alpha_engine.config import Settings
-from conftest import set_fault
+from conftest import set_fault, write_config
 
 runner = CliRunner()
 DAY = "2026-11-21"
@@ -88,6 +88,23 @@ def test_usage_errors_exit_64(test_settings: Settings) -> None:
     assert code == 64 and "no stage 'nope'" in output
     code, _, output = invoke("run", "--run-date", "tomorrow")
     assert code == 64 and "--run-date must be YYYY-MM-DD" in output
+
+
+def test_a_weekday_run_date_runs_with_a_warning_on_stderr_and_in_the_json_report(test_settings: Settings) -> None:
+    write_config(test_settings.workspace, "pipeline_test_graph:POLICED_APP")
+    result = runner.invoke(app, ["run", "--run-date", "2026-11-20", "--skip", "beta,omega", "--json"])
+    assert result.exit_code == 0, result.output
+    warning = ("run_date 2026-11-20 is a Friday, not a Saturday: the weekly pipeline runs on Saturdays; "
+               "stages read the sessions closed by 2026-11-20 (pass a Saturday to silence this)")
+    assert json.loads(result.stdout)["input_warnings"] == [warning]
+    assert result.stderr.splitlines()[0] == f"warning: {warning}"
+
+
+def test_a_run_date_the_policy_refuses_starts_no_execution(test_settings: Settings) -> None:
+    write_config(test_settings.workspace, "pipeline_test_graph:POLICED_APP")
+    code, out, output = invoke("run", "--run-date", "2099-01-03", "--json")
+    assert code == 64 and json.loads(out)["error"]["type"] == "RunDateError"
+    assert not (test_settings.workspace / "sfn").exists() and not (test_settings.workspace / "artifacts").exists()
 
 
 def test_status_without_runs_says_so(test_settings: Settings) -> None:

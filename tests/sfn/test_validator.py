@@ -461,6 +461,15 @@ def test_resource_hook_marks_unbound_resources() -> None:
     assert [(d.code, d.location) for d in found] == [("INVALID_RESOURCE", "/States/A/Resource")]
 
 
+def test_an_unbound_resource_can_be_a_warning_as_aws_accepts_it() -> None:
+    definition = one({"Type": "Task", "Resource": LAMBDA, "End": True})
+    found = validate_definition(definition, resource_supported=lambda arn: False, unbound_is_error=False)
+    assert [(d.severity, d.code, d.location) for d in found] == [
+        ("WARNING", "NO_LOCAL_BINDING", "/States/A/Resource")]
+    assert "AWS accepts it" in found[0].message
+    assert validate_definition(definition, resource_supported=lambda arn: True, unbound_is_error=False) == []
+
+
 def test_resource_hook_that_raises_becomes_a_diagnostic() -> None:
     def hook(arn: str) -> bool:
         raise RuntimeError("registry down")

@@ -14,7 +14,7 @@ import pytest
 from arcticdb.version_store.library import Library
 
 import alpha_engine.store._market_store as market_store_module
-from alpha_engine.store import PRICE_COLUMNS, MarketStoreError
+from alpha_engine.store import PRICE_COLUMNS, MarketStoreError, SymbolNotFoundError
 from alpha_engine.store._market_store import MarketStore, UpsertResult
 
 FEATURES = ("f_alpha", "f_beta")
@@ -265,13 +265,17 @@ def test_read_many_reads_all_or_some_tickers(store: MarketStore) -> None:
     assert list(store.read_many(["B"], columns=["Close"])["B"].columns) == ["Close"]
 
 
-def test_reading_an_absent_ticker_names_it_and_the_library(store: MarketStore) -> None:
-    store.upsert("AAPL", bars("2022-01-03", 5))
-    with pytest.raises(MarketStoreError, match=r"library 'universe'.*NOPE") as caught:
+def test_reading_an_absent_ticker_names_it_and_what_is_stored(store: MarketStore) -> None:
+    store.upsert_many({t: bars("2022-01-03", 5) for t in ("MSFT", "AAPL", "IBM", "AMZN")})
+    with pytest.raises(SymbolNotFoundError) as caught:
         store.read("NOPE")
-    assert "AAPL" not in str(caught.value)
-    with pytest.raises(MarketStoreError, match=r"GONE, NOPE"):
+    assert str(caught.value) == (f"ticker NOPE is not in the market store at {store.uri} "
+                                 f"(4 tickers stored, e.g. AAPL, AMZN, IBM)")
+    assert caught.value.symbols == ("NOPE",) and isinstance(caught.value, MarketStoreError)
+    with pytest.raises(SymbolNotFoundError, match=r"^tickers GONE, NOPE are not in the market store"):
         store.read_many(["AAPL", "GONE", "NOPE"])
+    with pytest.raises(SymbolNotFoundError, match=r"^macro series VIX is not in the market store .*\(0 macro series"):
+        store.read_macro(["VIX"])
 
 
 def test_unknown_columns_are_refused(store: MarketStore) -> None:

@@ -1,4 +1,5 @@
-"""ArcticDB exceptions are translated at one boundary; bad input is refused naming the ticker."""
+"""ArcticDB exceptions are translated at one boundary; bad input is refused naming the ticker;
+a damaged store is one error naming its directory and the recovery step."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alpha_engine.store import MarketStoreError
-from alpha_engine.store._market_store import ARCTIC_ERROR_MAP, MarketStore, map_arctic_exceptions
+from alpha_engine.store import MarketStoreCorruptError, MarketStoreError
+from alpha_engine.store._market_store import (
+    ARCTIC_ERROR_MAP,
+    CORRUPTION_MARKERS,
+    MarketStore,
+    map_arctic_exceptions,
+)
+from damaged_store import make_damaged_market_store
 
 
 def arcticdb_exception_classes() -> list[type[BaseException]]:
@@ -118,6 +125,45 @@ def test_the_store_error_tree() -> None:
     for error in (store.ReadOnlyStoreError, store.ContractError, store.MarketStoreError, store.CalendarError):
         assert issubclass(error, store.StoreError)
     assert issubclass(store.MarketStoreLockedError, store.MarketStoreError)
+    assert issubclass(store.MarketStoreCorruptError, store.MarketStoreError)
+    assert issubclass(store.SymbolNotFoundError, store.MarketStoreError)
     # A write refused by a read-only market store is both a market store error and a read-only one.
     assert issubclass(store.ReadOnlyMarketStoreError, store.MarketStoreError)
     assert issubclass(store.ReadOnlyMarketStoreError, store.ReadOnlyStoreError)
+
+
+# -- a damaged store ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("marker", CORRUPTION_MARKERS)
+@pytest.mark.parametrize("cls", [adb_exc.StorageException, adb_exc.InternalException])
+def test_lmdb_damage_becomes_a_corrupt_store_error_with_the_recovery(cls: type[BaseException], marker: str) -> None:
+    raised = cls(f"E_UNEXPECTED_LMDB_ERROR Unexpected LMDB Error: mdb_dbi_open: {marker}: bad page")
+    with pytest.raises(MarketStoreCorruptError) as caught:
+        with map_arctic_exceptions("lmdb:///data/arcticdb", "universe", "AAPL", rebuild="alpha-engine data ingest"):
+            raise raised
+    assert str(caught.value) == (
+        f"market store lmdb:///data/arcticdb is corrupt ({marker} in /data/arcticdb/universe): move the directory "
+        f"aside (mv /data/arcticdb /data/arcticdb.corrupt), then rebuild it: alpha-engine data ingest")
+    assert caught.value.reason == marker and caught.value.directory == "/data/arcticdb"
+    assert caught.value.__cause__ is raised and isinstance(caught.value, MarketStoreError)
+
+
+def test_a_remote_corrupt_store_names_the_library_and_a_rebuild_without_a_command() -> None:
+    with pytest.raises(MarketStoreCorruptError, match=r"^market store s3s://bucket/x is corrupt \(MDB_CORRUPTED in "
+                                                      r"library 'macro'\): restore or delete it, then re-ingest"):
+        with map_arctic_exceptions("s3s://bucket/x", "macro"):
+            raise adb_exc.StorageException("MDB_CORRUPTED")
+
+
+@pytest.mark.parametrize("damage", ["universe:garbage", "universe:truncated", "_arctic_cfg:garbage"])
+def test_reading_a_damaged_store_is_one_corrupt_store_error(tmp_path: Path, damage: str) -> None:
+    directory = tmp_path / "arcticdb"
+    make_damaged_market_store(directory, damage)
+    store = MarketStore(f"lmdb://{directory}", read_only=True, rebuild="alpha-engine data ingest --workspace /ws")
+    with pytest.raises(MarketStoreCorruptError) as caught:
+        store.libraries_present()
+        store.read_many()
+    message = str(caught.value)
+    assert message.startswith(f"market store lmdb://{directory} is corrupt (MDB_INVALID in {directory}/")
+    assert f"mv {directory} {directory}.corrupt" in message
+    assert message.endswith("then rebuild it: alpha-engine data ingest --workspace /ws") and "\n" not in message

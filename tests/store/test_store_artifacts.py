@@ -97,6 +97,14 @@ def test_read_json_of_bad_json_is_a_contract_error_naming_key_and_place(
     with pytest.raises(ContractError) as info:
         store.read_json("bad.json")
     assert "'bad.json'" in str(info.value) and where in str(info.value) and store.uri in str(info.value)
+    assert str(info.value).endswith("the file is damaged: delete it, then re-run the stage that writes it "
+                                    "(see 'alpha-engine stages')")
+
+
+def test_read_json_of_bytes_that_are_not_text_names_the_recovery(store: ArtifactStore) -> None:
+    store.write_bytes("bad.json", b"\xff\xfe\x00garbage")
+    with pytest.raises(ContractError, match=r"'bad.json'.*not UTF-8 text.*the file is damaged: delete it"):
+        store.read_json("bad.json")
 
 
 # -- listing -------------------------------------------------------------------------------

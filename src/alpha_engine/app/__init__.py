@@ -1,12 +1,13 @@
 """The composition root: the only package that imports every domain.
 
 It holds the Saturday stage graph (order, branches, hard/soft), the committed definition, the
-resource wiring (which stores a run opens, and how) and the run-date policy, bundled as the
+resource wiring (which stores a run opens, and how) and the run-date policy (the default run
+date, and which run dates are refused before anything runs), bundled as the
 :class:`~alpha_engine.pipeline.PipelineApp` ``SATURDAY`` that the settings name by default.
 """
 
 from ._resources import RESOURCES, open_artifacts, open_market, probe_market
-from ._run_date import default_run_date
+from ._run_date import check_run_date, default_run_date
 from ._saturday import DEFINITION_FILE, SATURDAY, SATURDAY_GRAPH
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "RESOURCES",
     "SATURDAY",
     "SATURDAY_GRAPH",
+    "check_run_date",
     "default_run_date",
     "open_artifacts",
     "open_market",

@@ -8,6 +8,7 @@ without opening it (the runner probes what a stage requires before its preflight
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING, Any
 
 from alpha_engine.config import Settings
@@ -27,11 +28,22 @@ def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts) ->
 
 
 def open_market(settings: Settings, read_only: bool, contracts: Contracts) -> MarketStore:
-    """The ArcticDB market store at ``settings.data.market_store_uri``, with the feature columns."""
+    """The ArcticDB market store at ``settings.data.market_store_uri``, with the feature columns;
+    a damaged store names :func:`_rebuild_command` as its recovery."""
     from alpha_engine.data import FEATURE_ORDER
     from alpha_engine.store import MarketStore
 
-    return MarketStore(settings.data.market_store_uri, feature_columns=FEATURE_ORDER, read_only=read_only)
+    return MarketStore(settings.data.market_store_uri, feature_columns=FEATURE_ORDER, read_only=read_only,
+                       rebuild=_rebuild_command(settings))
+
+
+def _rebuild_command(settings: Settings) -> str:
+    """The command that rebuilds the market store of these settings from the data provider
+    (DataPhase1 on an empty store ingests the full history)."""
+    command = f"alpha-engine data ingest --workspace {shlex.quote(str(settings.workspace))}"
+    if settings.source is not None:
+        command += f" --config {shlex.quote(str(settings.source))}"
+    return command
 
 
 def probe_market(settings: Settings) -> None:

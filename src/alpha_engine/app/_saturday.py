@@ -18,7 +18,7 @@ from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
 from alpha_engine.predictor import DriftDetection, PredictorTraining
 
 from ._resources import RESOURCES
-from ._run_date import default_run_date
+from ._run_date import check_run_date, default_run_date
 
 __all__ = ["DEFINITION_FILE", "SATURDAY", "SATURDAY_GRAPH"]
 
@@ -35,7 +35,7 @@ SATURDAY_GRAPH = StageGraph(
 )
 
 SATURDAY = PipelineApp(graph=SATURDAY_GRAPH, resources=RESOURCES, default_run_date=default_run_date,
-                       settings_checks=(check_data_settings,))
+                       check_run_date=check_run_date, settings_checks=(check_data_settings,))
 
 # The committed definition: compose_definition(SATURDAY_GRAPH) with default settings, byte for
 # byte ('alpha-engine definition -o' rewrites it; a test fails when it drifts).

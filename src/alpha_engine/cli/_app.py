@@ -1,17 +1,53 @@
-"""Root of the ``alpha-engine`` command tree."""
+"""Root of the ``alpha-engine`` command tree, and where click's own usage errors get exit 64."""
 
 from __future__ import annotations
 
-import typer
+import sys
+from collections.abc import Sequence
+from typing import Any
 
+import typer
+from typer.core import TyperGroup
+
+from ._common import CLICK_EXCEPTION, CLICK_USAGE_ERROR, ExitCode, emit_error, json_requested
 from ._data import data_app
 from ._pipeline import register
 from ._predictor import predictor_app
 from ._sfn import sfn_app
 from ._stage import logcapture_app, stage_app
 
+
+class _RootGroup(TyperGroup):
+    """The root group: runs a command line as click does, except that click's usage errors (a
+    missing option, an unknown one, a bad value) exit 64 like every other usage error, not 2, and
+    print the JSON error object when the line asks for ``--json``."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        words = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(words, prog_name, complete_var, False, windows_expand_args, **extra)
+        except CLICK_USAGE_ERROR as exc:
+            exc.show()  # type: ignore[attr-defined]  # click's usage line, hint and message on stderr
+            if json_requested(words):
+                emit_error(type(exc).__name__, exc.format_message(), ExitCode.USAGE)  # type: ignore[attr-defined]
+            sys.exit(int(ExitCode.USAGE))
+        except CLICK_EXCEPTION as exc:
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(int(ExitCode.FAILED))
+        # without standalone mode click returns the code of a typer.Exit (None after a plain return)
+        sys.exit(int(code) if isinstance(code, int) else int(ExitCode.OK))
+
+
 app = typer.Typer(
     name="alpha-engine",
+    cls=_RootGroup,
     help="A weekly quant research pipeline on an embedded, durable AWS Step Functions runtime.",
     no_args_is_help=True,
     add_completion=False,

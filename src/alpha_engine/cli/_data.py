@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 import typer
 
 from ._common import (
+    RUN_DATE_HELP,
     ConfigOption,
     JsonOption,
     WorkspaceOption,
+    check_run_date,
     command,
     emit_json,
     err,
@@ -47,8 +49,7 @@ def _market(settings: Settings, app: PipelineApp) -> MarketStore:
 @data_app.command("ingest")
 @command
 def ingest_cmd(
-    run_date: str = typer.Option(None, "--run-date", help="YYYY-MM-DD (default: the sample's first Saturday "
-                                                          "after its last bar, else today)."),
+    run_date: str = typer.Option(None, "--run-date", help=RUN_DATE_HELP),
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
@@ -58,6 +59,7 @@ def ingest_cmd(
 
     settings, app = load_configured(config, workspace)
     day = _day(run_date, settings, app, "--run-date")
+    check_run_date(app, day)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     report = run_stage(DataPhase1.slug, day, settings=settings, app=app)
     for warning in report.warnings:
@@ -72,7 +74,8 @@ def ingest_cmd(
 @command
 def status_cmd(
     as_of: str = typer.Option(None, "--as-of", help="Staleness relative to the last session closed by this "
-                                                     "date (default: the sample's default run date, else today)."),
+                                                     "date (default: the default run date, as for "
+                                                     "'alpha-engine run --help')."),
     as_json: bool = JsonOption,
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,

@@ -16,10 +16,12 @@ import typer
 from alpha_engine.pipeline import STAGE_LOG, stage_log_path
 
 from ._common import (
+    RUN_DATE_HELP,
     ConfigOption,
     JsonOption,
     UsageError,
     WorkspaceOption,
+    check_run_date,
     command,
     emit_json,
     err,
@@ -188,9 +190,7 @@ def _finish(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
 
 @command
 def run_cmd(
-    run_date: str = typer.Option(None, "--run-date", help="YYYY-MM-DD (default: the app's run-date policy: "
-                                                          "the sample's first Saturday after its last bar, "
-                                                          "else today, UTC)."),
+    run_date: str = typer.Option(None, "--run-date", help=RUN_DATE_HELP),
     skip: str = typer.Option("", "--skip", help="Comma-separated stage slugs to skip."),
     shell: bool = typer.Option(False, "--shell", help="Shell run: every stage boots and runs only its "
                                                       "preflight, with read-only stores; nothing is written."),
@@ -208,6 +208,7 @@ def run_cmd(
     """
     settings, app = load_configured(config, workspace)
     day = parse_date(run_date) if run_date else app.default_run_date(settings, datetime.now(UTC).date())
+    check_run_date(app, day)  # a refused run_date exits 64 here, before anything is written
 
     def start(pipeline: LocalPipeline) -> ExecutionResult:
         value = pipeline.execution_input(run_date=day, skip=[s for s in skip.split(",") if s],

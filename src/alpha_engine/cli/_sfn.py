@@ -89,17 +89,23 @@ def validate_cmd(
     file: Path = typer.Argument(..., help="Definition file (.json, .yaml)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Validate a definition: every problem at once, each with a JSON pointer. Exit 1 on any error."""
-    from alpha_engine.sfn import Diagnostic, validate_definition
+    """Validate a definition: every problem at once, each with a JSON pointer. Exit 1 on any error;
+    a Task resource the local runtime has no binding for is a warning (AWS accepts it)."""
+    from alpha_engine.sfn import Diagnostic, LocalRuntime, validate_definition
 
     definition = _load(file)
-    diagnostics: list[Diagnostic] = validate_definition(definition)
+    diagnostics: list[Diagnostic] = validate_definition(
+        definition, resource_supported=LocalRuntime.has_builtin_binding, unbound_is_error=False)
     errors = [d for d in diagnostics if d.severity == "ERROR"]
+    for d in diagnostics:
+        if d.code == "NO_LOCAL_BINDING":
+            err(f"warning: {file}: {d.message} (at {d.location})")
     if as_json:
         emit_json({"result": "FAIL" if errors else "OK", "diagnostics": [d.to_json() for d in diagnostics]})
     else:
         for d in diagnostics:
-            typer.echo(f"{file}: {d}")
+            if d.code != "NO_LOCAL_BINDING":
+                typer.echo(f"{file}: {d}")
         typer.echo(f"{file}: {'FAIL' if errors else 'OK'} ({len(errors)} error(s), "
                    f"{len(diagnostics) - len(errors)} warning(s))")
     if errors:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import ConfigOption, WorkspaceOption, command, err, load_configured, parse_date
+from ._common import ConfigOption, WorkspaceOption, check_run_date, command, err, load_configured, parse_date
 
 stage_app = typer.Typer(help="Run one pipeline stage (what a Task state executes).", no_args_is_help=True)
 logcapture_app = typer.Typer(help="Run a command with its output teed to a log that is shipped on exit.",
@@ -40,6 +40,7 @@ def stage_run_cmd(
 
     day = parse_date(run_date)
     settings, app = load_configured(config, workspace)
+    check_run_date(app, day)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s", force=True)
     result = run_stage(slug, day, settings=settings, app=app, preflight_only=preflight_only)

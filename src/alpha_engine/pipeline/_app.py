@@ -2,7 +2,8 @@
 
 The framework knows no domain. The composition root (:mod:`alpha_engine.app`) imports every
 domain, lays their stages out in a :class:`StageGraph`, says how each :class:`Resource` opens
-from the settings, and what run date a run gets when none is given; that bundle is a
+from the settings, what run date a run gets when none is given and which run dates it refuses
+(``PipelineApp.check_run_date``, asked before anything runs); that bundle is a
 :class:`PipelineApp`. The settings name it as ``[pipeline] app = "module:attribute"``
 (:func:`load_app`), so tests can run the framework on a graph of their own.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
@@ -38,11 +39,19 @@ def _today(settings: Settings, today: date) -> date:
     return today
 
 
+def _any_run_date(day: date, now: datetime) -> list[str]:
+    return []
+
+
 @dataclass(frozen=True)
 class PipelineApp:
     """The graph, how its resources open, and the run-date policy.
 
     ``default_run_date(settings, today)`` is the run date of a run started without one.
+    ``check_run_date(day, now)`` is the run-date policy, asked before a run or a stage starts:
+    it returns warnings (one line each) and raises :class:`RunDateError` for a date it refuses;
+    ``now`` is a timezone-aware instant, passed in so tests never read the wall clock. The
+    default accepts every date.
     ``settings_checks`` validate the parts of the settings the app's domains own (each raises
     ConfigError naming the file and the field).
     """
@@ -50,6 +59,7 @@ class PipelineApp:
     graph: StageGraph
     resources: Mapping[Resource[Any], Wiring]
     default_run_date: Callable[[Settings, date], date] = _today
+    check_run_date: Callable[[date, datetime], list[str]] = _any_run_date
     settings_checks: tuple[Callable[[Settings], None], ...] = ()
 
     def __post_init__(self) -> None:

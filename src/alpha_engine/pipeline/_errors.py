@@ -6,14 +6,22 @@
      ├── StageDefinitionError   a stage class or graph is declared wrongly
      ├── UnknownStageError      no stage with that slug in the graph
      ├── PreflightError         a preflight found something missing (raised by stages)
+     ├── RunDateError           the app's run-date policy refuses the run date (a usage error)
      ├── RecoveryError          an execution cannot be redriven or resumed as asked
      └── WorkspaceBusyError     another run, resume or redrive holds the workspace
 """
 
 from __future__ import annotations
 
-__all__ = ["PipelineError", "PreflightError", "RecoveryError", "StageDefinitionError", "UnknownStageError",
-           "WorkspaceBusyError"]
+__all__ = [
+    "PipelineError",
+    "PreflightError",
+    "RecoveryError",
+    "RunDateError",
+    "StageDefinitionError",
+    "UnknownStageError",
+    "WorkspaceBusyError",
+]
 
 
 class PipelineError(Exception):
@@ -30,6 +38,11 @@ class UnknownStageError(PipelineError, LookupError):
 
 class PreflightError(PipelineError):
     """A stage cannot run: its preflight names what is missing or unreachable."""
+
+
+class RunDateError(PipelineError, ValueError):
+    """The run date is refused before anything runs (it is after the last closed session): the
+    message names the date, the last closed session and what to pass instead."""
 
 
 class RecoveryError(PipelineError):

@@ -88,6 +88,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _traceback(exc: BaseException) -> str:
+    """The traceback a run failure logs after its message; none for a damaged market store, whose
+    one line already names the directory and the recovery step (a traceback would bury it)."""
+    from alpha_engine.store import MarketStoreCorruptError
+
+    if isinstance(exc, MarketStoreCorruptError) or isinstance(exc.__cause__, MarketStoreCorruptError):
+        return ""
+    return "\n" + "".join(traceback.format_exception(exc)).rstrip()
+
+
 class _StageLogAdapter(logging.LoggerAdapter[logging.Logger]):
     """Prefixes every record with the stage and run date, and exposes them as record fields."""
 
@@ -179,7 +189,7 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
     try:
         outcome = stage.run(ctx) or StageOutcome()
     except Exception as exc:
-        log.error("run failed: %s\n%s", _describe(exc), "".join(traceback.format_exception(exc)).rstrip())
+        log.error("run failed: %s%s", _describe(exc), _traceback(exc))
         result = report("failed", ExitCode.RUN_FAILED, error=_describe(exc))
         _write_health_marker(ctx, result, now)
         return result

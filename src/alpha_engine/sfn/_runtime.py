@@ -9,6 +9,7 @@ are run by the same engine.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -55,6 +56,12 @@ class RuntimeConfig:
         return cls(workspace=root, **kwargs)
 
 
+@functools.cache
+def _builtin_registry() -> ServiceRegistry:
+    # Matching never touches the context, so any workspace will do; nothing is created.
+    return default_registry(BindingContext(workspace=Path(".")))
+
+
 class LocalRuntime:
     """An :class:`Engine` on a workspace: durable store, bindings, nested executions."""
 
@@ -81,8 +88,16 @@ class LocalRuntime:
         base, _ = split_resource(resource)
         return base == _START_EXECUTION or self.registry.supports(base)
 
+    @staticmethod
+    def has_builtin_binding(resource: str) -> bool:
+        """Whether a runtime without extra bindings runs ``resource``: answered without a
+        workspace (bindings match on the ARN alone), for ``sfn validate``'s warning."""
+        base, _ = split_resource(resource)
+        return base == _START_EXECUTION or _builtin_registry().supports(base)
+
     def check(self, definition: Mapping[str, Any]) -> list[Any]:
-        """Validate, treating resources without a local binding as errors; returns warnings."""
+        """Validate, treating resources without a local binding as errors (so a run is refused
+        before it starts); returns warnings."""
         return check_definition(definition, resource_supported=self.supports)
 
     async def _invoke(self, call: TaskCall) -> Any:

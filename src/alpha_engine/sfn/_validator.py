@@ -5,7 +5,8 @@ string) it answers with :class:`Diagnostic` objects. Codes follow AWS
 ``ValidateStateMachineDefinition`` where AWS has one (``SCHEMA_VALIDATION_FAILED``,
 ``MISSING_TRANSITION_TARGET``, ``MISSING_END_STATE``, ``DUPLICATE_STATE_NAME``,
 ``INVALID_STATE_NAME``, ``INVALID_RESOURCE``; warnings ``NO_DOLLAR``, ``NO_PATH``,
-``PASS_RESULT_IS_STATIC``); the others are ours. ``location`` is an RFC 6901 JSON pointer
+``PASS_RESULT_IS_STATIC``); the others are ours (``NO_LOCAL_BINDING``: a Task resource AWS accepts
+but this runtime cannot run, a warning when asked for one). ``location`` is an RFC 6901 JSON pointer
 (``/States/Fetch/Retry/0/IntervalSeconds``), so a tool can resolve it; AWS writes array
 indices as ``Retry[0]`` instead.
 
@@ -188,14 +189,16 @@ ResourceHook = Callable[[str], bool]
 # --- public API ------------------------------------------------------------------------------
 
 
-def validate_definition(definition: Any, resource_supported: ResourceHook | None = None) -> list[Diagnostic]:
+def validate_definition(definition: Any, resource_supported: ResourceHook | None = None, *,
+                        unbound_is_error: bool = True) -> list[Diagnostic]:
     """Every problem in ``definition`` as a list of diagnostics (errors and warnings).
 
     Never raises. ``resource_supported``, when given, is asked about each Task ``Resource``;
     a ``False`` answer becomes an ``INVALID_RESOURCE`` error (the engine uses it to reject
-    resources with no local binding).
+    resources with no local binding), or with ``unbound_is_error=False`` a ``NO_LOCAL_BINDING``
+    warning (AWS would accept the definition; only a local run would fail at that state).
     """
-    checker = _Checker(resource_supported)
+    checker = _Checker(resource_supported, unbound_is_error=unbound_is_error)
     try:
         checker.check_root(definition)
     except Exception as exc:  # the contract is "diagnostics, never a crash", even for our own bugs
@@ -302,9 +305,10 @@ class _Scope:
 
 
 class _Checker:
-    def __init__(self, resource_supported: ResourceHook | None) -> None:
+    def __init__(self, resource_supported: ResourceHook | None, *, unbound_is_error: bool = True) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.resource_supported = resource_supported
+        self.unbound_is_error = unbound_is_error
         self.top_language = JSONPATH
         self.all_names: dict[str, str] = {}  # state name -> pointer of its first definition
         self.raw_states: dict[str, Mapping[str, Any]] = {}  # for lint rules that follow Next chains
@@ -876,9 +880,16 @@ class _Checker:
                     where,
                 )
                 return
-            if not supported:
+            if not supported and self.unbound_is_error:
                 self.error(
                     "INVALID_RESOURCE", f"Resource {resource!r} has no local binding in this runtime", where
+                )
+            elif not supported:
+                self.warn(
+                    "NO_LOCAL_BINDING",
+                    f"Resource {resource!r} has no local binding: AWS accepts it, but the local runtime "
+                    f"cannot run this state ('alpha-engine sfn run' refuses the definition)",
+                    where,
                 )
 
     def check_choice(

@@ -16,11 +16,13 @@ from ._errors import (
     CalendarError,
     ContractError,
     InvalidKeyError,
+    MarketStoreCorruptError,
     MarketStoreError,
     MarketStoreLockedError,
     ReadOnlyMarketStoreError,
     ReadOnlyStoreError,
     StoreError,
+    SymbolNotFoundError,
 )
 from ._market_location import probe_market_store
 from ._market_store import MarketStore, UpsertResult
@@ -38,12 +40,14 @@ __all__ = [
     "Contracts",
     "InvalidKeyError",
     "MarketStore",
+    "MarketStoreCorruptError",
     "MarketStoreError",
     "MarketStoreLockedError",
     "Panel",
     "ReadOnlyMarketStoreError",
     "ReadOnlyStoreError",
     "StoreError",
+    "SymbolNotFoundError",
     "TradingCalendar",
     "UpsertResult",
     "WriterLock",

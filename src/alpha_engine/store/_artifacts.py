@@ -366,9 +366,9 @@ class ArtifactStore:
         except json.JSONDecodeError as exc:
             raise ContractError(
                 f"{key!r} in artifact store {self.uri!r} is not valid JSON: {exc.msg} at line "
-                f"{exc.lineno} column {exc.colno}", key=key, uri=self.uri, reason=exc.msg) from exc
+                f"{exc.lineno} column {exc.colno}{_DAMAGED}", key=key, uri=self.uri, reason=exc.msg) from exc
         except ValueError as exc:
-            raise ContractError(f"{key!r} in artifact store {self.uri!r} is not valid JSON: {exc}",
+            raise ContractError(f"{key!r} in artifact store {self.uri!r} is not valid JSON: {exc}{_DAMAGED}",
                                 key=key, uri=self.uri, reason=str(exc)) from exc
         self.contracts.validate(key, value, uri=self.uri)
         return value
@@ -442,8 +442,12 @@ class ArtifactStore:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise error(f"{key!r} in artifact store {self.uri!r} is not UTF-8 text: {exc}",
+            raise error(f"{key!r} in artifact store {self.uri!r} is not UTF-8 text: {exc}{_DAMAGED}",
                         key=key, uri=self.uri) from exc
+
+
+# The recovery step for a stored file that cannot be decoded (every run of its producer rewrites it).
+_DAMAGED = "; the file is damaged: delete it, then re-run the stage that writes it (see 'alpha-engine stages')"
 
 
 def _reject_constant(name: str) -> Any:

@@ -9,7 +9,9 @@
     ├── ContractError             not valid JSON, or JSON that failed its schema
     ├── InvalidKeyError           the key is not a valid artifact key (also a ValueError)
     ├── MarketStoreError          ArcticDB market store problem (names the library and symbol)
-    │    └── MarketStoreLockedError     another writer holds the single-writer lock
+    │    ├── MarketStoreLockedError     another writer holds the single-writer lock
+    │    ├── MarketStoreCorruptError    the store's files are damaged (LMDB says so); names the recovery
+    │    └── SymbolNotFoundError        a ticker or macro series that is not stored (names what is)
     └── CalendarError             a date the trading calendar cannot answer for
 
 Each carries the ``key`` and the store ``uri`` it is about (``None`` when not known), and the
@@ -23,11 +25,13 @@ __all__ = [
     "CalendarError",
     "ContractError",
     "InvalidKeyError",
+    "MarketStoreCorruptError",
     "MarketStoreError",
     "MarketStoreLockedError",
     "ReadOnlyMarketStoreError",
     "ReadOnlyStoreError",
     "StoreError",
+    "SymbolNotFoundError",
 ]
 
 
@@ -85,6 +89,28 @@ class MarketStoreError(StoreError):
 
 class MarketStoreLockedError(MarketStoreError):
     """Another process holds the market store's single-writer lock."""
+
+
+class MarketStoreCorruptError(MarketStoreError):
+    """The market store's files are damaged (LMDB reports MDB_CORRUPTED, MDB_INVALID, ...).
+
+    ``directory`` is the local store's directory (``None`` for a remote store) and ``reason`` the
+    storage layer's word for the damage; the message names both and the recovery step.
+    """
+
+    def __init__(self, message: str, *, uri: str | None = None, directory: str | None = None,
+                 reason: str = "") -> None:
+        super().__init__(message, uri=uri)
+        self.directory = directory
+        self.reason = reason
+
+
+class SymbolNotFoundError(MarketStoreError):
+    """A read named tickers (or macro series) the store does not hold; ``symbols`` lists them."""
+
+    def __init__(self, message: str, *, uri: str | None = None, symbols: tuple[str, ...] = ()) -> None:
+        super().__init__(message, uri=uri)
+        self.symbols = symbols
 
 
 class ReadOnlyMarketStoreError(ReadOnlyStoreError, MarketStoreError):

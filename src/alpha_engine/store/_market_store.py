@@ -15,7 +15,10 @@ the latest version of a symbol is kept. Writes need the single-writer lock (:met
 a store opened ``read_only`` refuses every write before touching anything.
 
 ArcticDB exceptions are translated at one boundary (:data:`ARCTIC_ERROR_MAP`, :func:`map_arctic_exceptions`)
-into :class:`MarketStoreError` naming the library and symbol.
+into :class:`MarketStoreError` naming the library and symbol. Damaged files (LMDB's MDB_CORRUPTED,
+MDB_INVALID, ...: :data:`CORRUPTION_MARKERS`) become :class:`MarketStoreCorruptError`, one line naming
+the directory and the recovery step; a read of a symbol the store does not hold becomes
+:class:`SymbolNotFoundError`, naming how many it does hold and a few of them.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from arcticdb.version_store.library import Library, ReadRequest, WritePayload
 from arcticdb_ext.exceptions import ErrorCode
 
 from ._bars import PRICE_COLUMNS, SOURCE_COLUMN
-from ._errors import MarketStoreError, ReadOnlyMarketStoreError
+from ._errors import MarketStoreCorruptError, MarketStoreError, ReadOnlyMarketStoreError, SymbolNotFoundError
 from ._market_location import ARCTIC_CONFIG_DIR, lmdb_directory
 from ._writer_lock import WriterLock
 
@@ -88,6 +91,12 @@ ARCTIC_ERROR_MAP: dict[type[BaseException], str] = {
 }
 
 
+# What LMDB says when a store's files are damaged (truncated, overwritten, torn by a crash mid-copy):
+# any ArcticDB exception whose text carries one of these is a corrupt store, whatever its class.
+CORRUPTION_MARKERS = ("MDB_CORRUPTED", "MDB_INVALID", "MDB_PAGE_NOTFOUND", "MDB_VERSION_MISMATCH", "MDB_PANIC",
+                      "MDB_BAD_TXN")
+
+
 def _describe_arctic_error(exc: BaseException) -> str:
     for cls in type(exc).__mro__:
         if cls in ARCTIC_ERROR_MAP:
@@ -100,12 +109,35 @@ def _place(uri: str, library: str, symbol: str | None) -> str:
     return f"market store {uri}: {where}"
 
 
+def _corruption_marker(text: str) -> str | None:
+    return next((marker for marker in CORRUPTION_MARKERS if marker in text), None)
+
+
+def _corrupt_store(uri: str, library: str, marker: str, rebuild: str | None) -> MarketStoreCorruptError:
+    """The one-line error for a damaged store: what, where, and how to recover."""
+    directory = lmdb_directory(uri)
+    then = f"then rebuild it: {rebuild}" if rebuild else "then re-ingest its data"
+    if directory is not None:
+        where = directory / library if library and "," not in library else directory
+        step = f"move the directory aside (mv {directory} {directory}.corrupt), {then}"
+        message = f"market store {uri} is corrupt ({marker} in {where}): {step}"
+    else:
+        message = f"market store {uri} is corrupt ({marker} in library '{library}'): restore or delete it, {then}"
+    return MarketStoreCorruptError(message, uri=uri, directory=str(directory) if directory else None, reason=marker)
+
+
 @contextmanager
-def map_arctic_exceptions(uri: str, library: str, symbol: str | None = None) -> Iterator[None]:
-    """Translate ArcticDB exceptions raised inside into :class:`MarketStoreError` (cause chained)."""
+def map_arctic_exceptions(uri: str, library: str, symbol: str | None = None, *,
+                          rebuild: str | None = None) -> Iterator[None]:
+    """Translate ArcticDB exceptions raised inside into :class:`MarketStoreError` (cause chained);
+    damaged files into :class:`MarketStoreCorruptError`, whose recovery step names ``rebuild``
+    (the command that rebuilds the store) when given."""
     try:
         yield
     except adb_exc.ArcticException as exc:
+        marker = _corruption_marker(str(exc))
+        if marker is not None:
+            raise _corrupt_store(uri, library, marker, rebuild) from exc
         raise MarketStoreError(
             f"{_place(uri, library, symbol)}: {_describe_arctic_error(exc)} ({type(exc).__name__}: {exc})"
         ) from exc
@@ -328,17 +360,21 @@ class MarketStore:
     first use. ``feature_columns`` are the feature names in canonical order: the universe column order
     is :data:`PRICE_COLUMNS` + ``('source',)`` + ``feature_columns``. A ``read_only`` store refuses every
     write (:class:`ReadOnlyMarketStoreError`) and never creates anything, not even its directory.
+    ``rebuild`` is the command that rebuilds the store from its sources: the recovery step a
+    :class:`MarketStoreCorruptError` names.
     """
 
     UNIVERSE = "universe"
     MACRO = "macro"
 
-    def __init__(self, uri: str, *, feature_columns: Sequence[str] = (), read_only: bool = False) -> None:
+    def __init__(self, uri: str, *, feature_columns: Sequence[str] = (), read_only: bool = False,
+                 rebuild: str | None = None) -> None:
         if not isinstance(uri, str) or "://" not in uri:
             raise ValueError(f"MarketStore: uri must be an ArcticDB URI like 'lmdb:///abs/path', got {uri!r}")
         self.uri = uri
         self.feature_columns = _checked_columns(feature_columns, "feature_columns")
         self.read_only = read_only
+        self.rebuild = rebuild
         self._directory = lmdb_directory(uri)
         self._lock = WriterLock(uri, self._directory)
         self._universe_layout = _Layout(self.feature_columns, np.dtype("float32"))
@@ -364,8 +400,36 @@ class MarketStore:
         if self._arctic is None:
             if not create and not self._exists_on_disk():
                 return None
-            self._arctic = _shared_arctic(_arctic_uri(self.uri, self._directory))
+            with self._mapped(ARCTIC_CONFIG_DIR):
+                self._arctic = _shared_arctic(_arctic_uri(self.uri, self._directory))
         return self._arctic
+
+    def _mapped(self, library: str, symbol: str | None = None) -> AbstractContextManager[None]:
+        return map_arctic_exceptions(self.uri, library, symbol, rebuild=self.rebuild)
+
+    def _batch_failure(self, library: str, action: str, failed: list[tuple[str, Any]]) -> MarketStoreError:
+        """The error for the failed items of a batch call: damage first, then symbols not stored
+        (a read's or describe's), then whatever else ArcticDB said."""
+        for _, item in failed:
+            marker = _corruption_marker(str(item.exception_string))
+            if marker is not None:
+                return _corrupt_store(self.uri, library, marker, self.rebuild)
+        missing = [symbol for symbol, item in failed if item.error_code == ErrorCode.E_NO_SUCH_VERSION]
+        if action == "read" and len(missing) == len(failed):
+            return self._not_stored(library, missing)
+        return _batch_failure(self.uri, library, action, failed)
+
+    def _not_stored(self, library: str, missing: list[str]) -> SymbolNotFoundError:
+        stored = self._symbols(library)
+        what = "ticker" if library == self.UNIVERSE else "macro series"
+        plural = "s" if library == self.UNIVERSE else ""
+        names = ", ".join(missing[:10]) + ("..." if len(missing) > 10 else "")
+        examples = f", e.g. {', '.join(stored[:3])}" if stored else ""
+        verb = "is" if len(missing) == 1 else "are"
+        return SymbolNotFoundError(
+            f"{what}{plural if len(missing) > 1 else ''} {names} {verb} not in the market store at {self.uri} "
+            f"({len(stored)} {what}{plural if len(stored) != 1 else ''} stored{examples})",
+            uri=self.uri, symbols=tuple(missing))
 
     def _library(self, name: str) -> Library:
         library = self._libraries.get(name)
@@ -375,7 +439,7 @@ class MarketStore:
         if arctic is None:
             raise MarketStoreError(f"market store {self.uri}: no store at {self._directory} "
                                    f"(library '{name}' missing; run ensure_libraries)")
-        with map_arctic_exceptions(self.uri, name):
+        with self._mapped(name):
             if not arctic.has_library(name):
                 raise MarketStoreError(f"market store {self.uri}: library '{name}' does not exist "
                                        f"(run ensure_libraries)")
@@ -388,7 +452,7 @@ class MarketStore:
         arctic = self._connect(create=False)
         if arctic is None:
             return False
-        with map_arctic_exceptions(self.uri, f"{self.UNIVERSE},{self.MACRO}"):
+        with self._mapped(f"{self.UNIVERSE},{self.MACRO}"):
             return bool(arctic.has_library(self.UNIVERSE) and arctic.has_library(self.MACRO))
 
     # -- writer lock ----------------------------------------------------------------------------------
@@ -419,7 +483,7 @@ class MarketStore:
         arctic = self._connect(create=True)
         assert arctic is not None
         for name in (self.UNIVERSE, self.MACRO):
-            with map_arctic_exceptions(self.uri, name):
+            with self._mapped(name):
                 if arctic.has_library(name):
                     continue
                 library = arctic.get_library(name, create_if_missing=True)
@@ -432,7 +496,7 @@ class MarketStore:
         with self._lock:
             library = self._library(self.UNIVERSE)
             probe = pd.DataFrame({"Close": [1.0]}, index=pd.DatetimeIndex(["2000-01-03"], name="date"))
-            with map_arctic_exceptions(self.uri, self.UNIVERSE, _PREFLIGHT_SYMBOL):
+            with self._mapped(self.UNIVERSE, _PREFLIGHT_SYMBOL):
                 try:
                     library.write(_PREFLIGHT_SYMBOL, probe, prune_previous_versions=True)
                     back = library.read(_PREFLIGHT_SYMBOL).data
@@ -447,7 +511,7 @@ class MarketStore:
 
     def _symbols(self, library_name: str) -> list[str]:
         library = self._library(library_name)
-        with map_arctic_exceptions(self.uri, library_name):
+        with self._mapped(library_name):
             symbols = _list_symbols(library)
         return sorted(s for s in symbols if s != _PREFLIGHT_SYMBOL)
 
@@ -489,11 +553,11 @@ class MarketStore:
         out: dict[str, pd.DataFrame] = {}
         for chunk in _chunks(names, _BATCH_SIZE):
             requests = [ReadRequest(s, date_range=ranged, columns=wanted) for s in chunk]
-            with map_arctic_exceptions(self.uri, library_name, ",".join(chunk[:3]) + ("..." if len(chunk) > 3 else "")):
+            with self._mapped(library_name, ",".join(chunk[:3]) + ("..." if len(chunk) > 3 else "")):
                 items = library.read_batch(requests)
             failed = [(s, item) for s, item in zip(chunk, items, strict=True) if _is_batch_error(item)]
             if failed:
-                raise _batch_failure(self.uri, library_name, "read", failed)
+                raise self._batch_failure(library_name, "read", failed)
             for symbol, item in zip(chunk, items, strict=True):
                 out[symbol] = self._conform(item.data, layout, wanted)
         return out
@@ -522,11 +586,11 @@ class MarketStore:
         ranged = None if date_range == (None, None) else date_range
         out: dict[str, pd.DataFrame] = {}
         for chunk in _chunks(names, _BATCH_SIZE):
-            with map_arctic_exceptions(self.uri, self.MACRO, ",".join(chunk[:3])):
+            with self._mapped(self.MACRO, ",".join(chunk[:3])):
                 items = library.read_batch([ReadRequest(s, date_range=ranged) for s in chunk])
             failed = [(s, item) for s, item in zip(chunk, items, strict=True) if _is_batch_error(item)]
             if failed:
-                raise _batch_failure(self.uri, self.MACRO, "read", failed)
+                raise self._batch_failure(self.MACRO, "read", failed)
             out.update((s, item.data) for s, item in zip(chunk, items, strict=True))
         return out
 
@@ -552,7 +616,7 @@ class MarketStore:
 
     def _describe(self, library: Library, library_name: str, symbols: Sequence[str]) -> dict[str, Any]:
         """symbol -> ArcticDB SymbolDescription, or None if the symbol is not stored."""
-        with map_arctic_exceptions(self.uri, library_name, ",".join(symbols[:3])):
+        with self._mapped(library_name, ",".join(symbols[:3])):
             items = library.get_description_batch(list(symbols))
         out: dict[str, Any] = {}
         failed = []
@@ -564,7 +628,7 @@ class MarketStore:
             else:
                 failed.append((symbol, item))
         if failed:
-            raise _batch_failure(self.uri, library_name, "describe", failed)
+            raise self._batch_failure(library_name, "describe", failed)
         return out
 
     # -- writes ---------------------------------------------------------------------------------------
@@ -659,7 +723,7 @@ class MarketStore:
         appends makes a full read about 12x slower), so the symbol's appends since its last
         write/compaction are counted in its version metadata."""
         symbols = list(appends)
-        with map_arctic_exceptions(self.uri, library_name, ",".join(symbols[:3])):
+        with self._mapped(library_name, ",".join(symbols[:3])):
             items = library.read_metadata_batch(symbols)
         counts = {s: _appends_since_compaction(item) for s, item in zip(symbols, items, strict=True)}
         compact = [s for s in symbols if counts[s] + 1 >= _COMPACT_AFTER_APPENDS]
@@ -680,19 +744,19 @@ class MarketStore:
         symbols = list(ranges)
         output = OutputFormat.PYARROW if arrow else None
         requests = [ReadRequest(s, date_range=ranges[s]) for s in symbols]
-        with map_arctic_exceptions(self.uri, library_name, ",".join(symbols[:3])):
+        with self._mapped(library_name, ",".join(symbols[:3])):
             items = library.read_batch(requests, output_format=output)
         failed = [(s, item) for s, item in zip(symbols, items, strict=True) if _is_batch_error(item)]
         if failed:
-            raise _batch_failure(self.uri, library_name, "read", failed)
+            raise self._batch_failure(library_name, "read", failed)
         return {s: item.data for s, item in zip(symbols, items, strict=True)}
 
     def _apply(self, library_name: str, action: str, symbols: list[str], call: Callable[[], list[Any]]) -> None:
-        with map_arctic_exceptions(self.uri, library_name, ",".join(symbols[:3])):
+        with self._mapped(library_name, ",".join(symbols[:3])):
             items = call()
         failed = [(s, item) for s, item in zip(symbols, items, strict=True) if _is_batch_error(item)]
         if failed:
-            raise _batch_failure(self.uri, library_name, action, failed)
+            raise self._batch_failure(library_name, action, failed)
 
 
 def _stored_types(description: Any) -> tuple[tuple[str, str], ...]:
