@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ from alpha_engine.pipeline import STAGE_LOG, stage_log_path
 from ._common import (
     RUN_DATE_HELP,
     ConfigOption,
+    ExitCode,
     JsonOption,
     UsageError,
     WorkspaceOption,
@@ -27,6 +29,7 @@ from ._common import (
     err,
     load_configured,
     parse_date,
+    signal_exit_code,
 )
 
 if TYPE_CHECKING:
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 _MARK = {"SUCCEEDED": "ok", "FAILED": "FAILED", "SOFT_FAILED": "soft-failed", "SKIPPED": "skipped",
-         "RUNNING": "running", "NOT_RUN": "-"}
+         "RUNNING": "running", "ABORTED": "aborted", "NOT_RUN": "-"}
 
 
 def _pipeline(config: Path | None, workspace: Path | None, **kwargs: Any) -> LocalPipeline:
@@ -182,10 +185,24 @@ def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
     err(f"logs: {logs}  (alpha-engine logs {described['name']} STAGE)")
 
 
-def _finish(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
-    _report(pipeline, arn, as_json)
-    if pipeline.describe(arn)["status"] != "SUCCEEDED":
-        raise typer.Exit(1)
+def _finish(pipeline: LocalPipeline, result: ExecutionResult, as_json: bool) -> None:
+    """Report the execution, say how to go on if it did not succeed, and exit: 0, 1, or 128+N when
+    signal N stopped it."""
+    _report(pipeline, result.arn, as_json)
+    described = pipeline.describe(result.arn)
+    status, name = described["status"], described["name"]
+    if status == "SUCCEEDED":
+        return
+    signum = getattr(result, "signal", None)
+    if not as_json:
+        if status == "ABORTED":
+            how = f"stopped by {signal.Signals(signum).name}" if signum else "stopped"
+            err(f"{how}: finished stages keep their outputs; continue with: alpha-engine redrive {name}")
+        elif status == "RUNNING":
+            err(f"still RUNNING (its engine stopped): continue it with: alpha-engine resume {name}")
+        else:
+            err(f"fix the cause above, then continue from the failed stage with: alpha-engine redrive {name}")
+    raise typer.Exit(signal_exit_code(signum) if signum else ExitCode.FAILED)
 
 
 @command
@@ -236,7 +253,7 @@ def _drive(settings: Settings, app: PipelineApp, as_json: bool, action: Callable
             view.run_date = pipeline.run_date_of(execution)
         with view:
             result = action(pipeline)
-    _finish(pipeline, result.arn, as_json)
+    _finish(pipeline, result, as_json)
 
 
 @command

@@ -8,12 +8,13 @@ virtualenv's ``bin`` first on ``PATH``; both reach the stage runner through log 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from alpha_engine.sfn import ExecutionResult, LocalRuntime, RuntimeConfig
 
 from ._app import PipelineApp, load_app
 from ._artifacts import HEALTH_MARKER
-from ._compose import ComposeOptions, compose_definition
+from ._compose import SNS_PUBLISH, ComposeOptions, compose_definition
 from ._errors import RecoveryError
 from ._graph import StageGraph
 from ._logcapture import stage_log_prefix
@@ -43,7 +44,7 @@ class StageStatus:
     name: str
     slug: str
     failure_class: str
-    status: str  # SUCCEEDED | FAILED | SOFT_FAILED | SKIPPED | RUNNING | NOT_RUN
+    status: str  # SUCCEEDED | FAILED | SOFT_FAILED | SKIPPED | RUNNING | ABORTED | NOT_RUN
     seconds: float | None = None
     error: str | None = None
 
@@ -164,8 +165,41 @@ class LocalPipeline:
         day = str(input_value.get("run_date") or datetime.now(UTC).date().isoformat())
         name = name or f"{self.graph.title.lower()}-{day}-{uuid.uuid4().hex[:8]}"
         with self.workspace_lock("run", name):
-            return self.runtime.start(self.definition, dict(input_value), name=name,
-                                      state_machine_name=self.state_machine_name)
+            return self._notified(self.runtime.start(self.definition, dict(input_value), name=name,
+                                                     state_machine_name=self.state_machine_name))
+
+    def _notified(self, result: ExecutionResult) -> ExecutionResult:
+        """Send the stopped-run notice for an execution that ended ABORTED (see :meth:`notify_aborted`)."""
+        if result.status == "ABORTED":
+            self.notify_aborted(result.arn)
+        return result
+
+    def notify_aborted(self, execution: str) -> dict[str, Any]:
+        """Publish the notice of an ABORTED execution to the pipeline's topic; returns what was sent.
+
+        A stop ends an execution without running its failure route (AWS runs no Catch for
+        StopExecution), so the definition cannot send this notice itself. The engine's driver sends
+        it, as an EventBridge rule on the execution's status change does on AWS: which execution,
+        why (the signal or stop request), which stages were interrupted, and how to continue.
+        """
+        from alpha_engine.sfn.services import TaskRequest
+
+        arn = self.runtime.resolve(execution)
+        described = self.describe(arn)
+        given = json.loads(described["input"])
+        topic = given.get("sns_topic_arn") or self.settings.pipeline.sns_topic_arn
+        label = str(given.get("pipeline_label") or (" Preflight" if given.get("shell_run") else ""))
+        stopped = [s.name for s in self.stage_statuses(arn) if s.status == "ABORTED"]
+        message = (f"{self.graph.title}{label} pipeline for run_date {self.run_date_of(arn)} was ABORTED: "
+                   f"{described.get('error') or 'stopped'}: {described.get('cause') or 'no cause recorded'}. "
+                   f"Stages interrupted: {', '.join(stopped) or 'none'}. Finished stages keep their outputs; "
+                   f"continue from the interrupted stages with: alpha-engine redrive {described['name']}")
+        params = {"TopicArn": topic, "Subject": f"Alpha Engine {self.graph.title}{label} Pipeline — ABORTED",
+                  "Message": message}
+        request = TaskRequest(resource=SNS_PUBLISH, pattern="request-response", parameters=params,
+                              execution_arn=arn, state_name="ExecutionAborted")
+        asyncio.run(self.runtime.registry.invoke(request))
+        return params
 
     def workspace_lock(self, command: str, execution: str) -> WorkspaceLock:
         """The lock that keeps this workspace to one driven execution (WorkspaceBusyError if taken)."""
@@ -185,7 +219,13 @@ class LocalPipeline:
         return self.runtime.describe(execution)
 
     def stage_statuses(self, execution: str) -> list[StageStatus]:
-        return stage_statuses(self.runtime.store.events(self.runtime.resolve(execution)), self.graph)
+        """Each stage's status; a stage still 'running' in an execution that has ended was interrupted
+        by its stop: ABORTED."""
+        arn = self.runtime.resolve(execution)
+        statuses = stage_statuses(self.runtime.store.events(arn), self.graph)
+        if self.runtime.store.get(arn).status == "RUNNING":
+            return statuses
+        return [replace(s, status="ABORTED") if s.status == "RUNNING" else s for s in statuses]
 
     def stage_warnings(self, execution: str) -> list[dict[str, str]]:
         """Warnings the execution's stages reported (their health markers), each once, in graph order.
@@ -259,14 +299,14 @@ class LocalPipeline:
         keys = rewind_keys(self.runtime.store.steps(arn), self.graph)
         if keys:
             self.runtime.store.drop_steps(arn, keys)
-        return self.runtime.redrive(arn), keys
+        return self._notified(self.runtime.redrive(arn)), keys
 
     def resume(self, execution: str) -> ExecutionResult:
         """Continue a RUNNING execution whose engine died. The workspace lock tells a dead engine from a
         live one: while another process drives the execution, resuming it is refused."""
         arn = self.runtime.resolve(execution)
         with self.workspace_lock("resume", self.runtime.store.get(arn).name):
-            return self.runtime.resume(arn)
+            return self._notified(self.runtime.resume(arn))
 
     def outbox(self) -> Path:
         return self.settings.workspace / "notifications" / "outbox.jsonl"
