@@ -93,10 +93,18 @@ def test_usage_is_64_for_our_errors_and_for_clicks(workspace: Path, args: list[s
     assert "Traceback" not in result.output
 
 
-def test_busy_is_reserved_for_the_workspace_lock() -> None:
-    # No command exits 75 yet: the workspace lock that refuses a second run will. The code is
-    # fixed here so that nothing else takes it.
-    assert ExitCode.BUSY == 75 and "another run holds the workspace" in DOCS
+def test_busy_is_75_when_another_run_holds_the_workspace(workspace: Path) -> None:
+    import json
+
+    from alpha_engine.pipeline._workspace_lock import WorkspaceLock
+
+    # flock locks belong to the open file description: one held here refuses the CLI in this process too.
+    with WorkspaceLock(workspace, command="run", execution="saturday-2022-12-31-held"):
+        result = runner.invoke(app, ["run", "--run-date", "2022-12-31", "--json"])
+    assert result.exit_code == ExitCode.BUSY == 75, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "WorkspaceBusyError" and "saturday-2022-12-31-held" in error["message"]
+    assert "another `run`, `resume` or `redrive` holds the workspace" in DOCS
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: signal.Signals(s).name)

@@ -8,7 +8,7 @@ Exit codes (:class:`ExitCode`; the same table is in docs/cli.md):
 * 2 ``PREFLIGHT_FAILED``: a stage's preflight failed (``alpha-engine stage run`` only).
 * 64 ``USAGE``: a bad argument, option, config file, run_date or stage name, including click's
   own usage errors (a missing or unknown option), which click alone would exit 2 for.
-* 75 ``BUSY``: another run holds the workspace (reserved for the workspace lock).
+* 75 ``BUSY``: another ``run``, ``resume`` or ``redrive`` holds the workspace (one run per workspace).
 * 128+N (:func:`signal_exit_code`): stopped by signal N (130 for SIGINT, 143 for SIGTERM).
 
 With ``--json``, a command that fails prints one JSON object on stdout,
