@@ -110,3 +110,14 @@ def test_a_run_date_the_policy_refuses_starts_no_execution(test_settings: Settin
 def test_status_without_runs_says_so(test_settings: Settings) -> None:
     code, _, output = invoke("status")
     assert code == 1 and "no Saturday pipeline execution" in output
+
+
+def test_the_live_view_shows_only_this_execution_s_lines(test_settings: Settings) -> None:
+    code, _, first = invoke("run", "--run-date", DAY)
+    assert code == 0, first
+    assert "| alpha: running" in first  # the live view tails the stage's log
+    # A shell run right after: its live view must not replay the real run's lines (it runs no stage).
+    code, _, shell = invoke("run", "--run-date", DAY, "--shell")
+    assert code == 0, shell
+    assert "| alpha: preflight for" in shell
+    assert "running" not in shell.replace("(shell run)", ""), shell
