@@ -13,6 +13,7 @@ boots fast.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -22,7 +23,12 @@ from typing import Any
 
 from ._artifacts import STAGE_LOG
 
-__all__ = ["StageFailed", "StageInvocationError", "StagePreflightFailed", "handler", "stage_command"]
+__all__ = ["EXECUTION_INPUT_ENV", "StageFailed", "StageInvocationError", "StagePreflightFailed", "handler",
+           "stage_command"]
+
+# The execution input of a stage that receives it (``Stage.receives_execution_input``), as JSON: set
+# by the Batch container overrides, or by this handler from the event's ``execution_input``.
+EXECUTION_INPUT_ENV = "ALPHA_ENGINE_EXECUTION_INPUT"
 
 
 class StageInvocationError(Exception):
@@ -48,7 +54,7 @@ def stage_command(slug: str, run_date: str, *, preflight_only: bool, report: str
     return [python, "-m", "alpha_engine", "logcapture", "run", "--slug", slug, "--run-date", run_date, "--", *inner]
 
 
-def _parse(event: Any) -> tuple[str, str, bool]:
+def _parse(event: Any) -> tuple[str, str, bool, dict[str, Any] | None]:
     if not isinstance(event, dict):
         raise StageInvocationError(f"the event must be an object, got {type(event).__name__}")
     slug, run_date, preflight_only = event.get("stage"), event.get("run_date"), event.get("preflight_only", False)
@@ -58,11 +64,17 @@ def _parse(event: Any) -> tuple[str, str, bool]:
         raise StageInvocationError(f"event.run_date must be a YYYY-MM-DD string, got {run_date!r}")
     if not isinstance(preflight_only, bool):
         raise StageInvocationError(f"event.preflight_only must be a boolean, got {preflight_only!r}")
-    return slug, run_date, preflight_only
+    execution_input = event.get("execution_input")
+    if execution_input is not None and not isinstance(execution_input, dict):
+        raise StageInvocationError(f"event.execution_input must be an object, got {execution_input!r}")
+    return slug, run_date, preflight_only, execution_input
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    slug, run_date, preflight_only = _parse(event)
+    slug, run_date, preflight_only, execution_input = _parse(event)
+    env = dict(os.environ)
+    if execution_input is not None:
+        env[EXECUTION_INPUT_ENV] = json.dumps(execution_input, sort_keys=True)
     with tempfile.TemporaryDirectory(prefix="alpha-engine-stage-") as tmp:
         report_path = Path(tmp) / "report.json"
         command = stage_command(slug, run_date, preflight_only=preflight_only, report=str(report_path))
@@ -70,7 +82,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         # the stage and ships the log; we only wait for it, so the log is never cut short.
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
         try:
-            code = subprocess.run(command, stdin=subprocess.DEVNULL, check=False).returncode
+            code = subprocess.run(command, stdin=subprocess.DEVNULL, env=env, check=False).returncode
         finally:
             signal.signal(signal.SIGTERM, previous)
         report = json.loads(report_path.read_text()) if report_path.exists() else None

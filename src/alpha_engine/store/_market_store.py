@@ -43,24 +43,17 @@ from arcticdb.options import OutputFormat
 from arcticdb.version_store.library import Library, ReadInfoRequest, ReadRequest, WritePayload
 from arcticdb_ext.exceptions import ErrorCode
 
+from . import _publication as publication
 from ._bars import PRICE_COLUMNS, SOURCE_COLUMN
 from ._errors import MarketStoreError, ReadOnlyMarketStoreError
 from ._market_location import ARCTIC_CONFIG_DIR, lmdb_directory
-from ._publication import (
-    PUBLISH_MARKER,
-    adopt_live,
-    discard_unpublished,
-    publish,
-    published_generation,
-    snapshot_name,
-)
 from ._writer_lock import WriterLock
 
 __all__ = ["MarketStore", "UpsertResult"]
 
 _UNKNOWN_SOURCE = "unknown"
 _PREFLIGHT_SYMBOL = "__alpha_engine_preflight__"
-_RESERVED_SYMBOLS = frozenset({_PREFLIGHT_SYMBOL, PUBLISH_MARKER})  # never data: hidden from readers
+_RESERVED_SYMBOLS = frozenset({_PREFLIGHT_SYMBOL, publication.PUBLISH_MARKER})  # never data: hidden from readers
 _BATCH_SIZE = 150  # symbols per batch call: bounds the frames held in memory at once (as upstream)
 _NANOS_PER_DAY = 86_400 * 10**9
 _APPENDS_KEY = "appends_since_compaction"  # version metadata: row slices added since the last rewrite
@@ -460,23 +453,23 @@ class MarketStore:
             return
         libraries = self._both_libraries()
         with map_arctic_exceptions(self.uri, f"{self.UNIVERSE},{self.MACRO}"):
-            generation = published_generation(libraries)
+            generation = publication.published_generation(libraries)
             if generation is None:
                 self._require_writer("publish")
-                adopt_live(libraries, skip=[_PREFLIGHT_SYMBOL])
+                publication.adopt_live(libraries, skip=[_PREFLIGHT_SYMBOL])
             else:
                 self._require_writer("discard unpublished writes")
-                self._staged = bool(discard_unpublished(libraries, generation))
+                self._staged = bool(publication.discard_unpublished(libraries, generation))
         self._staging = True
 
     def _publish(self) -> None:
         self._require_writer("publish")
         libraries = self._both_libraries()
         with map_arctic_exceptions(self.uri, f"{self.UNIVERSE},{self.MACRO}"):
-            current = published_generation(libraries)
+            current = publication.published_generation(libraries)
             if current is None:  # pragma: no cover - _begin_staging published one before any write
                 raise MarketStoreError(f"market store {self.uri}: no published generation to supersede")
-            publish(libraries, current, skip=[_PREFLIGHT_SYMBOL])
+            publication.publish(libraries, current, skip=[_PREFLIGHT_SYMBOL])
 
     def published_generation(self) -> int | None:
         """The generation readers see (None: no store, or one written before publication existed,
@@ -485,7 +478,7 @@ class MarketStore:
             return None
         libraries = self._both_libraries()
         with map_arctic_exceptions(self.uri, f"{self.UNIVERSE},{self.MACRO}"):
-            return published_generation(libraries)
+            return publication.published_generation(libraries)
 
     def _read_as_of(self, library_name: str) -> str | None:
         """The snapshot readers read (None: the live versions, for the writer reading what it staged,
@@ -494,8 +487,8 @@ class MarketStore:
             return None
         libraries = self._both_libraries(library_name)
         with map_arctic_exceptions(self.uri, f"{self.UNIVERSE},{self.MACRO}"):
-            generation = published_generation(libraries)
-        return None if generation is None else snapshot_name(generation)
+            generation = publication.published_generation(libraries)
+        return None if generation is None else publication.snapshot_name(generation)
 
     def ensure_libraries(self) -> None:
         """Create the ``universe`` and ``macro`` libraries if missing."""
