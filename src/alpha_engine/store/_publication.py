@@ -44,6 +44,8 @@ from collections.abc import Sequence
 import pandas as pd
 from arcticdb.version_store.library import Library
 
+from ._errors import MarketStoreError
+
 __all__ = [
     "PUBLISH_MARKER",
     "SNAPSHOT_PREFIX",
@@ -79,6 +81,20 @@ def published_generation(libraries: Sequence[Library]) -> int | None:
     return max(common) if common else None
 
 
+def _live_versions(library: Library) -> dict[str, int]:
+    """Symbol -> its latest live version, from the version references.
+
+    ``list_versions(latest_only=True)`` and a snapshot without explicit versions go through ArcticDB's
+    symbol-list cache, whose first compaction in a library waits a second for its storage lock;
+    listing the version references and reading the versions' metadata does not."""
+    symbols = list(library._nvs.list_symbols(use_symbol_list=False))
+    items = library.read_metadata_batch(symbols)
+    failed = [s for s, item in zip(symbols, items, strict=True) if hasattr(item, "error_code")]
+    if failed:
+        raise MarketStoreError(f"library '{library.name}': cannot read the latest version of {failed[:5]}")
+    return {s: int(item.version) for s, item in zip(symbols, items, strict=True)}
+
+
 def _marker_frame() -> pd.DataFrame:
     return pd.DataFrame({"published": [1.0]}, index=pd.DatetimeIndex(["2000-01-03"], name="date"))
 
@@ -88,8 +104,8 @@ def _snapshot_all(libraries: Sequence[Library], generation: int, skip: Sequence[
         if not library.has_symbol(PUBLISH_MARKER):
             library.write(PUBLISH_MARKER, _marker_frame(), prune_previous_versions=True)
     for library in libraries:  # the last of these writes is the commit point
-        present = [s for s in skip if library.has_symbol(s)]
-        library.snapshot(snapshot_name(generation), metadata={"generation": generation}, skip_symbols=present)
+        versions = {s: v for s, v in _live_versions(library).items() if s not in skip}
+        library.snapshot(snapshot_name(generation), metadata={"generation": generation}, versions=versions)
 
 
 def _next_generation(libraries: Sequence[Library]) -> int:
@@ -122,7 +138,7 @@ def discard_unpublished(libraries: Sequence[Library], generation: int) -> list[s
     changed: list[str] = []
     for library in libraries:
         published = {key.symbol: key.version for key in library.list_versions(snapshot=name)}
-        live = {key.symbol: key.version for key in library.list_versions(latest_only=True, skip_snapshots=True)}
+        live = _live_versions(library)
         for symbol in sorted(set(published) | set(live)):
             if published.get(symbol) == live.get(symbol):
                 continue
