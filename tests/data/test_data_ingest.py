@@ -380,3 +380,20 @@ def test_the_data_phase1_stage_refuses_a_source_without_its_market_index(tmp_pat
         assert f"market index SPY: expected {source / 'macro' / 'SPY'}.csv or .parquet" in (result.error or "")
     assert store_files(market) == files
     assert not (tmp_path / "fresh" / "arcticdb").exists()
+
+
+def test_a_write_computed_from_an_older_generation_is_refused(tmp_path: Path, store: MarketStore) -> None:
+    from alpha_engine.data._ingest import published_bars, write_with_features
+    from alpha_engine.store import MarketStoreError
+
+    source = make_source(tmp_path)
+    ingest(source, store)
+    generation, bars, macro = published_bars(store)
+    revised = make_source(tmp_path / "revised", {t: _scaled(1.05) for t in ("AAA", "BBB")})
+    ingest(revised, store)  # another writer publishes after this one read
+    files, before = store_files(store), published(store)
+    with pytest.raises(MarketStoreError, match=f"another writer published generation {generation + 1} after this "
+                                               f"one read generation {generation}; nothing was written"):
+        write_with_features(store, bars, macro, market_symbol="SPY", sector_of={}, read_generation=generation)
+    assert store_files(store) == files
+    assert_same_published(published(store), before)

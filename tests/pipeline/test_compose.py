@@ -372,3 +372,13 @@ def test_only_a_stage_that_receives_the_execution_input_gets_it() -> None:
     (job,) = [p for n, p in services.calls if n == "BatchReporter"]
     assert {"Name": "ALPHA_ENGINE_EXECUTION_INPUT", "Value": '{"skip_gamma":true}'} in \
         job["ContainerOverrides"]["Environment"]
+
+
+def test_receives_execution_input_must_be_a_bool() -> None:
+    from alpha_engine.pipeline import StageDefinitionError, check_stage_class
+
+    class Vague(STAGES["Alpha"]):  # type: ignore[misc, valid-type]
+        receives_execution_input = "yes"
+
+    with pytest.raises(StageDefinitionError, match="receives_execution_input must be a bool"):
+        check_stage_class(Vague)
