@@ -78,7 +78,7 @@ EXPORTS = {
         "train_predictor", "training_rows", "vol_bucket_relative_labels",
     ],
     "alpha_engine.health": [
-        "HEALTH_REPORT", "SaturdayHealthCheck",
+        "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
 }
 

@@ -95,3 +95,6 @@ def test_a_shell_run_then_a_real_run_include_it(workspace: Path, cli: Callable[.
     assert counted["scanned"] == 20 and counted["meets_minimum"] is True
     health = store.read_json(f"monitoring/health/{RUN_DATE}.json")
     assert health["stages"]["candidate-count"] == {"status": "ok", "missing_outputs": []}
+    # the skipped stages are reported as skipped (the execution input reaches the check), not as failures
+    assert {health["stages"][slug]["status"] for slug in skip.split(",")} == {"skipped"}
+    assert health["status"] == "ok" and health["problems"] == []

@@ -6,6 +6,7 @@ values; coverage, freshness and backfill-regression failures stop the ingest wit
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,11 @@ from alpha_engine.data import (
     FEATURE_ORDER,
     ProviderError,
     QualityGateError,
+    compute_features,
     ingest_market_data,
     open_provider,
 )
-from alpha_engine.store import MarketStore, TradingCalendar
+from alpha_engine.store import PRICE_COLUMNS, MarketStore, TradingCalendar, panel_from_frames
 
 RUN_DATE = date(2022, 12, 31)  # a Saturday; the last closed session is Friday 2022-12-30
 CALENDAR = TradingCalendar()
@@ -204,3 +206,194 @@ def test_morning_enrich_on_an_empty_store_is_a_documented_no_op(tmp_path: Path, 
                                   run_date=RUN_DATE)
     assert report.summary == {"status": "skipped", "reason": "market store empty"}
     assert not store.libraries_present()
+
+
+# -- consistency: every input checked before the first write; features from the stored bars; publish at the end
+
+def store_files(store: MarketStore) -> dict[str, str]:
+    """sha256 of every file of the store but LMDB's reader table (lock.mdb); {} when it does not exist."""
+    root = store.local_path
+    assert root is not None
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "lock.mdb"}
+
+
+def published(store: MarketStore) -> dict[str, Any]:
+    """Everything a reader of the store sees, read by another (read-only) store object."""
+    reader = MarketStore(store.uri, feature_columns=FEATURE_ORDER, read_only=True)
+    return {"generation": reader.published_generation(), "tickers": reader.read_many(),
+            "macro": reader.read_macro()}
+
+
+def assert_same_published(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert a["generation"] == b["generation"]
+    for part in ("tickers", "macro"):
+        assert sorted(a[part]) == sorted(b[part])
+        for symbol in a[part]:
+            pd.testing.assert_frame_equal(a[part][symbol], b[part][symbol])
+
+
+def assert_features_are_those_of_the_stored_bars(store: MarketStore, provider: Any) -> None:
+    """Features recomputed from the stored bars and macro series equal the stored features exactly
+    (bit for bit, NaN equal to NaN): the computation is deterministic and sees the same inputs."""
+    bars = store.read_many(columns=[*PRICE_COLUMNS, "source"])
+    features = compute_features(panel_from_frames(bars), store.read_macro(), market_symbol=provider.market_symbol,
+                                sector_of=provider.sector_map()).by_ticker()
+    for ticker, stored in store.read_many(columns=list(FEATURE_ORDER)).items():
+        expected = features[ticker].reindex(stored.index).to_numpy(dtype=np.float32)
+        np.testing.assert_array_equal(stored.to_numpy(), expected, err_msg=ticker)
+
+
+def test_a_missing_market_index_fails_before_a_fresh_store_is_created(tmp_path: Path, store: MarketStore) -> None:
+    source = make_source(tmp_path)
+    (source / "macro" / "SPY.csv").unlink()
+    with pytest.raises(QualityGateError, match=r"market index missing: provider 'files' returned no SPY series .*"
+                                               r"macro/SPY\.csv or \.parquet.*return_vs_spy_5d.*Nothing was written"):
+        ingest(source, store)
+    assert not (tmp_path / "arcticdb").exists()
+
+
+def test_a_missing_market_index_fails_and_leaves_an_existing_store_untouched(tmp_path: Path,
+                                                                             store: MarketStore) -> None:
+    source = make_source(tmp_path)
+    ingest(source, store)
+    files, before = store_files(store), published(store)
+    (source / "macro" / "SPY.csv").unlink()
+    with pytest.raises(QualityGateError, match="market index missing"):
+        ingest(source, store)
+    assert store_files(store) == files
+    assert_same_published(published(store), before)
+
+
+def test_a_market_index_that_starts_after_the_bars_is_refused(tmp_path: Path, store: MarketStore) -> None:
+    source = make_source(tmp_path)
+    spy = pd.read_csv(source / "macro" / "SPY.csv")
+    spy.iloc[40:].to_csv(source / "macro" / "SPY.csv", index=False)
+    with pytest.raises(QualityGateError, match=r"market index SPY starts 2021-11-2\d, after the first bar 2021-10-01"):
+        ingest(source, store)
+    assert not (tmp_path / "arcticdb").exists()
+
+
+def test_a_stored_macro_series_the_source_drops_is_refused(tmp_path: Path, store: MarketStore) -> None:
+    source = make_source(tmp_path)
+    pd.read_csv(source / "macro" / "SPY.csv").to_csv(source / "macro" / "VIX.csv", index=False)
+    ingest(source, store)
+    files = store_files(store)
+    (source / "macro" / "VIX.csv").unlink()
+    with pytest.raises(QualityGateError, match=r"VIX .*rebuild drops the symbol"):
+        ingest(source, store)
+    assert store_files(store) == files
+
+
+def test_a_blocked_row_in_an_existing_store_keeps_the_stored_bars_and_their_features(tmp_path: Path,
+                                                                                     store: MarketStore) -> None:
+    ingest(make_source(tmp_path), store)
+    bars = store.read_many(columns=list(PRICE_COLUMNS))
+    revised = make_source(tmp_path / "revised", {"AAA": _set("low", "2022-06-01", 500.0)})  # High < Low
+    report = ingest(revised, store)
+    assert report.manifest["quality"]["blocked_rows"] == 1
+    # The blocked row is neither stored nor used: the stored row stays, and so does every feature.
+    assert report.modes == {"unchanged": 5}
+    for ticker, frame in store.read_many(columns=list(PRICE_COLUMNS)).items():
+        pd.testing.assert_frame_equal(frame, bars[ticker])
+    assert_features_are_those_of_the_stored_bars(store, open_provider("files", {"root": str(revised)}))
+
+
+def test_after_a_revision_and_a_blocked_row_the_stored_features_are_those_of_the_stored_bars(
+        tmp_path: Path, store: MarketStore) -> None:
+    ingest(make_source(tmp_path), store)
+    def revise(frame: pd.DataFrame) -> None:  # the vendor corrects one bar
+        frame.loc[frame["date"] == "2022-06-02", ["open", "high", "low", "close"]] *= 1.02
+
+    revised = make_source(tmp_path / "revised", {"AAA": _set("low", "2022-06-01", 500.0), "BBB": revise})
+    close = pd.read_csv(revised / "BBB.csv").set_index("date").loc["2022-06-02", "close"]
+    report = ingest(revised, store)
+    assert report.manifest["quality"]["blocked_rows"] == 1 and "spliced" in report.modes
+    assert store.read("BBB").loc["2022-06-02", "Close"] == close
+    assert_features_are_those_of_the_stored_bars(store, open_provider("files", {"root": str(revised)}))
+
+
+def test_a_later_run_date_computes_features_over_the_whole_stored_history(tmp_path: Path,
+                                                                         store: MarketStore) -> None:
+    source = make_source(tmp_path)
+    ingest(source, store, history_years=1)
+    # A week later the one-year window starts a week later; the rows before it stay stored.
+    report = ingest(source, store, history_years=1, run_date=date(2023, 1, 7), max_stale=10)
+    assert report.modes == {"unchanged": 5}
+    assert_features_are_those_of_the_stored_bars(store, open_provider("files", {"root": str(source)}))
+
+
+def _scaled(factor: float) -> Any:
+    def edit(frame: pd.DataFrame) -> None:
+        frame.loc[frame.index[-20:], ["open", "high", "low", "close"]] *= factor
+    return edit
+
+
+def test_a_failure_halfway_through_the_writes_leaves_the_previous_version_published(
+        tmp_path: Path, store: MarketStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    import alpha_engine.store._market_store as market_store_module
+
+    ingest(make_source(tmp_path), store)
+    before = published(store)
+    revised = make_source(tmp_path / "revised", {t: _scaled(1.05) for t in ("AAA", "BBB", "CCC", "DDD")})
+    monkeypatch.setattr(market_store_module, "_BATCH_SIZE", 1)  # one symbol per write call
+    chunks: list[list[str]] = []
+    real = MarketStore._upsert_chunk
+
+    def fail_on_the_fourth(self: MarketStore, library: Any, name: str, layout: Any, frames: Any) -> Any:
+        chunks.append(sorted(frames))
+        if len(chunks) == 4:  # SPY, AAA and BBB were written; CCC fails
+            raise RuntimeError("disk gone halfway")
+        return real(self, library, name, layout, frames)
+
+    monkeypatch.setattr(MarketStore, "_upsert_chunk", fail_on_the_fourth)
+    with pytest.raises(RuntimeError, match="halfway"):
+        ingest(revised, store)
+    assert chunks == [["SPY"], ["AAA"], ["BBB"], ["CCC"]]
+    assert_same_published(published(store), before)  # every symbol as it was, for every reader
+
+    monkeypatch.setattr(MarketStore, "_upsert_chunk", real)
+    report = ingest(revised, store)
+    assert report.modes == {"spliced": 4, "unchanged": 1}
+    assert published(store)["generation"] == before["generation"] + 1
+    assert store.read("CCC")["Close"].iloc[-1] == pytest.approx(
+        pd.read_csv(tmp_path / "revised" / "source" / "CCC.csv")["close"].iloc[-1])
+    assert_features_are_those_of_the_stored_bars(store, open_provider("files", {"root": str(tmp_path / "revised" / "source")}))
+
+
+def test_the_data_phase1_stage_refuses_a_source_without_its_market_index(tmp_path: Path) -> None:
+    from alpha_engine.config import load_settings
+    from alpha_engine.pipeline import run_stage
+
+    source = make_source(tmp_path)
+    settings = load_settings(workspace=tmp_path / "ws", env={},
+                             data={"provider": "files", "provider_options": {"root": str(source)}})
+    market = MarketStore(settings.data.market_store_uri, feature_columns=FEATURE_ORDER)
+    assert run_stage("data-phase1", RUN_DATE, settings=settings).status == "ok"
+    files = store_files(market)
+    (source / "macro" / "SPY.csv").unlink()
+    for workspace in (tmp_path / "ws", tmp_path / "fresh"):  # an existing store, then a fresh one
+        settings = load_settings(workspace=workspace, env={},
+                                 data={"provider": "files", "provider_options": {"root": str(source)}})
+        result = run_stage("data-phase1", RUN_DATE, settings=settings)
+        assert result.status == "preflight_failed", result
+        assert f"market index SPY: expected {source / 'macro' / 'SPY'}.csv or .parquet" in (result.error or "")
+    assert store_files(market) == files
+    assert not (tmp_path / "fresh" / "arcticdb").exists()
+
+
+def test_a_write_computed_from_an_older_generation_is_refused(tmp_path: Path, store: MarketStore) -> None:
+    from alpha_engine.data._ingest import published_bars, write_with_features
+    from alpha_engine.store import MarketStoreError
+
+    source = make_source(tmp_path)
+    ingest(source, store)
+    generation, bars, macro = published_bars(store)
+    revised = make_source(tmp_path / "revised", {t: _scaled(1.05) for t in ("AAA", "BBB")})
+    ingest(revised, store)  # another writer publishes after this one read
+    files, before = store_files(store), published(store)
+    with pytest.raises(MarketStoreError, match=f"another writer published generation {generation + 1} after this "
+                                               f"one read generation {generation}; nothing was written"):
+        write_with_features(store, bars, macro, market_symbol="SPY", sector_of={}, read_generation=generation)
+    assert store_files(store) == files
+    assert_same_published(published(store), before)

@@ -92,7 +92,17 @@ def test_universe_macro_sectors_and_last_date(tmp_path: Path) -> None:
     assert p.last_available_date() == date(2023, 1, 11)  # 7 business days from 2023-01-03
     assert p.market_symbol == "SPY" and p.caveats == ()
     assert isinstance(p, Provider)
-    p.probe()
+
+
+def test_probe_needs_the_market_index_file(tmp_path: Path) -> None:
+    bars_table().to_csv(tmp_path / "AAPL.csv", index=False)
+    (tmp_path / "macro").mkdir()
+    pd.DataFrame({"date": ["2023-01-03"], "close": [22.9]}).to_csv(tmp_path / "macro" / "VIX.csv", index=False)
+    with pytest.raises(_errors.ProviderError, match=r"market index SPY: expected .*macro/SPY\.csv or \.parquet"):
+        FilesProvider(tmp_path).probe()
+    FilesProvider(tmp_path, market_symbol="VIX").probe()
+    pd.DataFrame({"date": ["2023-01-03"], "close": [380.0]}).to_parquet(tmp_path / "macro" / "SPY.parquet")
+    FilesProvider(tmp_path).probe()
 
 
 def _write(path: Path, text: str) -> Path:

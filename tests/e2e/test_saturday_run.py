@@ -55,7 +55,8 @@ def test_the_health_check_finds_every_other_stage_ok(saturday_run: SaturdayRun) 
     report = _artifacts(saturday_run.workspace).read_json(report_artifact.format(RUN_DATE))
     others = [s.slug for s in STAGES if s is not health_check]
     assert sorted(report["stages"]) == sorted(others)
-    assert report["counts"] == {"ok": len(others), "skipped": 0, "failed": 0, "missing_outputs": 0}
+    assert report["counts"] == {"ok": len(others), "skipped": 0, "failed": 0, "not_run": 0, "missing_outputs": 0}
+    assert report["status"] == "ok" and report["problems"] == []
 
 
 def test_the_sample_run_reports_its_caveats_and_a_provisional_model(saturday_run: SaturdayRun) -> None:

@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from pipeline_test_graph import GRAPH
 
-from alpha_engine.pipeline import ComposeOptions, Stage, compose_definition
+from alpha_engine.pipeline import (
+    ComposeOptions,
+    Compute,
+    FailureClass,
+    NoOptions,
+    Stage,
+    StageGraph,
+    compose_definition,
+)
 from alpha_engine.pipeline._compose import BATCH_SUBMIT_SYNC, LAMBDA_INVOKE, LAMBDA_SERVICE_ERRORS
 from alpha_engine.sfn import StatesError, TaskCall, validate_definition
 from alpha_engine.sfn.testing import SfnTestEnvironment
@@ -382,3 +390,46 @@ def test_graph_rejects_duplicate_names_and_bad_declarations() -> None:
 
     with pytest.raises(StageDefinitionError, match="does not declare 'timeout_seconds'"):
         StageGraph("Saturday", (NoTimeout,))
+
+
+def test_only_a_stage_that_receives_the_execution_input_gets_it() -> None:
+    def reporter(name: str, compute: Compute) -> type[Stage[Any]]:
+        class Reporter(Stage[NoOptions]):
+            failure_class, timeout_seconds = FailureClass.SOFT, 60
+            receives_execution_input = True
+
+            def preflight(self, ctx: Any) -> None:
+                pass
+
+            def run(self, ctx: Any) -> None:
+                pass
+
+        Reporter.name, Reporter.slug, Reporter.compute = name, name.lower(), compute
+        return Reporter
+
+    lambda_stage, batch_stage = reporter("LambdaReporter", Compute.LAMBDA), reporter("BatchReporter", Compute.BATCH)
+    definition = compose_definition(StageGraph("Saturday", (*GRAPH.steps, lambda_stage, batch_stage)))
+    assert validate_definition(definition) == []
+    states = definition["States"]
+    assert states["LambdaReporter"]["Parameters"]["Payload"]["execution_input.$"] == "$$.Execution.Input"
+    assert {"Name": "ALPHA_ENGINE_EXECUTION_INPUT", "Value.$": "States.JsonToString($$.Execution.Input)"} in \
+        states["BatchReporter"]["Parameters"]["ContainerOverrides"]["Environment"]
+    blob = json.dumps([state for _, name, state in walk(states) if name in STAGES])
+    assert "Execution.Input" not in blob  # nobody else's call changes
+    services = FakeServices()
+    run(definition, services, {"skip_gamma": True})
+    (payload,) = [p["Payload"] for n, p in services.calls if n == "LambdaReporter"]
+    assert payload["execution_input"] == {"skip_gamma": True}
+    (job,) = [p for n, p in services.calls if n == "BatchReporter"]
+    assert {"Name": "ALPHA_ENGINE_EXECUTION_INPUT", "Value": '{"skip_gamma":true}'} in \
+        job["ContainerOverrides"]["Environment"]
+
+
+def test_receives_execution_input_must_be_a_bool() -> None:
+    from alpha_engine.pipeline import StageDefinitionError, check_stage_class
+
+    class Vague(STAGES["Alpha"]):  # type: ignore[misc, valid-type]
+        receives_execution_input = "yes"
+
+    with pytest.raises(StageDefinitionError, match="receives_execution_input must be a bool"):
+        check_stage_class(Vague)

@@ -83,6 +83,8 @@ def test_a_write_under_preflight_only_is_refused(test_settings: Settings) -> Non
 @pytest.mark.parametrize(("args", "message"), [
     (["nope", "--run-date", DAY], "no stage 'nope'"),
     (["alpha", "--run-date", "21/11/2026"], "--run-date must be YYYY-MM-DD"),
+    (["alpha", "--run-date", DAY, "--execution-input", "{nope"], "--execution-input is not JSON"),
+    (["alpha", "--run-date", DAY, "--execution-input", "[1]"], "--execution-input must be a JSON object"),
 ])
 def test_usage_errors_exit_64_with_a_clear_message(test_settings: Settings, args: list[str], message: str) -> None:
     code, output = stage_run(*args)
@@ -95,3 +97,18 @@ def test_a_bad_config_file_exits_64_naming_the_file_and_field(tmp_path: Path, mo
     monkeypatch.setenv("ALPHA_ENGINE_CONFIG", str(config))
     code, output = stage_run("alpha", "--run-date", DAY)
     assert code == 64 and str(config) in output and "pipeline.app" in output
+
+
+def test_the_stages_an_execution_skips_are_read_from_its_input() -> None:
+    from pipeline_test_graph import GRAPH
+
+    from alpha_engine.pipeline._lambda_handler import StageInvocationError, _parse
+    from alpha_engine.pipeline._runner import skipped_stages
+
+    given = {"skip_alpha": True, "skip_beta": False, "skip_gamma": "true", "skip_nope": True, "run_date": DAY}
+    assert skipped_stages(GRAPH, given) == {"alpha"}  # as the skip gates test: a boolean true
+    assert skipped_stages(GRAPH, None) == frozenset()
+    event = {"stage": "omega", "run_date": DAY, "execution_input": given}
+    assert _parse(event) == ("omega", DAY, False, "manual", "0.0", given)
+    with pytest.raises(StageInvocationError, match="execution_input must be an object"):
+        _parse({**event, "execution_input": "skip_alpha"})

@@ -29,6 +29,10 @@ def stage_run_cmd(
         help="Run only the preflight, with the stores opened read-only (a shell run).",
     ),
     report: Path = typer.Option(None, "--report", help="Also write the outcome as JSON to this file."),
+    execution_input: str = typer.Option(
+        None, "--execution-input", envvar="ALPHA_ENGINE_EXECUTION_INPUT",
+        help="The execution's input as a JSON object (its skip_<slug> flags), for a stage that receives it.",
+    ),
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
@@ -36,14 +40,27 @@ def stage_run_cmd(
 
     Exit codes: 0 ok, 1 run failed, 2 preflight failed, 64 usage (unknown stage, bad date or config).
     """
+    import json
+
     from alpha_engine.pipeline import ExitCode, run_stage, write_report
 
+    from ._common import UsageError
+
     day = parse_date(run_date)
+    given = None
+    if execution_input:
+        try:
+            given = json.loads(execution_input)
+        except ValueError as exc:
+            raise UsageError(f"--execution-input is not JSON: {exc}") from None
+        if not isinstance(given, dict):
+            raise UsageError(f"--execution-input must be a JSON object, got {execution_input!r}")
     settings, app = load_configured(config, workspace)
     check_run_date(app, day)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s", force=True)
-    result = run_stage(slug, day, settings=settings, app=app, preflight_only=preflight_only)
+    result = run_stage(slug, day, settings=settings, app=app, preflight_only=preflight_only,
+                       execution_input=given)
     if report is not None:
         write_report(report, result)
     line = f"stage {result.slug}: {result.status} in {result.duration_seconds:.1f}s"

@@ -1,10 +1,18 @@
 """Building and refreshing the market store: the work of DataPhase1 and MorningEnrich.
 
-Both end the same way (:func:`write_with_features`): the bars that passed the write-time gate
-are aligned into a panel, every feature is recomputed over the full history (features are
-causal, so history rows come out identical and only new or changed rows are written), and
-each ticker is upserted. An upsert of identical rows writes nothing, so running an ingest
-twice for the same run_date leaves the market store byte-identical.
+Both merge the rows that passed the write-time gate into the published store's bars (new rows
+win on a shared date; a blocked row never enters, so the stored row, if any, stays) and end the
+same way (:func:`write_with_features`): every feature is recomputed over exactly those merged
+histories, the bars that will be stored, with the merged macro series (features are causal, so
+history rows come out identical and only new or changed rows are written), and every ticker and
+macro series is upserted in one writer session, which publishes them together when it ends (a
+failure halfway publishes nothing: readers keep the previous generation). An upsert of identical
+rows writes nothing, so running an ingest twice for the same run_date leaves the market store
+byte-identical.
+
+DataPhase1 checks all of its input before its first write (:func:`ingest_market_data`): coverage,
+the write-time row gate, the market index (present, covering the bars, fresh), backfill regression
+of tickers and macro series, and the freshness of a seeded sample; a refusal writes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from alpha_engine.store import (
     PRICE_COLUMNS,
     SOURCE_COLUMN,
     MarketStore,
+    MarketStoreError,
     TradingCalendar,
     UpsertResult,
     content_digest,
@@ -37,14 +46,18 @@ from ._quality import (
     freshness_gate,
     split_blocked,
 )
-from .features import FEATURE_ORDER, compute_features, schema_hash
+from .features import FEATURE_ORDER, FEATURES, compute_features, schema_hash
 
 __all__ = [
+    "MARKET_FEATURES",
     "EnrichReport",
     "IngestReport",
     "enrich_prior_session",
     "ingest_market_data",
     "latest_cross_section",
+    "merge_rows",
+    "published_bars",
+    "require_market_index",
     "write_with_features",
 ]
 
@@ -82,16 +95,56 @@ class WriteOutcome:
         return dict(sorted(out.items()))
 
 
+_BAR_COLUMNS = [*PRICE_COLUMNS, SOURCE_COLUMN]
+MARKET_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if "SPY" in f.inputs)
+
+
+def merge_rows(stored: Mapping[str, pd.DataFrame], new: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Each symbol's bars as the store will hold them after upserting ``new``: the stored rows plus
+    the new ones, a new row winning on a shared date (an upsert never deletes a row)."""
+    out = {symbol: frame[_BAR_COLUMNS] for symbol, frame in stored.items() if symbol not in new}
+    for symbol, rows in new.items():
+        old = stored.get(symbol)
+        if old is None:
+            out[symbol] = rows[_BAR_COLUMNS]
+        else:
+            kept = old.loc[~old.index.isin(rows.index), _BAR_COLUMNS]
+            out[symbol] = pd.concat([kept, rows[_BAR_COLUMNS]]).sort_index(kind="stable")
+    return dict(sorted(out.items()))
+
+
+def published_bars(store: MarketStore) -> tuple[int | None, dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The published generation, and its ticker bars and macro bars (no features); all empty for a
+    store that does not exist yet."""
+    if not store.libraries_present():
+        return None, {}, {}
+    generation = store.published_generation()
+    bars = store.read_many(columns=_BAR_COLUMNS)
+    macro = {s: f[_BAR_COLUMNS] for s, f in store.read_macro().items()}
+    return generation, bars, macro
+
+
 def write_with_features(store: MarketStore, bars: Mapping[str, pd.DataFrame], macro: Mapping[str, pd.DataFrame],
-                        *, market_symbol: str, sector_of: Mapping[str, str]) -> WriteOutcome:
-    """Recompute features over ``bars`` (full histories) and upsert every ticker and macro series."""
+                        *, market_symbol: str, sector_of: Mapping[str, str],
+                        read_generation: int | None) -> WriteOutcome:
+    """Recompute features over ``bars`` and upsert every ticker and macro series, published together.
+
+    ``bars`` and ``macro`` must be the full histories the store will hold (:func:`merge_rows` of the
+    published rows and the new ones), so every stored feature is computed from exactly the stored
+    bars. ``read_generation`` is the generation they were read from (:func:`published_bars`): if
+    another writer published since, nothing is written and :class:`MarketStoreError` says so.
+    """
     features = compute_features(panel_from_frames(bars), macro, market_symbol=market_symbol, sector_of=sector_of)
     frames: dict[str, pd.DataFrame] = {}
     by_ticker = features.by_ticker()
     for ticker, frame in bars.items():
         own = by_ticker[ticker].reindex(frame.index)
-        frames[ticker] = pd.concat([frame[[*PRICE_COLUMNS, SOURCE_COLUMN]], own], axis=1)
+        frames[ticker] = pd.concat([frame[_BAR_COLUMNS], own], axis=1)
     with store.writer():
+        if store.published_generation() != read_generation:
+            raise MarketStoreError(f"market store {store.uri}: another writer published generation "
+                                   f"{store.published_generation()} after this one read generation "
+                                   f"{read_generation}; nothing was written: run the stage again")
         store.ensure_libraries()
         results = [store.upsert_macro(symbol, macro[symbol]) for symbol in sorted(macro)]
         results += store.upsert_many(frames)
@@ -121,11 +174,58 @@ class IngestReport:
     modes: dict[str, int] = field(default_factory=dict)
 
 
+def _last_dates(frames: Mapping[str, pd.DataFrame]) -> dict[str, date]:
+    return {symbol: frame.index[-1].date() for symbol, frame in frames.items() if len(frame)}
+
+
+def require_market_index(provider: Any, macro: Mapping[str, pd.DataFrame], start: date, as_of: date) -> None:
+    """Raise :class:`QualityGateError` if the provider's macro series lack its market index: the
+    market-relative features would be NaN for every ticker and date."""
+    symbol = provider.market_symbol
+    if symbol in macro:
+        return
+    location = getattr(provider, "macro_location", None)
+    expected = f" (expected {location(symbol)})" if callable(location) else ""
+    raise QualityGateError(
+        f"market index missing: provider '{provider.name}' returned no {symbol} series for {start}..{as_of}"
+        f"{expected}. The market-relative features ({', '.join(MARKET_FEATURES)}) need it: supply it, or set "
+        f"data.provider_options.market_symbol to the index the source has. Nothing was written.")
+
+
+def _check_market_index(bars: Mapping[str, pd.DataFrame], macro: Mapping[str, pd.DataFrame], market_symbol: str,
+                        calendar: TradingCalendar, as_of: date, max_stale: int) -> dict[str, Any]:
+    """The merged market index covers the merged bars (starts no later than the first bar) and is
+    fresh; its facts for the manifest."""
+    index = macro[market_symbol]
+    first_bars = {t: f.index[0].date() for t, f in bars.items() if len(f)}
+    if first_bars and len(index):
+        earliest = min(first_bars.values())
+        if index.index[0].date() > earliest:
+            ticker = min(first_bars, key=lambda t: (first_bars[t], t))
+            raise QualityGateError(
+                f"market index {market_symbol} starts {index.index[0].date()}, after the first bar {earliest} "
+                f"({ticker}): the market-relative features before it would be NaN; supply the index's history "
+                f"from {earliest}, or lower data.history_years. Nothing was written.")
+    last = index.index[-1].date() if len(index) else None
+    stale = calendar.trading_days_stale(last, as_of) if last is not None else None
+    if last is None or stale is None or stale > max_stale:
+        raise QualityGateError(f"market index {market_symbol}: last close {last} is {stale} trading days behind "
+                               f"{as_of} (max {max_stale}). Nothing was written.")
+    return {"market_symbol_last_date": last.isoformat(), "market_symbol_stale_days": stale}
+
+
 def ingest_market_data(*, provider: Any, store: MarketStore, calendar: TradingCalendar, run_date: date,
                        history_years: int, min_coverage: float, max_stale: int, postflight_sample: int,
                        upgrade_to_block: Sequence[str] = (), macro_provider: Any = None,
                        log: logging.Logger | logging.LoggerAdapter[logging.Logger] = _log) -> IngestReport:
-    """DataPhase1: universe, prices, macro, features -> market store, then the postflight."""
+    """DataPhase1: universe, prices, macro; every check; then features and one published write.
+
+    Every check runs before the first write (a refusal leaves the store untouched, even on a fresh
+    workspace): ticker coverage, the write-time row gate, the market index (present in the
+    provider's macro series, covering the bars, fresh), backfill regression of tickers and macro
+    series against the published store, and the freshness of a seeded universe sample. The checks
+    and the features use the bars the store will hold: the published rows merged with the new ones.
+    """
     as_of = calendar.as_of_session(run_date)
     start = _years_before(as_of, history_years)
     universe = provider.universe(run_date)
@@ -133,20 +233,26 @@ def ingest_market_data(*, provider: Any, store: MarketStore, calendar: TradingCa
     bars = provider.daily_bars(universe, start, as_of)
     missing = coverage_gate(universe, bars.keys(), min_fraction=min_coverage)
     clean, anomalies = _gate_rows(bars, {}, upgrade_to_block)
-    before = store.last_dates() if store.libraries_present() else {}
-    after = {t: f.index[-1].date() for t, f in clean.items()}
-    regressions = backfill_regression(before, after)
+    new_macro = provider.macro_series(None, start, as_of)
+    if macro_provider is not None:
+        new_macro = {**new_macro, **macro_provider.macro_series(None, start, as_of)}
+    require_market_index(provider, new_macro, start, as_of)
+    generation, stored, stored_macro = published_bars(store)
+    after = _last_dates(clean)
+    regressions = backfill_regression(_last_dates(stored), after)
+    regressions += backfill_regression(_last_dates(stored_macro), _last_dates(new_macro))
     if regressions:
         raise QualityGateError("refusing the rebuild: it would move last dates backwards: "
-                               + "; ".join(a.message for a in regressions[:20]))
-    macro = provider.macro_series(None, start, as_of)
-    if macro_provider is not None:
-        macro = {**macro, **macro_provider.macro_series(None, start, as_of)}
-    log.info("writing %d tickers and %d macro series with %d features", len(clean), len(macro), len(FEATURE_ORDER))
-    outcome = write_with_features(store, clean, macro, market_symbol=provider.market_symbol,
-                                  sector_of=provider.sector_map())
-    postflight = run_postflight(store, calendar, as_of, market_symbol=provider.market_symbol,
-                                max_stale=max_stale, sample=postflight_sample, seed=run_date.toordinal())
+                               + "; ".join(a.message for a in regressions[:20]) + ". Nothing was written.")
+    merged, macro = merge_rows(stored, clean), merge_rows(stored_macro, new_macro)
+    market = _check_market_index(merged, macro, provider.market_symbol, calendar, as_of, max_stale)
+    stale = freshness_gate(_last_dates(merged), as_of, calendar, max_stale=max_stale, sample=postflight_sample,
+                           seed=run_date.toordinal())
+    postflight = {**market, "sample_max_stale_days": max(stale.values(), default=0), "sample_size": len(stale),
+                  "max_stale": max_stale}
+    log.info("writing %d tickers and %d macro series with %d features", len(merged), len(macro), len(FEATURE_ORDER))
+    outcome = write_with_features(store, merged, macro, market_symbol=provider.market_symbol,
+                                  sector_of=provider.sector_map(), read_generation=generation)
     blocked = {(a.ticker, a.day) for a in anomalies if a.severity == "block"}  # rows, not anomalies
     manifest = {
         "run_date": run_date.isoformat(),
@@ -170,24 +276,6 @@ def ingest_market_data(*, provider: Any, store: MarketStore, calendar: TradingCa
                     "count": len(universe), "sector_map": dict(sorted(provider.sector_map().items())),
                     "caveats": list(provider.caveats)}
     return IngestReport(manifest, validation, constituents, outcome.modes())
-
-
-def run_postflight(store: MarketStore, calendar: TradingCalendar, as_of: date, *, market_symbol: str,
-                   max_stale: int, sample: int, seed: int) -> dict[str, Any]:
-    """Latest close present for the market symbol and a seeded universe sample fresh; raise if not."""
-    macro_last = store.macro_last_dates()
-    if market_symbol not in macro_last:
-        raise QualityGateError(f"postflight: market symbol {market_symbol} is not in the macro library")
-    market_stale = calendar.trading_days_stale(macro_last[market_symbol], as_of)
-    if market_stale > max_stale:
-        raise QualityGateError(
-            f"postflight: {market_symbol} last close {macro_last[market_symbol]} is {market_stale} trading days "
-            f"behind {as_of} (max {max_stale})"
-        )
-    stale = freshness_gate(store.last_dates(), as_of, calendar, max_stale=max_stale, sample=sample, seed=seed)
-    return {"market_symbol_last_date": macro_last[market_symbol].isoformat(),
-            "market_symbol_stale_days": market_stale, "sample_max_stale_days": max(stale.values(), default=0),
-            "sample_size": len(stale), "max_stale": max_stale}
 
 
 def _window_bars(provider: Any, tickers: Sequence[str], window: Sequence[date]) -> dict[str, pd.DataFrame]:
@@ -218,29 +306,18 @@ def enrich_prior_session(*, provider: Any, store: MarketStore, calendar: Trading
         return EnrichReport({"status": "skipped", "reason": "market store empty"}, [])
     target = calendar.as_of_session(run_date)
     window = calendar.sessions(_years_before(target, 1), target)[-window_sessions:]
-    tickers = store.tickers()
+    generation, history, stored_macro = published_bars(store)
+    tickers = sorted(history)
     fresh = _window_bars(provider, tickers, window)
-    history = store.read_many(tickers, columns=[*PRICE_COLUMNS, SOURCE_COLUMN])
     prior = {t: h.loc[h.index < pd.Timestamp(window[0])] for t, h in history.items()}
     clean, anomalies = _gate_rows(fresh, prior, upgrade_to_block)
-    combined = {}
-    for ticker, frame in history.items():
-        rows = clean.get(ticker)
-        merged = frame if rows is None else pd.concat([frame.loc[~frame.index.isin(rows.index)], rows]).sort_index()
-        combined[ticker] = merged
-    macro_symbols = store.macro_symbols()
-    stored_macro = store.read_macro(macro_symbols)
-    new_macro = provider.macro_series(macro_symbols, window[0], target)
+    combined = merge_rows(history, {t: rows for t, rows in clean.items() if t in history})
+    new_macro = provider.macro_series(sorted(stored_macro), window[0], target)
     if macro_provider is not None:
         new_macro = {**new_macro, **macro_provider.macro_series(None, window[0], target)}
-    macro = {}
-    for symbol, frame in stored_macro.items():
-        rows = new_macro.get(symbol)
-        base = frame[[*PRICE_COLUMNS, SOURCE_COLUMN]]
-        macro[symbol] = base if rows is None else pd.concat(
-            [base.loc[~base.index.isin(rows.index)], rows]).sort_index()
+    macro = merge_rows(stored_macro, {s: rows for s, rows in new_macro.items() if s in stored_macro})
     outcome = write_with_features(store, combined, macro, market_symbol=provider.market_symbol,
-                                  sector_of=provider.sector_map())
+                                  sector_of=provider.sector_map(), read_generation=generation)
     newest = max((f.index[-1].date() for f in combined.values() if len(f)), default=None)
     summary = {"status": "ok", "target_session": target.isoformat(), "window": [window[0].isoformat(),
                target.isoformat()], "tickers": len(tickers), "refreshed": len(clean), "writes": outcome.modes(),

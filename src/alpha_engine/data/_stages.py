@@ -123,7 +123,7 @@ class DataPhase1(Stage[NoOptions]):
     failure_class = FailureClass.HARD
     compute = Compute.BATCH
     timeout_seconds = 5400
-    description = "Universe, prices, macro and features into the market store; weekly manifest; postflight"
+    description = "Universe, prices and macro, every gate, then features into the market store in one published write; weekly manifest"
     requires = (MARKET,)
     produces = (WEEKLY_MANIFEST, WEEKLY_VALIDATION, WEEKLY_CONSTITUENTS, LATEST_WEEKLY)
 

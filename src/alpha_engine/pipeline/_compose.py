@@ -12,8 +12,9 @@ the hard way hold here because the wiring is generated, never written by hand:
   every stage boots and runs only its preflight. Without ``shell_run`` the path is exactly the
   one a definition without the feature would take (strict superset).
 * One ``skip_<slug>`` gate per stage (``And[IsPresent, BooleanEquals true]``).
-* Every stage call carries ``run_date`` and the preflight-only flag. Lambda stages retry only
-  Lambda service errors; Batch stages are not retried (a stage failure is not transient).
+* Every stage call carries ``run_date`` and the preflight-only flag; a stage that declares
+  ``receives_execution_input`` also gets ``$$.Execution.Input`` (its skip flags). Lambda stages
+  retry only Lambda service errors; Batch stages are not retried (a stage failure is not transient).
 * Hard stages catch into ``Extract<Name>Error`` then ``HandleFailure`` (notify) then
   ``FailExecution``; soft stages record ``$.<slug>_error`` and go on.
 * Parallel branches never throw: each ends in a Complete or Failed Pass, a failed hard stage
@@ -29,6 +30,7 @@ from typing import Any
 from alpha_engine.config import PipelineSettings
 
 from ._graph import Branch, ParallelGroup, StageGraph
+from ._lambda_handler import EXECUTION_INPUT_ENV
 from ._stage import Compute, FailureClass, Stage
 
 __all__ = [
@@ -350,15 +352,17 @@ class _Composer:
         if stage.description:
             comment = f"{stage.description} ({comment})"
         if stage.compute is Compute.LAMBDA:
+            payload = {"stage": stage.slug, "run_date.$": "$.run_date", "preflight_only.$": "$.preflight_only",
+                       "execution.$": "$$.Execution.Name", "attempt.$": ATTEMPT_LABEL}
+            if stage.receives_execution_input:
+                payload["execution_input.$"] = "$$.Execution.Input"
             return {
                 "Type": "Task",
                 "Comment": comment,
                 "Resource": LAMBDA_INVOKE,
                 "Parameters": {
                     "FunctionName": f"{self.s.function_prefix}{stage.slug}",
-                    "Payload": {"stage": stage.slug, "run_date.$": "$.run_date",
-                                "preflight_only.$": "$.preflight_only",
-                                "execution.$": "$$.Execution.Name", "attempt.$": ATTEMPT_LABEL},
+                    "Payload": payload,
                 },
                 "ResultSelector": {"status.$": "$.Payload.status", "summary.$": "$.Payload.summary"},
                 "ResultPath": f"$.{snake}_result",
@@ -370,6 +374,9 @@ class _Composer:
                  "--execution", "$$.Execution.Name", "--attempt", ATTEMPT_LABEL, "--",
                  "alpha-engine", "stage", "run", stage.slug, "--run-date", "$.run_date"]
         command = ", ".join(w if w.startswith("$") or w.startswith("States.") else _literal(w) for w in words)
+        environment = [{"Name": PREFLIGHT_ENV, "Value.$": "States.Format('{}', $.preflight_only)"}]
+        if stage.receives_execution_input:
+            environment.append({"Name": EXECUTION_INPUT_ENV, "Value.$": "States.JsonToString($$.Execution.Input)"})
         return {
             "Type": "Task",
             "Comment": comment,
@@ -380,9 +387,7 @@ class _Composer:
                 "JobDefinition": self.s.job_definition,
                 "ContainerOverrides": {
                     "Command.$": f"States.Array({command})",
-                    "Environment": [
-                        {"Name": PREFLIGHT_ENV, "Value.$": "States.Format('{}', $.preflight_only)"},
-                    ],
+                    "Environment": environment,
                 },
             },
             "ResultSelector": {"job_id.$": "$.JobId", "status.$": "$.Status"},

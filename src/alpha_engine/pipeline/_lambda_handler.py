@@ -13,6 +13,7 @@ boots fast.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -22,7 +23,12 @@ from typing import Any
 
 from ._artifacts import STAGE_LOG
 
-__all__ = ["StageFailed", "StageInvocationError", "StagePreflightFailed", "handler", "stage_command"]
+__all__ = ["EXECUTION_INPUT_ENV", "StageFailed", "StageInvocationError", "StagePreflightFailed", "handler",
+           "stage_command"]
+
+# The execution input of a stage that receives it (``Stage.receives_execution_input``), as JSON: set
+# by the Batch container overrides, or by this handler from the event's ``execution_input``.
+EXECUTION_INPUT_ENV = "ALPHA_ENGINE_EXECUTION_INPUT"
 
 
 class StageInvocationError(Exception):
@@ -49,7 +55,7 @@ def stage_command(slug: str, run_date: str, *, preflight_only: bool, report: str
             "--execution", execution, "--attempt", attempt, "--", *inner]
 
 
-def _parse(event: Any) -> tuple[str, str, bool, str, str]:
+def _parse(event: Any) -> tuple[str, str, bool, str, str, dict[str, Any] | None]:
     if not isinstance(event, dict):
         raise StageInvocationError(f"the event must be an object, got {type(event).__name__}")
     slug, run_date, preflight_only = event.get("stage"), event.get("run_date"), event.get("preflight_only", False)
@@ -63,11 +69,17 @@ def _parse(event: Any) -> tuple[str, str, bool, str, str]:
     for field, value in (("execution", execution), ("attempt", attempt)):
         if not isinstance(value, str) or not value:
             raise StageInvocationError(f"event.{field} must be a non-empty string, got {value!r}")
-    return slug, run_date, preflight_only, execution, attempt
+    execution_input = event.get("execution_input")
+    if execution_input is not None and not isinstance(execution_input, dict):
+        raise StageInvocationError(f"event.execution_input must be an object, got {execution_input!r}")
+    return slug, run_date, preflight_only, execution, attempt, execution_input
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    slug, run_date, preflight_only, execution, attempt = _parse(event)
+    slug, run_date, preflight_only, execution, attempt, execution_input = _parse(event)
+    env = dict(os.environ)
+    if execution_input is not None:
+        env[EXECUTION_INPUT_ENV] = json.dumps(execution_input, sort_keys=True)
     with tempfile.TemporaryDirectory(prefix="alpha-engine-stage-") as tmp:
         report_path = Path(tmp) / "report.json"
         command = stage_command(slug, run_date, preflight_only=preflight_only, report=str(report_path),
@@ -76,7 +88,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         # the stage and ships the log; we only wait for it, so the log is never cut short.
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
         try:
-            code = subprocess.run(command, stdin=subprocess.DEVNULL, check=False).returncode
+            code = subprocess.run(command, stdin=subprocess.DEVNULL, env=env, check=False).returncode
         finally:
             signal.signal(signal.SIGTERM, previous)
         report = json.loads(report_path.read_text()) if report_path.exists() else None

@@ -49,7 +49,7 @@ from ._stage import Stage, StageContext, StageOutcome
 if TYPE_CHECKING:
     from alpha_engine.store import ArtifactStore
 
-__all__ = ["ExitCode", "StageReport", "artifact_present", "run_stage", "write_report"]
+__all__ = ["ExitCode", "StageReport", "artifact_present", "run_stage", "skipped_stages", "write_report"]
 
 
 class ExitCode(IntEnum):
@@ -141,10 +141,18 @@ def artifact_present(store: ArtifactStore, artifact: Artifact, run_date: date) -
     return any(artifact.matches(key) for key in store.list(artifact.prefix))
 
 
+def skipped_stages(graph: StageGraph, execution_input: Mapping[str, Any] | None) -> frozenset[str]:
+    """Slugs of the stages an execution input skips (``skip_<slug>: true``, as the skip gates test)."""
+    given = execution_input or {}
+    return frozenset(stage.slug for stage in graph.stages() if given.get(f"skip_{stage.snake()}") is True)
+
+
 def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp | None = None,
-              preflight_only: bool = False, now: Callable[[], datetime] = _utc_now) -> StageReport:
+              preflight_only: bool = False, now: Callable[[], datetime] = _utc_now,
+              execution_input: Mapping[str, Any] | None = None) -> StageReport:
     """Run one stage (see module docstring). Never raises for a stage's own failure; raises
-    UnknownStageError/StageDefinitionError/ConfigError for a usage problem."""
+    UnknownStageError/StageDefinitionError/ConfigError for a usage problem. ``execution_input`` is
+    the execution's input, for a stage that declares ``receives_execution_input`` (``ctx.skipped``)."""
     started = time.monotonic()
     app = app or load_app(settings.pipeline.app)
     stage_cls = app.graph.stage(slug)
@@ -154,7 +162,8 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
     resources = app.open_resources(settings, read_only=preflight_only, stage=stage_cls)
     ctx: StageContext[Any] = StageContext(
         run_date=run_date, options=options, settings=settings, resources=resources, graph=app.graph, now=now,
-        seed=settings.seed, logger=log, preflight_only=preflight_only)
+        seed=settings.seed, logger=log, preflight_only=preflight_only,
+        skipped=skipped_stages(app.graph, execution_input) if stage_cls.receives_execution_input else frozenset())
     stage: Stage[Any] = stage_cls()
     pending: dict[str, str] = {}
 

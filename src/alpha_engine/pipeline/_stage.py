@@ -11,7 +11,10 @@ the graph checks need:
 * ``requires``: the external resources its preflight checks (:class:`Resource`);
 * ``consumes``: artifacts of stages upstream in the graph (an :class:`Artifact`, or
   :func:`optional` of one when the stage works without it);
-* ``produces``: its own artifacts, declared in its package.
+* ``produces``: its own artifacts, declared in its package;
+* ``receives_execution_input``: True for a stage that needs to know which stages the execution's
+  input skips (``skip_<slug>``): its call carries ``$$.Execution.Input`` and its context
+  ``ctx.skipped`` (the health check tells a skipped stage from one that failed or never ran).
 
 Its two methods are what the stage runner calls:
 
@@ -133,6 +136,9 @@ class StageContext(Generic[OptionsT]):
     # Consumed artifacts an upstream stage has not produced yet (shell run only):
     # key pattern -> "<key> from <producer>".
     pending: Mapping[str, str] = field(default_factory=dict)
+    # Slugs of the stages this execution's input skips (``skip_<slug>: true``); known only to a stage
+    # that declares ``receives_execution_input`` (empty otherwise, and when run outside an execution).
+    skipped: frozenset[str] = frozenset()
 
     @property
     def artifacts(self) -> ArtifactStore:
@@ -164,6 +170,7 @@ class Stage(ABC, Generic[OptionsT]):
     requires: ClassVar[tuple[Resource[Any], ...]] = ()
     consumes: ClassVar[tuple[Artifact | Consumption, ...]] = ()
     produces: ClassVar[tuple[Artifact, ...]] = ()
+    receives_execution_input: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -224,6 +231,8 @@ def check_stage_class(stage: type[Stage[Any]]) -> None:
         raise StageDefinitionError(f"stage {where}: consumes must be a tuple of Artifact (or optional(Artifact))")
     if not (isinstance(stage.produces, tuple) and all(isinstance(a, Artifact) for a in stage.produces)):
         raise StageDefinitionError(f"stage {where}: produces must be a tuple of Artifact")
+    if not isinstance(stage.receives_execution_input, bool):
+        raise StageDefinitionError(f"stage {where}: receives_execution_input must be a bool")
     keys = [artifact.key for artifact in stage.produces]
     if len(set(keys)) != len(keys):
         raise StageDefinitionError(f"stage {where}: produces lists an artifact twice")

@@ -10,9 +10,15 @@ Two libraries, one symbol per series:
   series can keep extra float64 columns after them (``upsert_macro(..., extra_columns=...)``).
 
 Every write is an idempotent **upsert** (:meth:`MarketStore.upsert`): rows equal to what is stored
-write nothing, rows after the last stored date are appended, anything else rewrites the symbol. Only
-the latest version of a symbol is kept. Writes need the single-writer lock (:meth:`MarketStore.writer`);
-a store opened ``read_only`` refuses every write before touching anything.
+write nothing, rows after the last stored date are appended, anything else rewrites the symbol.
+Writes need the single-writer lock (:meth:`MarketStore.writer`); a store opened ``read_only``
+refuses every write before touching anything.
+
+Writes are **staged and published** (:mod:`._publication`): readers see only the last published
+generation (an ArcticDB snapshot per library), and a writer session publishes its writes when it
+ends without an error. A session that fails, or a process killed mid-write, leaves the previous
+generation readable and consistent; the next session discards what it left before writing. Inside
+its own session, after its first write, the writer reads what it has staged.
 
 ArcticDB exceptions are translated at one boundary (:data:`ARCTIC_ERROR_MAP`, :func:`map_arctic_exceptions`)
 into :class:`MarketStoreError` naming the library and symbol. Damaged files (LMDB's MDB_CORRUPTED,
@@ -37,9 +43,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from arcticdb.options import OutputFormat
-from arcticdb.version_store.library import Library, ReadRequest, WritePayload
+from arcticdb.version_store.library import Library, ReadInfoRequest, ReadRequest, WritePayload
 from arcticdb_ext.exceptions import ErrorCode
 
+from . import _publication as publication
 from ._bars import PRICE_COLUMNS, SOURCE_COLUMN
 from ._errors import MarketStoreCorruptError, MarketStoreError, ReadOnlyMarketStoreError, SymbolNotFoundError
 from ._market_location import ARCTIC_CONFIG_DIR, lmdb_directory
@@ -49,6 +56,7 @@ __all__ = ["MarketStore", "UpsertResult"]
 
 _UNKNOWN_SOURCE = "unknown"
 _PREFLIGHT_SYMBOL = "__alpha_engine_preflight__"
+_RESERVED_SYMBOLS = frozenset({_PREFLIGHT_SYMBOL, publication.PUBLISH_MARKER})  # never data: hidden from readers
 _BATCH_SIZE = 150  # symbols per batch call: bounds the frames held in memory at once (as upstream)
 _NANOS_PER_DAY = 86_400 * 10**9
 _APPENDS_KEY = "appends_since_compaction"  # version metadata: row slices added since the last rewrite
@@ -380,6 +388,8 @@ class MarketStore:
         self._universe_layout = _Layout(self.feature_columns, np.dtype("float32"))
         self._arctic: arcticdb.Arctic | None = None
         self._libraries: dict[str, Library] = {}
+        self._staging = False  # this writer session has begun writing (leftovers discarded)
+        self._staged = False  # ... and changed something, so it publishes when it ends
 
     def __repr__(self) -> str:
         mode = ", read_only=True" if self.read_only else ""
@@ -420,7 +430,7 @@ class MarketStore:
         return _batch_failure(self.uri, library, action, failed)
 
     def _not_stored(self, library: str, missing: list[str]) -> SymbolNotFoundError:
-        stored = self._symbols(library)
+        stored = self._symbols(library, self._read_as_of(library))
         what = "ticker" if library == self.UNIVERSE else "macro series"
         plural = "s" if library == self.UNIVERSE else ""
         names = ", ".join(missing[:10]) + ("..." if len(missing) > 10 else "")
@@ -468,14 +478,81 @@ class MarketStore:
                                    f"(wrap writes in `with store.writer():`)")
 
     def writer(self) -> AbstractContextManager[None]:
-        """The single-writer lock, held for the ``with`` block; re-entrant for this store object.
+        """A writer session: the single-writer lock, held for the ``with`` block; re-entrant for this
+        store object. When the outermost block ends without an error, what it wrote is published
+        (nothing is published when nothing changed, so a no-op session leaves the store byte-identical);
+        when it raises, nothing is, and readers keep the previous generation.
 
         Local stores flock ``<path>/.alpha-engine-writer.lock`` (excludes every other process and store
         object); remote stores get a process-local lock only (see :mod:`._writer_lock`). A held lock
         raises :class:`MarketStoreLockedError` at once.
         """
         self._refuse_if_read_only("writer lock")
-        return self._lock
+        return self._writer_session()
+
+    @contextmanager
+    def _writer_session(self) -> Iterator[None]:
+        outermost = not self._lock.held
+        with self._lock:
+            if outermost:
+                self._staging = self._staged = False
+            try:
+                yield
+                if outermost and self._staged:
+                    self._publish()
+            finally:
+                if outermost:  # on an error the staged writes stay unpublished, discarded next session
+                    self._staging = self._staged = False
+
+    def _both_libraries(self, first: str = UNIVERSE) -> list[Library]:
+        """Both libraries (``first`` is looked up first, so a missing one is named by the caller's)."""
+        other = self.MACRO if first == self.UNIVERSE else self.UNIVERSE
+        found = {first: self._library(first), other: self._library(other)}
+        return [found[self.UNIVERSE], found[self.MACRO]]
+
+    def _begin_staging(self) -> None:
+        """Before a session's first write: discard what a failed session left unpublished, or publish
+        a store that has no generation yet (see :mod:`._publication`)."""
+        if self._staging:
+            return
+        libraries = self._both_libraries()
+        with self._mapped(f"{self.UNIVERSE},{self.MACRO}"):
+            generation = publication.published_generation(libraries)
+            if generation is None:
+                self._require_writer("publish")
+                publication.adopt_live(libraries, skip=[_PREFLIGHT_SYMBOL])
+            else:
+                self._require_writer("discard unpublished writes")
+                self._staged = bool(publication.discard_unpublished(libraries, generation))
+        self._staging = True
+
+    def _publish(self) -> None:
+        self._require_writer("publish")
+        libraries = self._both_libraries()
+        with self._mapped(f"{self.UNIVERSE},{self.MACRO}"):
+            current = publication.published_generation(libraries)
+            if current is None:  # pragma: no cover - _begin_staging published one before any write
+                raise MarketStoreError(f"market store {self.uri}: no published generation to supersede")
+            publication.publish(libraries, current, skip=[_PREFLIGHT_SYMBOL])
+
+    def published_generation(self) -> int | None:
+        """The generation readers see (None: no store, or one written before publication existed,
+        whose live versions readers see)."""
+        if not self.libraries_present():
+            return None
+        libraries = self._both_libraries()
+        with self._mapped(f"{self.UNIVERSE},{self.MACRO}"):
+            return publication.published_generation(libraries)
+
+    def _read_as_of(self, library_name: str) -> str | None:
+        """The snapshot readers read (None: the live versions, for the writer reading what it staged,
+        or for a store without a generation)."""
+        if self._lock.held and self._staging:
+            return None
+        libraries = self._both_libraries(library_name)
+        with self._mapped(f"{self.UNIVERSE},{self.MACRO}"):
+            generation = publication.published_generation(libraries)
+        return None if generation is None else publication.snapshot_name(generation)
 
     def ensure_libraries(self) -> None:
         """Create the ``universe`` and ``macro`` libraries if missing."""
@@ -488,6 +565,7 @@ class MarketStore:
                     continue
                 library = arctic.get_library(name, create_if_missing=True)
             self._libraries[name] = library
+        self._begin_staging()
 
     def check_writable(self) -> None:
         """Preflight: take the writer lock, write, read back and delete a sentinel symbol in the
@@ -509,19 +587,19 @@ class MarketStore:
 
     # -- reads ----------------------------------------------------------------------------------------
 
-    def _symbols(self, library_name: str) -> list[str]:
+    def _symbols(self, library_name: str, as_of: str | None) -> list[str]:
         library = self._library(library_name)
         with self._mapped(library_name):
-            symbols = _list_symbols(library)
-        return sorted(s for s in symbols if s != _PREFLIGHT_SYMBOL)
+            symbols = _list_symbols(library, as_of)
+        return sorted(s for s in symbols if s not in _RESERVED_SYMBOLS)
 
     def tickers(self) -> list[str]:
-        """Sorted symbols of the universe library."""
-        return self._symbols(self.UNIVERSE)
+        """Sorted symbols of the universe library (published)."""
+        return self._symbols(self.UNIVERSE, self._read_as_of(self.UNIVERSE))
 
     def macro_symbols(self) -> list[str]:
-        """Sorted symbols of the macro library."""
-        return self._symbols(self.MACRO)
+        """Sorted symbols of the macro library (published)."""
+        return self._symbols(self.MACRO, self._read_as_of(self.MACRO))
 
     def _read_columns(self, layout: _Layout, columns: Sequence[str] | None, where: str) -> list[str]:
         if columns is None:
@@ -546,13 +624,14 @@ class MarketStore:
                    start: date | None, end: date | None, columns: Sequence[str] | None
                    ) -> dict[str, pd.DataFrame]:
         library = self._library(library_name)
-        names = self._symbols(library_name) if symbols is None else _checked_symbols(symbols, library_name)
+        as_of = self._read_as_of(library_name)
+        names = self._symbols(library_name, as_of) if symbols is None else _checked_symbols(symbols, library_name)
         wanted = self._read_columns(layout, columns, _place(self.uri, library_name, None))
         date_range = (_timestamp(start, "start"), _timestamp(end, "end"))
         ranged = None if date_range == (None, None) else date_range
         out: dict[str, pd.DataFrame] = {}
         for chunk in _chunks(names, _BATCH_SIZE):
-            requests = [ReadRequest(s, date_range=ranged, columns=wanted) for s in chunk]
+            requests = [ReadRequest(s, as_of=as_of, date_range=ranged, columns=wanted) for s in chunk]
             with self._mapped(library_name, ",".join(chunk[:3]) + ("..." if len(chunk) > 3 else "")):
                 items = library.read_batch(requests)
             failed = [(s, item) for s, item in zip(chunk, items, strict=True) if _is_batch_error(item)]
@@ -581,13 +660,14 @@ class MarketStore:
                    end: date | None = None) -> dict[str, pd.DataFrame]:
         """Macro series as stored (bars, source, then any extra columns the series was written with)."""
         library = self._library(self.MACRO)
-        names = self.macro_symbols() if symbols is None else _checked_symbols(symbols, self.MACRO)
+        as_of = self._read_as_of(self.MACRO)
+        names = self._symbols(self.MACRO, as_of) if symbols is None else _checked_symbols(symbols, self.MACRO)
         date_range = (_timestamp(start, "start"), _timestamp(end, "end"))
         ranged = None if date_range == (None, None) else date_range
         out: dict[str, pd.DataFrame] = {}
         for chunk in _chunks(names, _BATCH_SIZE):
             with self._mapped(self.MACRO, ",".join(chunk[:3])):
-                items = library.read_batch([ReadRequest(s, date_range=ranged) for s in chunk])
+                items = library.read_batch([ReadRequest(s, as_of=as_of, date_range=ranged) for s in chunk])
             failed = [(s, item) for s, item in zip(chunk, items, strict=True) if _is_batch_error(item)]
             if failed:
                 raise self._batch_failure(self.MACRO, "read", failed)
@@ -596,10 +676,11 @@ class MarketStore:
 
     def _last_dates(self, library_name: str) -> dict[str, date]:
         library = self._library(library_name)
-        names = self._symbols(library_name)
+        as_of = self._read_as_of(library_name)
+        names = self._symbols(library_name, as_of)
         out: dict[str, date] = {}
         for chunk in _chunks(names, _BATCH_SIZE):
-            descriptions = self._describe(library, library_name, chunk)
+            descriptions = self._describe(library, library_name, chunk, as_of)
             for symbol, description in descriptions.items():
                 last = None if description is None else _as_date(description.date_range[1])
                 if last is not None:
@@ -614,10 +695,13 @@ class MarketStore:
         """Macro symbol -> last stored date, from symbol descriptions (no data is read)."""
         return self._last_dates(self.MACRO)
 
-    def _describe(self, library: Library, library_name: str, symbols: Sequence[str]) -> dict[str, Any]:
-        """symbol -> ArcticDB SymbolDescription, or None if the symbol is not stored."""
+    def _describe(self, library: Library, library_name: str, symbols: Sequence[str],
+                  as_of: str | None = None) -> dict[str, Any]:
+        """symbol -> ArcticDB SymbolDescription (live, or in snapshot ``as_of``), or None if the symbol
+        is not stored."""
+        requests = [ReadInfoRequest(s, as_of=as_of) for s in symbols]
         with self._mapped(library_name, ",".join(symbols[:3])):
-            items = library.get_description_batch(list(symbols))
+            items = library.get_description_batch(requests)
         out: dict[str, Any] = {}
         failed = []
         for symbol, item in zip(symbols, items, strict=True):
@@ -654,6 +738,7 @@ class MarketStore:
                 ) -> list[UpsertResult]:
         symbols = _checked_symbols(list(frames), library_name)
         library = self._library(library_name)
+        self._begin_staging()
         results: dict[str, UpsertResult] = {}
         # canonical copies are made a chunk at a time to bound memory; a bad frame in a later chunk
         # therefore fails after earlier chunks were written (re-running is safe: upserts are idempotent)
@@ -704,6 +789,8 @@ class MarketStore:
                 old = _canonical_frame(stored[symbol], layout, _place(self.uri, library_name, symbol))
                 writes[symbol] = ("spliced", _combine(old, frames[symbol]))
 
+        if writes or appends:
+            self._staged = True
         if writes:
             payloads = [WritePayload(s, frame, metadata={_APPENDS_KEY: 0}) for s, (_, frame) in writes.items()]
             self._apply(library_name, "write", list(writes),
@@ -778,20 +865,20 @@ def _appends_since_compaction(item: Any) -> int:
     return count if isinstance(count, int) and count >= 0 else 0
 
 
-def _list_symbols(library: Library) -> list[str]:
+def _list_symbols(library: Library, snapshot: str | None) -> list[str]:
     # Library.list_symbols() reads ArcticDB's symbol-list cache and, when the cache is missing or has
     # grown, compacts it: a storage write (refused in spirit by a read-only store) behind a storage lock
     # that costs about a second. Listing the version references instead never writes and, for a
-    # library of ~1,000 symbols, is as fast.
+    # library of ~1,000 symbols, is as fast. A snapshot's symbols are read from the snapshot itself.
     nvs = getattr(library, "_nvs", None)
     if nvs is None:  # pragma: no cover - a future ArcticDB without the native store handle
-        return list(library.list_symbols())
-    return list(nvs.list_symbols(use_symbol_list=False))
+        return list(library.list_symbols(snapshot_name=snapshot))
+    return list(nvs.list_symbols(snapshot=snapshot, use_symbol_list=False))
 
 
 def _checked_symbols(symbols: Sequence[str], library: str) -> list[str]:
     names = [symbols] if isinstance(symbols, str) else list(symbols)
-    bad = [s for s in names if not isinstance(s, str) or not s.strip() or s == _PREFLIGHT_SYMBOL]
+    bad = [s for s in names if not isinstance(s, str) or not s.strip() or s in _RESERVED_SYMBOLS]
     if bad:
         raise MarketStoreError(f"library '{library}': invalid symbol names {bad!r}")
     repeated = sorted({s for s in names if names.count(s) > 1}) if len(set(names)) != len(names) else []

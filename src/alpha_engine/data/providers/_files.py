@@ -3,7 +3,8 @@
 Layout (``root`` is the ``root`` option)::
 
     <root>/<TICKER>.csv | <TICKER>.parquet        one file per ticker; the file name is the ticker
-    <root>/macro/<SYMBOL>.csv | <SYMBOL>.parquet  one file per macro symbol (SPY, VIX, XLK, ...)
+    <root>/macro/<SYMBOL>.csv | <SYMBOL>.parquet  one file per macro symbol (SPY, VIX, XLK, ...); the
+                                                  market index (``market_symbol``, SPY) is required
     <root>/sectors.csv                            optional: columns ticker, sector_etf
 
 Ticker files have the columns ``date`` and ``close`` (required) and ``open``, ``high``, ``low``,
@@ -180,7 +181,15 @@ class FilesProvider:
         valid = [d for d in newest if pd.notna(d)]
         return max(valid).date() if valid else None
 
+    def macro_location(self, symbol: str) -> str:
+        """Where the file of macro ``symbol`` is looked for (for error messages)."""
+        return f"{self.root / 'macro' / symbol}.csv or .parquet"
+
     def probe(self) -> None:
         if not self._tickers():
             raise ProviderError(f"files: data directory {self.root} has no <TICKER>.csv or .parquet file; "
                                 "add one file per ticker (see alpha_engine.data.providers._files)")
+        if self.market_symbol not in self._index(self.root / "macro"):
+            raise ProviderError(f"files: no file for the market index {self.market_symbol}: expected "
+                                f"{self.macro_location(self.market_symbol)}; the market-relative features need it. "
+                                "Add it, or set provider_options.market_symbol to the index you have")
