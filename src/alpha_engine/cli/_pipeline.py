@@ -123,6 +123,10 @@ class _LiveView:
         self.thread.join(timeout=2)
 
 
+def _runtime_line(line: str) -> None:
+    err(f"  {line}")
+
+
 def _print_table(statuses: list[StageStatus]) -> None:
     if not statuses:
         err("(the stage graph has no stages yet)")
@@ -229,7 +233,8 @@ def redrive_cmd(
 
     settings, app = load_configured(config, workspace)
     view = None if as_json else _LiveView(settings, {s.name: s for s in app.graph.stages()})
-    pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None)
+    # log: the runtime says which earlier attempts it stopped before redriving.
+    pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None, log=_runtime_line)
     if view is not None:
         view.run_date = pipeline.run_date_of(execution)
         with view:
@@ -248,8 +253,9 @@ def resume_cmd(
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
-    """Continue a RUNNING execution whose process died, from its last checkpoint."""
-    pipeline = _pipeline(config, workspace)
+    """Continue a RUNNING execution whose process died, from its last checkpoint; an earlier attempt
+    of a stage still running is stopped first."""
+    pipeline = _pipeline(config, workspace, log=_runtime_line)  # "stopped the earlier attempt of X"
     result = pipeline.resume(execution)
     _finish(pipeline, result.arn, as_json)
 

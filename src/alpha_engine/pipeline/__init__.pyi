@@ -2,11 +2,20 @@ from ._app import PipelineApp, load_app
 from ._artifacts import FRAMEWORK_ARTIFACTS, HEALTH_MARKER, STAGE_LOG
 from ._compose import ComposeOptions, compose_definition, definition_json
 from ._errors import PipelineError, PreflightError, RecoveryError, StageDefinitionError, UnknownStageError
+from ._fence import LeaseFence
 from ._graph import Branch, ParallelGroup, StageGraph, Step
 from ._local import LocalPipeline, StageStatus, short_cause, stage_statuses
 from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path
 from ._resources import ARTIFACTS, MARKET, Opener, Probe, Resource, Resources, Wiring
-from ._runner import ExitCode, StageReport, artifact_present, run_stage, write_report
+from ._runner import (
+    TERMINATION_MESSAGE_ENV,
+    ExitCode,
+    StageReport,
+    artifact_present,
+    run_stage,
+    write_report,
+    write_termination_message,
+)
 from ._stage import (
     Compute,
     Consumption,
@@ -25,12 +34,14 @@ __all__ = [
     "HEALTH_MARKER",
     "MARKET",
     "STAGE_LOG",
+    "TERMINATION_MESSAGE_ENV",
     "Branch",
     "ComposeOptions",
     "Compute",
     "Consumption",
     "ExitCode",
     "FailureClass",
+    "LeaseFence",
     "LocalPipeline",
     "LogCaptureResult",
     "NoOptions",
@@ -66,4 +77,5 @@ __all__ = [
     "stage_log_path",
     "stage_statuses",
     "write_report",
+    "write_termination_message",
 ]

@@ -15,6 +15,7 @@ from ._errors import (
     ArtifactNotFoundError,
     CalendarError,
     ContractError,
+    FencedWriteError,
     InvalidKeyError,
     MarketStoreError,
     MarketStoreLockedError,
@@ -22,6 +23,7 @@ from ._errors import (
     ReadOnlyStoreError,
     StoreError,
 )
+from ._fence import WriteFence
 from ._market_location import probe_market_store
 from ._market_store import MarketStore, UpsertResult
 from ._writer_lock import WriterLock
@@ -36,6 +38,7 @@ __all__ = [
     "CalendarError",
     "ContractError",
     "Contracts",
+    "FencedWriteError",
     "InvalidKeyError",
     "MarketStore",
     "MarketStoreError",
@@ -46,6 +49,7 @@ __all__ = [
     "StoreError",
     "TradingCalendar",
     "UpsertResult",
+    "WriteFence",
     "WriterLock",
     "content_digest",
     "empty_ticker_frame",
