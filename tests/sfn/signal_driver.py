@@ -1,10 +1,11 @@
 """Child process for the engine-signal tests: a LocalRuntime on a workspace runs (or redrives) one
 Batch job that records the signal it gets, and prints the result as JSON.
 
-    python signal_driver.py start|redrive WORKSPACE FLAGS
+    python signal_driver.py start|redrive WORKSPACE FLAGS GRACE_SECONDS
 
-The job writes its pid to ``FLAGS/job.pid``; on SIGTERM or SIGINT it writes the signal number to
-``FLAGS/job.signal`` and exits 3. With ``FLAGS/succeed`` present it exits 0 at once.
+The job writes its pid to ``FLAGS/job.pid``; on SIGTERM or SIGINT it appends the signal number to
+``FLAGS/job.signal`` and exits 3 (with ``FLAGS/ignore`` present it goes on running). With
+``FLAGS/succeed`` present it exits 0 at once.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ flags = sys.argv[1]
 if os.path.exists(os.path.join(flags, "succeed")):
     sys.exit(0)
 def stop(signum, frame):
-    with open(os.path.join(flags, "job.signal"), "w") as out:
-        out.write(str(signum))
-    sys.exit(3)
+    with open(os.path.join(flags, "job.signal"), "a") as out:
+        out.write(str(signum) + " ")
+    if not os.path.exists(os.path.join(flags, "ignore")):
+        sys.exit(3)
 signal.signal(signal.SIGTERM, stop)
 signal.signal(signal.SIGINT, stop)
 with open(os.path.join(flags, "job.pid.tmp"), "w") as out:
@@ -48,8 +50,8 @@ def definition(flags: str) -> dict[str, object]:
 
 
 def main() -> None:
-    mode, workspace, flags = sys.argv[1:4]
-    runtime = LocalRuntime(RuntimeConfig(workspace=Path(workspace), terminate_grace_seconds=20))
+    mode, workspace, flags, grace = sys.argv[1:5]
+    runtime = LocalRuntime(RuntimeConfig(workspace=Path(workspace), terminate_grace_seconds=float(grace)))
     if mode == "start":
         result = runtime.start(definition(flags), {}, name="signal-test")
     else:
