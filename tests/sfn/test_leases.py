@@ -218,3 +218,27 @@ def test_the_leases_table_is_in_the_database_file(db: SqliteStore) -> None:
     db.begin_lease("t1", ARN, "/Train#0", "Train", 1.0)
     rows = sqlite3.connect(db.path).execute("SELECT token, state_name, attempt, status FROM task_leases").fetchall()
     assert rows == [("t1", "Train", 1, "ACTIVE")]
+
+
+def test_stopping_the_engine_aborts_a_nested_execution_and_its_parent(tmp_path: Path) -> None:
+    child = {"StartAt": "Hang", "States": {"Hang": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"},
+        "End": True}}}
+    holder: dict[str, LocalRuntime] = {}
+
+    async def hang(request: TaskRequest) -> Any:
+        holder["runtime"].engine.stop_running("SIGTERM", lambda states: f"stopped while {states} ran")
+        await asyncio.sleep(3600)
+
+    runtime = holder["runtime"] = LocalRuntime(
+        RuntimeConfig(workspace=tmp_path / "ws", state_machines={"Child": child}), clock=FakeClock(),
+        extra_bindings=[MockBinding(hang, "arn:aws:states:::lambda:*")])
+    parent = {"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync",
+        "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:111111111111:stateMachine:Child"},
+        "End": True}}}
+    result = runtime.start(parent, {})
+    assert (result.status, result.error, result.cause) == ("ABORTED", "SIGTERM", "stopped while ['Call'] ran")
+    statuses = {record.name == result.name: (record.status, record.cause) for record in runtime.store.list_executions()}
+    assert statuses[False] == ("ABORTED", "stopped while ['Hang'] ran")
+    assert not any(lease.active for record in runtime.store.list_executions() for lease in runtime.store.leases(record.arn))

@@ -253,9 +253,8 @@ class Run:
             self.emit(None, "ExecutionAborted", {})
             return self.finish("ABORTED")
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if self._abort is None or (current is not None and current.cancelling()):
-                raise  # we are being cancelled ourselves, not stopped by abort()
+            if self._abort is None:
+                raise  # cancelled from outside, not stopped by abort()
             error, cause = self._abort
             details: dict[str, Any] = {}
             if error is not None:
@@ -263,7 +262,11 @@ class Run:
             if cause is not None:
                 details["cause"] = cause
             self.emit(None, "ExecutionAborted", details)
-            return self.finish("ABORTED", error=error, cause=cause)
+            result = self.finish("ABORTED", error=error, cause=cause)
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # a nested execution whose parent is being stopped too: recorded, now let it unwind
+            return result
         except SfnError:
             raise
         except Exception as exc:  # an engine defect must end the execution, never leave it RUNNING
