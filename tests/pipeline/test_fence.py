@@ -31,6 +31,7 @@ from alpha_engine.pipeline import (
 from alpha_engine.pipeline._fence import EXECUTION_STORE_ENV, TASK_LEASE_ENV
 from alpha_engine.sfn import ExecutionRecord, SqliteStore
 from alpha_engine.store import ArtifactStore, FencedWriteError
+from conftest import set_fault
 
 DAY = "2026-11-21"
 ARN = "arn:aws:states:us-east-1:111111111111:execution:StateMachine:run-1"
@@ -134,8 +135,6 @@ def test_no_termination_message_unless_failed_and_asked_for(tmp_path: Path, repo
 
 def test_stage_run_writes_the_termination_message(test_settings: Settings, monkeypatch: pytest.MonkeyPatch,
                                                   tmp_path: Path) -> None:
-    from conftest import set_fault
-
     target = tmp_path / "message"
     monkeypatch.setenv(TERMINATION_MESSAGE_ENV, str(target))
     set_fault(test_settings, "alpha", "preflight")

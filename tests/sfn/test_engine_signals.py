@@ -112,7 +112,9 @@ def test_when_the_engine_dies_its_job_gets_sigterm_and_resume_stops_it_before_ru
     engine.kill()
     engine.communicate(timeout=TIMEOUT)
     _wait_for(flags / "job.signal", "the parent-death SIGTERM", engine)
-    assert (flags / "job.signal").read_text().split() == [str(int(signal.SIGTERM))]
+    # Once per parent thread that dies: the kernel may first hand the job to another of the
+    # engine's threads, whose death sends it again.
+    assert set((flags / "job.signal").read_text().split()) == {str(int(signal.SIGTERM))}
     os.kill(pid, 0)  # still alive: it ignored it
 
     (flags / "succeed").touch()
