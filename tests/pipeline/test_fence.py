@@ -181,3 +181,15 @@ def test_a_failed_batch_stages_status_carries_its_reason_and_log_tail() -> None:
     assert beta.error == "States.TaskFailed: RuntimeError: boom (job FAILED, exit code 2)"
     assert beta.log_tail == "line 1\nline 2"
     assert all(s.log_tail is None for s in stage_statuses(events, GRAPH) if s.slug != "beta")
+
+
+def test_a_failed_batch_stage_shows_its_own_error_and_the_end_of_its_log(test_settings: Settings) -> None:
+    from alpha_engine.pipeline import LocalPipeline
+
+    set_fault(test_settings, "beta", "preflight")  # beta: a soft, batch-compute stage
+    pipeline = LocalPipeline(test_settings)
+    result = pipeline.start({"run_date": DAY})
+    assert result.status == "SUCCEEDED", result.cause
+    beta = next(s for s in pipeline.stage_statuses(result.arn) if s.slug == "beta")
+    assert beta.error == "States.TaskFailed: PreflightError: beta: injected preflight failure (job FAILED, exit code 2)"
+    assert beta.log_tail is not None and "stage beta: preflight_failed" in beta.log_tail.splitlines()[-1]

@@ -59,6 +59,8 @@ __all__ = [
 
 PAYLOAD_LIMIT_BYTES = 262_144
 _FIELD_RE = re.compile(r"specified for the field '([^']*)'")
+# The state types that only contain others: not listed among the states a stopped run was running.
+_CONTAINER_TYPES = frozenset({"Parallel", "Map"})
 
 # (next state or None at the end, output, variables the state assigned)
 StateOutcome = tuple[str | None, Any, dict[str, Any] | None]
@@ -102,10 +104,6 @@ class ExecutionResult:
 
 class ExecutionAborted(Exception):
     """A StopExecution was requested: the run ends ABORTED."""
-
-
-# The state types that only contain others: not listed among the states a stopped run was running.
-_CONTAINER_TYPES = frozenset({"Parallel", "Map"})
 
 
 class ExecutionTimedOut(Exception):
