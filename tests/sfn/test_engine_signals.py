@@ -34,9 +34,14 @@ def _wait_for(path: Path, what: str, engine: subprocess.Popen[str] | None) -> st
     raise AssertionError(f"timed out waiting for {what} ({path})")
 
 
+def _default_signals() -> None:
+    # A test run in a background job inherits SIGINT ignored, and the engine leaves an ignored signal alone.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _driver(mode: str, workspace: Path, flags: Path, grace: float) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, str(DRIVER), mode, str(workspace), str(flags), str(grace)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals)
 
 
 def _result(proc: subprocess.Popen[str]) -> dict[str, Any]:
@@ -89,15 +94,15 @@ def test_the_previous_signal_handlers_are_restored(tmp_path: Path) -> None:
     def mine(signum: int, frame: object) -> None:
         del signum, frame
 
-    previous = signal.signal(signal.SIGTERM, mine)
+    previous = {sig: signal.signal(sig, mine) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         runtime = LocalRuntime(RuntimeConfig(workspace=tmp_path / "ws"))
         result = runtime.start({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, {})
         assert result.status == "SUCCEEDED" and result.signal is None
-        assert signal.getsignal(signal.SIGTERM) is mine
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) is mine and signal.getsignal(signal.SIGINT) is mine
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 # -- an engine that dies: its tasks get SIGTERM, and resume stops what is left first -----------------
@@ -144,3 +149,25 @@ def test_a_process_that_only_reuses_the_pid_is_never_stopped() -> None:
         if sleeper.poll() is None:
             sleeper.kill()
             sleeper.wait()
+
+
+def test_a_signal_ignored_on_entry_stays_ignored(tmp_path: Path) -> None:
+    seen: dict[str, object] = {}
+
+    def handler(request: object) -> object:
+        seen["SIGINT"] = signal.getsignal(signal.SIGINT)
+        return {}
+
+    from alpha_engine.sfn.services import MockBinding
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        runtime = LocalRuntime(RuntimeConfig(workspace=tmp_path / "ws"), extra_bindings=[MockBinding(handler)])
+        result = runtime.start({"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"},
+            "End": True}}}, {})
+        assert result.status == "SUCCEEDED", result.cause
+        assert seen["SIGINT"] == signal.SIG_IGN  # not taken over while the task ran
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -12,7 +12,8 @@ never overlap. While :meth:`~LocalRuntime.start`, ``resume`` or ``redrive`` runs
 thread, SIGTERM and SIGINT stop the execution: the running tasks' process groups get that
 signal, then SIGKILL after ``terminate_grace_seconds`` (at once on a second signal), and the
 execution ends ABORTED with the signal's name as its error (``ExecutionResult.signal`` says
-which); the previous handlers are restored afterwards.
+which); the previous handlers are restored afterwards. A signal the process ignores on entry
+(SIGINT in a background job) stays ignored.
 """
 
 from __future__ import annotations
@@ -240,8 +241,9 @@ class LocalRuntime:
             yield  # signal handlers can only be set in the main thread; the caller keeps its own
             return
         loop = asyncio.get_running_loop()
-        previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
-        for sig in STOP_SIGNALS:
+        # A signal ignored on entry stays ignored (a background job's SIGINT, say), as asyncio.run does.
+        previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS if signal.getsignal(sig) != signal.SIG_IGN}
+        for sig in previous:
             loop.add_signal_handler(sig, self._on_signal, sig)
         try:
             yield
