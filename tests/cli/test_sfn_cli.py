@@ -125,3 +125,13 @@ def test_every_command_has_help_text() -> None:
             walk(sub, [*path, name])
 
     walk(group, ["alpha-engine"])
+
+
+def test_a_duplicate_execution_name_is_one_line_naming_aws_error_and_exit_one(tmp_path: Path, workspace: Path) -> None:
+    machine = _write(tmp_path, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    first = runner.invoke(app, ["sfn", "run", str(machine), "--name", "weekly", "--quiet"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["sfn", "run", str(machine), "--name", "weekly", "--quiet"])
+    assert again.exit_code == 1
+    arn = "arn:aws:states:us-east-1:111111111111:execution:StateMachine:weekly"
+    assert again.stderr.strip() == f"error: Execution Already Exists: '{arn}'"

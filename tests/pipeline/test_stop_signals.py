@@ -38,7 +38,7 @@ def blocked(workspace: Path, slug: str) -> bool:
 def test_a_signal_aborts_notifies_ships_the_logs_and_the_run_can_be_redriven(
         test_settings: Settings, sig: signal.Signals) -> None:
     workspace = test_settings.workspace
-    set_fault(test_settings, "beta", "block")  # Beta (batch) blocks until released
+    set_fault(test_settings, "beta", "block")  # Beta (batch) blocks until test-go/beta exists
     run = subprocess.Popen([sys.executable, "-m", "alpha_engine", "run", "--run-date", RUN_DATE],
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -91,7 +91,8 @@ def test_a_second_run_on_a_busy_workspace_is_refused_and_touches_nothing(test_se
         assert [r.name for r in pipeline.executions()] == executions
         assert set(after) == set(before), set(after) ^ set(before)
     finally:
-        (workspace / "test-faults" / "beta.release").write_text("go")
+        (workspace / "test-go").mkdir(exist_ok=True)
+        (workspace / "test-go" / "beta").write_text("go")
         out, err = first.communicate(timeout=WAIT)
     assert first.returncode == 0, err
     assert json.loads(out)["execution"]["status"] == "SUCCEEDED"

@@ -2,8 +2,9 @@
 
 This is the one place that knows the market store holds the data package's feature columns.
 Every opener honours ``read_only`` (a preflight-only run opens everything read-only, so a
-write is an error) and imports its store only when first used; a probe checks a resource
-without opening it (the runner probes what a stage requires before its preflight).
+write is an error) and the write fence (a stage attempt that is no longer current cannot
+publish), and imports its store only when first used; a probe checks a resource without opening
+it (the runner probes what a stage requires before its preflight).
 """
 
 from __future__ import annotations
@@ -15,26 +16,28 @@ from alpha_engine.config import Settings
 from alpha_engine.pipeline import ARTIFACTS, MARKET, Resource, Wiring
 
 if TYPE_CHECKING:
-    from alpha_engine.store import ArtifactStore, Contracts, MarketStore
+    from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
 
 __all__ = ["RESOURCES", "open_artifacts", "open_market", "probe_market"]
 
 
-def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts) -> ArtifactStore:
+def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts,
+                   fence: WriteFence | None = None) -> ArtifactStore:
     """The artifact store at ``settings.artifacts_uri``, validating JSON against ``contracts``."""
     from alpha_engine.store import ArtifactStore
 
-    return ArtifactStore(settings.artifacts_uri, read_only=read_only, contracts=contracts)
+    return ArtifactStore(settings.artifacts_uri, read_only=read_only, contracts=contracts, fence=fence)
 
 
-def open_market(settings: Settings, read_only: bool, contracts: Contracts) -> MarketStore:
+def open_market(settings: Settings, read_only: bool, contracts: Contracts,
+                fence: WriteFence | None = None) -> MarketStore:
     """The ArcticDB market store at ``settings.data.market_store_uri``, with the feature columns;
     a damaged store names :func:`_rebuild_command` as its recovery."""
     from alpha_engine.data import FEATURE_ORDER
     from alpha_engine.store import MarketStore
 
     return MarketStore(settings.data.market_store_uri, feature_columns=FEATURE_ORDER, read_only=read_only,
-                       rebuild=_rebuild_command(settings))
+                       rebuild=_rebuild_command(settings), fence=fence)
 
 
 def _rebuild_command(settings: Settings) -> str:

@@ -147,6 +147,10 @@ class _LiveView:
         self.thread.join(timeout=2)
 
 
+def _runtime_line(line: str) -> None:
+    err(f"  {line}")
+
+
 def _print_table(statuses: list[StageStatus]) -> None:
     if not statuses:
         err("(the stage graph has no stages yet)")
@@ -244,8 +248,9 @@ def _drive(settings: Settings, app: PipelineApp, as_json: bool, action: Callable
     from alpha_engine.pipeline import LocalPipeline
 
     view = None if as_json else _LiveView(settings, {stage.name: stage for stage in app.graph.stages()})
-    pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None,
-                             log=view.say if view is not None and execution is not None else None)
+    # resume/redrive: the runtime says which earlier attempts it stopped first (and binding progress).
+    log = None if execution is None else (view.say if view is not None else _runtime_line)
+    pipeline = LocalPipeline(settings, app=app, listener=view.on_event if view else None, log=log)
     if view is None:
         result = action(pipeline)
     else:

@@ -39,10 +39,11 @@ def stage_run_cmd(
     """Boot a stage, run its preflight and (unless --preflight-only) its run; write health/{slug}.json.
 
     Exit codes: 0 ok, 1 run failed, 2 preflight failed, 64 usage (unknown stage, bad date or config).
+    A failure is also written to $SFN_TERMINATION_MESSAGE_PATH when set (the Batch binding reads it).
     """
     import json
 
-    from alpha_engine.pipeline import ExitCode, run_stage, write_report
+    from alpha_engine.pipeline import ExitCode, run_stage, write_report, write_termination_message
 
     from ._common import UsageError
 
@@ -63,6 +64,7 @@ def stage_run_cmd(
                        execution_input=given)
     if report is not None:
         write_report(report, result)
+    write_termination_message(result)
     line = f"stage {result.slug}: {result.status} in {result.duration_seconds:.1f}s"
     err(line if result.error is None else f"{line}: {result.error}")
     raise typer.Exit(int(result.exit_code) if result.exit_code != ExitCode.OK else 0)

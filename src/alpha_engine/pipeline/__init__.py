@@ -3,7 +3,8 @@ the stage graph and its checks, the composer (graph -> ASL), the stage runner, l
 the local pipeline (run, status, redrive, resume on the embedded runtime).
 
 Names load lazily (the list is ``__init__.pyi``), so a stage process that only runs a stage
-never imports the Step Functions runtime.
+imports the Step Functions runtime only for its lease check (``LeaseFence``), at its first write
+under the local runtime: never under ``--preflight-only``, never when run by hand.
 """
 
 import lazy_loader as _lazy

@@ -10,11 +10,20 @@ from ._errors import (
     UnknownStageError,
     WorkspaceBusyError,
 )
+from ._fence import LeaseFence
 from ._graph import Branch, ParallelGroup, StageGraph, Step
 from ._local import LocalPipeline, StageStatus, short_cause, stage_statuses
 from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path, stage_log_prefix
 from ._resources import ARTIFACTS, MARKET, Opener, Probe, Resource, Resources, Wiring
-from ._runner import ExitCode, StageReport, artifact_present, run_stage, write_report
+from ._runner import (
+    TERMINATION_MESSAGE_ENV,
+    ExitCode,
+    StageReport,
+    artifact_present,
+    run_stage,
+    write_report,
+    write_termination_message,
+)
 from ._stage import (
     Compute,
     Consumption,
@@ -33,12 +42,14 @@ __all__ = [
     "HEALTH_MARKER",
     "MARKET",
     "STAGE_LOG",
+    "TERMINATION_MESSAGE_ENV",
     "Branch",
     "ComposeOptions",
     "Compute",
     "Consumption",
     "ExitCode",
     "FailureClass",
+    "LeaseFence",
     "LocalPipeline",
     "LogCaptureResult",
     "NoOptions",
@@ -77,4 +88,5 @@ __all__ = [
     "stage_log_prefix",
     "stage_statuses",
     "write_report",
+    "write_termination_message",
 ]

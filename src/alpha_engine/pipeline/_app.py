@@ -30,7 +30,7 @@ from ._resources import ARTIFACTS, Resource, Resources, Wiring
 from ._stage import Stage
 
 if TYPE_CHECKING:
-    from alpha_engine.store import ArtifactStore
+    from alpha_engine.store import ArtifactStore, WriteFence
 
 __all__ = ["PipelineApp", "load_app"]
 
@@ -100,12 +100,13 @@ class PipelineApp:
     # -- resources ---------------------------------------------------------------------------
 
     def open_resources(self, settings: Settings, *, read_only: bool,
-                       stage: type[Stage[Any]] | None = None) -> Resources:
-        """The resources one process may open: those ``stage`` requires, or every wired one."""
+                       stage: type[Stage[Any]] | None = None, fence: WriteFence | None = None) -> Resources:
+        """The resources one process may open: those ``stage`` requires, or every wired one; each
+        writable one honours ``fence``."""
         allowed: Iterable[Resource[Any]] | None = stage.requires if stage is not None else None
         owner = stage.name if stage is not None else ""
         return Resources(self.resources, settings, self.graph.contracts(), read_only=read_only,
-                         allowed=allowed, owner=owner)
+                         allowed=allowed, owner=owner, fence=fence)
 
     def open_artifacts(self, settings: Settings, *, read_only: bool = True) -> ArtifactStore:
         """The artifact store, validating against this graph's contracts."""

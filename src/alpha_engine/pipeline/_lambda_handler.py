@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._artifacts import STAGE_LOG
+from ._deathsig import parent_death_signal
 
 __all__ = ["EXECUTION_INPUT_ENV", "StageFailed", "StageInvocationError", "StagePreflightFailed", "handler",
            "stage_command"]
@@ -55,6 +56,29 @@ def stage_command(slug: str, run_date: str, *, preflight_only: bool, report: str
             "--execution", execution, "--attempt", attempt, "--", *inner]
 
 
+def _run_log_capture(command: list[str], env: dict[str, str]) -> int:
+    """Run the log capture command to its end; its exit code.
+
+    A SIGTERM or SIGINT that stops the task reaches the whole process group, but the one the
+    runtime's parent-death signal sends when the engine dies reaches only us: either way we pass
+    it on to log capture (which forwards it to the stage and ships the log) and wait, so the log
+    is never cut short. Log capture in turn gets SIGTERM if we die.
+    """
+    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env,
+                             preexec_fn=parent_death_signal(signal.SIGTERM))
+
+    def forward(signum: int, frame: object) -> None:
+        if child.returncode is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+
+
 def _parse(event: Any) -> tuple[str, str, bool, str, str, dict[str, Any] | None]:
     if not isinstance(event, dict):
         raise StageInvocationError(f"the event must be an object, got {type(event).__name__}")
@@ -84,13 +108,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         report_path = Path(tmp) / "report.json"
         command = stage_command(slug, run_date, preflight_only=preflight_only, report=str(report_path),
                                 execution=execution, attempt=attempt)
-        # A SIGTERM (timeout, stop) reaches the whole process group: log capture forwards it to
-        # the stage and ships the log; we only wait for it, so the log is never cut short.
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
-        try:
-            code = subprocess.run(command, stdin=subprocess.DEVNULL, env=env, check=False).returncode
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        code = _run_log_capture(command, env)
         report = json.loads(report_path.read_text()) if report_path.exists() else None
     if code == 0 and report is not None:
         return {"status": "OK", "stage": slug, "run_date": run_date, "preflight_only": preflight_only,

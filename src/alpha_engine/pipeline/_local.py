@@ -47,6 +47,8 @@ class StageStatus:
     status: str  # SUCCEEDED | FAILED | SOFT_FAILED | SKIPPED | RUNNING | ABORTED | NOT_RUN
     seconds: float | None = None
     error: str | None = None
+    # The last lines of a failed Batch stage's output (its job's Container.LogTail), if any.
+    log_tail: str | None = None
 
 
 def _event_time(event: Mapping[str, Any]) -> float:
@@ -56,19 +58,35 @@ def _event_time(event: Mapping[str, Any]) -> float:
     return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
 
 
-def short_cause(error: str, cause: Any) -> str:
-    """One line for a stage's failure: the Lambda error message or the Batch job's exit code."""
-    text = str(cause or "")
+def _cause_body(cause: Any) -> Any:
     try:
-        body = json.loads(text)
+        return json.loads(str(cause or ""))
     except ValueError:
-        body = None
+        return None
+
+
+def short_cause(error: str, cause: Any) -> str:
+    """One line for a stage's failure: the Lambda error message, or the Batch job's reason (the
+    stage's own ``ErrorType: message``, from its termination message) with the job's status and
+    exit code: ``States.TaskFailed: PreflightError: ... (job FAILED, exit code 2)``."""
+    text = str(cause or "")
+    body = _cause_body(cause)
     if isinstance(body, dict) and "errorMessage" in body:
         text = str(body["errorMessage"])
     elif isinstance(body, dict) and "Status" in body:
-        code = (body.get("Container") or {}).get("ExitCode")
+        container = body.get("Container") or {}
+        code = container.get("ExitCode")
         text = f"job {body['Status']}" + (f", exit code {code}" if code is not None else "")
+        if container.get("Reason"):
+            text = f"{container['Reason']} ({text})"
     return f"{error}: {text[:300]}" if text else error
+
+
+def _log_tail(cause: Any) -> str | None:
+    """The last output lines a failed Batch job's cause carries (``Container.LogTail``), if any."""
+    body = _cause_body(cause)
+    tail = (body.get("Container") or {}).get("LogTail") if isinstance(body, dict) else None
+    return str(tail) if tail else None
 
 
 def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> list[StageStatus]:
@@ -81,14 +99,14 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
     stages = {stage.name: stage for stage in graph.stages()}
     gates = {f"CheckSkip{name}": name for name in stages}
     entered: dict[str, float] = {}
-    status: dict[str, tuple[str, float | None, str | None]] = {}
+    status: dict[str, tuple[str, float | None, str | None, str | None]] = {}
     for event in events:
         kind = event["type"]
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
             if name in stages:
                 entered[name] = _event_time(event)
-                status[name] = ("RUNNING", None, None)
+                status[name] = ("RUNNING", None, None, None)
         elif kind.endswith("StateExited"):
             details = event["stateExitedEventDetails"]
             name = details["name"]
@@ -101,17 +119,17 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
                 if isinstance(caught, dict):
                     hard = f"{snake}_failure" in output
                     error = short_cause(str(caught.get("Error")), caught.get("Cause"))
-                    status[name] = ("FAILED" if hard else "SOFT_FAILED", seconds, error)
+                    status[name] = ("FAILED" if hard else "SOFT_FAILED", seconds, error, _log_tail(caught.get("Cause")))
                 else:
-                    status[name] = ("SUCCEEDED", seconds, None)
+                    status[name] = ("SUCCEEDED", seconds, None, None)
             elif name in gates and gates[name] not in status:
                 skip_key = f"skip_{stages[gates[name]].snake()}"
                 if isinstance(output, dict) and output.get(skip_key) is True:
-                    status[gates[name]] = ("SKIPPED", None, None)
+                    status[gates[name]] = ("SKIPPED", None, None, None)
     out = []
     for name, stage in stages.items():
-        state, elapsed, note = status.get(name, ("NOT_RUN", None, None))
-        out.append(StageStatus(name, stage.slug, stage.failure_class.value, state, elapsed, note))
+        state, elapsed, note, tail = status.get(name, ("NOT_RUN", None, None, None))
+        out.append(StageStatus(name, stage.slug, stage.failure_class.value, state, elapsed, note, tail))
     return out
 
 

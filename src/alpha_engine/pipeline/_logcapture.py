@@ -4,6 +4,10 @@ Every stage runs through here. Unlike upstream's log-capture CLI (which lost the
 and was cut at 24 KB by SSM), the log is shipped on *every* exit: normal, failed, killed by a
 signal, forwarded SIGTERM/SIGINT, or a command that could not start. The command's exit code is
 propagated exactly (``128 + N`` when signal ``N`` killed it, ``127`` when it could not start).
+
+The command never outlives log capture: it is started with a parent-death signal of SIGKILL, so
+if log capture itself is killed (it is the stage's "container"), the stage dies with it and an
+orphaned stage cannot go on writing after its execution has failed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from types import FrameType
 from typing import BinaryIO, Protocol
 
 from ._artifacts import STAGE_LOG
+from ._deathsig import parent_death_signal
 
 __all__ = [
     "FIRST_ATTEMPT",
@@ -209,9 +214,11 @@ def _exit_code(returncode: int) -> int:
 
 def _run_teed(command: Sequence[str], tee: _Tee, forwarder: _Forwarder) -> int:
     try:
-        # No shell, no new session: an outer supervisor signals our whole process group.
+        # No shell, no new session: an outer supervisor signals our whole process group. The child
+        # dies with us (SIGKILL when we die; spawned from the thread that waits for it below).
         child = subprocess.Popen(
-            list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            preexec_fn=parent_death_signal(signal.SIGKILL),
         )
     except (OSError, ValueError) as exc:
         tee.write(f"logcapture: cannot start {command[0]}: {exc}\n".encode(errors="replace"))

@@ -7,6 +7,8 @@ opening it or importing its client library). A stage lists the resources its pre
 the runner builds a :class:`Resources` registry: each resource opens lazily on first use,
 read-only under a preflight-only run, and a stage can reach only the resources it declared (plus
 the artifact store every stage writes its health marker to), so ``requires`` is always the truth.
+A registry may carry a write fence (:class:`~alpha_engine.store.WriteFence`): every resource it
+opens gets it, so a stage attempt that is no longer current cannot publish anything.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ._errors import StageDefinitionError
 
 if TYPE_CHECKING:
     from alpha_engine.config import Settings
-    from alpha_engine.store import ArtifactStore, Contracts, MarketStore
+    from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
 
 __all__ = ["ARTIFACTS", "MARKET", "Opener", "Probe", "Resource", "Resources", "Wiring"]
 
@@ -37,8 +39,9 @@ class Resource(Generic[T]):
         return f"Resource({self.name!r})"
 
 
-# How a resource opens: (settings, read_only, the graph's contract table) -> the resource.
-Opener = Callable[["Settings", bool, "Contracts"], Any]
+# How a resource opens: (settings, read_only, the graph's contract table, the write fence or None)
+# -> the resource; a resource that can be written honours the fence.
+Opener = Callable[["Settings", bool, "Contracts", "WriteFence | None"], Any]
 # A cheap, read-only check that a resource is usable; raises an error naming what is wrong.
 Probe = Callable[["Settings"], None]
 
@@ -60,11 +63,13 @@ class Resources:
     """The resources of one stage process, opened on first use and cached."""
 
     def __init__(self, wiring: Mapping[Resource[Any], Wiring], settings: Settings, contracts: Contracts, *,
-                 read_only: bool, allowed: Iterable[Resource[Any]] | None = None, owner: str = "") -> None:
+                 read_only: bool, allowed: Iterable[Resource[Any]] | None = None, owner: str = "",
+                 fence: WriteFence | None = None) -> None:
         self._wiring = dict(wiring)
         self._settings = settings
         self._contracts = contracts
         self.read_only = read_only
+        self.fence = fence
         self._allowed = None if allowed is None else {ARTIFACTS, *allowed}
         self._owner = owner
         self._open: dict[Resource[Any], Any] = {}
@@ -73,7 +78,7 @@ class Resources:
         """The opened resource (StageDefinitionError if it is not wired or not declared)."""
         if resource in self._open:
             return cast(T, self._open[resource])
-        value = self._wired(resource).open(self._settings, self.read_only, self._contracts)
+        value = self._wired(resource).open(self._settings, self.read_only, self._contracts, self.fence)
         self._open[resource] = value
         return cast(T, value)
 

@@ -20,6 +20,14 @@ stage that produces it.
 
 Under ``--preflight-only`` the stores are opened read-only, so any write is an error, and no
 health marker is written: a shell run leaves the stores byte-identical.
+
+On a real run launched by the local runtime, the stores are fenced by the task attempt's lease
+(:class:`~._fence.LeaseFence`): once the attempt is no longer current (its execution ended, a
+newer attempt started) every write, health marker included, is refused.
+
+A stage run by the Batch binding gets a termination message file
+(``SFN_TERMINATION_MESSAGE_PATH``): :func:`write_termination_message` puts the failure there
+(``PreflightError: ...``), and the binding reports it as the job's ``Container.Reason``.
 """
 
 from __future__ import annotations
@@ -43,13 +51,27 @@ from alpha_engine.store import Artifact
 from ._app import PipelineApp, load_app
 from ._artifacts import HEALTH_MARKER
 from ._errors import PreflightError
+from ._fence import LeaseFence
 from ._graph import StageGraph
 from ._stage import Stage, StageContext, StageOutcome
 
 if TYPE_CHECKING:
     from alpha_engine.store import ArtifactStore
 
-__all__ = ["ExitCode", "StageReport", "artifact_present", "run_stage", "skipped_stages", "write_report"]
+__all__ = [
+    "TERMINATION_MESSAGE_ENV",
+    "ExitCode",
+    "StageReport",
+    "artifact_present",
+    "run_stage",
+    "skipped_stages",
+    "write_report",
+    "write_termination_message",
+]
+
+# The Batch binding's name for it (alpha_engine.sfn.services.TERMINATION_MESSAGE_ENV, pinned by a
+# test), spelled here so the stage process never imports the runtime.
+TERMINATION_MESSAGE_ENV = "SFN_TERMINATION_MESSAGE_PATH"
 
 
 class ExitCode(IntEnum):
@@ -159,7 +181,8 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
     slug = stage_cls.slug
     options = app.stage_options(settings, stage_cls)
     log = stage_logger(slug, run_date, preflight_only)
-    resources = app.open_resources(settings, read_only=preflight_only, stage=stage_cls)
+    fence = None if preflight_only else LeaseFence.from_env()
+    resources = app.open_resources(settings, read_only=preflight_only, stage=stage_cls, fence=fence)
     ctx: StageContext[Any] = StageContext(
         run_date=run_date, options=options, settings=settings, resources=resources, graph=app.graph, now=now,
         seed=settings.seed, logger=log, preflight_only=preflight_only,
@@ -189,7 +212,7 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
         log.error("preflight failed: %s", _describe(exc))
         result = report("preflight_failed", ExitCode.PREFLIGHT_FAILED, error=_describe(exc))
         if not preflight_only:
-            _write_health_marker(ctx, result, now)
+            _write_failure_marker(ctx, result, now, log)
         return result
     if preflight_only:
         log.info("preflight passed; preflight-only run, nothing else runs")
@@ -200,7 +223,7 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
     except Exception as exc:
         log.error("run failed: %s%s", _describe(exc), _traceback(exc))
         result = report("failed", ExitCode.RUN_FAILED, error=_describe(exc))
-        _write_health_marker(ctx, result, now)
+        _write_failure_marker(ctx, result, now, log)
         return result
     for warning in outcome.warnings:
         log.warning("%s", warning)
@@ -238,13 +261,38 @@ def _write_health_marker(ctx: StageContext[Any], result: StageReport, now: Calla
     })
 
 
+def _write_failure_marker(ctx: StageContext[Any], result: StageReport, now: Callable[[], datetime],
+                          log: logging.LoggerAdapter[logging.Logger]) -> None:
+    """The failed health marker; a marker that cannot be written (a fenced write, say) is logged, and
+    the stage's own failure stays the one reported."""
+    try:
+        _write_health_marker(ctx, result, now)
+    except Exception as exc:
+        log.error("could not write the health marker: %s", _describe(exc))
+
+
 def write_report(path: Path, report: StageReport) -> None:
     """Write the report JSON atomically (temp file + rename) for whoever launched the stage."""
+    _write_atomically(path, json.dumps(report.to_json(), indent=2, sort_keys=True))
+
+
+def write_termination_message(report: StageReport, environ: Mapping[str, str] | None = None) -> Path | None:
+    """For a failed stage whose launcher asked for one (``SFN_TERMINATION_MESSAGE_PATH``), write its
+    error, ``"{ErrorType}: {message}"``, to that file; returns the file, or None if none was written."""
+    target = (os.environ if environ is None else environ).get(TERMINATION_MESSAGE_ENV)
+    if not target or report.exit_code == ExitCode.OK or not report.error:
+        return None
+    path = Path(target)
+    _write_atomically(path, report.error)
+    return path
+
+
+def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(report.to_json(), out, indent=2, sort_keys=True)
+            out.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

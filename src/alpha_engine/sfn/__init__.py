@@ -12,6 +12,7 @@ from ._errors import (
     DefinitionInvalid,
     DefinitionParseError,
     Diagnostic,
+    ExecutionAlreadyExists,
     ExecutionNotFound,
     ExecutionStateError,
     ExpressionError,
@@ -22,6 +23,7 @@ from ._errors import (
 )
 from ._graph import render_graph, state_outcomes
 from ._history import export_event
+from ._leases import EXECUTION_STORE_ENV, TASK_LEASE_ENV, LeaseStatus, TaskLease, lease_status
 from ._lifecycle import Engine
 from ._loader import load_definition
 from ._run import PAYLOAD_LIMIT_BYTES, ExecutionResult, TaskCall
@@ -30,7 +32,9 @@ from ._store import ExecutionRecord, ExecutionStore, MemoryStore, SqliteStore
 from ._validator import check_definition, validate_definition
 
 __all__ = [
+    "EXECUTION_STORE_ENV",
     "PAYLOAD_LIMIT_BYTES",
+    "TASK_LEASE_ENV",
     "BindingError",
     "Clock",
     "DefinitionError",
@@ -38,6 +42,7 @@ __all__ = [
     "DefinitionParseError",
     "Diagnostic",
     "Engine",
+    "ExecutionAlreadyExists",
     "ExecutionNotFound",
     "ExecutionRecord",
     "ExecutionResult",
@@ -46,6 +51,7 @@ __all__ = [
     "ExpressionError",
     "FakeClock",
     "IdSource",
+    "LeaseStatus",
     "LocalRuntime",
     "MemoryStore",
     "NondeterminismError",
@@ -56,8 +62,10 @@ __all__ = [
     "StoreError",
     "SystemClock",
     "TaskCall",
+    "TaskLease",
     "check_definition",
     "export_event",
+    "lease_status",
     "load_definition",
     "render_graph",
     "state_outcomes",

@@ -11,6 +11,7 @@
     │                              (``States.Runtime``, ``States.TaskFailed``, a Lambda's
     │                              own error name...), routed by Retry/Catch
     ├── ExecutionNotFound          no execution with that id in the store
+    ├── ExecutionAlreadyExists     StartExecution with the name of an existing execution
     ├── ExecutionStateError        the operation does not fit the execution's status
     │                              (redrive of a running execution, resume of a finished one)
     ├── StoreError                 the durable store failed (sqlite3 errors are mapped here)
@@ -31,6 +32,7 @@ __all__ = [
     "DefinitionError",
     "DefinitionInvalid",
     "DefinitionParseError",
+    "ExecutionAlreadyExists",
     "ExecutionNotFound",
     "ExecutionStateError",
     "ExpressionError",
@@ -123,6 +125,18 @@ class StatesError(SfnError):
 
 class ExecutionNotFound(SfnError):
     """No execution with this id or ARN exists in the store."""
+
+
+class ExecutionAlreadyExists(SfnError):
+    """An execution with this name (so this ARN) already exists: AWS's ``ExecutionAlreadyExists``.
+
+    AWS makes a StartExecution with the name *and input* of a RUNNING execution idempotent; the
+    local runtime always refuses the name, since it runs the execution in the caller's process.
+    """
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+        super().__init__(f"Execution Already Exists: '{arn}'")
 
 
 class ExecutionStateError(SfnError):

@@ -21,6 +21,7 @@ from ._clock import Clock, IdSource, SystemClock
 from ._errors import BindingError, ExecutionStateError, ExpressionError, StatesError
 from ._history import details_key
 from ._json import compact_json
+from ._leases import LEASE_REVOKED
 from ._model import StateMachine, parse_state_machine
 from ._run import PAYLOAD_LIMIT_BYTES, ExecutionResult, Run, TaskCall, TaskInvoker
 from ._states import STATE_HANDLERS
@@ -65,6 +66,9 @@ class Engine:
         self.abort_check = abort_check
         self._machines: dict[str, StateMachine] = {}
         self._tokens: dict[str, asyncio.Future[Any]] = {}
+        self._runs: set[Run] = set()  # the runs this engine is driving now
+        # Set by stop_running: (error, cause from the running states); runs started meanwhile stop at once.
+        self._stopping: tuple[str, Callable[[list[str]], str]] | None = None
 
     # -- definitions ------------------------------------------------------------------------------
     def compile(self, definition: Mapping[str, Any] | str) -> StateMachine:
@@ -161,7 +165,28 @@ class Engine:
         if redriven:
             run.emit(None, "ExecutionRedriven", {"redriveCount": record.redrive_count})
             run.flush()
-        return await run.run(json.loads(record.input), fresh=fresh)
+        self._runs.add(run)
+        if self._stopping is not None:
+            error, cause = self._stopping
+            run.abort(error, cause([]))
+        try:
+            return await run.run(json.loads(record.input), fresh=fresh)
+        finally:
+            self._runs.discard(run)
+
+    def stop_running(self, error: str, cause: Callable[[list[str]], str]) -> None:
+        """Abort every execution this engine is driving, now, and any it starts until :meth:`clear_stop`.
+
+        Each run's states in flight are cancelled (the bindings stop their processes) and it ends
+        ABORTED with ``error`` and ``cause(names of the states that were running)``.
+        """
+        self._stopping = (error, cause)
+        for run in list(self._runs):
+            run.abort(error, cause(run.running_states()))
+
+    def clear_stop(self) -> None:
+        """Let the engine start runs again after :meth:`stop_running`."""
+        self._stopping = None
 
     def request_stop(self, arn: str) -> None:
         """Mark an execution for abort; its engine stops it at the next state or wait."""
@@ -184,7 +209,10 @@ class Engine:
         event = {"id": len(events) + 1, "previousEventId": len(events), "timestamp": self.clock.now().timestamp(),
                  "type": "ExecutionAborted", details_key("ExecutionAborted"): details}
         self.store.append(arn, [event])
-        self.store.update(arn, status="ABORTED", stop_date=self.clock.now().timestamp(), error=error, cause=cause)
+        stopped = self.clock.now().timestamp()
+        self.store.update(arn, status="ABORTED", stop_date=stopped, error=error, cause=cause)
+        # Its attempts may still be running somewhere: from now on their writes are refused.
+        self.store.end_leases(arn, stopped, status=LEASE_REVOKED, reason=f"execution {record.name} was stopped (ABORTED)")
 
     # -- tasks ------------------------------------------------------------------------------------
     async def invoke_task(self, run: Run, call: TaskCall, pattern: str, heartbeat: float | None) -> Any:

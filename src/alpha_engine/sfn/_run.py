@@ -59,6 +59,8 @@ __all__ = [
 
 PAYLOAD_LIMIT_BYTES = 262_144
 _FIELD_RE = re.compile(r"specified for the field '([^']*)'")
+# The state types that only contain others: not listed among the states a stopped run was running.
+_CONTAINER_TYPES = frozenset({"Parallel", "Map"})
 
 # (next state or None at the end, output, variables the state assigned)
 StateOutcome = tuple[str | None, Any, dict[str, Any] | None]
@@ -75,6 +77,7 @@ class TaskCall:
     task_token: str | None
     timeout_seconds: float | None
     credentials: Any = None
+    state_key: str = ""  # the state's position in the run (``/Par#0/b1/Work#0``), for task leases
 
 
 #: Runs a Task resource: a plain function or a coroutine function, ``(TaskCall) -> result``.
@@ -91,6 +94,8 @@ class ExecutionResult:
     output: Any = None
     error: str | None = None
     cause: str | None = None
+    # The signal that stopped the engine driving it (ABORTED), if one did: see LocalRuntime.
+    signal: int | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -165,6 +170,22 @@ class Run:
             )
         self.sm_context = {"Id": record.state_machine_arn, "Name": record.state_machine_name}
         self.transitions = 0
+        self._running: dict[str, int] = {}  # state name -> how many of its visits are in flight
+        self._body: asyncio.Future[Any] | None = None
+        self._abort: tuple[str | None, str | None] | None = None
+
+    # -- stopping from outside ------------------------------------------------------------------
+    def running_states(self) -> list[str]:
+        """The (non-container) states in flight now, in the order they were entered."""
+        return list(self._running)
+
+    def abort(self, error: str | None = None, cause: str | None = None) -> None:
+        """Stop this run now: every state in flight is cancelled (a binding stops its process), and the
+        run ends ABORTED with ``error``/``cause`` in its ``ExecutionAborted`` event. Idempotent."""
+        if self._abort is None:
+            self._abort = (error, cause)
+        if self._body is not None:
+            self._body.cancel()
 
     # -- events ---------------------------------------------------------------------------------
     def emit(self, frame: Frame | None, event_type: str, details: dict[str, Any] | None = None) -> int:
@@ -216,16 +237,11 @@ class Run:
             self.deadline = datetime.fromtimestamp(base, self.clock.now().tzinfo) + timedelta(
                 seconds=self.machine.timeout_seconds
             )
+        self._body = asyncio.ensure_future(self._run_body(input_value, frame))
+        if self._abort is not None:  # stopped before it started
+            self._body.cancel()
         try:
-            if self.deadline is not None:
-                remaining = max(0.0, (self.deadline - self.clock.now()).total_seconds())
-                body = self.run_machine(self.machine, input_value, frame)
-                try:
-                    output = await asyncio.wait_for(body, timeout=remaining + 0.05)
-                except TimeoutError:
-                    raise ExecutionTimedOut() from None
-            else:
-                output = await self.run_machine(self.machine, input_value, frame)
+            output = await self._body
         except StatesError as exc:
             return self.finish_failed(exc)
         except ExecutionTimedOut:
@@ -234,6 +250,21 @@ class Run:
         except ExecutionAborted:
             self.emit(None, "ExecutionAborted", {})
             return self.finish("ABORTED")
+        except asyncio.CancelledError:
+            if self._abort is None:
+                raise  # cancelled from outside, not stopped by abort()
+            error, cause = self._abort
+            details: dict[str, Any] = {}
+            if error is not None:
+                details["error"] = error
+            if cause is not None:
+                details["cause"] = cause
+            self.emit(None, "ExecutionAborted", details)
+            result = self.finish("ABORTED", error=error, cause=cause)
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # a nested execution whose parent is being stopped too: recorded, now let it unwind
+            return result
         except SfnError:
             raise
         except Exception as exc:  # an engine defect must end the execution, never leave it RUNNING
@@ -250,6 +281,15 @@ class Run:
         self.emit(frame, "ExecutionSucceeded", {"output": text, "outputDetails": {"truncated": False}})
         return self.finish("SUCCEEDED", output=output, output_text=text)
 
+    async def _run_body(self, input_value: Any, frame: Frame) -> Any:
+        if self.deadline is None:
+            return await self.run_machine(self.machine, input_value, frame)
+        remaining = max(0.0, (self.deadline - self.clock.now()).total_seconds())
+        try:
+            return await asyncio.wait_for(self.run_machine(self.machine, input_value, frame), timeout=remaining + 0.05)
+        except TimeoutError:
+            raise ExecutionTimedOut() from None
+
     def finish_failed(self, exc: StatesError) -> ExecutionResult:
         details: dict[str, Any] = {}
         if exc.error is not None:
@@ -262,8 +302,10 @@ class Run:
     def finish(self, status: str, output: Any = None, output_text: str | None = None,
                error: str | None = None, cause: str | None = None) -> ExecutionResult:
         self.flush()
-        self.store.update(self.arn, status=status, stop_date=self.clock.now().timestamp(),
-                          output=output_text, error=error, cause=cause)
+        stopped = self.clock.now().timestamp()
+        self.store.update(self.arn, status=status, stop_date=stopped, output=output_text, error=error, cause=cause)
+        # No attempt of a finished execution may act for it any more (see _leases).
+        self.store.end_leases(self.arn, stopped, reason=f"execution {self.record.name} is {status}")
         return ExecutionResult(self.arn, self.record.name, status, output, error, cause)
 
     # -- a (sub-)machine --------------------------------------------------------------------------
@@ -312,12 +354,20 @@ class Run:
         })
         frame.entered_id = entered_id
         ctx = self.context(state, entered, frame)
+        leaf = state.type not in _CONTAINER_TYPES
+        if leaf:
+            self._running[state.name] = self._running.get(state.name, 0) + 1
         try:
             handler = self.handlers[state.type]
             next_name, output, assigned = await handler(self, state, raw, frame, ctx, key)
         except StatesError as exc:
             self.annotate(exc, state, frame)
             raise
+        finally:
+            if leaf:
+                left = self._running.pop(state.name) - 1
+                if left:
+                    self._running[state.name] = left
         if state.type != "Fail":
             text = compact_json(output)
             if len(text.encode()) > PAYLOAD_LIMIT_BYTES:

@@ -230,7 +230,7 @@ async def _task(run: Run, st: State, raw: Any, frame: Frame, ctx: dict[str, Any]
         run.emit(frame, "TaskStarted", {"resourceType": resource_type, "resource": resource_short})
         run.flush()
         call = TaskCall(resource=st.resource, parameters=params, execution_arn=run.arn, state_name=st.name,
-                        task_token=token, timeout_seconds=timeout, credentials=credentials)
+                        task_token=token, timeout_seconds=timeout, credentials=credentials, state_key=key)
         try:
             result = await run.engine.invoke_task(run, call, pattern, heartbeat)
         except StatesError as exc:

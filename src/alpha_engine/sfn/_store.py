@@ -8,7 +8,10 @@ Tables:
   it assigned, keyed by its position in the run (``/Par#0/b1/Work#2``). Resume and redrive
   replay these instead of executing the state again;
 - ``timers``: the deadline a Wait computed, so a restarted engine waits for the same moment;
-- ``task_tokens``: callback tokens and their completion (sent by another process, maybe).
+- ``task_tokens``: callback tokens and their completion (sent by another process, maybe);
+- ``task_leases``: one lease per Task attempt (see :mod:`._leases`): which attempt of a state is
+  current, and the process it runs in. Starting an attempt supersedes the older ones of the same
+  state position; ending an attempt or its execution ends its lease.
 
 Each transition commits one transaction (``synchronous=NORMAL`` in WAL mode: a committed
 transition survives the process being killed; only an OS crash can lose the last ones).
@@ -27,8 +30,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ._errors import ExecutionNotFound, StoreError
+from ._errors import ExecutionAlreadyExists, ExecutionNotFound, StoreError
 from ._json import compact_json
+from ._leases import LEASE_ACTIVE, LEASE_ENDED, LEASE_SUPERSEDED, TaskLease
 
 __all__ = ["ExecutionRecord", "ExecutionStore", "MemoryStore", "SqliteStore"]
 
@@ -67,6 +71,12 @@ CREATE TABLE IF NOT EXISTS task_tokens (
     token TEXT PRIMARY KEY, arn TEXT NOT NULL, status TEXT NOT NULL,
     output TEXT, error TEXT, cause TEXT, heartbeat REAL
 );
+CREATE TABLE IF NOT EXISTS task_leases (
+    token TEXT PRIMARY KEY, arn TEXT NOT NULL, state_key TEXT NOT NULL, state_name TEXT NOT NULL,
+    attempt INTEGER NOT NULL, status TEXT NOT NULL, started REAL NOT NULL,
+    pid INTEGER, process_start INTEGER, ended REAL, reason TEXT
+);
+CREATE INDEX IF NOT EXISTS task_leases_by_state ON task_leases(arn, state_key);
 """
 
 
@@ -88,6 +98,13 @@ class ExecutionRecord:
     cause: str | None = None
     redrive_count: int = 0
     redrive_date: float | None = None
+
+
+_LEASE_COLUMNS = "token, arn, state_key, state_name, attempt, status, started, pid, process_start, ended, reason"
+
+
+def _superseded(attempt: int, state_name: str) -> str:
+    return f"superseded by attempt {attempt} of {state_name}"
 
 
 # Read and written by name: a database made before the ``options`` column was dropped (it still
@@ -146,6 +163,28 @@ class ExecutionStore:
     def abort_requested(self, arn: str) -> bool:
         raise NotImplementedError
 
+    # -- task leases (see _leases) ------------------------------------------------------------------
+    def begin_lease(self, token: str, arn: str, state_key: str, state_name: str, at: float) -> TaskLease:
+        """Record a new ACTIVE lease for the next attempt of the state at ``state_key``; every
+        older ACTIVE lease of that state becomes SUPERSEDED (all in one transaction)."""
+        raise NotImplementedError
+
+    def record_lease_process(self, token: str, pid: int, process_start: int | None) -> None:
+        """The process the binding started for this attempt."""
+        raise NotImplementedError
+
+    def end_lease(self, token: str, at: float, *, status: str = LEASE_ENDED, reason: str | None = None) -> bool:
+        """End the lease if it is still ACTIVE (``status`` ENDED or REVOKED); True if it was."""
+        raise NotImplementedError
+
+    def end_leases(self, arn: str, at: float, *, status: str = LEASE_ENDED, reason: str | None = None) -> int:
+        """End every ACTIVE lease of the execution; how many there were."""
+        raise NotImplementedError
+
+    def leases(self, arn: str) -> list[TaskLease]:
+        """Every lease of the execution, oldest first."""
+        raise NotImplementedError
+
     def close(self) -> None:
         pass
 
@@ -160,8 +199,11 @@ class MemoryStore(ExecutionStore):
         self._timers: dict[tuple[str, str], float] = {}
         self._tokens: dict[str, dict[str, Any]] = {}
         self._aborts: set[str] = set()
+        self._leases: dict[str, TaskLease] = {}
 
     def create(self, record: ExecutionRecord) -> None:
+        if record.arn in self._records:
+            raise ExecutionAlreadyExists(record.arn)
         self._records[record.arn] = record
         self._events[record.arn] = []
         self._steps[record.arn] = {}
@@ -225,6 +267,36 @@ class MemoryStore(ExecutionStore):
     def abort_requested(self, arn: str) -> bool:
         return arn in self._aborts
 
+    def begin_lease(self, token: str, arn: str, state_key: str, state_name: str, at: float) -> TaskLease:
+        same = [lease for lease in self._leases.values() if (lease.execution_arn, lease.state_key) == (arn, state_key)]
+        lease = TaskLease(token, arn, state_key, state_name, len(same) + 1, LEASE_ACTIVE, at)
+        for old in same:
+            if old.active:
+                self._leases[old.token] = replace(old, status=LEASE_SUPERSEDED, ended=at,
+                                                  reason=_superseded(lease.attempt, state_name))
+        self._leases[token] = lease
+        return lease
+
+    def record_lease_process(self, token: str, pid: int, process_start: int | None) -> None:
+        if token in self._leases:
+            self._leases[token] = replace(self._leases[token], pid=pid, process_start=process_start)
+
+    def end_lease(self, token: str, at: float, *, status: str = LEASE_ENDED, reason: str | None = None) -> bool:
+        lease = self._leases.get(token)
+        if lease is None or not lease.active:
+            return False
+        self._leases[token] = replace(lease, status=status, ended=at, reason=reason)
+        return True
+
+    def end_leases(self, arn: str, at: float, *, status: str = LEASE_ENDED, reason: str | None = None) -> int:
+        active = [lease for lease in self._leases.values() if lease.execution_arn == arn and lease.active]
+        for lease in active:
+            self._leases[lease.token] = replace(lease, status=status, ended=at, reason=reason)
+        return len(active)
+
+    def leases(self, arn: str) -> list[TaskLease]:
+        return [lease for lease in self._leases.values() if lease.execution_arn == arn]
+
 
 class SqliteStore(ExecutionStore):
     """The durable store: one SQLite file in WAL mode, safe to share between processes."""
@@ -259,6 +331,8 @@ class SqliteStore(ExecutionStore):
 
     def create(self, record: ExecutionRecord) -> None:
         with self._tx(f"create execution {record.arn}") as db:
+            if db.execute("SELECT 1 FROM executions WHERE arn = ?", (record.arn,)).fetchone():
+                raise ExecutionAlreadyExists(record.arn)
             db.execute(
                 f"INSERT INTO executions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (record.arn, record.name, record.state_machine_arn, record.state_machine_name,
@@ -362,6 +436,43 @@ class SqliteStore(ExecutionStore):
         with self._lock, self._translate(f"read execution {arn}"):
             row = self._db.execute("SELECT abort_requested FROM executions WHERE arn = ?", (arn,)).fetchone()
         return bool(row and row[0])
+
+    def begin_lease(self, token: str, arn: str, state_key: str, state_name: str, at: float) -> TaskLease:
+        with self._tx(f"begin a lease for {state_name} of {arn}") as db:
+            (count,) = db.execute("SELECT COUNT(*) FROM task_leases WHERE arn = ? AND state_key = ?",
+                                  (arn, state_key)).fetchone()
+            lease = TaskLease(token, arn, state_key, state_name, int(count) + 1, LEASE_ACTIVE, at)
+            db.execute(
+                "UPDATE task_leases SET status = ?, ended = ?, reason = ? "
+                "WHERE arn = ? AND state_key = ? AND status = ?",
+                (LEASE_SUPERSEDED, at, _superseded(lease.attempt, state_name), arn, state_key, LEASE_ACTIVE),
+            )
+            db.execute(f"INSERT INTO task_leases ({_LEASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                       (token, arn, state_key, state_name, lease.attempt, LEASE_ACTIVE, at, None, None, None, None))
+        return lease
+
+    def record_lease_process(self, token: str, pid: int, process_start: int | None) -> None:
+        with self._tx("record a lease's process") as db:
+            db.execute("UPDATE task_leases SET pid = ?, process_start = ? WHERE token = ?",
+                       (pid, process_start, token))
+
+    def end_lease(self, token: str, at: float, *, status: str = LEASE_ENDED, reason: str | None = None) -> bool:
+        with self._tx("end a lease") as db:
+            cur = db.execute("UPDATE task_leases SET status = ?, ended = ?, reason = ? WHERE token = ? AND status = ?",
+                             (status, at, reason, token, LEASE_ACTIVE))
+        return cur.rowcount == 1
+
+    def end_leases(self, arn: str, at: float, *, status: str = LEASE_ENDED, reason: str | None = None) -> int:
+        with self._tx(f"end the leases of {arn}") as db:
+            cur = db.execute("UPDATE task_leases SET status = ?, ended = ?, reason = ? WHERE arn = ? AND status = ?",
+                             (status, at, reason, arn, LEASE_ACTIVE))
+        return int(cur.rowcount)
+
+    def leases(self, arn: str) -> list[TaskLease]:
+        with self._lock, self._translate(f"read the leases of {arn}"):
+            rows = self._db.execute(f"SELECT {_LEASE_COLUMNS} FROM task_leases WHERE arn = ? ORDER BY started, rowid",
+                                    (arn,)).fetchall()
+        return [TaskLease(*row) for row in rows]
 
     def close(self) -> None:
         with self._lock:

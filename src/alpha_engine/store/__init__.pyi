@@ -15,6 +15,7 @@ from ._errors import (
     ArtifactNotFoundError,
     CalendarError,
     ContractError,
+    FencedWriteError,
     InvalidKeyError,
     MarketStoreCorruptError,
     MarketStoreError,
@@ -24,6 +25,7 @@ from ._errors import (
     StoreError,
     SymbolNotFoundError,
 )
+from ._fence import WriteFence
 from ._market_location import probe_market_store
 from ._market_store import MarketStore, UpsertResult
 from ._writer_lock import WriterLock
@@ -38,6 +40,7 @@ __all__ = [
     "CalendarError",
     "ContractError",
     "Contracts",
+    "FencedWriteError",
     "InvalidKeyError",
     "MarketStore",
     "MarketStoreCorruptError",
@@ -50,6 +53,7 @@ __all__ = [
     "SymbolNotFoundError",
     "TradingCalendar",
     "UpsertResult",
+    "WriteFence",
     "WriterLock",
     "content_digest",
     "empty_ticker_frame",

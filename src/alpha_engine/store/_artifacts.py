@@ -11,6 +11,10 @@ an S3 PUT (and a completed multipart upload) is atomic, readers see the old obje
 one, never a part, while S3 ``mv`` is a copy plus a delete that would only add a window.
 A failed write removes its temp file; temp files are never listed.
 
+A store given a write fence (:class:`~alpha_engine.store.WriteFence`) asks it right before the
+rename (or, on S3, the PUT) that publishes a write, and before a delete; a refusal
+(:class:`FencedWriteError`) leaves nothing behind.
+
 Foreign exceptions from I/O are translated at one boundary, :func:`_foreign_errors`, through
 the explicit ``_FOREIGN_ERRORS`` map. Opening an fsspec file system (missing ``s3fs``, unknown
 protocol, bad storage options) is translated where it happens, in :func:`_open_fsspec`.
@@ -22,7 +26,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +39,7 @@ from ._errors import (
     ReadOnlyStoreError,
     StoreError,
 )
+from ._fence import WriteFence
 
 __all__ = ["ArtifactStore"]
 
@@ -112,7 +117,8 @@ class _Backend(Protocol):
     """One root on one file system; keys are already validated, errors are foreign (OSError...)."""
 
     def read(self, key: str) -> bytes: ...
-    def write(self, key: str, data: bytes) -> None: ...
+    # ``publish_check`` runs last before the write becomes visible; it raises to refuse it.
+    def write(self, key: str, data: bytes, publish_check: Callable[[], None] | None = None) -> None: ...
     def is_file(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def keys(self, prefix: str) -> Iterator[str]: ...
@@ -135,7 +141,7 @@ class _LocalBackend:
     def delete(self, key: str) -> None:
         self.path(key).unlink()
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes, publish_check: Callable[[], None] | None = None) -> None:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.parent / f"{TEMP_PREFIX}{target.name[:_TEMP_NAME_CHARS]}-{secrets.token_hex(6)}"
@@ -146,6 +152,8 @@ class _LocalBackend:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
+            if publish_check is not None:
+                publish_check()
             os.replace(temp, target)
         except BaseException:
             with suppress(OSError):
@@ -210,9 +218,11 @@ class _FsspecBackend:
             raise FileNotFoundError(path)
         self.fs.rm_file(path)
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes, publish_check: Callable[[], None] | None = None) -> None:
         path = self.full(key)
         if self.atomic_put:
+            if publish_check is not None:
+                publish_check()
             self.fs.pipe_file(path, data)
             return
         parent, name = path.rsplit("/", 1)
@@ -220,6 +230,8 @@ class _FsspecBackend:
         temp = f"{parent}/{TEMP_PREFIX}{name[:_TEMP_NAME_CHARS]}-{secrets.token_hex(6)}"
         try:
             self.fs.pipe_file(temp, data)
+            if publish_check is not None:
+                publish_check()
             self.fs.mv(temp, path)
         except BaseException:
             with suppress(Exception):
@@ -283,14 +295,17 @@ class ArtifactStore:
     then, as a :class:`StoreError` naming it. ``read_only`` stores refuse every write and delete
     with :class:`ReadOnlyStoreError` before touching anything. ``contracts`` is the table JSON
     is validated against on write and on read (the composition root passes the one built from
-    the stage graph); without it JSON is only checked to be JSON.
+    the stage graph); without it JSON is only checked to be JSON. ``fence`` is asked right before
+    each write is published and each delete (see the module docstring).
     """
 
     def __init__(self, uri: str | os.PathLike[str], *, read_only: bool = False,
-                 storage_options: Mapping[str, Any] | None = None, contracts: Contracts | None = None) -> None:
+                 storage_options: Mapping[str, Any] | None = None, contracts: Contracts | None = None,
+                 fence: WriteFence | None = None) -> None:
         self.uri: str = os.fspath(uri)
         self.read_only: bool = read_only
         self.contracts: Contracts = contracts if contracts is not None else Contracts()
+        self.fence: WriteFence | None = fence
         if not self.uri:
             raise StoreError("artifact store URI is empty")
         self._storage_options: dict[str, Any] = dict(storage_options or {})
@@ -339,6 +354,8 @@ class ArtifactStore:
         """Remove the artifact; :class:`ArtifactNotFoundError` if there is none."""
         self._check_writable(key, "delete")
         backend = self._open()
+        if self.fence is not None:
+            self.fence.check(self.uri, key)
         with _foreign_errors("delete", key, self.uri):
             backend.delete(key)
 
@@ -435,8 +452,10 @@ class ArtifactStore:
 
     def _write(self, key: str, data: bytes) -> None:
         backend = self._open()
+        fence = self.fence
+        check = None if fence is None else (lambda: fence.check(self.uri, key))
         with _foreign_errors("write", key, self.uri):
-            backend.write(key, data)
+            backend.write(key, data, check)
 
     def _decode(self, key: str, data: bytes, error: type[StoreError]) -> str:
         try:

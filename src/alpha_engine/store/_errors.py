@@ -6,6 +6,8 @@
     ├── ArtifactNotFoundError     no artifact at the key (also a KeyError)
     ├── ReadOnlyStoreError        a write or delete on a read-only store
     │    └── ReadOnlyMarketStoreError   ... on the market store (also a MarketStoreError)
+    ├── FencedWriteError          a write refused by the store's write fence (the writer's
+    │                             task attempt is no longer current)
     ├── ContractError             not valid JSON, or JSON that failed its schema
     ├── InvalidKeyError           the key is not a valid artifact key (also a ValueError)
     ├── MarketStoreError          ArcticDB market store problem (names the library and symbol)
@@ -24,6 +26,7 @@ __all__ = [
     "ArtifactNotFoundError",
     "CalendarError",
     "ContractError",
+    "FencedWriteError",
     "InvalidKeyError",
     "MarketStoreCorruptError",
     "MarketStoreError",
@@ -61,6 +64,16 @@ class ArtifactNotFoundError(StoreError, KeyError):
 
 class ReadOnlyStoreError(StoreError):
     """A write or delete was refused because the store is read-only; nothing was touched."""
+
+
+class FencedWriteError(StoreError):
+    """A write refused by the store's :class:`~alpha_engine.store.WriteFence`: the process is no longer
+    allowed to publish (say, its task attempt was superseded or its execution ended). Nothing was
+    published; ``reason`` says why, ``key`` what (a key, or a market library and symbols)."""
+
+    def __init__(self, message: str, *, key: str | None = None, uri: str | None = None, reason: str = "") -> None:
+        super().__init__(message, key=key, uri=uri)
+        self.reason = reason
 
 
 class ContractError(StoreError):

@@ -49,6 +49,7 @@ from arcticdb_ext.exceptions import ErrorCode
 from . import _publication as publication
 from ._bars import PRICE_COLUMNS, SOURCE_COLUMN
 from ._errors import MarketStoreCorruptError, MarketStoreError, ReadOnlyMarketStoreError, SymbolNotFoundError
+from ._fence import WriteFence
 from ._market_location import ARCTIC_CONFIG_DIR, lmdb_directory
 from ._writer_lock import WriterLock
 
@@ -370,19 +371,22 @@ class MarketStore:
     write (:class:`ReadOnlyMarketStoreError`) and never creates anything, not even its directory.
     ``rebuild`` is the command that rebuilds the store from its sources: the recovery step a
     :class:`MarketStoreCorruptError` names.
+    ``fence`` (a :class:`WriteFence`) is asked right before every ArcticDB write call; a refusal
+    (:class:`FencedWriteError`) writes nothing more.
     """
 
     UNIVERSE = "universe"
     MACRO = "macro"
 
     def __init__(self, uri: str, *, feature_columns: Sequence[str] = (), read_only: bool = False,
-                 rebuild: str | None = None) -> None:
+                 rebuild: str | None = None, fence: WriteFence | None = None) -> None:
         if not isinstance(uri, str) or "://" not in uri:
             raise ValueError(f"MarketStore: uri must be an ArcticDB URI like 'lmdb:///abs/path', got {uri!r}")
         self.uri = uri
         self.feature_columns = _checked_columns(feature_columns, "feature_columns")
         self.read_only = read_only
         self.rebuild = rebuild
+        self.fence = fence
         self._directory = lmdb_directory(uri)
         self._lock = WriterLock(uri, self._directory)
         self._universe_layout = _Layout(self.feature_columns, np.dtype("float32"))
@@ -557,6 +561,7 @@ class MarketStore:
     def ensure_libraries(self) -> None:
         """Create the ``universe`` and ``macro`` libraries if missing."""
         self._require_writer("ensure_libraries")
+        self._check_fence(f"{self.UNIVERSE},{self.MACRO}", ())
         arctic = self._connect(create=True)
         assert arctic is not None
         for name in (self.UNIVERSE, self.MACRO):
@@ -573,6 +578,7 @@ class MarketStore:
         self._refuse_if_read_only("check_writable")
         with self._lock:
             library = self._library(self.UNIVERSE)
+            self._check_fence(self.UNIVERSE, [_PREFLIGHT_SYMBOL])
             probe = pd.DataFrame({"Close": [1.0]}, index=pd.DatetimeIndex(["2000-01-03"], name="date"))
             with self._mapped(self.UNIVERSE, _PREFLIGHT_SYMBOL):
                 try:
@@ -838,7 +844,14 @@ class MarketStore:
             raise self._batch_failure(library_name, "read", failed)
         return {s: item.data for s, item in zip(symbols, items, strict=True)}
 
+    def _check_fence(self, library_name: str, symbols: Sequence[str]) -> None:
+        """Ask the fence about a write of ``symbols`` (none: the library itself) in ``library_name``."""
+        if self.fence is not None:
+            shown = ",".join(symbols[:3]) + (f",... ({len(symbols)} symbols)" if len(symbols) > 3 else "")
+            self.fence.check(self.uri, f"{library_name}/{shown}" if symbols else f"library {library_name}")
+
     def _apply(self, library_name: str, action: str, symbols: list[str], call: Callable[[], list[Any]]) -> None:
+        self._check_fence(library_name, symbols)  # every data write passes here, last thing before ArcticDB
         with self._mapped(library_name, ",".join(symbols[:3])):
             items = call()
         failed = [(s, item) for s, item in zip(symbols, items, strict=True) if _is_batch_error(item)]

@@ -31,6 +31,7 @@ def ctx(tmp_path: Path, log_lines: list[str]) -> BindingContext:
             "killed": "sfn_fixture_handlers:killed",
             "unserialisable": "sfn_fixture_handlers:unserialisable",
             "hangs": "sfn_fixture_handlers:hangs",
+            "lease_env": "sfn_fixture_handlers:lease_env",
             "missing_module": "no_such_module_xyz:handler",
             "missing_handler": "sfn_fixture_handlers:nope",
         },

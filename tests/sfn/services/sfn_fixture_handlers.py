@@ -64,3 +64,8 @@ def hangs(event: Any, context: Any) -> Any:
         fh.write(f"{os.getpid()} {child.pid}")
     time.sleep(600)
     return None
+
+
+def lease_env(event: Any, context: Any) -> Any:
+    return {"lease": os.environ.get("SFN_TASK_LEASE"), "store": os.environ.get("SFN_EXECUTION_STORE"),
+            "pid": os.getpid()}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from alpha_engine.sfn._errors import BindingError, StatesError
-from alpha_engine.sfn.services import BatchBinding, BindingContext, TaskRequest
+from alpha_engine.sfn.services import BatchBinding, BindingContext, ChildLease, TaskRequest
 
 SUBMIT = "arn:aws:states:::batch:submitJob"
 
@@ -108,3 +108,46 @@ def test_cancelling_a_sync_job_kills_its_process_group(
 
     asyncio.run(scenario())
     assert gone(int(pid_file.read_text()))
+
+
+def test_a_failed_job_reports_its_termination_message_as_container_reason(ctx: BindingContext) -> None:
+    script = ("import os, sys; print('step 1'); print('step 2'); "
+              "open(os.environ['SFN_TERMINATION_MESSAGE_PATH'], 'w').write("
+              "'PreflightError: the market store is not writable: ' + 'x' * 400); sys.exit(2)")
+    with pytest.raises(StatesError) as info:
+        _submit(ctx, _params([sys.executable, "-c", script]))
+    job = json.loads(info.value.cause or "")
+    reason = job["Container"]["Reason"]
+    assert reason.startswith("PreflightError: the market store is not writable: xxx") and len(reason) == 255
+    assert job["Attempts"][0]["Container"]["Reason"] == reason
+    assert job["StatusReason"] == "Essential container in task exited"  # AWS's, unchanged
+    assert job["Container"]["ExitCode"] == 2
+    assert job["Container"]["LogTail"] == "step 1\nstep 2"
+    assert not list((ctx.workspace / "logs" / "batch").glob("*.termination-log"))  # read, then removed
+
+
+def test_a_failed_job_carries_only_the_last_lines_of_its_output(ctx: BindingContext) -> None:
+    script = "import sys; [print(f'line {i}') for i in range(100)]; sys.exit(1)"
+    with pytest.raises(StatesError) as info:
+        _submit(ctx, _params([sys.executable, "-c", script]))
+    container = json.loads(info.value.cause or "")["Container"]
+    assert container["LogTail"].splitlines() == [f"line {i}" for i in range(80, 100)]
+    assert "Reason" not in container  # no termination message written
+
+
+def test_a_succeeded_job_has_no_reason_and_no_log_tail(ctx: BindingContext) -> None:
+    job = _submit(ctx, _params([sys.executable, "-c", "print('fine')"]))
+    assert "Reason" not in job["Container"] and "LogTail" not in job["Container"]
+
+
+def test_a_sync_job_carries_the_attempts_lease_and_is_recorded_on_it(ctx: BindingContext, tmp_path: Path) -> None:
+    out = tmp_path / "env.txt"
+    script = (f"import os; open({str(out)!r}, 'w').write("
+              "os.environ['SFN_TASK_LEASE'] + ' ' + os.environ['SFN_EXECUTION_STORE'] + ' ' + str(os.getpid()))")
+    children: list[int] = []
+    lease = ChildLease({"SFN_TASK_LEASE": "tok-1", "SFN_EXECUTION_STORE": "/db"}, children.append)
+    request = TaskRequest(SUBMIT, "sync", _params([sys.executable, "-c", script]), "arn:exec", "Train", lease=lease)
+    asyncio.run(BatchBinding(new_id=lambda: "job-1").invoke(request, ctx))
+    token, store, pid = out.read_text().split()
+    assert (token, store) == ("tok-1", "/db")
+    assert children == [int(pid)]

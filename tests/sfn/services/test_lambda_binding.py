@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from alpha_engine.sfn._errors import BindingError, StatesError
-from alpha_engine.sfn.services import BindingContext, LambdaBinding, TaskRequest
+from alpha_engine.sfn.services import BindingContext, ChildLease, LambdaBinding, TaskRequest
 
 INVOKE = "arn:aws:states:::lambda:invoke"
 
@@ -181,3 +181,17 @@ def test_cancellation_kills_the_hanging_child_and_its_children(
     child, grandchild = (int(p) for p in pid_file.read_text().split())
     assert gone(child)
     assert gone(grandchild)
+
+
+def test_the_child_carries_the_attempts_lease_and_is_recorded_on_it(ctx: BindingContext) -> None:
+    children: list[int] = []
+    lease = ChildLease({"SFN_TASK_LEASE": "tok-1", "SFN_EXECUTION_STORE": "/ws/sfn/executions.sqlite3"},
+                       children.append)
+    out = _invoke(ctx, {"FunctionName": "lease_env"}, lease=lease)["Payload"]
+    assert (out["lease"], out["store"]) == ("tok-1", "/ws/sfn/executions.sqlite3")
+    assert children == [out["pid"]]
+
+
+def test_without_a_lease_the_child_gets_none(ctx: BindingContext) -> None:
+    out = _invoke(ctx, {"FunctionName": "lease_env"})["Payload"]
+    assert (out["lease"], out["store"]) == (None, None)

@@ -6,8 +6,8 @@ the built-in bindings; :class:`MockBinding` and :func:`load_mock_config` replace
 tests.
 """
 
-from ._base import Binding, BindingContext, Pattern, TaskRequest, split_resource
-from ._batch import BatchBinding
+from ._base import Binding, BindingContext, ChildLease, Pattern, TaskRequest, split_resource
+from ._batch import TERMINATION_MESSAGE_ENV, BatchBinding
 from ._dynamodb import DynamoDBBinding
 from ._lambda import LambdaBinding
 from ._mock import MockBinding
@@ -20,6 +20,7 @@ __all__ = [
     "BatchBinding",
     "Binding",
     "BindingContext",
+    "ChildLease",
     "DynamoDBBinding",
     "LambdaBinding",
     "MockBinding",
@@ -30,6 +31,7 @@ __all__ = [
     "ServiceRegistry",
     "SnsBinding",
     "SsmBinding",
+    "TERMINATION_MESSAGE_ENV",
     "TaskRequest",
     "default_registry",
     "load_mock_config",

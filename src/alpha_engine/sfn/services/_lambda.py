@@ -11,6 +11,10 @@ engine. Result and error shapes follow AWS:
   (compact for ``lambda:invoke``, ``", "``-separated for a function ARN, as AWS renders them).
 * A child that dies (exit code, signal) fails with ``Runtime.ExitError``, Lambda's own name
   for a runtime that exited, e.g. ``Runtime exited with error: signal: killed``.
+
+The child is its Task attempt's process: it gets the attempt's lease in its environment and is
+recorded on the lease (see ``_base.ChildLease``). It is sent SIGTERM if the engine dies
+(parent-death signal, see :mod:`._process`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -31,7 +36,7 @@ from .._clock import IdSource, SystemClock
 from .._errors import BindingError, StatesError
 from ._aws import http_date, sdk_metadata, v1_cause
 from ._base import BindingContext, TaskRequest
-from ._process import describe_exit, kill_group, terminate_group
+from ._process import describe_exit, kill_group, parent_death_signal, terminate_group
 
 __all__ = ["LambdaBinding"]
 
@@ -152,7 +157,9 @@ class LambdaBinding:
     ) -> str:
         """Run the handler in a child; return the JSON text of its result or raise its error."""
         timeout_ms = int(request.timeout_seconds * 1000) if request.timeout_seconds else _DEFAULT_TIMEOUT_MS
-        env = {**os.environ, **ctx.env, "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_REGION": self.region}
+        lease_env = request.lease.env if request.lease is not None else {}
+        env = {**os.environ, **ctx.env, **lease_env, "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_REGION": self.region}
+        # Spawned on the event loop's thread: see parent_death_signal.
         proc = await asyncio.create_subprocess_exec(
             self.python,
             _CHILD,
@@ -166,14 +173,17 @@ class LambdaBinding:
             stderr=asyncio.subprocess.PIPE,
             env=env,
             start_new_session=True,
+            preexec_fn=parent_death_signal(signal.SIGTERM),
         )
+        if request.lease is not None:
+            request.lease.record_child(proc.pid)
         try:
             out, err = await proc.communicate(payload_text.encode())
         except BaseException:
             # Stopped (timeout, abort): keep reading its pipes so it can finish writing while it
             # handles SIGTERM, then kill whatever is left.
             drains = [asyncio.ensure_future(_drain(s)) for s in (proc.stdout, proc.stderr)]
-            await terminate_group(proc, ctx.terminate_grace_seconds)
+            await terminate_group(proc, ctx.terminate_grace_seconds, ctx.stop_signal())
             for drain in drains:
                 drain.cancel()
             raise
