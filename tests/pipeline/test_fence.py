@@ -193,3 +193,19 @@ def test_a_failed_batch_stage_shows_its_own_error_and_the_end_of_its_log(test_se
     beta = next(s for s in pipeline.stage_statuses(result.arn) if s.slug == "beta")
     assert beta.error == "States.TaskFailed: PreflightError: beta: injected preflight failure (job FAILED, exit code 2)"
     assert beta.log_tail is not None and "stage beta: preflight_failed" in beta.log_tail.splitlines()[-1]
+
+
+def test_the_execution_s_error_line_is_the_reason_the_definition_computed() -> None:
+    from alpha_engine.pipeline import execution_cause_line
+
+    cause = json.dumps({"phase": "PredictorTraining", "stage": "predictor-training", "failure": {"Error": "x"},
+                        "reason": "States.TaskFailed: QualityGateError: SP500 is stale"})
+    assert execution_cause_line("PipelineFailure", cause) == \
+        "PipelineFailure at PredictorTraining: States.TaskFailed: QualityGateError: SP500 is stale"
+    assert execution_cause_line("SIGTERM", "alpha-engine received SIGTERM") == "SIGTERM: alpha-engine received SIGTERM"
+    assert execution_cause_line("States.Timeout", None) == "States.Timeout"
+
+
+def test_a_job_killed_by_a_signal_says_so() -> None:
+    cause = json.dumps({"Status": "FAILED", "Container": {"ExitCode": 137}})
+    assert short_cause("States.TaskFailed", cause) == "States.TaskFailed: job FAILED, exit code 137: killed by SIGKILL"

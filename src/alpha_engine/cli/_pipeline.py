@@ -163,6 +163,8 @@ def _print_table(statuses: list[StageStatus]) -> None:
 
 
 def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
+    from alpha_engine.pipeline import execution_cause_line
+
     described = pipeline.describe(arn)
     statuses = pipeline.stage_statuses(arn)
     run_date = pipeline.run_date_of(arn)
@@ -183,7 +185,7 @@ def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
     err("")
     err(f"{described['status']}  {described['name']}  (run_date {run_date})")
     if described.get("error"):
-        err(f"error: {described['error']}: {str(described.get('cause', ''))[:1000]}")
+        err(f"error: {execution_cause_line(described['error'], described.get('cause'))}")
     if notice:
         err(f"notification: {notice.get('subject')}  (outbox: {pipeline.outbox()})")
     err(f"logs: {logs}  (alpha-engine logs {described['name']} STAGE)")

@@ -12,7 +12,7 @@ from ._errors import (
 )
 from ._fence import LeaseFence
 from ._graph import Branch, ParallelGroup, StageGraph, Step
-from ._local import LocalPipeline, StageStatus, short_cause, stage_statuses
+from ._local import LocalPipeline, StageStatus, execution_cause_line, short_cause, stage_statuses
 from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path, stage_log_prefix
 from ._resources import ARTIFACTS, MARKET, Opener, Probe, Resource, Resources, Wiring
 from ._runner import (
@@ -78,6 +78,7 @@ __all__ = [
     "check_stage_class",
     "compose_definition",
     "definition_json",
+    "execution_cause_line",
     "load_app",
     "log_key_for",
     "optional",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +33,7 @@ from ._recovery import rewind_keys
 from ._stage import Compute, Stage
 from ._workspace_lock import WorkspaceLock
 
-__all__ = ["LocalPipeline", "StageStatus", "short_cause", "stage_statuses"]
+__all__ = ["LocalPipeline", "StageStatus", "execution_cause_line", "short_cause", "stage_statuses"]
 
 LAMBDA_HANDLER = "alpha_engine.pipeline._lambda_handler:handler"
 
@@ -65,6 +66,9 @@ def _cause_body(cause: Any) -> Any:
         return None
 
 
+_SIGNAL_NAMES = {int(sig): sig.name for sig in signal.Signals}
+
+
 def short_cause(error: str, cause: Any) -> str:
     """One line for a stage's failure: the Lambda error message, or the Batch job's reason (the
     stage's own ``ErrorType: message``, from its termination message) with the job's status and
@@ -77,9 +81,22 @@ def short_cause(error: str, cause: Any) -> str:
         container = body.get("Container") or {}
         code = container.get("ExitCode")
         text = f"job {body['Status']}" + (f", exit code {code}" if code is not None else "")
+        if isinstance(code, int) and code > 128 and code - 128 in _SIGNAL_NAMES:
+            text += f": killed by {_SIGNAL_NAMES[code - 128]}"
         if container.get("Reason"):
             text = f"{container['Reason']} ({text})"
     return f"{error}: {text[:300]}" if text else error
+
+
+def execution_cause_line(error: str | None, cause: Any) -> str:
+    """One line for an execution's own error: a pipeline failure's reason line (``$.error.reason``,
+    which the definition computes), else the raw cause, cut to 500 characters."""
+    body = _cause_body(cause)
+    if isinstance(body, dict) and body.get("reason"):
+        where = f" at {body['phase']}" if body.get("phase") else ""
+        return f"{error}{where}: {body['reason']}"[:500]
+    text = str(cause or "")
+    return f"{error}: {text[:500]}" if text else str(error)
 
 
 def _log_tail(cause: Any) -> str | None:
@@ -209,7 +226,8 @@ class LocalPipeline:
         label = str(given.get("pipeline_label") or (" Preflight" if given.get("shell_run") else ""))
         stopped = [s.name for s in self.stage_statuses(arn) if s.status == "ABORTED"]
         message = (f"{self.graph.title}{label} pipeline for run_date {self.run_date_of(arn)} was ABORTED: "
-                   f"{described.get('error') or 'stopped'}: {described.get('cause') or 'no cause recorded'}. "
+                   f"{described.get('error') or 'stopped'}: "
+                   f"{str(described.get('cause') or 'no cause recorded').rstrip('.')}. "
                    f"Stages interrupted: {', '.join(stopped) or 'none'}. Finished stages keep their outputs; "
                    f"continue from the interrupted stages with: alpha-engine redrive {described['name']}")
         params = {"TopicArn": topic, "Subject": f"Alpha Engine {self.graph.title}{label} Pipeline — ABORTED",
