@@ -182,3 +182,48 @@ def test_bad_parameters_raise_with_the_function_name() -> None:
         forward_log_return(close.iloc[::-1])
     with pytest.raises(TypeError, match="DataFrame"):
         forward_log_return(close["T000"])
+
+
+@pytest.mark.parametrize("lag", [1, 2, 5])
+def test_a_lagged_label_starts_at_the_close_lag_sessions_later(lag: int) -> None:
+    close = _random_close(60, 7, seed=6)
+    h = 5
+    got = forward_log_return(close, h, lag=lag)
+    values = close.to_numpy()
+    for t in (0, 17, 60 - h - lag - 1):
+        np.testing.assert_allclose(got.iloc[t].to_numpy(), np.log(values[t + lag + h] / values[t + lag]),
+                                   rtol=0, atol=1e-12)
+    assert got.iloc[60 - h - lag:].isna().all().all() and got.iloc[: 60 - h - lag].notna().all().all()
+    # The vol-bucket label is the same lagged return minus its bucket's mean (one bucket: the cross-section mean).
+    labels = vol_bucket_relative_labels(close, horizon=h, n_buckets=1, clip=10.0, lag=lag)
+    fwd = np.log(values[20 + lag + h] / values[20 + lag])
+    np.testing.assert_allclose(labels.iloc[20].to_numpy(), fwd - fwd.mean(), rtol=0, atol=1e-12)
+    market = pd.Series(values[:, 0], index=close.index)
+    relative = market_relative_labels(close, market, horizon=h, clip=10.0, lag=lag)
+    np.testing.assert_allclose(relative.iloc[20].to_numpy(), fwd - fwd[0], atol=1e-12)
+
+
+def test_lag_zero_reproduces_the_unlagged_labels_exactly() -> None:
+    close = _random_close(70, 23, seed=7)
+    close.iloc[10:14, 4] = np.nan
+    pd.testing.assert_frame_equal(forward_log_return(close, 5, lag=0), forward_log_return(close, 5))
+    pd.testing.assert_frame_equal(vol_bucket_relative_labels(close, horizon=5, lag=0),
+                                  _reference_labels(close, horizon=5, vol_window=20, clip=0.15),
+                                  check_freq=False, atol=1e-12, rtol=0)
+
+
+def test_perturbing_closes_after_t_plus_lag_plus_h_leaves_the_lagged_label_unchanged() -> None:
+    close = _random_close(80, 30, seed=1)
+    t, h, lag = 40, 5, 2
+    base = vol_bucket_relative_labels(close, horizon=h, lag=lag)
+    perturbed = close.copy()
+    later = perturbed.iloc[t + lag + h + 1 :]
+    perturbed.iloc[t + lag + h + 1 :] *= np.random.default_rng(9).uniform(0.5, 2.0, later.shape)
+    after = vol_bucket_relative_labels(perturbed, horizon=h, lag=lag)
+    pd.testing.assert_frame_equal(base.iloc[: t + 1], after.iloc[: t + 1])
+    assert not base.iloc[t + 1 : t + 30].equals(after.iloc[t + 1 : t + 30])
+
+
+def test_a_negative_lag_is_refused() -> None:
+    with pytest.raises(ValueError, match="lag must be an integer >= 0"):
+        forward_log_return(_random_close(30, 3), 5, lag=-1)

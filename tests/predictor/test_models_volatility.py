@@ -90,7 +90,7 @@ def test_a_fit_on_shared_bins_equals_a_fit_on_its_own_rows(data: tuple[pd.DataFr
     rows = np.flatnonzero(dates < dates.unique()[150])
     model = _model()
     # `fit` bins its fit block (before the early-stopping block): share exactly those edges.
-    fit_block = rows[dates[rows] < model._valid_start(dates[rows].unique())]
+    fit_block = rows[model._early_stopping_blocks(pd.DatetimeIndex(dates[rows]))[0]]
     binned = model.bin_rows(ranked, label.abs().to_numpy(), reference_rows=fit_block)
     shared = _model().fit_binned(binned, rows)
     own = _model().fit(ranked.iloc[rows], label.iloc[rows], ranked=True)
@@ -131,6 +131,50 @@ def test_validation_block_is_the_last_dates(data: tuple[pd.DataFrame, pd.Series]
     assert model.valid_start_ == labelled_dates[len(labelled_dates) - n_valid]
     assert model.n_valid_rows_ == n_valid * N_TICKERS
     assert model.n_fit_rows_ == (len(labelled_dates) - n_valid) * N_TICKERS
+
+
+@pytest.mark.parametrize("purge", [1, 5, 21])
+def test_the_dates_in_front_of_the_validation_block_are_purged(data: tuple[pd.DataFrame, pd.Series],
+                                                                purge: int) -> None:
+    frame, _ = data
+    row_dates = pd.DatetimeIndex(frame.index.get_level_values("date"))
+    dates = row_dates.unique()
+    in_fit, in_valid, valid_start = _model(purge=purge)._early_stopping_blocks(row_dates)
+    n_valid = round(0.15 * len(dates))
+    first_valid = len(dates) - n_valid
+    assert valid_start == dates[first_valid]
+    # Row indices: fit rows are the dates before first_valid - purge, validation rows the last n_valid dates,
+    # and the purge dates' rows are in neither.
+    np.testing.assert_array_equal(np.flatnonzero(in_fit), np.arange((first_valid - purge) * N_TICKERS))
+    np.testing.assert_array_equal(np.flatnonzero(in_valid), np.arange(first_valid * N_TICKERS, len(row_dates)))
+    # No fit label, spanning `purge` sessions past its date, reaches the validation block.
+    last_fit = int(np.flatnonzero(dates == row_dates[in_fit].max())[0])
+    assert last_fit + purge < first_valid
+    unpurged = _model()._early_stopping_blocks(row_dates)
+    assert unpurged[0].sum() == first_valid * N_TICKERS and (unpurged[1] == in_valid).all()
+
+
+def test_fit_and_fit_binned_train_on_the_purged_fit_block(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    frame, label = data
+    model = _model(purge=10).fit(frame, label)
+    n_valid = round(0.15 * N_DATES)
+    assert (model.n_fit_rows_, model.n_valid_rows_) == ((N_DATES - n_valid - 10) * N_TICKERS, n_valid * N_TICKERS)
+    ranked = rank_normalize_by_date(frame)
+    rows = np.arange(len(frame))
+    fit_block = rows[model._early_stopping_blocks(pd.DatetimeIndex(frame.index.get_level_values("date")))[0]]
+    binned = model.bin_rows(ranked, label.abs().to_numpy(), reference_rows=fit_block)
+    shared = _model(purge=10).fit_binned(binned, rows)
+    assert shared.to_text() == model.to_text() and shared.n_fit_rows_ == model.n_fit_rows_
+    # The purged rows' labels play no part: changing them changes nothing.
+    purged = ~np.isin(rows, fit_block) & (frame.index.get_level_values("date") < model.valid_start_)
+    assert purged.sum() == 10 * N_TICKERS
+    assert _model(purge=10).fit(frame, label.where(~purged, label * 5.0 + 1.0)).to_text() == model.to_text()
+
+
+def test_a_purge_that_leaves_no_fit_dates_is_refused(data: tuple[pd.DataFrame, pd.Series]) -> None:
+    frame, label = data
+    with pytest.raises(ValueError, match="purge=300"):
+        _model(purge=300).fit(frame, label)
 
 
 def test_validation_labels_only_choose_the_stopping_round(data: tuple[pd.DataFrame, pd.Series]) -> None:
@@ -220,7 +264,8 @@ def test_flat_index_is_rejected(data: tuple[pd.DataFrame, pd.Series]) -> None:
         _model().fit(frame.reset_index(drop=True), label.reset_index(drop=True))
 
 
-@pytest.mark.parametrize("param", [{"valid_fraction": 1.0}, {"n_estimators": 0}, {"learning_rate": 0.0}])
+@pytest.mark.parametrize("param", [{"valid_fraction": 1.0}, {"n_estimators": 0}, {"learning_rate": 0.0},
+                                   {"purge": -1}])
 def test_invalid_parameters_raise_in_fit(data: tuple[pd.DataFrame, pd.Series], param: dict[str, float]) -> None:
     model = _model(**param)  # the constructor only stores
     with pytest.raises(ValueError, match=next(iter(param))):

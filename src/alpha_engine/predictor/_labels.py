@@ -1,8 +1,13 @@
 """Forward-return labels for the predictor, on wide (dates x tickers) close frames.
 
 Every horizon counts ROWS of the date index (trading days), never calendar days. A label at date t
-uses closes at t and t + horizon only; the volatility bucket it is measured against uses closes at
-dates <= t only, so nothing a label conditions on can see the label's own future.
+uses closes at t + lag and t + lag + horizon only; the volatility bucket it is measured against uses
+closes at dates <= t only, so nothing a label conditions on can see the label's own future.
+
+``lag`` is the execution lag: features known at close t are traded at the first close they can
+reach, ``lag`` sessions later, so the label is the return from there. ``lag=0`` (the functions'
+default) is the old close-t-to-close-t+horizon label; training uses ``TrainingConfig.execution_lag``
+(default 1 session).
 
 Closes that are missing or non-positive count as missing; a label is NaN wherever an input it needs
 is missing or t + horizon lies beyond the last row.
@@ -60,8 +65,8 @@ def _log_close(close: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(logs, index=close.index, columns=close.columns)
 
 
-def forward_log_return(close: pd.DataFrame, horizon: int = 21) -> pd.DataFrame:
-    """Forward log return ``log(C[t + horizon] / C[t])`` per date and ticker.
+def forward_log_return(close: pd.DataFrame, horizon: int = 21, *, lag: int = 0) -> pd.DataFrame:
+    """Forward log return ``log(C[t + lag + horizon] / C[t + lag])`` per date and ticker.
 
     Parameters
     ----------
@@ -69,17 +74,20 @@ def forward_log_return(close: pd.DataFrame, horizon: int = 21) -> pd.DataFrame:
         Closes, index a sorted unique DatetimeIndex.
     horizon : int, default 21
         Rows (trading days) ahead.
+    lag : int, default 0
+        Execution lag: rows between t and the close the return starts from.
 
     Returns
     -------
     DataFrame of shape (n_dates, n_tickers)
-        NaN where t + horizon is beyond the data or either close is missing.
+        NaN where t + lag + horizon is beyond the data or either close is missing.
     """
     where = "forward_log_return"
     close = _check_close(close, where)
     horizon = _check_positive_int(horizon, "horizon", where)
+    lag = _check_positive_int(lag, "lag", where, minimum=0)
     logs = _log_close(close)
-    return logs.shift(-horizon) - logs
+    return logs.shift(-(lag + horizon)) - logs.shift(-lag)
 
 
 def realized_vol(close: pd.DataFrame, vol_window: int = 20) -> pd.DataFrame:
@@ -165,13 +173,14 @@ def vol_bucket_relative_labels(
     vol_window: int = 20,
     n_buckets: int | None = None,
     clip: float = 0.15,
+    lag: int = 0,
 ) -> pd.DataFrame:
     """Canonical label: forward log return minus the mean forward log return of the same vol bucket.
 
     On each date t, tickers are bucketed by trailing realized volatility (:func:`vol_buckets`, closes
-    <= t only). The benchmark is the equal-weight mean of the forward log returns (closes t and
-    t + horizon) of the bucket's members that have one, the ticker itself included. The result is
-    clipped to ``[-clip, clip]``.
+    <= t only). The benchmark is the equal-weight mean of the forward log returns (closes t + lag and
+    t + lag + horizon) of the bucket's members that have one, the ticker itself included. The result
+    is clipped to ``[-clip, clip]``.
 
     Parameters
     ----------
@@ -181,6 +190,8 @@ def vol_bucket_relative_labels(
     n_buckets : int or None, default None
         See :func:`vol_buckets`.
     clip : float, default 0.15
+    lag : int, default 0
+        Execution lag (see the module doc).
 
     Returns
     -------
@@ -190,10 +201,11 @@ def vol_bucket_relative_labels(
     where = "vol_bucket_relative_labels"
     close = _check_close(close, where)
     horizon = _check_positive_int(horizon, "horizon", where)
+    lag = _check_positive_int(lag, "lag", where, minimum=0)
     clip = _check_clip(clip, where)
     if n_buckets is not None:
         n_buckets = _check_positive_int(n_buckets, "n_buckets", where)
-    fwd = forward_log_return(close, horizon).to_numpy()
+    fwd = forward_log_return(close, horizon, lag=lag).to_numpy()
     ids = _bucket_ids(realized_vol(close, vol_window), n_buckets)
 
     member = np.isfinite(ids) & np.isfinite(fwd)
@@ -210,7 +222,7 @@ def vol_bucket_relative_labels(
 
 
 def market_relative_labels(
-    close: pd.DataFrame, market: pd.Series, *, horizon: int = 21, clip: float = 0.15
+    close: pd.DataFrame, market: pd.Series, *, horizon: int = 21, clip: float = 0.15, lag: int = 0
 ) -> pd.DataFrame:
     """Alternative label: forward log return minus the market's forward log return, clipped.
 
@@ -221,6 +233,8 @@ def market_relative_labels(
         Market closes (e.g. SPY), indexed by date; re-indexed onto ``close.index`` (missing -> NaN).
     horizon : int, default 21
     clip : float, default 0.15
+    lag : int, default 0
+        Execution lag (see the module doc).
 
     Returns
     -------
@@ -234,9 +248,9 @@ def market_relative_labels(
         raise TypeError(f"{where}: market must be a pandas Series of closes, got {type(market).__name__}")
     if not market.index.is_unique:
         raise ValueError(f"{where}: market index has duplicate dates")
-    fwd = forward_log_return(close, horizon)
+    fwd = forward_log_return(close, horizon, lag=lag)
     market_frame = market.reindex(close.index).to_frame("market")
-    market_fwd = forward_log_return(market_frame, horizon)["market"]
+    market_fwd = forward_log_return(market_frame, horizon, lag=lag)["market"]
     return fwd.sub(market_fwd, axis=0).clip(lower=-clip, upper=clip)
 
 

@@ -16,6 +16,9 @@ class TrainingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     horizon: int = Field(default=21, ge=1)
+    # Sessions between the last close the features use (t) and the close the label's return starts
+    # from: predictions made after close t trade at close t + 1 at the earliest.
+    execution_lag: int = Field(default=1, ge=0)
     label_clip: float = Field(default=0.15, gt=0)
     min_train_dates: int = Field(default=504, ge=1)
     test_dates: int = Field(default=126, ge=1)

@@ -80,11 +80,12 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
         "",
         f"Data as of {manifest['data_vintage']['as_of']}: {manifest['data_vintage']['tickers']} tickers, "
         f"{manifest['rows']['labelled']} labelled rows; label: {manifest['label']['kind']} over "
-        f"{manifest['horizon']} trading days, clipped at ±{manifest['label']['clip']}.",
+        f"{manifest['horizon']} trading days from {manifest['label'].get('execution_lag', 0)} session(s) after the "
+        f"features' close, clipped at ±{manifest['label']['clip']}.",
         "",
         *(f"> **Caveat:** {c}" for c in caveats),
         "",
-        "## Out-of-sample skill (purge and embargo = horizon)",
+        "## Out-of-sample skill (purge and embargo = horizon + execution lag)",
         "",
         "| model | mean daily IC | 95% CI (date-blocked bootstrap) | IR | dates |",
         "|---|---:|---|---:|---:|",

@@ -20,6 +20,7 @@ from ._labels import to_long, vol_bucket_relative_labels
 from ._momentum import momentum_score
 
 __all__ = [
+    "DEFAULT_EXECUTION_LAG",
     "DRIFT_HISTORY_DAYS",
     "build_dataset",
     "data_vintage",
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 DRIFT_HISTORY_DAYS = 120  # calendar days read for today's rows: the market context needs 50 sessions
+DEFAULT_EXECUTION_LAG = 1  # TrainingConfig.execution_lag's default: trade at the close after the features' last
 
 
 def macro_features(close: pd.DataFrame, market: pd.Series | None, price_vs_ma50: pd.DataFrame) -> pd.DataFrame:
@@ -50,8 +52,13 @@ def macro_features(close: pd.DataFrame, market: pd.Series | None, price_vs_ma50:
 
 
 def build_dataset(frames: Mapping[str, pd.DataFrame], market: pd.Series | None, *, horizon: int,
-                  label_clip: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Long rows (date, ticker) of features + L1 momentum + macro context + label; and the wide closes."""
+                  label_clip: float, execution_lag: int = DEFAULT_EXECUTION_LAG) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long rows (date, ticker) of features + L1 momentum + macro context + label; and the wide closes.
+
+    Every column but ``label`` uses data at dates <= its row's date only (tested by perturbing the
+    inputs after t). The label of date t is the vol-bucket-relative log return from close
+    t + ``execution_lag`` to close t + ``execution_lag`` + ``horizon``.
+    """
     close = pd.DataFrame({t: f["Close"] for t, f in frames.items()}).sort_index()
     close.index = pd.DatetimeIndex(close.index, name="date")
     long = pd.concat({t: f.drop(columns=["source"], errors="ignore") for t, f in frames.items()},
@@ -61,7 +68,7 @@ def build_dataset(frames: Mapping[str, pd.DataFrame], market: pd.Series | None, 
     macro = macro_features(close, market, wide_ma50.reindex(close.index))
     long = long.join(macro, on="date")
     long["momentum_score"] = momentum_score(long)
-    labels = vol_bucket_relative_labels(close, horizon=horizon, clip=label_clip)
+    labels = vol_bucket_relative_labels(close, horizon=horizon, clip=label_clip, lag=execution_lag)
     long["label"] = to_long(labels, "label").reindex(long.index)
     return long, close
 
@@ -72,20 +79,23 @@ def data_vintage(frames: Mapping[str, pd.DataFrame], as_of: date, digest: str) -
 
 
 def model_rows(store: MarketStore, as_of: date, market_symbol: str, *, horizon: int, label_clip: float,
-               start: date | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+               start: date | None = None, execution_lag: int = DEFAULT_EXECUTION_LAG,
+               ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The model's rows (features, derived inputs, label) from the market store up to ``as_of``,
     and the per-ticker frames they were built from."""
     frames = store.read_many(start=start, end=as_of)
     macro = store.read_macro([market_symbol], start=start, end=as_of)
     market = macro[market_symbol]["Close"] if market_symbol in macro else None
-    dataset, _ = build_dataset(frames, market, horizon=horizon, label_clip=label_clip)
+    dataset, _ = build_dataset(frames, market, horizon=horizon, label_clip=label_clip, execution_lag=execution_lag)
     return dataset, frames
 
 
 def training_rows(store: MarketStore, calendar: TradingCalendar, as_of: date, market_symbol: str, *,
-                  horizon: int, label_clip: float) -> tuple[pd.DataFrame, dict[str, Any], dict[str, int]]:
+                  horizon: int, label_clip: float, execution_lag: int = DEFAULT_EXECUTION_LAG,
+                  ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, int]]:
     """Every row up to ``as_of``, the data vintage (as of, size, sha256) and each ticker's staleness."""
-    dataset, frames = model_rows(store, as_of, market_symbol, horizon=horizon, label_clip=label_clip)
+    dataset, frames = model_rows(store, as_of, market_symbol, horizon=horizon, label_clip=label_clip,
+                                 execution_lag=execution_lag)
     vintage = data_vintage(frames, as_of, content_digest(frames))
     stale = {t: calendar.trading_days_stale(f.index[-1].date(), as_of) for t, f in frames.items() if len(f)}
     return dataset, vintage, stale

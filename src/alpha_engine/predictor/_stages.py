@@ -87,11 +87,11 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
         store = ctx.resource(MARKET)
         if not store.libraries_present() or not store.tickers():
             raise PreflightError("the market store has no universe yet: DataPhase1 builds it")
-        needed = config.min_train_dates + config.test_dates + 2 * config.horizon
+        needed = config.min_train_dates + config.test_dates + 2 * (config.horizon + config.execution_lag)
         first = store.read(store.tickers()[0], columns=["Close"])
         if len(first) < needed:
             raise PreflightError(f"{store.tickers()[0]} has {len(first)} rows; training needs at least {needed} "
-                                 f"(min_train_dates + test_dates + 2 x horizon)")
+                                 f"(min_train_dates + test_dates + 2 x (horizon + execution_lag))")
 
     def run(self, ctx: StageContext[PredictorTrainingOptions]) -> StageOutcome:
         from alpha_engine.store import TradingCalendar
@@ -107,7 +107,8 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
         as_of = calendar.as_of_session(ctx.run_date)
         market_symbol, caveats = _data_context(ctx)
         dataset, vintage, stale = training_rows(ctx.resource(MARKET), calendar, as_of, market_symbol,
-                                                horizon=config.horizon, label_clip=config.label_clip)
+                                                horizon=config.horizon, label_clip=config.label_clip,
+                                                execution_lag=config.execution_lag)
         result = train_predictor(dataset, config, data_vintage=vintage, log=ctx.logger)
         registry = _registry(ctx)
         version = registry.register(result.files, result.manifest, label="predictor", run_date=ctx.run_date.isoformat())

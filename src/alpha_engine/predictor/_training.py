@@ -1,10 +1,12 @@
 """Honest training: labels, L1 (momentum formula, LightGBM volatility), L2 (BayesianRidge), all
-validated out of sample with purge and embargo equal to the horizon.
+validated out of sample with purge and embargo equal to the label span, horizon + execution lag
+(López de Prado 2018, *Advances in Financial Machine Learning*, ch. 7).
 
 The flow, and why each number can be trusted:
 
-1. Labels at date t use only closes t..t+H; features at t use only data <= t (the feature
-   engine is causal). Rows whose label is unknown (the last H dates) are not trained on.
+1. Labels at date t use only closes t+L..t+L+H (L the execution lag); features at t use only
+   data <= t (the feature engine is causal). Rows whose label is unknown (the last L+H dates)
+   are not trained on. The volatility model's early-stopping block is purged the same way.
 2. The volatility model is fitted per expanding walk-forward fold and predicts only its test
    block; the pooled test blocks are the out-of-fold (OOF) rows.
 3. The meta-model is evaluated on the OOF rows twice, never in sample: a second expanding
@@ -93,16 +95,19 @@ def _clean(value: Any) -> Any:
 
 
 def _fit_volatility_models(binned: BinnedRows, ranked: pd.DataFrame, jobs: list[tuple[np.ndarray, np.ndarray]], *,
-                           n_estimators: int, seed: int, workers: int) -> list[tuple[VolatilityModel, pd.Series]]:
+                           n_estimators: int, seed: int, workers: int, purge: int = 0,
+                           ) -> list[tuple[VolatilityModel, pd.Series]]:
     """For each (train rows, predict rows) job, a volatility model and its predictions, ``workers``
-    jobs at a time with one LightGBM thread each.
+    jobs at a time with one LightGBM thread each; ``purge`` dates are dropped in front of each
+    model's early-stopping block (see :class:`VolatilityModel`).
 
     LightGBM releases the GIL while it trains and its models do not depend on the thread count,
     so jobs side by side give the same models as one after another, and faster than one fit on
     all cores. The largest fits start first, so the workers end together.
     """
     def run(job: tuple[np.ndarray, np.ndarray]) -> tuple[VolatilityModel, pd.Series]:
-        model = VolatilityModel(n_estimators=n_estimators, seed=seed, num_threads=1).fit_binned(binned, job[0])
+        model = VolatilityModel(n_estimators=n_estimators, seed=seed, num_threads=1,
+                                purge=purge).fit_binned(binned, job[0])
         return model, model.predict(ranked.iloc[job[1]], ranked=True)
 
     order = sorted(range(len(jobs)), key=lambda i: (-len(jobs[i][0]), i))
@@ -156,8 +161,9 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
     if not labelled.index.is_monotonic_increasing:
         labelled = labelled.sort_index()
     dates = labelled.index.get_level_values("date").unique().sort_values()
+    span = config.horizon + config.execution_lag  # sessions a label reaches past its date: the purge and embargo
     folds = WalkForward(min_train_dates=config.min_train_dates, test_dates=config.test_dates,
-                        purge=config.horizon, embargo=config.horizon)
+                        purge=span, embargo=span)
     n_folds = folds.get_n_splits(dates)
     if n_folds < 2:
         raise ValueError(f"{len(dates)} labelled dates give {n_folds} walk-forward folds; need >= 2 "
@@ -169,7 +175,8 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
     vol_columns = [c for c in VOLATILITY_FEATURES if c in labelled]
     ranked = rank_normalize_by_date(labelled[vol_columns]) if vol_columns else labelled[vol_columns]
     splits = list(folds.split(dates))
-    volatility = VolatilityModel(n_estimators=config.vol_estimators, seed=config.seed, num_threads=config.threads)
+    volatility = VolatilityModel(n_estimators=config.vol_estimators, seed=config.seed, num_threads=config.threads,
+                                 purge=span)
     # One LightGBM binning for every fold, with bin edges from the first fold's training rows.
     binned = volatility.bin_rows(ranked, labelled["label"].abs().to_numpy(),
                                  reference_rows=_rows_of(date_code, splits[0][0], len(dates)))
@@ -177,7 +184,8 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
             for train_pos, test_pos in splits]
     # The final model (every labelled row) is fitted alongside the folds.
     fitted = _fit_volatility_models(binned, ranked, [*jobs, (np.arange(len(labelled)), np.arange(0))],
-                                    n_estimators=config.vol_estimators, seed=config.seed, workers=config.threads)
+                                    n_estimators=config.vol_estimators, seed=config.seed, workers=config.threads,
+                                    purge=span)
     final_vol = fitted.pop()[0]
     # The out-of-fold (OOF) rows: every fold's test rows, with its volatility model's predictions.
     oof = labelled[[c for c in dict.fromkeys(("label", *META_FEATURES)) if c in labelled and c != "expected_move"]]
@@ -209,7 +217,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
 
     # Leak-free L2: a second walk-forward over the OOF rows.
     meta_folds = WalkForward(min_train_dates=config.meta_min_train_dates, test_dates=config.test_dates,
-                             purge=config.horizon, embargo=config.horizon)
+                             purge=span, embargo=span)
     walk_forward = _meta_out_of_sample(oof_values, oof_label, blocks, list(meta_folds.split(oof_dates)),
                                        features=used, workers=config.threads)
     evaluated = oof.iloc[np.concatenate([rows for rows, _ in walk_forward])]
@@ -226,7 +234,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
 
     # CPCV over the OOF rows: the promotion metric.
     cpcv = CombinatorialPurgedCV(n_groups=config.cpcv_groups, n_test_groups=config.cpcv_test_groups,
-                                 purge=config.horizon, embargo=config.horizon)
+                                 purge=span, embargo=span)
     cpcv_splits = list(cpcv.split(oof_dates))
 
     def split_ic(split: tuple[np.ndarray, np.ndarray], test_rows: np.ndarray, pred: np.ndarray) -> float:
@@ -278,12 +286,13 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
     ]
     manifest = _clean({
         "horizon": config.horizon,
-        "label": {"kind": "vol_bucket_relative_log_return", "clip": config.label_clip},
+        "label": {"kind": "vol_bucket_relative_log_return", "clip": config.label_clip,
+                  "execution_lag": config.execution_lag},
         "config": config.model_dump(),
         "data_vintage": dict(data_vintage),
         "code_version": code_version(),
         "rows": {"labelled": len(labelled), "oof": len(oof), "meta_evaluated": len(evaluated)},
-        "walk_forward": {"folds": fold_rows, "purge": config.horizon, "embargo": config.horizon},
+        "walk_forward": {"folds": fold_rows, "purge": span, "embargo": span},
         "models": {
             "momentum": {"kind": "deterministic", "formula": MOMENTUM_FORMULA, "oos_ic": momentum_summary.to_json()},
             "volatility": {"kind": "lightgbm", "features": list(final_vol.features_used_),

@@ -91,6 +91,10 @@ class VolatilityModel:
         Rounds without improvement of the validation l2 before stopping.
     valid_fraction : float, default 0.15
         Share of the (labelled) dates, the latest ones, held out for early stopping; 0 disables it.
+    purge : int, default 0
+        Dates dropped from the end of the fit block, in front of the early-stopping block, so no
+        fit label (spanning ``purge`` sessions past its date) overlaps the validation block
+        (López de Prado 2018, ch. 7 purging). ``train_predictor`` passes horizon + execution lag.
     seed : int, default 0
     max_bin : int, default 63
         Histogram bins per feature. The inputs are per-date ranks in [0, 1], so 63 bins already
@@ -114,13 +118,13 @@ class VolatilityModel:
     valid_start_ : Timestamp or None
         First date of the early-stopping validation block (None without validation).
     n_fit_rows_, n_valid_rows_ : int
-        Labelled rows in the fit and validation blocks.
+        Labelled rows in the fit and validation blocks (purged rows are in neither).
     """
 
     def __init__(self, *, features: Sequence[str] = VOLATILITY_FEATURES, n_estimators: int = 100,
                  learning_rate: float = 0.05, num_leaves: int = 31, min_child_samples: int = 50,
                  early_stopping_rounds: int = 20, valid_fraction: float = 0.15, seed: int = 0,
-                 num_threads: int = 1, max_bin: int = 63) -> None:
+                 num_threads: int = 1, max_bin: int = 63, purge: int = 0) -> None:
         self.features = features
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -128,12 +132,14 @@ class VolatilityModel:
         self.min_child_samples = min_child_samples
         self.early_stopping_rounds = early_stopping_rounds
         self.valid_fraction = valid_fraction
+        self.purge = purge
         self.seed = seed
         self.num_threads = num_threads
         self.max_bin = max_bin
 
     def fit(self, X: pd.DataFrame, y: pd.Series, *, ranked: bool = False) -> VolatilityModel:
-        """Fit on the first dates, early-stop on the last ``valid_fraction`` of them.
+        """Fit on the first dates, early-stop on the last ``valid_fraction`` of them (the ``purge``
+        dates between the two blocks are left out of both).
 
         Parameters
         ----------
@@ -167,13 +173,12 @@ class VolatilityModel:
         features = ranked_x.to_numpy(dtype=np.float64)[labelled]
         target = target[labelled]
 
-        valid_start = self._valid_start(pd.DatetimeIndex(dates).unique().sort_values())
-        in_valid = np.zeros(len(target), dtype=bool) if valid_start is None else np.asarray(dates >= valid_start)
-        train_set = lgb.Dataset(features[~in_valid], target[~in_valid], feature_name=list(present),
+        in_fit, in_valid, valid_start = self._early_stopping_blocks(pd.DatetimeIndex(dates))
+        train_set = lgb.Dataset(features[in_fit], target[in_fit], feature_name=list(present),
                                 free_raw_data=True)
         valid_set = lgb.Dataset(features[in_valid], target[in_valid], reference=train_set) if in_valid.any() else None
         return self._train(train_set, valid_set, present=present, missing=missing, valid_start=valid_start,
-                           n_fit=int((~in_valid).sum()), n_valid=int(in_valid.sum()))
+                           n_fit=int(in_fit.sum()), n_valid=int(in_valid.sum()))
 
     def bin_rows(self, ranked: pd.DataFrame, target: np.ndarray, *, reference_rows: np.ndarray) -> BinnedRows:
         """``ranked`` (per-date ranks of the features, see ``fit``) and a finite target, binned once
@@ -203,13 +208,11 @@ class VolatilityModel:
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
             raise ValueError("VolatilityModel.fit_binned: no rows")
-        dates = binned.dates[rows]
-        valid_start = self._valid_start(pd.DatetimeIndex(dates).unique().sort_values())
-        in_valid = np.zeros(len(rows), dtype=bool) if valid_start is None else np.asarray(dates >= valid_start)
-        train_set = binned.dataset.subset(rows[~in_valid])
+        in_fit, in_valid, valid_start = self._early_stopping_blocks(pd.DatetimeIndex(binned.dates[rows]))
+        train_set = binned.dataset.subset(rows[in_fit])
         valid_set = binned.dataset.subset(rows[in_valid]) if in_valid.any() else None
         return self._train(train_set, valid_set, present=binned.features, missing=binned.missing,
-                           valid_start=valid_start, n_fit=int((~in_valid).sum()), n_valid=int(in_valid.sum()))
+                           valid_start=valid_start, n_fit=int(in_fit.sum()), n_valid=int(in_valid.sum()))
 
     def _train(self, train_set: lgb.Dataset, valid_set: lgb.Dataset | None, *, present: tuple[str, ...],
                missing: tuple[str, ...], valid_start: pd.Timestamp | None, n_fit: int, n_valid: int) -> VolatilityModel:
@@ -273,8 +276,8 @@ class VolatilityModel:
         """A fitted model from ``to_text()`` output.
 
         The LightGBM parameters stored in the string restore ``n_estimators``, ``learning_rate``,
-        ``num_leaves``, ``min_child_samples``, ``seed``, ``num_threads`` and ``max_bin``; ``early_stopping_rounds``
-        and ``valid_fraction`` are not stored and keep their defaults. ``valid_start_`` is None.
+        ``num_leaves``, ``min_child_samples``, ``seed``, ``num_threads`` and ``max_bin``; ``early_stopping_rounds``,
+        ``valid_fraction`` and ``purge`` are not stored and keep their defaults. ``valid_start_`` is None.
         """
         try:
             booster = lgb.Booster(model_str=text)
@@ -314,15 +317,23 @@ class VolatilityModel:
             "verbosity": -1,
         }
 
-    def _valid_start(self, dates: pd.DatetimeIndex) -> pd.Timestamp | None:
-        """First date of the validation block: whole dates, so no cross-section straddles the split."""
+    def _early_stopping_blocks(self, row_dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, pd.Timestamp | None]:
+        """Boolean masks over the rows (fit block, validation block) and the validation block's first date.
+
+        Whole dates, so no cross-section straddles the split: the last ``valid_fraction`` of the unique
+        dates validate, the ``purge`` dates before them are dropped, and the rest are fitted on.
+        """
         if self.valid_fraction == 0:
-            return None
+            return np.ones(len(row_dates), dtype=bool), np.zeros(len(row_dates), dtype=bool), None
+        dates = row_dates.unique().sort_values()
         n_valid = max(1, int(round(self.valid_fraction * len(dates))))
-        if len(dates) - n_valid < 1:
+        n_fit = len(dates) - n_valid - self.purge
+        if n_fit < 1:
             raise ValueError(f"VolatilityModel.fit: {len(dates)} labelled date(s) cannot be split into fit and "
-                             f"validation blocks (valid_fraction={self.valid_fraction})")
-        return pd.Timestamp(dates[len(dates) - n_valid])
+                             f"validation blocks (valid_fraction={self.valid_fraction}, purge={self.purge})")
+        valid_start = pd.Timestamp(dates[len(dates) - n_valid])
+        in_valid = np.asarray(row_dates >= valid_start)
+        return np.asarray(row_dates < dates[n_fit]), in_valid, valid_start
 
     def _validate_params(self) -> None:
         if isinstance(self.features, str) or not all(isinstance(name, str) for name in self.features):
@@ -334,6 +345,7 @@ class VolatilityModel:
             "min_child_samples": self.min_child_samples >= 1,
             "early_stopping_rounds": self.early_stopping_rounds >= 1,
             "valid_fraction": 0 <= self.valid_fraction < 1,
+            "purge": not isinstance(self.purge, bool) and isinstance(self.purge, int) and self.purge >= 0,
             "num_threads": self.num_threads >= 1,
             "max_bin": self.max_bin >= 2,
         }
