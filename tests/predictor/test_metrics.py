@@ -77,7 +77,7 @@ def test_summary_fields_by_hand() -> None:
     assert s.mean == pytest.approx(0.08)
     assert s.std == pytest.approx(np.std(ic, ddof=1))
     assert s.ir == pytest.approx(0.08 / s.std)
-    assert s.t_stat == pytest.approx(s.ir * math.sqrt(5))
+    assert s.naive_t == pytest.approx(s.ir * math.sqrt(5))
     assert s.hit_rate == pytest.approx(0.6)
     assert (s.n_dates, s.block, s.n_boot, s.seed, s.confidence) == (5, 2, 200, 3, 0.95)
     assert -0.05 <= s.ci_low <= s.mean <= s.ci_high <= 0.2
@@ -99,7 +99,7 @@ def test_real_signal_ci_excludes_zero() -> None:
 def test_bootstrap_is_deterministic_for_a_seed() -> None:
     ic = pd.Series(np.random.default_rng(5).normal(0.02, 0.1, 300))
     assert summarize_ic(ic, seed=11) == summarize_ic(ic, seed=11)
-    assert summarize_ic(ic, seed=11).ci_low != summarize_ic(ic, seed=12).ci_low
+    assert summarize_ic(ic, seed=11).bootstrap_ci_low != summarize_ic(ic, seed=12).bootstrap_ci_low
 
 
 def test_block_bootstrap_widens_ci_for_autocorrelated_ics() -> None:
@@ -114,7 +114,7 @@ def test_block_bootstrap_widens_ci_for_autocorrelated_ics() -> None:
 def test_summary_to_json_is_strict_json() -> None:
     s = summarize_ic(pd.Series([0.1, 0.1, 0.1]), n_boot=10)
     payload = s.to_json()
-    assert payload["ir"] is None and payload["t_stat"] is None  # zero std
+    assert payload["ir"] is None and payload["naive_t"] is None  # zero std
     assert set(payload) == set(ICSummary.__dataclass_fields__)
     json.dumps(payload, allow_nan=False)
 

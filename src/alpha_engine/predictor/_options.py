@@ -26,7 +26,7 @@ class TrainingConfig(BaseModel):
     cpcv_groups: int = Field(default=10, ge=2)
     cpcv_test_groups: int = Field(default=2, ge=1)
     n_boot: int = Field(default=1000, ge=1)
-    dsr_trials: int = Field(default=10, ge=1)
+    randomization_draws: int = Field(default=200, ge=1)
     vol_estimators: int = Field(default=100, ge=1)
     calibration: str = Field(default="platt", pattern="^(platt|isotonic)$")
     seed: int = 0

@@ -54,6 +54,11 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def config_sha256(config: Mapping[str, Any]) -> str:
+    """sha256 of a training config's canonical JSON: the identity of a trial's configuration."""
+    return _sha256(_canonical(dict(config)).encode())
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -189,6 +194,30 @@ class ModelRegistry:
                          "cpcv_mean_ic": validation.get("cpcv", {}).get("mean_ic"),
                          "meta_oos_ic": validation.get("meta_oos_ic", {}).get("mean")})
         return {"champion": champion, "champion_provisional": self.champion_is_provisional(), "versions": rows}
+
+    def trials(self, *, excluding: tuple[str, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """The record of trials for the deflated Sharpe ratio: every registered bundle (each weekly
+        retrain, config or sweep that was registered), oldest first, as ``{version_id, run_date,
+        config_sha256, ic_mean, sharpe, n_dates}``. ``sharpe`` is the out-of-sample meta-model IC IR
+        (per date) from the manifest's ``validation.meta_oos_ic``; None when it was not recorded.
+
+        ``excluding=(run_date, config)`` leaves out the bundles of that run date and config: a
+        rerun of the same week's training is the same trial, not another one (and must register
+        the same bundle)."""
+        skip = None if excluding is None else (excluding[0], config_sha256(excluding[1]))
+        rows = []
+        for entry in self.versions():
+            stored = self.manifest(entry["version_id"])
+            summary = stored.get("validation", {}).get("meta_oos_ic", {})
+            config = stored.get("config")
+            digest = None if config is None else config_sha256(config)
+            if skip is not None and (entry["run_date"], digest) == skip:
+                continue
+            rows.append({"version_id": entry["version_id"], "run_date": entry["run_date"],
+                         "config_sha256": digest,
+                         "ic_mean": summary.get("mean"), "sharpe": summary.get("ir"),
+                         "n_dates": summary.get("n_dates")})
+        return rows
 
     def read_file(self, version_id: str, name: str) -> bytes:
         """The bytes of bundle file ``name``, verified against the manifest's sha256."""

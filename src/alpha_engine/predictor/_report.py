@@ -87,7 +87,7 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
         "",
         "## Out-of-sample skill (purge and embargo = horizon + execution lag)",
         "",
-        "| model | mean daily IC | 95% CI (date-blocked bootstrap) | IR | dates |",
+        "| model | mean daily IC | 95% CI (Newey-West HAC, lag 2 x horizon) | IR | dates |",
         "|---|---:|---|---:|---:|",
         f"| meta-model (L2) | {_fmt(meta_ic['mean'])} | [{_fmt(meta_ic['ci_low'])}, {_fmt(meta_ic['ci_high'])}] "
         f"| {_fmt(meta_ic['ir'])} | {meta_ic['n_dates']} |",
@@ -96,8 +96,14 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
         "",
         f"- CPCV ({validation['cpcv']['n_splits']} splits): mean IC {_fmt(validation['cpcv']['mean_ic'])} "
         f"± {_fmt(validation['cpcv']['std_ic'])} — the promotion metric.",
-        f"- Deflated Sharpe ratio of the IC series: {_fmt(validation['deflated_sharpe'])}; "
-        f"hit rate {_fmt(validation['hit_rate'])}.",
+        f"- Randomization test (circular time shifts of each ticker's predictions, "
+        f"{validation['ic_randomization']['n_draws']} draws): p = {_fmt(validation['ic_randomization_p'])}.",
+        f"- Weekly rebalance dates only: mean IC {_fmt(validation['weekly_ic']['mean'])} "
+        f"[{_fmt(validation['weekly_ic']['ci_low'])}, {_fmt(validation['weekly_ic']['ci_high'])}] "
+        f"({validation['weekly_ic']['ci_method']} weeks) over {validation['weekly_ic']['n_dates']} weeks.",
+        f"- Deflated Sharpe ratio of the IC series: {_fmt(validation['dsr'])} (effective T "
+        f"{_fmt(validation['dsr_effective_t'])} of {meta_ic['n_dates']} dates, {validation['dsr_n_trials']} "
+        f"recorded trial(s)); hit rate {_fmt(validation['hit_rate'])}.",
         f"- Calibration ({models['calibrator']['method']}): ECE {_fmt(models['calibrator']['ece'])}.",
         f"- Meta-model inputs: {', '.join(models['meta_model']['features'])}; dropped (no data): "
         f"{', '.join(models['meta_model']['dropped_features']) or 'none'}.",

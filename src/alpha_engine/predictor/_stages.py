@@ -109,8 +109,11 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
         dataset, vintage, stale = training_rows(ctx.resource(MARKET), calendar, as_of, market_symbol,
                                                 horizon=config.horizon, label_clip=config.label_clip,
                                                 execution_lag=config.execution_lag)
-        result = train_predictor(dataset, config, data_vintage=vintage, log=ctx.logger)
         registry = _registry(ctx)
+        # Every earlier trial but this week's own (a rerun is the same trial and registers the same bundle).
+        prior_trials = [trial["sharpe"] for trial in
+                        registry.trials(excluding=(ctx.run_date.isoformat(), config.model_dump()))]
+        result = train_predictor(dataset, config, data_vintage=vintage, log=ctx.logger, prior_trial_sharpes=prior_trials)
         version = registry.register(result.files, result.manifest, label="predictor", run_date=ctx.run_date.isoformat())
         for name, data in render_report(result.manifest, version_id=version, caveats=caveats).items():
             ctx.artifacts.write_bytes(ctx.key(MODEL_REPORT_FILE, version=version, file=name), data)

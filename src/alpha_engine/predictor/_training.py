@@ -10,8 +10,9 @@ The flow, and why each number can be trusted:
 2. The volatility model is fitted per expanding walk-forward fold and predicts only its test
    block; the pooled test blocks are the out-of-fold (OOF) rows.
 3. The meta-model is evaluated on the OOF rows twice, never in sample: a second expanding
-   walk-forward (its per-date IC series gives the mean IC, IR, a date-blocked bootstrap CI,
-   the deflated Sharpe ratio and the hit rate) and CPCV (10 groups, 2 test groups; its mean IC
+   walk-forward (its per-date IC series gives the mean IC, IR, a Newey-West HAC CI, a ticker
+   time-shift randomization p-value, the weekly-rebalance-date IC, the deflated Sharpe ratio with
+   the effective T and the registry's trials, and the hit rate) and CPCV (10 groups, 2 test groups; its mean IC
    is the promotion metric).
 4. Only then are the final models fitted on everything, for inference.
 
@@ -25,7 +26,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,16 @@ from ._crosssection import DateBlocks, rank_rows
 from ._drift import reference_distributions
 from ._labels import forward_log_return
 from ._meta import MetaModel
-from ._metrics import daily_ic, daily_ic_matrix, deflated_sharpe_ratio, hit_rate, summarize_ic
+from ._metrics import (
+    daily_ic,
+    daily_ic_matrix,
+    deflated_sharpe_ratio,
+    dsr_trial_inputs,
+    hit_rate,
+    ic_randomization_test,
+    summarize_ic,
+    weekly_dates,
+)
 from ._momentum import MOMENTUM_FORMULA
 from ._options import TrainingConfig
 from ._registry import BundleFile
@@ -153,8 +163,14 @@ def _nanmean(values: np.ndarray) -> float:
 
 
 def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vintage: Mapping[str, Any],
-                    log: logging.Logger | logging.LoggerAdapter[logging.Logger] = _log) -> TrainingResult:
-    """Walk-forward L1, leak-free L2 evaluation (walk-forward + CPCV), final fit; see the module doc."""
+                    log: logging.Logger | logging.LoggerAdapter[logging.Logger] = _log,
+                    prior_trial_sharpes: Sequence[float | None] = ()) -> TrainingResult:
+    """Walk-forward L1, leak-free L2 evaluation (walk-forward + CPCV), final fit; see the module doc.
+
+    ``prior_trial_sharpes`` are the out-of-sample IC IRs of the earlier recorded trials
+    (:meth:`ModelRegistry.trials`); with this run they give the DSR's number of trials and the
+    variance of their Sharpes (:func:`dsr_trial_inputs`).
+    """
     # Only the columns training reads: copying all of a 2-million-row dataset costs seconds.
     needed = {*VOLATILITY_FEATURES, *META_FEATURES, "momentum_score", "label"}
     labelled = dataset[[c for c in dataset.columns if c in needed]].iloc[np.flatnonzero(dataset["label"].notna())]
@@ -227,9 +243,15 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
     momentum_ic = daily_ic(evaluated["momentum_score"], evaluated["label"])
     meta_summary = summarize_ic(meta_ic, n_boot=config.n_boot, block=config.horizon, seed=config.seed)
     momentum_summary = summarize_ic(momentum_ic, n_boot=config.n_boot, block=config.horizon, seed=config.seed)
-    log.info("leak-free L2 IC %.4f [%.4f, %.4f] over %d dates; momentum alone %.4f (%.1f s)",
-             meta_summary.mean, meta_summary.ci_low, meta_summary.ci_high, meta_summary.n_dates, momentum_summary.mean,
-             time.perf_counter() - started)
+    weekly = weekly_dates(meta_ic.index)
+    weekly_block = -(-config.horizon // 5)  # the horizon in weeks, rounded up
+    weekly_summary = summarize_ic(meta_ic.loc[weekly], n_boot=config.n_boot, block=weekly_block, seed=config.seed)
+    randomization = ic_randomization_test(meta_oos, evaluated["label"], n_draws=config.randomization_draws,
+                                          min_shift=config.horizon, seed=config.seed)
+    trial_inputs = dsr_trial_inputs(prior_trial_sharpes, meta_summary.ir, meta_summary.n_effective)
+    log.info("leak-free L2 IC %.4f [%.4f, %.4f] (%s) over %d dates, randomization p %.3f; momentum alone %.4f "
+             "(%.1f s)", meta_summary.mean, meta_summary.ci_low, meta_summary.ci_high, meta_summary.ci_method,
+             meta_summary.n_dates, randomization["p_value"], momentum_summary.mean, time.perf_counter() - started)
     started = time.perf_counter()
 
     # CPCV over the OOF rows: the promotion metric.
@@ -308,9 +330,21 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
         },
         "validation": {
             "meta_oos_ic": meta_summary.to_json(),
+            "ic_ci_low": meta_summary.ci_low,
+            "ic_ci_high": meta_summary.ci_high,
+            "ic_ci_method": meta_summary.ci_method,
+            "ic_randomization_p": randomization["p_value"],
+            "ic_randomization": randomization,
+            "weekly_ic": weekly_summary.to_json(),
             "cpcv": {"n_splits": len(cpcv_arr), "mean_ic": float(np.nanmean(cpcv_arr)),
                      "std_ic": float(np.nanstd(cpcv_arr)), "ics": cpcv_arr.tolist()},
-            "deflated_sharpe": deflated_sharpe_ratio(meta_ic.to_numpy(), n_trials=config.dsr_trials),
+            "dsr": deflated_sharpe_ratio(meta_ic.to_numpy(), n_trials=trial_inputs["n_trials"],
+                                         trials_sr_variance=trial_inputs["trials_sr_variance"],
+                                         n_effective=meta_summary.n_effective),
+            "dsr_effective_t": meta_summary.n_effective,
+            "dsr_n_trials": trial_inputs["n_trials"],
+            "dsr_trials_sr_variance": trial_inputs["trials_sr_variance"],
+            "dsr_trials_source": trial_inputs["source"],
             "hit_rate": hit_rate(meta_oos, evaluated["label"]),
             "ic_decay": decay,
         },
