@@ -76,6 +76,12 @@ def test_the_sample_run_reports_its_caveats_and_a_provisional_model(saturday_run
     assert any(c.startswith("provisional model") for c in predictions["caveats"])
     assert store.read_bytes("predictor/predictions/latest.json") == \
         store.read_bytes(f"predictor/predictions/{RUN_DATE}.json")
+    # The direction never contradicts the rank: p_up is non-decreasing in alpha, and no name is DOWN
+    # while a lower-alpha name is UP (the in-sample calibrator's slope of -17 once marked every positive alpha DOWN).
+    rows = sorted(predictions["predictions"], key=lambda r: r["predicted_alpha"])
+    assert all(a["p_up"] <= b["p_up"] for a, b in zip(rows, rows[1:], strict=False))
+    first_up = next((i for i, r in enumerate(rows) if r["predicted_direction"] == "UP"), len(rows))
+    assert all(r["predicted_direction"] == "UP" for r in rows[first_up:])
     drift = store.read_json(f"monitoring/drift/{RUN_DATE}.json")
     assert drift["model_version"] == training["champion"] and drift["n_alerts"] == len(drift["alerts"])
     warned = {(w["stage"], w["warning"].split(":")[0]) for w in saturday_run.report["warnings"]}

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from alpha_engine.predictor._calibration import AlphaCalibrator, calibration_curve, expected_calibration_error
+from alpha_engine.predictor._calibration import (
+    AlphaCalibrator,
+    calibration_curve,
+    cross_fit_calibration,
+    expected_calibration_error,
+)
 
 GRID = np.linspace(-0.2, 0.2, 81)
 
@@ -145,3 +150,72 @@ def test_calibration_curve_without_calibrator_uses_the_fallback() -> None:
          "observed_frequency": 0.0, "count": 1},
     ]
     assert calibration_curve([], []) == []
+
+
+# --- slope constraint, shrinkage and cross-fitting (issue 12, item 5) ---
+
+def _panel(slope: float, n_dates: int = 400, n_tickers: int = 30, seed: int = 0):
+    """A (date x ticker) panel flattened: alpha ~ N(0, 0.05), P(up) = expit(slope * alpha); 8 folds of 50 dates."""
+    rng = np.random.default_rng(seed)
+    date = np.repeat(np.arange(n_dates), n_tickers)
+    alpha = rng.normal(0.0, 0.05, len(date))
+    up = rng.random(len(date)) < expit(slope * alpha)
+    label = np.where(up, 1.0, -1.0) * rng.uniform(0.001, 0.1, len(date))
+    return alpha, label, date // 50, date
+
+
+def test_planted_negative_slope_is_clamped_to_the_base_rate() -> None:
+    alpha, label, _, date = _panel(-20.0)
+    calibrator = AlphaCalibrator().fit(alpha, label, groups=date // 21)
+    assert calibrator.raw_slope_ < 0 and calibrator.slope_z_ < -5  # the data do show a negative slope
+    assert calibrator.shrunk_ and calibrator.slope_ == 0.0
+    p = calibrator.predict_proba(GRID)
+    np.testing.assert_allclose(p, calibrator.base_rate_, rtol=0, atol=1e-12)
+    assert AlphaCalibrator.from_json(calibrator.to_json()).predict_proba(GRID).tolist() == p.tolist()
+
+
+def test_planted_monotone_signal_keeps_a_positive_slope_and_small_oos_ece() -> None:
+    alpha, label, fold, date = _panel(20.0)
+    calibrator = AlphaCalibrator().fit(alpha, label, groups=date // 21)
+    assert not calibrator.shrunk_ and calibrator.slope_ > 0 and calibrator.slope_p_value_ < 1e-6
+    cross = cross_fit_calibration(alpha, label, fold, date, purge=21, cluster_dates=21)
+    assert cross.n_folds_scored == 7 and cross.n_shrunk == 0
+    assert not cross.scored[fold == 0].any() and cross.scored[fold > 0].all()
+    assert cross.ece < 0.03
+    assert cross.brier_skill > 0.05  # beats the base rate out of sample
+
+
+def test_a_weak_slope_that_is_not_significant_is_shrunk() -> None:
+    alpha, label, _, date = _panel(0.0, seed=3)
+    calibrator = AlphaCalibrator().fit(alpha, label, groups=date // 21)
+    assert calibrator.slope_p_value_ >= 0.05 and calibrator.shrunk_ and calibrator.slope_ == 0.0
+
+
+def test_in_sample_ece_is_near_zero_on_a_null_and_the_cross_fitted_ece_is_not() -> None:
+    # A null whose up-rate drifts across folds: in sample the fit matches the pooled mean (ECE ~0 by
+    # construction); a calibrator fitted on earlier folds misses the later folds' rate.
+    alpha, _, fold, date = _panel(0.0, seed=1)
+    rng = np.random.default_rng(7)
+    up_rate = 0.35 + 0.04 * fold
+    label = np.where(rng.random(len(alpha)) < up_rate, 1.0, -1.0)
+    in_sample = AlphaCalibrator().fit(alpha, label)
+    ece_in = expected_calibration_error(in_sample.predict_proba(alpha), label)
+    cross = cross_fit_calibration(alpha, label, fold, date, purge=21, cluster_dates=21)
+    assert ece_in < 0.005
+    assert cross.ece > 0.05
+    assert cross.brier_skill <= 0.0  # no skill over the (cross-fitted) base rate
+
+
+def test_cross_fitting_purges_the_horizon_before_each_scored_fold() -> None:
+    alpha, label, fold, date = _panel(20.0, n_dates=100)  # folds 0 (dates 0-49) and 1 (50-99)
+    # With purge >= 50 no date of fold 0 is > purge before fold 1: nothing can be scored.
+    assert cross_fit_calibration(alpha, label, fold, date, purge=50).n_scored == 0
+    assert cross_fit_calibration(alpha, label, fold, date, purge=21).n_scored == int((fold == 1).sum())
+
+
+@pytest.mark.parametrize("slope", [-20.0, 0.0, 20.0])
+def test_p_up_is_non_decreasing_in_alpha_whatever_the_data(slope: float) -> None:
+    alpha, label, _, date = _panel(slope, n_dates=100, seed=2)
+    for method in ("platt", "isotonic"):
+        p = AlphaCalibrator(method=method).fit(alpha, label, groups=date // 21).predict_proba(GRID)
+        assert np.all(np.diff(p) >= 0), method

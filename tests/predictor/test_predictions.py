@@ -76,9 +76,17 @@ def test_direction_and_confidence_follow_p_up() -> None:
     assert rows["JPM"]["predicted_direction"] == "DOWN"
 
 
+def test_p_up_against_the_rank_is_refused() -> None:
+    table = _table()
+    table.loc["MSFT", "p_up"] = 0.7  # alpha 0.005 below AAPL's 0.02, p_up above its 0.62
+    with pytest.raises(ValueError, match="not monotone"):
+        _build(table)
+
+
 def test_p_up_of_one_half_is_up_with_zero_confidence() -> None:
     table = _table()
     table.loc["AAPL", "p_up"] = 0.5
+    table.loc["MSFT", "p_up"] = 0.49  # p_up stays non-decreasing in alpha
     row = next(r for r in _build(table)["predictions"] if r["ticker"] == "AAPL")
     assert row["predicted_direction"] == "UP" and row["prediction_confidence"] == 0.0
 
@@ -101,6 +109,7 @@ def test_floats_are_rounded_to_six_decimals_and_nan_optionals_omitted() -> None:
 def test_negative_zero_is_not_written() -> None:
     table = _table()
     table.loc["AAPL", "predicted_alpha"] = -1e-9
+    table.loc["AAPL", "p_up"] = 0.5  # p_up stays non-decreasing in alpha
     row = next(r for r in _build(table)["predictions"] if r["ticker"] == "AAPL")
     assert json.dumps(row["predicted_alpha"]) == "0.0"
 

@@ -76,7 +76,10 @@ def build_predictions(table: pd.DataFrame, *, run_date: str, model_version: str,
                       momentum_veto_threshold: float = -0.05) -> dict[str, Any]:
     """The predictions document for ``run_date``, validated against ``predictions.schema.json``.
 
-    Derived per row: ``predicted_direction`` (UP if ``p_up >= 0.5``), ``prediction_confidence``
+    ``p_up`` must be non-decreasing in ``predicted_alpha`` (ValueError otherwise), so the direction
+    never contradicts the rank. Derived per row: ``predicted_direction`` (UP if ``p_up >= 0.5``: the
+    threshold is 0.5, not the base rate, so a calibrator shrunk to a base rate below 0.5 marks every
+    name DOWN and one above 0.5 every name UP), ``prediction_confidence``
     (``|p_up - 0.5| * 2``), ``combined_rank`` (1 = highest ``predicted_alpha``; equal alphas are
     ordered by ticker) and the vetoes of :func:`apply_vetoes`. Rows are sorted by rank.
     ``n_high_confidence`` counts rows with ``prediction_confidence >= high_confidence``.
@@ -124,6 +127,15 @@ def build_predictions(table: pd.DataFrame, *, run_date: str, model_version: str,
     frame = frame.reset_index().sort_values(["predicted_alpha", "ticker"], ascending=[False, True],
                                             kind="mergesort").set_index("ticker")
     frame["combined_rank"] = np.arange(1, len(frame) + 1, dtype=np.int64)
+    # The direction must not contradict the rank: p_up is non-decreasing in alpha (the calibrator is).
+    ranked_p = frame["p_up"].to_numpy()
+    ranked_alpha = frame["predicted_alpha"].to_numpy()
+    bad = np.flatnonzero((ranked_p[1:] > ranked_p[:-1]) & (ranked_alpha[1:] < ranked_alpha[:-1]))
+    if len(bad):
+        i = int(bad[0])
+        raise ValueError(f"build_predictions: p_up is not monotone in predicted_alpha: {frame.index[i]} "
+                         f"(alpha {ranked_alpha[i]}) has p_up {ranked_p[i]} < {ranked_p[i + 1]} of "
+                         f"{frame.index[i + 1]} (alpha {ranked_alpha[i + 1]})")
     frame = apply_vetoes(frame, veto_confidence=veto_confidence, momentum_veto_threshold=momentum_veto_threshold)
 
     rows = [_row(ticker, values, model_version) for ticker, values in frame.iterrows()]

@@ -60,7 +60,7 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8)
     ax.plot([b["mean_predicted"] for b in curve], [b["observed_frequency"] for b in curve], marker="o")
-    ax.set(xlabel="predicted P(up)", ylabel="observed frequency", title="Calibration (out of sample)",
+    ax.set(xlabel="predicted P(up)", ylabel="observed frequency", title="Calibration: cross-fitted\n(earlier folds fit, next fold scored)",
            xlim=(0, 1), ylim=(0, 1))
     files["calibration.png"] = _png(fig)
 
@@ -104,7 +104,7 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
         f"- Deflated Sharpe ratio of the IC series: {_fmt(validation['dsr'])} (effective T "
         f"{_fmt(validation['dsr_effective_t'])} of {meta_ic['n_dates']} dates, {validation['dsr_n_trials']} "
         f"recorded trial(s)); hit rate {_fmt(validation['hit_rate'])}.",
-        f"- Calibration ({models['calibrator']['method']}): ECE {_fmt(models['calibrator']['ece'])}.",
+        *_calibration_lines(models["calibrator"]),
         f"- Meta-model inputs: {', '.join(models['meta_model']['features'])}; dropped (no data): "
         f"{', '.join(models['meta_model']['dropped_features']) or 'none'}.",
         f"- Research calibrator: not used ({models['research_calibrator']['reason']}).",
@@ -119,3 +119,23 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
     ]
     files["report.md"] = "\n".join(lines).encode()
     return files
+
+
+def _calibration_lines(calibrator: Mapping[str, Any]) -> list[str]:
+    """The calibration bullets: cross-fitted ECE and Brier skill, the in-sample ECE, the slope test."""
+    oos = calibrator.get("out_of_sample")
+    if oos is None:  # a manifest from before cross-fitting
+        return [f"- Calibration ({calibrator['method']}): ECE {_fmt(calibrator['ece'])} (in sample)."]
+    lines = [f"- Calibration ({calibrator['method']}), cross-fitted (fit on earlier walk-forward folds, purged; "
+             f"scored on the next; {oos['n_folds_scored']} folds, {oos['n_scored']} rows): ECE "
+             f"{_fmt(oos['ece'])}; Brier {_fmt(oos['brier'])} vs base-rate Brier {_fmt(oos['base_rate_brier'])} "
+             f"(skill {_fmt(oos['brier_skill'])}; > 0 beats the base rate). In-sample ECE "
+             f"{_fmt(calibrator.get('in_sample_ece'))} (the fit's own rows: ~0 by construction)."]
+    test = calibrator.get("final", {}).get("slope_test")
+    if test is not None:
+        verdict = ("not significantly > 0: p_up = base rate for every name" if test["shrunk_to_base_rate"]
+                   else "significantly > 0: kept")
+        lines.append(f"- Live calibrator slope (one-sided Wald test, date-block clustered SE): raw "
+                     f"{_fmt(test['raw_slope'])}, z {_fmt(test['z'])}, p {_fmt(test['p_value'])} at level "
+                     f"{_fmt(test['level'])} — {verdict}.")
+    return lines

@@ -37,7 +37,12 @@ import pandas as pd
 
 from alpha_engine.store import PRICE_COLUMNS
 
-from ._calibration import AlphaCalibrator, calibration_curve, expected_calibration_error
+from ._calibration import (
+    AlphaCalibrator,
+    calibration_curve,
+    cross_fit_calibration,
+    expected_calibration_error,
+)
 from ._crosssection import DateBlocks, rank_rows
 from ._drift import reference_distributions
 from ._labels import forward_log_return
@@ -274,9 +279,18 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
 
     # Final models, for inference (the volatility model was fitted with the folds).
     final_meta = MetaModel(features=used).fit(oof[used], oof["label"])
-    calibrator = AlphaCalibrator(method=config.calibration).fit(meta_oos.to_numpy(), evaluated["label"].to_numpy())
-    p_oos = calibrator.predict_proba(meta_oos.to_numpy())
+    # Calibration: scored cross-fitted over the L2 walk-forward folds (fit on earlier folds, purged, score
+    # the next); the live calibrator is fitted on all the out-of-fold rows. SEs cluster by horizon-date blocks.
+    evaluated_fold = np.concatenate([np.full(len(rows), k) for k, (rows, _) in enumerate(walk_forward)])
+    evaluated_date = blocks.codes[np.concatenate([rows for rows, _ in walk_forward])]
+    cross_fit = cross_fit_calibration(meta_oos.to_numpy(), evaluated["label"].to_numpy(), evaluated_fold,
+                                      evaluated_date, purge=config.horizon, method=config.calibration,
+                                      cluster_dates=config.horizon)
+    calibrator = AlphaCalibrator(method=config.calibration).fit(meta_oos.to_numpy(), evaluated["label"].to_numpy(),
+                                                                groups=evaluated_date // config.horizon)
+    p_in_sample = calibrator.predict_proba(meta_oos.to_numpy())
     outcome = (evaluated["label"].to_numpy() > 0).astype(float)
+    scored = cross_fit.scored
 
     # IC decay on the (date x ticker) grid of the closes: the evaluated rows scattered onto it.
     close_wide = dataset["Close"].unstack("ticker")
@@ -324,9 +338,12 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
             "meta_model": {"kind": "bayesian_ridge", "features": used, "dropped_features": dropped,
                            "coef": dict(zip(used, final_meta.coef_.tolist(), strict=True))},
             "calibrator": {"method": config.calibration,
-                           "ece": expected_calibration_error(p_oos, outcome),
-                           "curve": calibration_curve(meta_oos.to_numpy(), evaluated["label"].to_numpy(),
-                                                      calibrator=calibrator)},
+                           "ece": cross_fit.ece,
+                           "in_sample_ece": expected_calibration_error(p_in_sample, outcome),
+                           "out_of_sample": cross_fit.to_json(),
+                           "final": calibrator.to_json(),
+                           "curve": calibration_curve(meta_oos.to_numpy()[scored], evaluated["label"].to_numpy()[scored],
+                                                      p=cross_fit.p_up[scored])},
         },
         "validation": {
             "meta_oos_ic": meta_summary.to_json(),
