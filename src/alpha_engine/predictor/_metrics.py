@@ -470,13 +470,17 @@ def ic_randomization_test(pred: pd.Series, label: pd.Series, *, n_draws: int = 2
     if isinstance(min_shift, bool) or not isinstance(min_shift, int) or min_shift < 1 or n - min_shift < min_shift:
         raise ValueError(f"{where}: min_shift must be an integer in [1, n_dates / 2] "
                          f"(n_dates {n}), got {min_shift!r}")
-    observed = _mean_finite(daily_ic_matrix(p, y, min_names=min_names))
+    # The labels do not move: rank them once (daily_ic_matrix uses these ranks whenever a shifted
+    # prediction is finite wherever the label is, and re-ranks the label otherwise).
+    label_ranks = rank_rows(np.where(np.isfinite(y), y, np.nan))
+    observed = _mean_finite(daily_ic_matrix(p, y, min_names=min_names, label_ranks=label_ranks))
     rng = np.random.default_rng(seed)
     rows, cols = np.arange(n)[:, None], np.arange(m)[None, :]
     null = np.empty(n_draws)
     for i in range(n_draws):
         shifts = rng.integers(min_shift, n - min_shift + 1, size=m)
-        null[i] = _mean_finite(daily_ic_matrix(p[(rows - shifts[None, :]) % n, cols], y, min_names=min_names))
+        shifted = p[(rows - shifts[None, :]) % n, cols]
+        null[i] = _mean_finite(daily_ic_matrix(shifted, y, min_names=min_names, label_ranks=label_ranks))
     exceed = int(np.sum(null[np.isfinite(null)] >= observed)) if math.isfinite(observed) else n_draws
     return {"observed": observed, "p_value": (1 + exceed) / (1 + n_draws), "n_draws": n_draws,
             "min_shift": min_shift, "seed": seed,
