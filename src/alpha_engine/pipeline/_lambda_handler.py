@@ -23,6 +23,7 @@ from typing import Any
 
 from ._artifacts import STAGE_LOG
 from ._deathsig import parent_death_signal
+from ._logcapture import _Forwarder
 
 __all__ = ["EXECUTION_INPUT_ENV", "StageFailed", "StageInvocationError", "StagePreflightFailed", "handler",
            "stage_command"]
@@ -64,19 +65,17 @@ def _run_log_capture(command: list[str], env: dict[str, str]) -> int:
     it on to log capture (which forwards it to the stage and ships the log) and wait, so the log
     is never cut short. Log capture in turn gets SIGTERM if we die.
     """
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env,
-                             preexec_fn=parent_death_signal(signal.SIGTERM))
-
-    def forward(signum: int, frame: object) -> None:
-        if child.returncode is None:
-            child.send_signal(signum)
-
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # The same forwarding log capture does for its own child (a signal that comes before the
+    # child exists is held and sent once it does).
+    forwarder = _Forwarder()
+    forwarder.install()
     try:
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env,
+                                 preexec_fn=parent_death_signal(signal.SIGTERM))
+        forwarder.attach(child)
         return child.wait()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        forwarder.restore()
 
 
 def _parse(event: Any) -> tuple[str, str, bool, str, str, dict[str, Any] | None]:
