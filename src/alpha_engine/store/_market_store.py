@@ -29,7 +29,10 @@ the directory and the recovery step; a read of a symbol the store does not hold 
 
 from __future__ import annotations
 
+import atexit
+import gc
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -362,6 +365,24 @@ def _shared_arctic(uri: str) -> arcticdb.Arctic:
         return arctic
 
 
+# ArcticDB can crash the interpreter at exit: a SIGSEGV in a garbage collection run on one of its
+# worker threads while Python finalizes with Arctic instances still alive (measured here: 13 of 60
+# read-only processes that had used read_batch, two running at once; compare man-group/ArcticDB#1922).
+# A stage that did all its work would then die by signal. Releasing every instance in an atexit hook,
+# while the interpreter is still whole, removed the crash (0 of 120 in the same measurement).
+_LIVE_STORES: weakref.WeakSet[MarketStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _release_arctic_at_exit() -> None:
+    for store in list(_LIVE_STORES):
+        store._arctic = None
+        store._libraries.clear()
+    with _ARCTIC_GUARD:
+        _ARCTIC_BY_URI.clear()
+    gc.collect()
+
+
 class MarketStore:
     """Daily bars and per-row features in ArcticDB (libraries ``universe`` and ``macro``).
 
@@ -392,6 +413,7 @@ class MarketStore:
         self._universe_layout = _Layout(self.feature_columns, np.dtype("float32"))
         self._arctic: arcticdb.Arctic | None = None
         self._libraries: dict[str, Library] = {}
+        _LIVE_STORES.add(self)
         self._staging = False  # this writer session has begun writing (leftovers discarded)
         self._staged = False  # ... and changed something, so it publishes when it ends
 
