@@ -13,7 +13,7 @@ import pytest
 EXPORTS = {
     "alpha_engine.app": [
         "DEFINITION_FILE", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH", "check_run_date", "default_run_date",
-        "open_artifacts", "open_market", "probe_market",
+        "open_artifacts", "open_market", "open_notifications", "probe_market",
     ],
     "alpha_engine.config": [
         "ConfigError", "DataSettings", "PipelineSettings", "Settings", "load_settings",
@@ -30,7 +30,7 @@ EXPORTS = {
     "alpha_engine.pipeline": [
         "ARTIFACTS", "Branch", "ComposeOptions", "Compute", "Consumption", "ExitCode",
         "FRAMEWORK_ARTIFACTS", "FailureClass", "HEALTH_MARKER", "LeaseFence", "LocalPipeline",
-        "LogCaptureResult", "MARKET", "NoOptions", "Opener", "ParallelGroup", "PipelineApp",
+        "LogCaptureResult", "MARKET", "NOTIFICATIONS", "NoOptions", "Notifier", "Opener", "ParallelGroup", "PipelineApp",
         "PipelineError", "PreflightError", "Probe", "RecoveryError", "Resource", "Resources", "RunDateError",
         "STAGE_LOG", "Stage", "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome",
         "StageReport", "StageStatus", "Step", "TERMINATION_MESSAGE_ENV", "UnknownStageError", "Wiring",

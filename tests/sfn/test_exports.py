@@ -47,6 +47,7 @@ SFN_ALL = [
     "export_event",
     "lease_status",
     "load_definition",
+    "publish_to_outbox",
     "render_graph",
     "state_outcomes",
     "validate_definition",

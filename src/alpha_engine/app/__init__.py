@@ -1,12 +1,12 @@
 """The composition root: the only package that imports every domain.
 
 It holds the Saturday stage graph (order, branches, hard/soft), the committed definition, the
-resource wiring (which stores a run opens, and how) and the run-date policy (the default run
+resource wiring (which stores and the notifier a run opens, and how) and the run-date policy (the default run
 date, and which run dates are refused before anything runs), bundled as the
 :class:`~alpha_engine.pipeline.PipelineApp` ``SATURDAY`` that the settings name by default.
 """
 
-from ._resources import RESOURCES, open_artifacts, open_market, probe_market
+from ._resources import RESOURCES, open_artifacts, open_market, open_notifications, probe_market
 from ._run_date import check_run_date, default_run_date
 from ._saturday import DEFINITION_FILE, SATURDAY, SATURDAY_GRAPH
 
@@ -19,5 +19,6 @@ __all__ = [
     "default_run_date",
     "open_artifacts",
     "open_market",
+    "open_notifications",
     "probe_market",
 ]

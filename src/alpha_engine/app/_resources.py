@@ -10,15 +10,17 @@ it (the runner probes what a stage requires before its preflight).
 from __future__ import annotations
 
 import shlex
+import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from alpha_engine.config import Settings
-from alpha_engine.pipeline import ARTIFACTS, MARKET, Resource, Wiring
+from alpha_engine.pipeline import ARTIFACTS, MARKET, NOTIFICATIONS, Notifier, Resource, Wiring
 
 if TYPE_CHECKING:
     from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
 
-__all__ = ["RESOURCES", "open_artifacts", "open_market", "probe_market"]
+__all__ = ["RESOURCES", "open_artifacts", "open_market", "open_notifications", "probe_market"]
 
 
 def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts,
@@ -56,7 +58,26 @@ def probe_market(settings: Settings) -> None:
     probe_market_store(settings.data.market_store_uri)
 
 
+def open_notifications(settings: Settings, read_only: bool, contracts: Contracts,
+                       fence: WriteFence | None = None) -> Notifier:
+    """The operator notifier for ``settings.pipeline.sns_topic_arn``: locally it appends to
+    ``<settings.workspace>/notifications/outbox.jsonl`` (the SNS binding's outbox and record), each
+    record stamped with the real clock (UTC) and a uuid4 message id. Publishing to SNS with boto3
+    when the pipeline runs on AWS is a later issue; this opener always writes the local outbox."""
+    return Notifier(settings.workspace, settings.pipeline.sns_topic_arn, now=_utc_now, new_id=_uuid4,
+                    read_only=read_only, fence=fence)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _uuid4() -> str:
+    return str(uuid.uuid4())
+
+
 RESOURCES: dict[Resource[Any], Wiring] = {
     ARTIFACTS: Wiring(open=open_artifacts),
     MARKET: Wiring(open=open_market, probe=probe_market),
+    NOTIFICATIONS: Wiring(open=open_notifications),
 }

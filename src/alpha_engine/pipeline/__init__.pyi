@@ -14,7 +14,8 @@ from ._fence import LeaseFence
 from ._graph import Branch, ParallelGroup, StageGraph, Step
 from ._local import LocalPipeline, StageStatus, execution_cause_line, short_cause, stage_statuses
 from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path, stage_log_prefix
-from ._resources import ARTIFACTS, MARKET, Opener, Probe, Resource, Resources, Wiring
+from ._notifier import Notifier
+from ._resources import ARTIFACTS, MARKET, NOTIFICATIONS, Opener, Probe, Resource, Resources, Wiring
 from ._runner import (
     TERMINATION_MESSAGE_ENV,
     ExitCode,
@@ -41,6 +42,7 @@ __all__ = [
     "FRAMEWORK_ARTIFACTS",
     "HEALTH_MARKER",
     "MARKET",
+    "NOTIFICATIONS",
     "STAGE_LOG",
     "TERMINATION_MESSAGE_ENV",
     "Branch",
@@ -53,6 +55,7 @@ __all__ = [
     "LocalPipeline",
     "LogCaptureResult",
     "NoOptions",
+    "Notifier",
     "Opener",
     "ParallelGroup",
     "PipelineApp",

@@ -1,4 +1,5 @@
-"""Resources: the named, external things a stage uses (stores, later databases and indexes).
+"""Resources: the named, external things a stage uses (stores, the operator notifier, later databases
+and indexes).
 
 A :class:`Resource` is a typed name. The composition root wires each resource (:class:`Wiring`):
 how it opens from the settings, and how to probe it cheaply (reachable, readable, without
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     from alpha_engine.config import Settings
     from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
 
-__all__ = ["ARTIFACTS", "MARKET", "Opener", "Probe", "Resource", "Resources", "Wiring"]
+    from ._notifier import Notifier
+
+__all__ = ["ARTIFACTS", "MARKET", "NOTIFICATIONS", "Opener", "Probe", "Resource", "Resources", "Wiring"]
 
 T = TypeVar("T")
 
@@ -57,6 +60,8 @@ ARTIFACTS: Resource[ArtifactStore] = Resource(
     "artifacts", "the artifact store (settings.artifacts_uri): every stage's outputs and health marker")
 MARKET: Resource[MarketStore] = Resource(
     "market", "the ArcticDB market store (settings.data.market_store_uri): daily bars and features")
+NOTIFICATIONS: Resource[Notifier] = Resource(
+    "notifications", "operator notifications to settings.pipeline.sns_topic_arn (locally: the workspace's outbox)")
 
 
 class Resources:

@@ -30,6 +30,7 @@ from ._run import PAYLOAD_LIMIT_BYTES, ExecutionResult, TaskCall
 from ._runtime import LocalRuntime, RuntimeConfig
 from ._store import ExecutionRecord, ExecutionStore, MemoryStore, SqliteStore
 from ._validator import check_definition, validate_definition
+from .services._sns import publish_to_outbox
 
 __all__ = [
     "EXECUTION_STORE_ENV",
@@ -67,6 +68,7 @@ __all__ = [
     "export_event",
     "lease_status",
     "load_definition",
+    "publish_to_outbox",
     "render_graph",
     "state_outcomes",
     "validate_definition",

@@ -5,6 +5,10 @@ Each publish appends one JSON line ``{"timestamp", "message_id", "topic", "subje
 exclusive ``flock`` on an ``O_APPEND`` descriptor, then ``fsync``, so concurrent publishers
 never interleave and an acknowledged message survives a crash. ``ctx.log`` shows the subject.
 A JSON (non-string) ``Message`` is sent as its compact JSON text, as Step Functions does.
+
+:func:`publish_to_outbox` is the one writer of that record (exported as
+``alpha_engine.sfn.publish_to_outbox``): the binding uses it, and so do senders outside a state
+machine (a stage's notifier, ``alpha_engine.pipeline.Notifier``).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from .._clock import IdSource, SystemClock
@@ -28,13 +33,15 @@ from ._aws import (
 )
 from ._base import BindingContext, TaskRequest
 
-__all__ = ["SnsBinding"]
+__all__ = ["SnsBinding", "publish_to_outbox"]
 
 PUBLISH_ARN = "arn:aws:states:::sns:publish"
 SDK_PUBLISH_ARN = "arn:aws:states:::aws-sdk:sns:publish"
 # SNS answers publish with a fixed-size XML document (ids have fixed widths), so its length
 # is a constant: 294 bytes, 352 with the SequenceNumber of a FIFO topic.
 _XML_LENGTH, _XML_LENGTH_FIFO = 294, 352
+# Where the outbox lives, relative to the workspace.
+_OUTBOX = Path("notifications") / "outbox.jsonl"
 
 
 class SnsBinding:
@@ -70,15 +77,8 @@ class SnsBinding:
         subject = params.get("Subject")
         message_id = self.new_id()
         now = self.now()
-        record = {
-            "timestamp": iso_timestamp(now),
-            "message_id": message_id,
-            "topic": topic,
-            "subject": subject,
-            "message": text,
-            "attributes": params.get("MessageAttributes") or {},
-        }
-        _append_line(ctx.workspace / "notifications" / "outbox.jsonl", json.dumps(record, ensure_ascii=False))
+        publish_to_outbox(ctx.workspace, topic=topic, subject=subject, message=text,
+                          attributes=params.get("MessageAttributes"), now=now, message_id=message_id)
         ctx.log(f"sns {topic.rsplit(':', 1)[-1]}: {subject if subject else text[:80]}")
         result: dict[str, Any] = {"MessageId": message_id}
         if fifo:
@@ -103,6 +103,28 @@ class SnsBinding:
             return StatesError("Sns.InvalidParameterException", cause, in_state=False)
         cause = v1_cause(message, "AmazonSNS", 400, "InvalidParameter", request_id)
         return StatesError("SNS.InvalidParameterException", cause, in_state=False)
+
+
+def publish_to_outbox(workspace: Path, *, topic: str, subject: str | None, message: str,
+                      attributes: Mapping[str, Any] | None = None, now: datetime,
+                      message_id: str) -> dict[str, Any]:
+    """Append one notification record to ``workspace/notifications/outbox.jsonl`` and return it.
+
+    The record is ``{"timestamp", "message_id", "topic", "subject", "message", "attributes"}``
+    (``timestamp`` is ``now`` as ``2024-11-23T10:50:00.000Z``, ``attributes`` ``{}`` when none),
+    written as one line in one ``write`` under ``flock``, then ``fsync``ed. The caller validates
+    the parameters and supplies the time and the id, so the same inputs write the same line.
+    """
+    record: dict[str, Any] = {
+        "timestamp": iso_timestamp(now),
+        "message_id": message_id,
+        "topic": topic,
+        "subject": subject,
+        "message": message,
+        "attributes": dict(attributes) if attributes else {},
+    }
+    _append_line(Path(workspace) / _OUTBOX, json.dumps(record, ensure_ascii=False))
+    return record
 
 
 def _append_line(path: os.PathLike[str], line: str) -> None:
