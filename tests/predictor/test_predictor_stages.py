@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import pytest
 
 from alpha_engine.config import ConfigError, Settings, load_settings
 from alpha_engine.pipeline import run_stage
+from alpha_engine.predictor import ModelRegistry
+from alpha_engine.store import ArtifactStore
 
 RUN_DATE = date(2022, 12, 31)
 
@@ -89,3 +93,42 @@ def test_an_unwritable_registry_fails_the_preflight(ingested: Path, monkeypatch:
     report = run_stage("predictor-training", RUN_DATE, settings=settings, preflight_only=True)
     assert report.status == "preflight_failed"
     assert f"not writable at {artifacts}" in (report.error or "") and "predictor/registry" in (report.error or "")
+
+
+FAST = "vol_estimators = 10\nrandomization_draws = 5\nn_boot = 5\n"
+
+
+def test_a_champion_that_fails_re_validation_is_demoted_and_the_operators_are_told_once(
+        ingested: Path, tmp_path: Path) -> None:
+    """On the sample no model shows skill: the first one serves provisionally; an operator confirms
+    it by hand; next run, a refresh of its config fails the skill gate, so the champion is demoted,
+    a notification goes out, and a rerun neither undoes an override nor notifies again."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(ingested, workspace)
+    first = run_stage("predictor-training", RUN_DATE, settings=_settings(workspace, FAST + "threads = 1\n"))
+    assert first.status == "ok" and first.summary["action"] == "promote_provisional", first.error
+    settings = _settings(workspace, FAST + "threads = 1\n")
+    registry = ModelRegistry(ArtifactStore(settings.artifacts_uri))
+    champion = registry.champion()
+    assert champion is not None
+    registry.promote(champion, reason="reviewed by an operator")
+    again = run_stage("predictor-training", RUN_DATE, settings=settings)  # the same week: the same challenger
+    assert again.status == "ok" and not registry.champion_is_provisional()  # the override stands
+
+    refresh = run_stage("predictor-training", RUN_DATE, settings=_settings(workspace, FAST + "threads = 2\n"))
+    assert refresh.status == "ok", refresh.error
+    assert refresh.summary["action"] == "demote" and refresh.summary["champion"] == champion
+    assert refresh.summary["model_status"] == "provisional" and registry.champion_is_provisional()
+    assert any(f"{champion} was demoted to provisional" in w for w in refresh.warnings)
+    outbox = [json.loads(line) for line in (workspace / "notifications" / "outbox.jsonl").read_text().splitlines()]
+    assert [m["subject"] for m in outbox] == ["Alpha Engine — champion model demoted (2022-12-31)"]
+    assert "no detectable skill" in outbox[0]["message"] and "IC 95% CI" in outbox[0]["message"]
+    decision = registry.decision("2022-12-31", refresh.summary["challenger"])
+    assert decision is not None and decision["action"] == "demote" and decision["champion_revalidation"] is not None
+    report = (workspace / "artifacts" / "predictor" / "reports" / refresh.summary["challenger"] / "report.md").read_text()
+    assert "**No detectable skill**" in report and "**demote**" in report
+
+    rerun = run_stage("predictor-training", RUN_DATE, settings=_settings(workspace, FAST + "threads = 2\n"))
+    assert rerun.status == "ok" and rerun.summary["action"] == "demote"
+    assert len((workspace / "notifications" / "outbox.jsonl").read_text().splitlines()) == 1
+    _settings(workspace)

@@ -11,7 +11,7 @@ import pytest
 
 from alpha_engine.data import compute_features
 from alpha_engine.data._synthetic import synthetic_bars
-from alpha_engine.predictor import TrainingConfig, build_dataset, train_predictor
+from alpha_engine.predictor import TrainingConfig, build_dataset, render_report, train_predictor
 from alpha_engine.store import panel_from_frames
 
 CONFIG = TrainingConfig(min_train_dates=252, test_dates=63, meta_min_train_dates=126, n_boot=200,
@@ -100,3 +100,25 @@ def test_a_model_trained_through_t_predicts_identically_for_dates_up_to_t_whatev
         documents.append(predict_cross_section(champion, full, as_of=day, run_date=date(2020, 1, 1),
                                                stale_days={}, caveats=["synthetic"]))
     assert documents[0] == documents[1] and documents[0]["n_predictions"] == 30
+
+
+def test_the_report_opens_with_the_verdict_and_names_its_methods(dataset: pd.DataFrame) -> None:
+    from alpha_engine.predictor import skill_gate
+
+    result = train_predictor(dataset, CONFIG, data_vintage={"as_of": "synthetic", "tickers": 30})
+    validation = result.manifest["validation"]
+    gate = skill_gate(validation)
+    decision = {"action": "promote_provisional", "champion_before": None, "champion_after": "predictor-x",
+                "provisional_after": True, "reason": f"first model, provisional: {gate['reason']}",
+                "challenger": "predictor-x", "challenger_gate": gate, "champion_revalidation": None,
+                "paired_test": None, "comparison": None}
+    report = render_report(result.manifest, version_id="predictor-x", caveats=[], decision=decision)["report.md"].decode()
+    verdict = report[report.index("## Verdict"):report.index("## Out-of-sample skill")]
+    expected = "**Skill detected**" if gate["passes"] else "**No detectable skill**"
+    assert expected in verdict and gate["reason"] in verdict and "**promote_provisional**" in verdict
+    for method in ("Newey-West HAC", "circular time shifts", "Deflated Sharpe ratio", "not used by the gate",
+                   "cross-fitted"):
+        assert method in report, method
+    broken = {**validation, "ic_ci_low": 0.01, "dsr": 0.2}  # a planted pass: the verdict follows the figures
+    assert "**Skill detected**" in render_report({**result.manifest, "validation": broken}, version_id="predictor-x",
+                                                  caveats=[])["report.md"].decode()

@@ -1,4 +1,4 @@
-"""``alpha-engine predictor``: list, show, promote, rollback registered models."""
+"""``alpha-engine predictor``: list, show, decisions, promote, rollback registered models."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def _registry(config: Path | None, workspace: Path | None, *, writable: bool = F
 @predictor_app.command("list")
 @command
 def list_cmd(as_json: bool = JsonOption, config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
-    """Every registered model version, oldest first, with its CPCV IC; the champion is marked (and
-    whether it serves provisionally)."""
+    """Every registered model version, oldest first, with its out-of-sample IC, the IC's robust
+    interval, DSR and skill-gate verdict; the champion is marked (and whether it serves provisionally)."""
     listing = _registry(config, workspace).listing()
     if as_json:
         emit_json(listing)
@@ -36,9 +36,32 @@ def list_cmd(as_json: bool = JsonOption, config: Path = ConfigOption, workspace:
         typer.echo("(no registered models)")
     for row in listing["versions"]:
         mark = "*" if row["champion"] else " "
-        status = ("  (provisional champion: has not passed the promotion gate)"
+        status = ("  (provisional champion: has not passed the skill gate)"
                   if row["champion"] and listing["champion_provisional"] else "")
-        typer.echo(f"{mark} {row['version_id']}  CPCV IC {row['cpcv_mean_ic']}  OOS IC {row['meta_oos_ic']}{status}")
+        low, high = (_fmt(v) for v in row["ic_ci"])
+        verdict = "skill" if row["skill_gate"] else "no detectable skill"
+        typer.echo(f"{mark} {row['version_id']}  OOS IC {_fmt(row['meta_oos_ic'])} [{low}, {high}]  "
+                   f"DSR {_fmt(row['dsr'])}  {verdict}{status}")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+@predictor_app.command("decisions")
+@command
+def decisions_cmd(as_json: bool = JsonOption, config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
+    """Every promotion decision PredictorTraining recorded, oldest first: the action, the champion
+    before and after, and why (the figures are in --json and in each challenger's report)."""
+    decisions = _registry(config, workspace).decisions()
+    if as_json:
+        emit_json(decisions)
+        return
+    if not decisions:
+        typer.echo("(no promotion decisions recorded)")
+    for d in decisions:
+        after = f"{d['champion_after'] or 'none'}{' (provisional)' if d['provisional_after'] else ''}"
+        typer.echo(f"{d['run_date']}  {d['action']:<19} {d['challenger']}  champion: {after}\n    {d['reason']}")
 
 
 @predictor_app.command("show")

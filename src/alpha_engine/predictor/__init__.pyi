@@ -5,6 +5,7 @@ from ._artifacts import (
     MODEL_BUNDLE_FILE,
     MODEL_REPORT_FILE,
     PREDICTIONS,
+    PROMOTION_DECISION,
     REGISTRY_MANIFEST,
 )
 from ._calibration import AlphaCalibrator
@@ -17,7 +18,7 @@ from ._metrics import ICSummary, daily_ic, deflated_sharpe_ratio, hit_rate, summ
 from ._momentum import MOMENTUM_FORMULA, momentum_score
 from ._options import PredictorTrainingOptions, TrainingConfig
 from ._predictions import apply_vetoes, build_predictions
-from ._promotion import PROMOTION_MARGIN, promotion_decision
+from ._promotion import ALPHA, DSR_THRESHOLD, Evidence, alpha_for, decide, paired_ic_test, skill_gate
 from ._registry import BundleFile, ModelRegistry
 from ._report import render_report
 from ._rows import build_dataset, data_vintage, latest_model_inputs, macro_features, model_rows, training_rows
@@ -35,15 +36,18 @@ __all__ = [
     "MODEL_REPORT_FILE",
     "MOMENTUM_FORMULA",
     "PREDICTIONS",
-    "PROMOTION_MARGIN",
+    "PROMOTION_DECISION",
     "REGISTRY_MANIFEST",
     "VOLATILITY_FEATURES",
+    "ALPHA",
+    "DSR_THRESHOLD",
     "AlphaCalibrator",
     "BundleFile",
     "ChampionReference",
     "ChampionModels",
     "CombinatorialPurgedCV",
     "DriftDetection",
+    "Evidence",
     "ICSummary",
     "MetaModel",
     "ModelRegistry",
@@ -56,11 +60,13 @@ __all__ = [
     "VersionNotFoundError",
     "VolatilityModel",
     "WalkForward",
+    "alpha_for",
     "apply_vetoes",
     "build_dataset",
     "build_predictions",
     "daily_ic",
     "data_vintage",
+    "decide",
     "deflated_sharpe_ratio",
     "detect_drift",
     "forward_log_return",
@@ -72,10 +78,11 @@ __all__ = [
     "market_relative_labels",
     "model_rows",
     "momentum_score",
+    "paired_ic_test",
     "predict_cross_section",
-    "promotion_decision",
     "reference_distributions",
     "render_report",
+    "skill_gate",
     "summarize_ic",
     "train_predictor",
     "training_rows",

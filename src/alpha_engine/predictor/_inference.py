@@ -32,6 +32,7 @@ class ChampionModels:
         self.drift_reference = json.loads(registry.read_file(version_id, "drift_reference.json"))
         self.label_clip = float(self.manifest.get("label", {}).get("clip", 0.15))
         self.provisional = registry.champion_is_provisional() and registry.champion() == version_id
+        self.status_reason = registry.champion_reason() if registry.champion() == version_id else None
 
 
 def load_champion(registry: ModelRegistry) -> ChampionModels | None:
@@ -64,8 +65,7 @@ def predict_cross_section(models: ChampionModels, dataset: pd.DataFrame, *, as_o
     }, index=pd.Index(tickers, name="ticker"))
     caveats = list(caveats)
     if models.provisional:
-        cpcv_ic = models.manifest.get("validation", {}).get("cpcv", {}).get("mean_ic")
-        caveats.append(f"provisional model: its CPCV IC {cpcv_ic} did not pass the promotion gate (> 0); it serves "
-                       f"only because no model has passed it yet, so treat these rankings as unvalidated")
+        caveats.append(f"provisional model ({models.status_reason or 'it has not passed the skill gate'}): it serves "
+                       f"only because no model has passed the skill gate, so treat these rankings as unvalidated")
     return build_predictions(table, run_date=run_date.isoformat(), model_version=models.version_id,
                              caveats=caveats, model_status="provisional" if models.provisional else "champion")

@@ -30,8 +30,10 @@ def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list[str]) -> dict[str, bytes]:
-    """``{"report.md": ..., "ic_by_fold.png": ..., ...}``."""
+def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list[str],
+                  decision: Mapping[str, Any] | None = None) -> dict[str, bytes]:
+    """``{"report.md": ..., "ic_by_fold.png": ..., ...}``; ``decision`` (from
+    :func:`~._promotion.decide`) adds the verdict and the promotion decision with its statistics."""
     folds = manifest["walk_forward"]["folds"]
     validation = manifest["validation"]
     models = manifest["models"]
@@ -85,6 +87,7 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
         "",
         *(f"> **Caveat:** {c}" for c in caveats),
         "",
+        *_verdict_lines(validation, decision),
         "## Out-of-sample skill (purge and embargo = horizon + execution lag)",
         "",
         "| model | mean daily IC | 95% CI (Newey-West HAC, lag 2 x horizon) | IR | dates |",
@@ -94,14 +97,16 @@ def render_report(manifest: Mapping[str, Any], *, version_id: str, caveats: list
         f"| momentum formula (L1) | {_fmt(mom_ic['mean'])} | [{_fmt(mom_ic['ci_low'])}, {_fmt(mom_ic['ci_high'])}] "
         f"| {_fmt(mom_ic['ir'])} | {mom_ic['n_dates']} |",
         "",
-        f"- CPCV ({validation['cpcv']['n_splits']} splits): mean IC {_fmt(validation['cpcv']['mean_ic'])} "
-        f"± {_fmt(validation['cpcv']['std_ic'])} — the promotion metric.",
+        f"- CPCV (combinatorial purged cross-validation, {validation['cpcv']['n_splits']} splits): mean IC "
+        f"{_fmt(validation['cpcv']['mean_ic'])} ± {_fmt(validation['cpcv']['std_ic'])} (standard deviation across "
+        f"splits, not an interval; for comparison, not used by the gate).",
         f"- Randomization test (circular time shifts of each ticker's predictions, "
         f"{validation['ic_randomization']['n_draws']} draws): p = {_fmt(validation['ic_randomization_p'])}.",
         f"- Weekly rebalance dates only: mean IC {_fmt(validation['weekly_ic']['mean'])} "
         f"[{_fmt(validation['weekly_ic']['ci_low'])}, {_fmt(validation['weekly_ic']['ci_high'])}] "
         f"({validation['weekly_ic']['ci_method']} weeks) over {validation['weekly_ic']['n_dates']} weeks.",
-        f"- Deflated Sharpe ratio of the IC series: {_fmt(validation['dsr'])} (effective T "
+        f"- Deflated Sharpe ratio of the IC series (Bailey & López de Prado 2014; the probabilistic Sharpe ratio "
+        f"below 2 recorded trials): {_fmt(validation['dsr'])} (effective T "
         f"{_fmt(validation['dsr_effective_t'])} of {meta_ic['n_dates']} dates, {validation['dsr_n_trials']} "
         f"recorded trial(s)); hit rate {_fmt(validation['hit_rate'])}.",
         *_calibration_lines(models["calibrator"]),
@@ -139,3 +144,32 @@ def _calibration_lines(calibrator: Mapping[str, Any]) -> list[str]:
                      f"{_fmt(test['raw_slope'])}, z {_fmt(test['z'])}, p {_fmt(test['p_value'])} at level "
                      f"{_fmt(test['level'])} — {verdict}.")
     return lines
+
+
+def _verdict_lines(validation: Mapping[str, Any], decision: Mapping[str, Any] | None) -> list[str]:
+    """The verdict first: skill or no detectable skill by the gate, then the promotion decision."""
+    from ._promotion import skill_gate
+
+    gate = skill_gate(validation) if decision is None else decision["challenger_gate"]
+    headline = ("**Skill detected** by the skill gate" if gate["passes"]
+                else "**No detectable skill**: this model's out-of-sample evidence does not pass the skill gate")
+    lines = ["## Verdict", "", f"{headline} (95% Newey-West HAC interval of the mean daily IC above 0, or DSR >= "
+             f"{gate.get('dsr_threshold', 0.95)}): {gate['reason']}.", ""]
+    if decision is None:
+        return lines
+    lines += [f"- Promotion decision: **{decision['action']}**; champion before {decision['champion_before'] or 'none'}, "
+              f"after {decision['champion_after'] or 'none'}"
+              f"{' (provisional)' if decision['provisional_after'] else ''}. {decision['reason']}."]
+    if decision.get("comparison"):
+        lines.append(f"- Comparison: {decision['comparison']}.")
+    revalidation = decision.get("champion_revalidation")
+    if revalidation is not None and decision["champion_before"] != decision["challenger"]:
+        lines.append(f"- Champion re-validation (its own config re-trained on this run's data): {revalidation['reason']}.")
+    test = decision.get("paired_test")
+    if test is not None:
+        lines.append(f"- {test['method'][0].upper()}{test['method'][1:]}: mean difference "
+                     f"{_fmt(test['mean_difference'])}, se {_fmt(test['se'])}, z {_fmt(test['z'])}, one-sided p "
+                     f"{_fmt(test['p_value'])}; challenger #{test['k']} against this champion spends alpha "
+                     f"{_fmt(test['alpha'])} ({test['spending']}), margin {_fmt(test['margin'])} over "
+                     f"{test['n_dates']} dates.")
+    return [*lines, ""]

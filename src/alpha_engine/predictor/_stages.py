@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from alpha_engine.data import WEEKLY_MANIFEST
 from alpha_engine.pipeline import (
     MARKET,
+    NOTIFICATIONS,
     Compute,
     FailureClass,
     NoOptions,
@@ -30,6 +31,7 @@ from ._artifacts import (
     MODEL_BUNDLE_FILE,
     MODEL_REPORT_FILE,
     PREDICTIONS,
+    PROMOTION_DECISION,
     REGISTRY_MANIFEST,
 )
 from ._options import PredictorTrainingOptions
@@ -71,12 +73,12 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
     failure_class = FailureClass.HARD
     compute = Compute.BATCH
     timeout_seconds = 5400
-    description = ("Walk-forward L1 + leak-free L2 with CPCV; registers a challenger, promotes on CPCV IC; "
-                   "the champion writes predictions")
-    requires = (MARKET,)
+    description = ("Walk-forward L1 + leak-free L2 with CPCV; registers a challenger; promotes, keeps or demotes on "
+                   "a skill gate (HAC IC interval or DSR) and a paired test; the champion writes predictions")
+    requires = (MARKET, NOTIFICATIONS)
     consumes = (WEEKLY_MANIFEST,)
     produces = (PREDICTIONS, LATEST_PREDICTIONS, REGISTRY_MANIFEST, MODEL_BUNDLE_FILE, CHAMPION_POINTER,
-                MODEL_REPORT_FILE)
+                PROMOTION_DECISION, MODEL_REPORT_FILE)
 
     def preflight(self, ctx: StageContext[PredictorTrainingOptions]) -> None:
         _registry(ctx).versions()  # the registry is readable
@@ -97,7 +99,8 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
         from alpha_engine.store import TradingCalendar
 
         from ._inference import load_champion, predict_cross_section
-        from ._promotion import promotion_decision
+        from ._options import TrainingConfig
+        from ._promotion import Evidence, decide
         from ._report import render_report
         from ._rows import training_rows
         from ._training import train_predictor
@@ -106,35 +109,72 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
         calendar = TradingCalendar()
         as_of = calendar.as_of_session(ctx.run_date)
         market_symbol, caveats = _data_context(ctx)
-        dataset, vintage, stale = training_rows(ctx.resource(MARKET), calendar, as_of, market_symbol,
-                                                horizon=config.horizon, label_clip=config.label_clip,
-                                                execution_lag=config.execution_lag)
+
+        def rows(spec: TrainingConfig) -> tuple[Any, dict[str, Any], dict[str, int]]:
+            return training_rows(ctx.resource(MARKET), calendar, as_of, market_symbol, horizon=spec.horizon,
+                                 label_clip=spec.label_clip, execution_lag=spec.execution_lag)
+
+        dataset, vintage, stale = rows(config)
         registry = _registry(ctx)
         # Every earlier trial but this week's own (a rerun is the same trial and registers the same bundle).
         prior_trials = [trial["sharpe"] for trial in
                         registry.trials(excluding=(ctx.run_date.isoformat(), config.model_dump()))]
         result = train_predictor(dataset, config, data_vintage=vintage, log=ctx.logger, prior_trial_sharpes=prior_trials)
         version = registry.register(result.files, result.manifest, label="predictor", run_date=ctx.run_date.isoformat())
-        for name, data in render_report(result.manifest, version_id=version, caveats=caveats).items():
+
+        def remeasure(champion_config: TrainingConfig) -> Evidence:
+            """The champion's config trained on this run's data with its own labels."""
+            ctx.logger.info("re-measuring the champion's config on this run's data (horizon %d, clip %s, "
+                            "execution lag %d)", champion_config.horizon, champion_config.label_clip,
+                            champion_config.execution_lag)
+            same_labels = all(getattr(champion_config, f) == getattr(config, f)
+                              for f in ("horizon", "label_clip", "execution_lag"))
+            own = dataset if same_labels else rows(champion_config)[0]
+            remeasured = train_predictor(own, champion_config, data_vintage=vintage, log=ctx.logger,
+                                         prior_trial_sharpes=prior_trials)
+            return Evidence(remeasured.manifest["config"], remeasured.manifest["validation"], remeasured.meta_ic)
+
+        challenger = Evidence(result.manifest["config"], result.manifest["validation"], result.meta_ic)
+        # A rerun that registered the same challenger for the same week keeps the decision already made
+        # (deciding again would see that challenger as the champion and overwrite why it got there). It is
+        # applied only if the champion pointer is still where it was (the earlier attempt stopped in between):
+        # a pointer moved since, by that attempt or by an operator, stays where it is.
+        decision = registry.decision(ctx.run_date.isoformat(), version)
+        if decision is None:
+            decision = decide(registry, version, challenger, run_date=ctx.run_date.isoformat(),
+                              serve_provisional=ctx.options.serve_provisional, remeasure=remeasure)
+            registry.record_decision(decision)
+            pending = True
+        else:
+            pending = (registry.champion(), registry.champion_is_provisional()) == (
+                decision["champion_before"], decision["provisional_before"])
+            ctx.logger.info("this week's challenger %s was decided before (%s); %s", version, decision["action"],
+                            "applying it" if pending else "the champion pointer has moved since: left as it is")
+        if pending:
+            _apply(registry, decision)
+        demoted_now = pending and decision["action"] == "demote"
+        for name, data in render_report(result.manifest, version_id=version, caveats=caveats,
+                                        decision=decision).items():
             ctx.artifacts.write_bytes(ctx.key(MODEL_REPORT_FILE, version=version, file=name), data)
-        challenger_ic = result.manifest["validation"]["cpcv"]["mean_ic"]
-
-        def remeasure(champion_config: Any) -> float | None:
-            remeasured = train_predictor(dataset, champion_config, data_vintage=vintage, log=ctx.logger)
-            ic: float | None = remeasured.manifest["validation"]["cpcv"]["mean_ic"]
-            return ic
-
-        decision = promotion_decision(registry, version, challenger_ic, result.manifest,
-                                      serve_provisional=ctx.options.serve_provisional, remeasure=remeasure)
-        if decision["promote"]:
-            registry.promote(version, reason=decision["reason"], provisional=decision["provisional"])
-        ctx.logger.info("challenger %s: CPCV IC %s; %s", version, challenger_ic, decision["reason"])
+        ctx.logger.info("challenger %s: %s: %s", version, decision["action"], decision["reason"])
         warnings = list(caveats)
+        if decision["action"] == "demote":  # notified once: when the pointer changed, not on a rerun
+            notice = (f"The champion model {decision['champion_before']} was demoted to provisional on "
+                      f"{ctx.run_date.isoformat()}: {decision['reason']}. It keeps serving and its predictions are "
+                      f"marked provisional until a model passes the skill gate. Decision: "
+                      f"{ctx.key(PROMOTION_DECISION, version=version)}")
+            warnings.append(notice)
+            if demoted_now:
+                ctx.resource(NOTIFICATIONS).publish(
+                    f"Alpha Engine — champion model demoted ({ctx.run_date.isoformat()})", notice)
         champion = load_champion(registry)
-        summary: dict[str, Any] = {"challenger": version, "promoted": decision["promote"],
-                                   "provisional": decision["provisional"], "promotion": decision["reason"],
-                                   "cpcv_mean_ic": challenger_ic,
-                                   "meta_oos_ic": result.manifest["validation"]["meta_oos_ic"]}
+        gate = decision["challenger_gate"]
+        summary: dict[str, Any] = {"challenger": version, "action": decision["action"],
+                                   "promoted": decision["action"] in ("promote", "promote_provisional"),
+                                   "provisional": decision["provisional_after"], "promotion": decision["reason"],
+                                   "skill_gate": gate["passes"], "ic_ci": [gate["ci_low"], gate["ci_high"]],
+                                   "dsr": gate["dsr"],
+                                   "cpcv_mean_ic": result.manifest["validation"]["cpcv"]["mean_ic"]}
         if champion is None:
             warnings.append("no champion model: no predictions were written")
             return StageOutcome(summary=summary, warnings=tuple(warnings))
@@ -145,8 +185,20 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
         summary.update(champion=champion.version_id, model_status=document["model_status"],
                        predictions=document["n_predictions"])
         if champion.provisional:
-            warnings.append(f"the champion {champion.version_id} is provisional: it has not passed the promotion gate")
+            warnings.append(f"the champion {champion.version_id} is provisional: no model has passed the skill gate "
+                            f"(robust IC interval above 0 or DSR >= 0.95)")
         return StageOutcome(summary=summary, warnings=tuple(warnings))
+
+
+def _apply(registry: ModelRegistry, decision: dict[str, Any]) -> None:
+    """Move the champion pointer as ``decision`` says (each step is idempotent, so a rerun is safe)."""
+    action, reason = decision["action"], decision["reason"]
+    if action in ("promote", "promote_provisional"):
+        registry.promote(decision["challenger"], reason=reason, provisional=action == "promote_provisional")
+    elif action == "demote":
+        registry.demote(decision["champion_before"], reason=reason)
+    elif action == "restore":
+        registry.restore(decision["champion_before"], reason=reason)
 
 
 class DriftDetection(Stage[NoOptions]):

@@ -12,8 +12,8 @@ The flow, and why each number can be trusted:
 3. The meta-model is evaluated on the OOF rows twice, never in sample: a second expanding
    walk-forward (its per-date IC series gives the mean IC, IR, a Newey-West HAC CI, a ticker
    time-shift randomization p-value, the weekly-rebalance-date IC, the deflated Sharpe ratio with
-   the effective T and the registry's trials, and the hit rate) and CPCV (10 groups, 2 test groups; its mean IC
-   is the promotion metric).
+   the effective T and the registry's trials, and the hit rate: the promotion gate's evidence) and
+   CPCV (10 groups, 2 test groups; its mean IC is reported for comparison).
 4. Only then are the final models fitted on everything, for inference.
 
 The research-score calibrator of upstream's L1 is not used: there are no research scores yet
@@ -259,7 +259,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
              meta_summary.n_dates, randomization["p_value"], momentum_summary.mean, time.perf_counter() - started)
     started = time.perf_counter()
 
-    # CPCV over the OOF rows: the promotion metric.
+    # CPCV over the OOF rows: reported for comparison (the promotion gate reads the walk-forward IC and DSR).
     cpcv = CombinatorialPurgedCV(n_groups=config.cpcv_groups, n_test_groups=config.cpcv_test_groups,
                                  purge=span, embargo=span)
     cpcv_splits = list(cpcv.split(oof_dates))
