@@ -25,7 +25,14 @@ from pathlib import Path
 from alpha_engine.config import load_settings
 from alpha_engine.data import FEATURE_ORDER, WEEKLY_MANIFEST
 from alpha_engine.pipeline import run_stage
-from alpha_engine.predictor import Evidence, ModelRegistry, TrainingConfig, decide, train_predictor, training_rows
+from alpha_engine.predictor import (
+    Evidence,
+    ModelRegistry,
+    TrainingConfig,
+    decide,
+    train_predictor,
+    training_rows,
+)
 from alpha_engine.store import ArtifactStore, MarketStore, TradingCalendar
 
 LAST_RUN_DATE = date(2022, 12, 31)  # the sample's last Saturday (closes to 2022-12-28)
@@ -71,7 +78,7 @@ def replay(workspace: Path, weeks: int) -> None:
         version = registry.register(result.files, result.manifest, label="predictor", run_date=run_date.isoformat())
         evidence = Evidence(result.manifest["config"], result.manifest["validation"], result.meta_ic)
         decision = decide(registry, version, evidence, run_date=run_date.isoformat(), serve_provisional=True,
-                          remeasure=lambda _: evidence)  # one config throughout: every challenger is a refresh
+                          remeasure=_no_remeasure)
         registry.record_decision(decision)
         action = decision["action"]
         if action in ("promote", "promote_provisional"):
@@ -94,6 +101,10 @@ def replay(workspace: Path, weeks: int) -> None:
               f"{'full' if full_now else 'provisional'}  ({time.perf_counter() - t0:.0f} s)", flush=True)
     print(f"\nweeks with a full champion over {weeks} weekly runs: gate {full_new}, old rule (CPCV IC > 0) {full_old}; "
           f"total {time.perf_counter() - started:.0f} s")
+
+
+def _no_remeasure(config: TrainingConfig) -> Evidence:
+    raise AssertionError("one config throughout: every challenger is a refresh, so nothing is re-measured")
 
 
 if __name__ == "__main__":
