@@ -11,6 +11,7 @@ __all__ = [
     "MODEL_BUNDLE_FILE",
     "MODEL_REPORT_FILE",
     "PREDICTIONS",
+    "PROMOTION_DECISION",
     "REGISTRY_MANIFEST",
 ]
 
@@ -39,6 +40,10 @@ MODEL_BUNDLE_FILE = Artifact(
 CHAMPION_POINTER = Artifact(
     "predictor/registry/champion.json", schema="champion.schema.json", package=_PACKAGE,
     description="the serving model (version, provisional flag) and the promotion history",
+)
+PROMOTION_DECISION = Artifact(
+    "predictor/registry/decisions/{date}/{version}.json", schema="promotion_decision.schema.json", package=_PACKAGE,
+    description="PredictorTraining's promotion decision for the week's challenger, with the statistics behind it",
 )
 MODEL_REPORT_FILE = Artifact(
     "predictor/reports/{version}/{file}",

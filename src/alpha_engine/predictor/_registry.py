@@ -28,13 +28,14 @@ from typing import Any
 
 from alpha_engine.store import ArtifactNotFoundError, ArtifactStore, ContractError, ReadOnlyStoreError
 
-from ._artifacts import CHAMPION_POINTER, REGISTRY_MANIFEST
+from ._artifacts import CHAMPION_POINTER, PROMOTION_DECISION, REGISTRY_MANIFEST
 from ._errors import RegistryCorruptionError, RegistryError, VersionNotFoundError
 
 __all__ = ["BundleFile", "ModelRegistry"]
 
 MANIFEST = "manifest.json"
 CHAMPION = "champion.json"
+DECISIONS = "decisions"
 REGISTERED_STAGE = "challenger"
 _RESERVED_KEYS = frozenset({"version_id", "files", "stage"})
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -219,6 +220,36 @@ class ModelRegistry:
                          "n_dates": summary.get("n_dates")})
         return rows
 
+    # -- promotion decisions -----------------------------------------------------------------
+
+    def _decision_key(self, run_date: str, version_id: str) -> str:
+        return f"{self.prefix}/{DECISIONS}/{run_date}/{version_id}.json"
+
+    def record_decision(self, decision: Mapping[str, Any]) -> str:
+        """Store a promotion decision (see :func:`~._promotion.decide`) under
+        ``{prefix}/decisions/{run_date}/{challenger}.json`` and return its key; a rerun that decides
+        for the same challenger on the same date replaces it."""
+        self._check_writable(f"record the promotion decision for {decision.get('challenger')!r}")
+        run_date, version_id = str(decision["run_date"]), str(decision["challenger"])
+        _check_version_id(version_id)
+        if not _RUN_DATE.match(run_date):
+            raise ValueError(f"model registry: decision run_date {run_date!r} is not YYYY-MM-DD")
+        key = self._decision_key(run_date, version_id)
+        PROMOTION_DECISION.validate(dict(decision), key=key, uri=self.store.uri)
+        self.store.write_json(key, dict(decision))
+        return key
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """Every recorded promotion decision, oldest run first."""
+        prefix = f"{self.prefix}/{DECISIONS}/"
+        rows = []
+        for key in sorted(self.store.list(prefix)):
+            try:
+                rows.append(self.store.read_json(key))
+            except ContractError as exc:
+                raise RegistryCorruptionError(f"model registry: decision {key!r} is malformed: {exc}") from exc
+        return sorted(rows, key=lambda d: (str(d.get("run_date")), str(d.get("challenger"))))
+
     def read_file(self, version_id: str, name: str) -> bytes:
         """The bytes of bundle file ``name``, verified against the manifest's sha256."""
         files = self.manifest(version_id)["files"]
@@ -269,6 +300,29 @@ class ModelRegistry:
                  "provisional": provisional}
         self._write_champion(version_id, [*pointer["history"], entry], provisional=provisional)
 
+    def demote(self, version_id: str, *, reason: str) -> None:
+        """Mark the champion ``version_id`` provisional (it failed re-validation; it keeps serving)
+        and record ``{action: demote, ...}``. A champion already provisional changes nothing."""
+        self._set_status(version_id, provisional=True, action="demote", reason=reason)
+
+    def restore(self, version_id: str, *, reason: str) -> None:
+        """Return the provisional champion ``version_id`` to full status (it passes the gate again)
+        and record ``{action: restore, ...}``. A full champion changes nothing."""
+        self._set_status(version_id, provisional=False, action="restore", reason=reason)
+
+    def _set_status(self, version_id: str, *, provisional: bool, action: str, reason: str) -> None:
+        self._check_writable(f"{action} {version_id!r}")
+        _check_reason(reason)
+        pointer = self._read_champion()
+        if pointer is None or pointer["version_id"] != version_id:
+            raise RegistryError(f"model registry {self.prefix!r}: cannot {action} {version_id!r}: it is not the "
+                                f"champion ({pointer['version_id'] if pointer else None!r})")
+        if bool(pointer.get("provisional", False)) == provisional:
+            return
+        entry = {"action": action, "version_id": version_id, "previous": version_id, "reason": reason,
+                 "provisional": provisional}
+        self._write_champion(version_id, [*pointer["history"], entry], provisional=provisional)
+
     def rollback(self, *, reason: str) -> str:
         """Return to the champion before the current one and return its version id.
 
@@ -284,9 +338,9 @@ class ModelRegistry:
         assert pointer is not None
         current, target = lineage[-1], lineage[-2]
         self.manifest(target)  # the bundle must still be there
-        # The target serves with the status it was last promoted with.
+        # The target serves with the status it last had as champion (promoted, demoted or restored).
         provisional = next((bool(e.get("provisional", False)) for e in reversed(pointer["history"])
-                            if e.get("action") == "promote" and e["version_id"] == target), False)
+                            if e.get("action") != "rollback" and e["version_id"] == target), False)
         entry = {"action": "rollback", "version_id": target, "previous": current, "reason": reason,
                  "provisional": provisional}
         self._write_champion(target, [*pointer["history"], entry], provisional=provisional)
