@@ -127,7 +127,7 @@ def shift_in_time(dataset: pd.DataFrame, rng: np.random.Generator, *, min_shift:
     if n < 2 * min_shift + 1:
         raise ValueError(f"shift_in_time: {n} labelled dates cannot be shifted by at least {min_shift}")
     offsets = rng.integers(min_shift, n - min_shift + 1, size=n_tickers)
-    source = (np.arange(n)[:, None] - offsets[None, :]) % n
+    source = (np.arange(n)[:, None] - offsets) % n
     shifted = label.copy()
     shifted[labelled] = label[labelled][source, np.arange(n_tickers)]
     return _with_column(dataset, "label", shifted)

@@ -47,7 +47,8 @@ def dataset() -> pd.DataFrame:
 
 def _wide(dataset: pd.DataFrame, column: str) -> np.ndarray:
     """``column`` on the (date x ticker) grid; the synthetic panel has every ticker on every date."""
-    return dataset[column].unstack("ticker").to_numpy(dtype=np.float64)
+    wide: np.ndarray = dataset[column].unstack("ticker").to_numpy(dtype=np.float64)
+    return wide
 
 
 def _with_column(dataset: pd.DataFrame, column: str, wide: np.ndarray) -> pd.DataFrame:
