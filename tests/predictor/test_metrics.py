@@ -15,7 +15,9 @@ from alpha_engine.predictor._metrics import (
     daily_ic,
     deflated_sharpe_from_stats,
     deflated_sharpe_ratio,
+    fixed_b_critical_value,
     hit_rate,
+    newey_west_variance,
     summarize_ic,
 )
 
@@ -119,11 +121,41 @@ def test_summary_to_json_is_strict_json() -> None:
     json.dumps(payload, allow_nan=False)
 
 
+def _hac_t(values: np.ndarray, lag: int) -> np.ndarray:
+    """The Newey-West t-statistic of each row's mean (rows: i.i.d. series)."""
+    n = values.shape[1]
+    return np.array([row.mean() / math.sqrt(newey_west_variance(row, lag) / n) for row in values])
+
+
+@pytest.mark.parametrize("lag", [10, 40])
+def test_fixed_b_critical_values_match_a_simulation_and_exceed_the_normal_ones(lag: int) -> None:
+    """Under the null the HAC t-statistic is wider than N(0, 1) at these bandwidths; the fixed-b
+    values cover it (within simulation error, a little conservatively), the normal ones do not."""
+    t = _hac_t(np.random.default_rng(lag).standard_normal((3000, 300)), lag)
+    for quantile, simulated in ((0.975, np.quantile(np.abs(t), 0.95)), (0.95, np.quantile(t, 0.95))):
+        value = fixed_b_critical_value(quantile, lag, 300)
+        assert simulated == pytest.approx(value, rel=0.05) and value > stats.norm.ppf(quantile) * 1.03
+    assert np.mean(np.abs(t) > stats.norm.ppf(0.975)) > 0.06  # the normal value under-covers (nominal 5%)
+    with pytest.raises(ValueError, match="quantile must be one of"):
+        fixed_b_critical_value(0.9, lag, 300)
+
+
+def test_the_summary_interval_uses_the_fixed_b_critical_value() -> None:
+    ic = pd.Series(np.random.default_rng(0).standard_normal(200) * 0.1)
+    s = summarize_ic(ic, block=21)
+    assert s.critical_value == pytest.approx(fixed_b_critical_value(0.975, 42, 200))
+    assert s.ci_high - s.mean == pytest.approx(s.critical_value * s.se)
+    assert s.n_effective_fixed_b < s.n_effective
+    assert f"fixed-b critical value {s.critical_value:.3f}" in s.ci_method
+
+
 def test_summary_validation() -> None:
     with pytest.raises(ValueError, match="summarize_ic: need at least 2"):
         summarize_ic(pd.Series([0.1, np.nan]))
     with pytest.raises(ValueError, match="summarize_ic: block"):
         summarize_ic(pd.Series([0.1, 0.2]), block=0)
+    with pytest.raises(ValueError, match="confidence must be 0.90 or 0.95"):
+        summarize_ic(pd.Series([0.1, 0.2, 0.3]), confidence=0.99)
 
 
 def test_dsr_paper_example() -> None:

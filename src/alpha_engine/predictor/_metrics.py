@@ -121,9 +121,12 @@ class ICSummary:
     """Summary of a daily IC series.
 
     ``ir`` is mean / std (per date, not annualized). ``[ci_low, ci_high]`` is THE reported interval
-    of the mean at ``confidence``: mean +- z * ``se``, ``se`` the Newey-West HAC standard error with
-    Bartlett kernel and ``hac_lag`` lags (``ci_method`` names it). ``n_effective`` is
-    n_dates * gamma0 / long-run variance (see :func:`effective_sample_size`). ``naive_t`` is
+    of the mean at ``confidence``: mean +- ``critical_value`` * ``se``, ``se`` the Newey-West HAC
+    standard error with Bartlett kernel and ``hac_lag`` lags, ``critical_value`` the fixed-b one
+    (:func:`fixed_b_critical_value`; ``ci_method`` names both). ``n_effective`` is
+    n_dates * gamma0 / long-run variance (see :func:`effective_sample_size`); ``n_effective_fixed_b``
+    is that times (z_0.95 / fixed-b cv_0.95)^2, the T at which the probabilistic Sharpe ratio's
+    one-sided 5% threshold is the fixed-b test's (what the DSR uses). ``naive_t`` is
     ir * sqrt(n_dates), which assumes independent days; it is kept for comparison only, as is
     ``[bootstrap_ci_low, bootstrap_ci_high]``, the circular-block-bootstrap (block ``block``)
     percentile interval that the audit found too narrow for persistent predictors.
@@ -140,7 +143,9 @@ class ICSummary:
     ci_method: str
     se: float
     hac_lag: int
+    critical_value: float
     n_effective: float
+    n_effective_fixed_b: float
     bootstrap_ci_low: float
     bootstrap_ci_high: float
     block: int
@@ -195,6 +200,31 @@ def newey_west_variance(values: np.ndarray, lag: int) -> float:
     return max(total, 0.0)
 
 
+# Kiefer & Vogelsang (2005), "A new asymptotic theory for heteroskedasticity-autocorrelation robust
+# tests", Econometric Theory 21: critical values of the Bartlett-kernel HAC t-statistic under fixed-b
+# asymptotics, as cubic fits in b = M / T (M = lag + 1, the Bartlett bandwidth), by quantile. The normal
+# quantile (b -> 0) is too small at the bandwidths used here: HAC t-statistics of null IC series spread
+# 7-20% wider than N(0, 1) (bench/bench_predictor_null.py). The fits agree with a simulation of i.i.d.
+# normal series within about 2%, conservatively (tests/predictor/test_metrics.py).
+_FIXED_B_BARTLETT = {
+    0.95: (1.6449, 2.1859, 0.3142, -0.3427),
+    0.975: (1.9600, 2.9694, 0.4160, -0.5324),
+}
+
+
+def fixed_b_critical_value(quantile: float, lag: int, n: int) -> float:
+    """The ``quantile`` (0.95 or 0.975) of the Bartlett-kernel HAC t-statistic with ``lag`` lags over
+    ``n`` observations under fixed-b asymptotics (Kiefer & Vogelsang 2005); b = (lag + 1) / n,
+    capped at 1."""
+    if quantile not in _FIXED_B_BARTLETT:
+        raise ValueError(f"fixed_b_critical_value: quantile must be one of {sorted(_FIXED_B_BARTLETT)}, got {quantile!r}")
+    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0 or n < 2:
+        raise ValueError(f"fixed_b_critical_value: need an integer lag >= 0 and n >= 2, got lag {lag!r}, n {n!r}")
+    b = min(1.0, (lag + 1) / n)
+    c0, c1, c2, c3 = _FIXED_B_BARTLETT[quantile]
+    return c0 + c1 * b + c2 * b * b + c3 * b ** 3
+
+
 def effective_sample_size(values: np.ndarray, lag: int) -> float:
     """Number of independent observations a serially correlated series is worth.
 
@@ -218,10 +248,11 @@ def summarize_ic(
 ) -> ICSummary:
     """Mean, dispersion and a HAC confidence interval of a daily IC series.
 
-    The reported CI is mean +- z_{1 - alpha/2} * sqrt(LRV / n), LRV the Newey-West long-run variance
-    (Bartlett kernel, :func:`newey_west_variance`) with ``hac_lag`` lags, default 2 x ``block``
-    (twice the label horizon: the overlap of H-day labels alone lasts H - 1 dates, and persistent
-    predictors stretch it). For comparison only, the old circular block bootstrap (blocks of
+    The reported CI is mean +- cv * sqrt(LRV / n), LRV the Newey-West long-run variance (Bartlett
+    kernel, :func:`newey_west_variance`) with ``hac_lag`` lags, default 2 x ``block`` (twice the
+    label horizon: the overlap of H-day labels alone lasts H - 1 dates, and persistent predictors
+    stretch it), and cv the fixed-b critical value at 1 - alpha/2 (Kiefer & Vogelsang 2005), which
+    widens the normal one by what estimating the LRV with that bandwidth costs. For comparison only, the old circular block bootstrap (blocks of
     ``block`` consecutive dates, capped at the series length, percentile method, deterministic for
     a seed) is kept as ``bootstrap_ci_*``.
 
@@ -233,6 +264,7 @@ def summarize_ic(
     block : int, default 21
         The label horizon in dates: the bootstrap block and half the default HAC lag.
     confidence : float, default 0.95
+        0.90 or 0.95 (the tabulated fixed-b critical values).
     seed : int, default 0
     hac_lag : int or None, default None
         Newey-West lags; None: 2 x ``block``.
@@ -247,8 +279,9 @@ def summarize_ic(
     for name, value in (("n_boot", n_boot), ("block", block)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{where}: {name} must be an integer >= 1, got {value!r}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"{where}: confidence must be in (0, 1), got {confidence!r}")
+    if confidence not in (0.90, 0.95):
+        raise ValueError(f"{where}: confidence must be 0.90 or 0.95 (the tabulated fixed-b critical values), "
+                         f"got {confidence!r}")
     lag = 2 * block if hac_lag is None else hac_lag
     if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
         raise ValueError(f"{where}: hac_lag must be an integer >= 0, got {hac_lag!r}")
@@ -268,7 +301,10 @@ def summarize_ic(
     alpha = 1.0 - confidence
     boot_low, boot_high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
     se = 0.0 if constant else math.sqrt(newey_west_variance(values, lag) / n)
-    z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    z = fixed_b_critical_value(round(1.0 - alpha / 2.0, 3), lag, n)
+    n_effective = float(n) if constant else effective_sample_size(values, lag)
+    # The T at which the PSR's one-sided 5% threshold is the fixed-b one-sided 5% test: the DSR's honest T.
+    shrink = (float(stats.norm.ppf(0.95)) / fixed_b_critical_value(0.95, lag, n)) ** 2
     return ICSummary(
         mean=mean,
         std=std,
@@ -278,10 +314,12 @@ def summarize_ic(
         hit_rate=float((values > 0).mean()),
         ci_low=mean - z * se,
         ci_high=mean + z * se,
-        ci_method=f"newey-west, lag {lag}",
+        ci_method=f"newey-west, lag {lag}, fixed-b critical value {z:.3f}",
         se=se,
         hac_lag=lag,
-        n_effective=float(n) if constant else effective_sample_size(values, lag),
+        critical_value=z,
+        n_effective=n_effective,
+        n_effective_fixed_b=max(2.0, n_effective * shrink),
         bootstrap_ci_low=float(boot_low),
         bootstrap_ci_high=float(boot_high),
         block=block,

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ._metrics import newey_west_variance
+from ._metrics import fixed_b_critical_value, newey_west_variance
 from ._options import TrainingConfig
 from ._registry import ModelRegistry
 
@@ -128,8 +128,9 @@ def paired_ic_test(challenger: pd.Series, champion: pd.Series, *, lag: int, alph
     """One-sided paired test that the challenger's per-date IC beats the champion's.
 
     d_t = challenger_t - champion_t over the dates where both are finite; se = sqrt(LRV / n) with
-    LRV the Newey-West long-run variance at ``lag``; the challenger wins when mean(d) > z_(1-alpha)
-    x se (the margin). Fewer than ``2 * lag + 2`` common dates, or a zero se, never win.
+    LRV the Newey-West long-run variance at ``lag``; the challenger wins when mean(d) > c x se (the
+    margin), c = z_(1-alpha) times the fixed-b inflation of the 5% critical value at this bandwidth.
+    Fewer than ``2 * lag + 2`` common dates, or a zero se, never win.
     """
     both = pd.concat([challenger.rename("challenger"), champion.rename("champion")], axis=1, join="inner")
     d = (both["challenger"] - both["champion"]).to_numpy(dtype=np.float64)
@@ -143,6 +144,10 @@ def paired_ic_test(challenger: pd.Series, champion: pd.Series, *, lag: int, alph
                 "passes": False, "reason": f"only {n} common dates (need {2 * lag + 2})"}
     mean = float(d.mean())
     se = math.sqrt(newey_west_variance(d, lag) / n)
+    # The normal critical value widened by the fixed-b inflation at 5% (Kiefer & Vogelsang 2005): the
+    # fixed-b fits are tabulated at 5% and 2.5%, and alpha_k is smaller; the ratio carries over.
+    z_critical *= fixed_b_critical_value(0.95, lag, n) / float(norm.ppf(0.95))
+    result["z_critical"] = z_critical
     if se == 0.0:
         return {**result, "mean_difference": mean, "se": 0.0, "z": None, "p_value": None, "margin": 0.0,
                 "passes": False, "reason": "the two IC series are identical on every common date"}

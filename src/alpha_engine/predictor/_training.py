@@ -253,7 +253,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
     weekly_summary = summarize_ic(meta_ic.loc[weekly], n_boot=config.n_boot, block=weekly_block, seed=config.seed)
     randomization = ic_randomization_test(meta_oos, evaluated["label"], n_draws=config.randomization_draws,
                                           min_shift=config.horizon, seed=config.seed)
-    trial_inputs = dsr_trial_inputs(prior_trial_sharpes, meta_summary.ir, meta_summary.n_effective)
+    trial_inputs = dsr_trial_inputs(prior_trial_sharpes, meta_summary.ir, meta_summary.n_effective_fixed_b)
     log.info("leak-free L2 IC %.4f [%.4f, %.4f] (%s) over %d dates, randomization p %.3f; momentum alone %.4f "
              "(%.1f s)", meta_summary.mean, meta_summary.ci_low, meta_summary.ci_high, meta_summary.ci_method,
              meta_summary.n_dates, randomization["p_value"], momentum_summary.mean, time.perf_counter() - started)
@@ -357,8 +357,8 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
                      "std_ic": float(np.nanstd(cpcv_arr)), "ics": cpcv_arr.tolist()},
             "dsr": deflated_sharpe_ratio(meta_ic.to_numpy(), n_trials=trial_inputs["n_trials"],
                                          trials_sr_variance=trial_inputs["trials_sr_variance"],
-                                         n_effective=meta_summary.n_effective),
-            "dsr_effective_t": meta_summary.n_effective,
+                                         n_effective=meta_summary.n_effective_fixed_b),
+            "dsr_effective_t": meta_summary.n_effective_fixed_b,
             "dsr_n_trials": trial_inputs["n_trials"],
             "dsr_trials_sr_variance": trial_inputs["trials_sr_variance"],
             "dsr_trials_source": trial_inputs["source"],
