@@ -178,3 +178,45 @@ def test_the_env_overrides_the_identity_in_the_file(tmp_path: Path) -> None:
     env = {"ALPHA_ENGINE_EDGAR_IDENTITY": IDENTITY, "ALPHA_ENGINE_EDGAR_BASE_URL": "http://127.0.0.1:9"}
     data = load_settings(config, workspace=tmp_path, env=env).data
     assert (data.edgar_identity, data.edgar_base_url) == (IDENTITY, "http://127.0.0.1:9")
+
+
+@pytest.fixture
+def local_sec() -> Any:
+    """A local HTTP server serving the SEC fixtures by path; yields (base URL, the requests' User-Agents)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from edgar_support import EDGAR_FIXTURES, ROUTES
+
+    agents: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            agents.append(self.headers.get("User-Agent", ""))
+            name = ROUTES.get(self.path)
+            body = (EDGAR_FIXTURES / (name or "not_found.html")).read_bytes()
+            self.send_response(200 if name else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", agents
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_base_url_setting_points_the_stage_at_a_local_server(tmp_path: Path, local_sec: Any) -> None:
+    base_url, agents = local_sec
+    settings = workspace(tmp_path, ["AAPL"])
+    settings = settings.model_copy(update={"data": settings.data.model_copy(update={"edgar_base_url": base_url})})
+    report = run_stage("data-phase2", RUN_DATE, settings=settings, app=SATURDAY)
+    assert report.status == "ok", report.error
+    assert report.summary["covered"] == 1
+    assert read(settings, INSIDER_KEY)["tickers"][0]["insider"]["net_shares"] == -16500.0
+    assert len(agents) == 5 and set(agents) == {IDENTITY}  # map, submissions, two Form 4s, facts
