@@ -17,6 +17,10 @@ import pytest
 # with OpenMP's default active wait policy, oversubscribed threads spin and a fit can take 50x longer.
 # Set before any test module imports LightGBM; stage subprocesses inherit it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# An EDGAR identity in the developer's environment would send DataPhase2 of the end-to-end runs to
+# sec.gov: tests never touch the network (the EDGAR tests inject theirs through settings).
+for _variable in ("ALPHA_ENGINE_EDGAR_IDENTITY", "ALPHA_ENGINE_EDGAR_BASE_URL"):
+    os.environ.pop(_variable, None)
 
 # Operational records carry wall-clock times (health markers, logs, execution history, the mutex
 # table); LMDB's lock.mdb is its reader table and the writer lock file holds a pid while held.

@@ -39,8 +39,8 @@ EXPORTS = {
         "stage_log_prefix", "stage_statuses", "write_report", "write_termination_message",
     ],
     "alpha_engine.data": [
-        "Anomaly", "CANDIDATES", "DataError", "DataPhase1", "FEATURES", "FEATURE_ORDER", "FeatureSet",
-        "FeatureSpec", "LATEST_WEEKLY", "MorningEnrich", "ProviderAuthError", "ProviderError",
+        "Anomaly", "CANDIDATES", "DataError", "DataPhase1", "DataPhase2", "DataPhase2Options", "FEATURES",
+        "FEATURE_ORDER", "FeatureSet", "FeatureSpec", "INSIDER", "LATEST_WEEKLY", "MorningEnrich", "ProviderAuthError", "ProviderError",
         "QualityGateError", "Scanner", "ScannerOptions", "WEEKLY_CONSTITUENTS", "WEEKLY_MANIFEST",
         "WEEKLY_VALIDATION", "anomalies_summary", "backfill_regression", "check_data_settings",
         "check_new_rows", "compute_features", "coverage_gate", "enrich_prior_session",
@@ -59,6 +59,12 @@ EXPORTS = {
         "YahooOptions", "YahooProvider", "check_data_settings", "first_saturday_after",
         "from_yahoo_symbol", "open_macro_provider", "open_provider", "provider_options", "redact",
         "to_polygon_symbol", "to_yahoo_symbol",
+    ],
+    "alpha_engine.data.edgar": [
+        "CompanyFact", "CompanyTicker", "EDGAR_ARCHIVES_URL", "EDGAR_DATA_URL", "EDGAR_IDENTITY_HINT",
+        "EDGAR_MAX_REQUESTS_PER_SECOND", "EdgarClient", "Filing", "Form4", "InsiderTransaction", "ReportingOwner",
+        "Submissions", "annual_fact", "check_identity", "cik10", "latest_instant_fact", "normalize_ticker",
+        "parse_company_tickers", "parse_form4", "parse_submissions",
     ],
     "alpha_engine.data.features": [
         "FEATURES", "FEATURE_GROUPS", "FEATURE_ORDER", "FEATURE_PARAMS", "FEATURE_UNITS", "FeatureSet",
@@ -86,7 +92,7 @@ EXPORTS = {
 
 # Domain packages, the store and the pipeline load their names lazily (see their __init__.pyi).
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
-        "alpha_engine.data.features",
+        "alpha_engine.data.features", "alpha_engine.data.edgar",
         "alpha_engine.predictor", "alpha_engine.health")
 
 

@@ -3,7 +3,7 @@
 Stages join as they are implemented; the graph is never padded with placeholders. Upstream
 order (see docs/architecture.md): MorningEnrich, DataPhase1, Scanner, ..., a parallel group of
 the Research and Predictor branches, DriftDetection, the backtest family, Parity, Evaluator,
-SaturdayHealthCheck. The Research branch joins the group when research lands.
+SaturdayHealthCheck. The Research branch holds DataPhase2 until the Research stage joins in front of it.
 
 Adding a stage is its module in its domain package plus one line here.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alpha_engine.data import DataPhase1, MorningEnrich, Scanner, check_data_settings
+from alpha_engine.data import DataPhase1, DataPhase2, MorningEnrich, Scanner, check_data_settings
 from alpha_engine.health import SaturdayHealthCheck
 from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
 from alpha_engine.predictor import DriftDetection, PredictorTraining
@@ -28,7 +28,8 @@ SATURDAY_GRAPH = StageGraph(
         MorningEnrich,
         DataPhase1,
         Scanner,
-        ParallelGroup("ResearchPredictorParallel", (Branch("Predictor", (PredictorTraining,)),)),
+        ParallelGroup("ResearchPredictorParallel", (Branch("Research", (DataPhase2,)),
+                                                    Branch("Predictor", (PredictorTraining,)))),
         DriftDetection,
         SaturdayHealthCheck,
     ),

@@ -5,7 +5,9 @@ Resolution, first match wins:
 * workspace: the ``workspace`` argument, ``$ALPHA_ENGINE_HOME``, the file's ``workspace`` key
   (relative to the file), ``./.alpha-engine``;
 * config file: the ``config_path`` argument, ``$ALPHA_ENGINE_CONFIG``, then
-  ``<workspace>/config.toml``, ``config.yaml`` or ``config.yml`` if present; none is fine.
+  ``<workspace>/config.toml``, ``config.yaml`` or ``config.yml`` if present; none is fine;
+* ``[data] edgar_identity`` / ``edgar_base_url``: ``$ALPHA_ENGINE_EDGAR_IDENTITY`` /
+  ``$ALPHA_ENGINE_EDGAR_BASE_URL`` over the file (``DATA_ENV_OVERRIDES``).
 
 Everything a local run writes lives under the workspace, so ``rm -rf`` of it is a full reset.
 """
@@ -26,6 +28,9 @@ from ._errors import ConfigError
 __all__ = ["DataSettings", "PipelineSettings", "Settings", "load_settings"]
 
 CONFIG_NAMES = ("config.toml", "config.yaml", "config.yml")
+# Environment variables that override a [data] key (an identity is per person, not per file).
+DATA_ENV_OVERRIDES = {"ALPHA_ENGINE_EDGAR_IDENTITY": "edgar_identity",
+                      "ALPHA_ENGINE_EDGAR_BASE_URL": "edgar_base_url"}
 DEFAULT_APP = "alpha_engine.app:SATURDAY"
 
 
@@ -77,6 +82,13 @@ class DataSettings(BaseModel):
     postflight_sample: int = Field(default=20, ge=1)
     # Write-time warn kinds to treat as blocking (e.g. ['extreme_daily_move']).
     upgrade_to_block: list[str] = Field(default_factory=list)
+    # SEC EDGAR (DataPhase2's insider transactions and company facts). SEC's fair-access policy
+    # requires a declared User-Agent, "Name email@domain"; empty = no EDGAR provider, and DataPhase2
+    # reports SKIPPED. $ALPHA_ENGINE_EDGAR_IDENTITY overrides the file.
+    edgar_identity: str = ""
+    # One server standing in for www.sec.gov and data.sec.gov (same paths); empty = SEC itself.
+    # $ALPHA_ENGINE_EDGAR_BASE_URL overrides the file.
+    edgar_base_url: str = ""
 
 
 class Settings(BaseModel):
@@ -162,6 +174,10 @@ def load_settings(config_path: str | Path | None = None, *, workspace: str | Pat
         data["workspace"] = Path(hint).resolve()
     if path is not None and isinstance(data.get("artifacts_uri"), str) and "://" not in data["artifacts_uri"]:
         data["artifacts_uri"] = str((path.parent / data["artifacts_uri"]).resolve())
+    for variable, key in DATA_ENV_OVERRIDES.items():
+        section = data.get("data", {})
+        if env.get(variable) and isinstance(section, dict):  # a malformed [data] fails validation as is
+            data["data"] = {**section, key: env[variable]}
     data.update(overrides)
     try:
         return Settings.model_validate(data)

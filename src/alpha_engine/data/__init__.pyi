@@ -1,4 +1,11 @@
-from ._artifacts import CANDIDATES, LATEST_WEEKLY, WEEKLY_CONSTITUENTS, WEEKLY_MANIFEST, WEEKLY_VALIDATION
+from ._artifacts import (
+    CANDIDATES,
+    INSIDER,
+    LATEST_WEEKLY,
+    WEEKLY_CONSTITUENTS,
+    WEEKLY_MANIFEST,
+    WEEKLY_VALIDATION,
+)
 from ._errors import DataError, ProviderAuthError, ProviderError, QualityGateError
 from ._ingest import enrich_prior_session, ingest_market_data, latest_cross_section
 from ._quality import (
@@ -13,7 +20,7 @@ from ._quality import (
     validate_history,
 )
 from ._scanner import ScannerOptions, scan_candidates
-from ._stages import DataPhase1, MorningEnrich, Scanner
+from ._stages import DataPhase1, DataPhase2, DataPhase2Options, MorningEnrich, Scanner
 from ._status import feature_catalog, latest_feature_values, latest_validation, market_status, validate_store
 from .features import FEATURE_ORDER, FEATURES, FeatureSet, FeatureSpec, compute_features, schema_hash
 from .providers import check_data_settings, first_saturday_after, open_macro_provider, open_provider
@@ -22,6 +29,7 @@ __all__ = [
     "CANDIDATES",
     "FEATURES",
     "FEATURE_ORDER",
+    "INSIDER",
     "LATEST_WEEKLY",
     "WEEKLY_CONSTITUENTS",
     "WEEKLY_MANIFEST",
@@ -29,6 +37,8 @@ __all__ = [
     "Anomaly",
     "DataError",
     "DataPhase1",
+    "DataPhase2",
+    "DataPhase2Options",
     "FeatureSet",
     "FeatureSpec",
     "MorningEnrich",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alpha_engine.store import Artifact
 
-__all__ = ["CANDIDATES", "LATEST_WEEKLY", "WEEKLY_CONSTITUENTS", "WEEKLY_MANIFEST", "WEEKLY_VALIDATION"]
+__all__ = ["CANDIDATES", "INSIDER", "LATEST_WEEKLY", "WEEKLY_CONSTITUENTS", "WEEKLY_MANIFEST", "WEEKLY_VALIDATION"]
 
 _PACKAGE = __package__ or ""
 
@@ -27,4 +27,8 @@ LATEST_WEEKLY = Artifact(
 CANDIDATES = Artifact(
     "candidates/{date}/candidates.json", schema="candidates.schema.json", package=_PACKAGE,
     description="the Scanner's per-ticker gate results and the passing candidates",
+)
+INSIDER = Artifact(
+    "alternative_data/{date}/insider.json", schema="insider.schema.json", package=_PACKAGE,
+    description="DataPhase2: insider transactions (Form 4, 90 days) and company facts per promoted ticker, from SEC EDGAR",
 )

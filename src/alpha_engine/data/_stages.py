@@ -1,4 +1,4 @@
-"""The data stages of the Saturday pipeline: MorningEnrich, DataPhase1, Scanner.
+"""The data stages of the Saturday pipeline: MorningEnrich, DataPhase1, Scanner, DataPhase2.
 
 Each has a real preflight: the provider's data or credentials and endpoint (``probe``), the
 market store (writable through a self-cleaning sentinel on a real run; on a preflight-only run
@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from alpha_engine.pipeline import (
     MARKET,
     Compute,
@@ -23,16 +25,26 @@ from alpha_engine.pipeline import (
     Stage,
     StageContext,
     StageOutcome,
+    optional,
 )
 
-from ._artifacts import CANDIDATES, LATEST_WEEKLY, WEEKLY_CONSTITUENTS, WEEKLY_MANIFEST, WEEKLY_VALIDATION
+from . import _alternative
+from ._alternative import TickerSource
+from ._artifacts import (
+    CANDIDATES,
+    INSIDER,
+    LATEST_WEEKLY,
+    WEEKLY_CONSTITUENTS,
+    WEEKLY_MANIFEST,
+    WEEKLY_VALIDATION,
+)
 from ._errors import DataError
 from ._scanner import ScannerOptions
 
 if TYPE_CHECKING:
     from alpha_engine.store import TradingCalendar
 
-__all__ = ["DataPhase1", "MorningEnrich", "Scanner"]
+__all__ = ["DataPhase1", "DataPhase2", "DataPhase2Options", "MorningEnrich", "Scanner"]
 
 
 def _calendar() -> TradingCalendar:
@@ -188,3 +200,74 @@ class Scanner(Stage[ScannerOptions]):
                                                        "as_of_session": as_of.isoformat(),
                                                        "caveats": caveats, **result})
         return StageOutcome(summary=result["counts"])
+
+
+# The tickers DataPhase2 covers: the Scanner's candidates until the Research stage's signals land.
+# Switching is this one line, e.g. TickerSource(SIGNALS, "<field holding the promoted tickers>").
+TICKERS_FROM = TickerSource(CANDIDATES, "candidates")
+
+
+class DataPhase2Options(BaseModel):
+    """``[stages.data-phase2]``: how much EDGAR data DataPhase2 fetches (10 requests/s at most)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_days: int = Field(default=90, ge=1, le=366)  # the insider window, ending on run_date
+    max_tickers: int = Field(default=50, ge=1)  # the first N tickers in their source's order
+    max_form4_filings: int = Field(default=25, ge=1)  # per ticker, newest first
+
+
+class DataPhase2(Stage[DataPhase2Options]):
+    name = "DataPhase2"
+    slug = "data-phase2"
+    failure_class = FailureClass.HARD
+    compute = Compute.LAMBDA
+    timeout_seconds = 600
+    description = ("Alternative data for the promoted tickers: insider transactions (Form 4) and company "
+                   "facts from SEC EDGAR -> insider.json; SKIPPED without an EDGAR identity")
+    consumes = (optional(TICKERS_FROM.artifact),)
+    produces = (INSIDER,)
+
+    def preflight(self, ctx: StageContext[DataPhase2Options]) -> None:
+        # Read-only and offline: a shell run (upstream's data_phase2_dry) fetches and writes nothing.
+        from .edgar import check_identity
+
+        data = ctx.settings.data
+        if data.edgar_identity:
+            try:
+                check_identity(data.edgar_identity)
+            except DataError as exc:
+                raise PreflightError(str(exc)) from exc
+        if data.edgar_base_url and not data.edgar_base_url.startswith(("http://", "https://")):
+            raise PreflightError(f"[data] edgar_base_url {data.edgar_base_url!r} is not an http(s) URL")
+        source = TICKERS_FROM.artifact
+        key = ctx.key(source)
+        if not ctx.is_pending(source) and ctx.artifacts.exists(key):
+            try:
+                TICKERS_FROM.tickers(ctx.artifacts.read_json(key), key)
+            except DataError as exc:
+                raise PreflightError(str(exc)) from exc
+        ctx.artifacts.list(INSIDER.prefix)  # the artifact store is readable
+
+    def run(self, ctx: StageContext[DataPhase2Options]) -> StageOutcome:
+        from .edgar import EDGAR_IDENTITY_HINT
+
+        source_key = ctx.key(TICKERS_FROM.artifact)
+        reason = None
+        if not ctx.settings.data.edgar_identity:
+            reason = f"no EDGAR identity configured: {EDGAR_IDENTITY_HINT}"
+        elif not ctx.artifacts.exists(source_key):
+            reason = f"no tickers: {source_key} is absent (its stage failed or was skipped)"
+        if reason is not None:
+            ctx.artifacts.write_json(ctx.key(INSIDER), _alternative.skipped_insider_data(ctx.run_date, reason,
+                                                                                        source_key))
+            return StageOutcome(summary={"status": "SKIPPED", "reason": reason}, warnings=(f"SKIPPED: {reason}",))
+        tickers = TICKERS_FROM.tickers(ctx.artifacts.read_json(source_key), source_key)
+        opts = ctx.options
+        with _alternative.open_edgar_client(ctx.settings.data) as client:
+            body, warnings = _alternative.collect_insider_data(
+                client, tickers, ctx.run_date, window_days=opts.window_days, max_tickers=opts.max_tickers,
+                max_form4_filings=opts.max_form4_filings, tickers_from=source_key, log=ctx.logger.info)
+        ctx.artifacts.write_json(ctx.key(INSIDER), body)
+        return StageOutcome(summary={"status": "OK", "provider": _alternative.EDGAR_SOURCE, **body["counts"]},
+                            warnings=warnings)
