@@ -21,13 +21,15 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alpha_engine.pipeline import Resource
+
 from ._errors import ResearchDbError
 from ._models import HeldPosition, PriorThesis
 
 if TYPE_CHECKING:
     from alpha_engine.store import WriteFence
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ResearchDB", "RunRecord", "migrations"]
+__all__ = ["MIGRATIONS", "RESEARCH_DB", "SCHEMA_VERSION", "ResearchDB", "RunRecord", "migrations"]
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _PER_RUN = ("thesis_history", "population_history", "scanner_evaluations", "cio_evaluations", "macro_snapshots",
@@ -226,3 +228,8 @@ def _insert(db: sqlite3.Connection, table: str, rows: Sequence[Mapping[str, Any]
         values = [json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v for v in (row[c] for c in columns)]
         db.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
                    values)
+
+
+RESEARCH_DB: Resource[ResearchDB] = Resource(
+    "research-db", "research.db (SQLite at <settings.workspace>/research/research.db): theses, population, "
+                   "scanner and CIO evaluations, score performance")
