@@ -22,7 +22,7 @@ from alpha_engine.research import (
     quarantine,
     truncate_snapshot,
 )
-from alpha_engine.store import ArtifactStore, Contracts, ContractError
+from alpha_engine.store import ArtifactStore, ContractError, Contracts
 
 RUN_DATE = date(2022, 12, 31)
 META = {"model_name": "m", "model_version": "1", "input_tokens": 1, "output_tokens": 1, "cost_usd": 0.0,

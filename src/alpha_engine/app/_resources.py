@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from alpha_engine.config import Settings
 from alpha_engine.pipeline import ARTIFACTS, MARKET, NOTIFICATIONS, Notifier, Resource, Wiring
-
 from alpha_engine.research import RESEARCH_DB
 
 if TYPE_CHECKING:

@@ -1,9 +1,23 @@
-from ._agents import CioAgent, MacroEconomist, PeerReviewer, QualAnalyst, QuantAnalyst, ResearchBackend, ThesisMaintainer
+from ._agents import (
+    CioAgent,
+    MacroEconomist,
+    PeerReviewer,
+    QualAnalyst,
+    QuantAnalyst,
+    ResearchBackend,
+    ThesisMaintainer,
+)
 from ._artifacts import DECISION_ARTIFACT, LATEST_SIGNALS, REGIME_LATEST_KEY, REGIME_SUBSTRATE_KEY, SIGNALS
 from ._capture import SNAPSHOT_CAP_BYTES, DecisionArtifact, DecisionRecorder, truncate_snapshot
 from ._db import MIGRATIONS, RESEARCH_DB, SCHEMA_VERSION, ResearchDB, RunRecord
 from ._dryrun import DRY_RUN_MARKER, dry_run_backend, find_dry_run_marker, quarantine
-from ._errors import DecisionCaptureWriteError, DryRunQuarantineError, ResearchDbError, ResearchError, ResearchInputError
+from ._errors import (
+    DecisionCaptureWriteError,
+    DryRunQuarantineError,
+    ResearchDbError,
+    ResearchError,
+    ResearchInputError,
+)
 from ._models import (
     CioDecision,
     CioOutput,
@@ -22,7 +36,14 @@ from ._models import (
     TeamView,
     ThesisUpdate,
 )
-from ._orchestrate import ResearchInputs, ResearchResult, aggregate_score, build_signals, handle_population, run_research
+from ._orchestrate import (
+    ResearchInputs,
+    ResearchResult,
+    aggregate_score,
+    build_signals,
+    handle_population,
+    run_research,
+)
 from ._rules import NO_EVIDENCE, RULE_SET, deterministic_backend, factor_profile, factor_score
 from ._sectors import SectorMap, load_sector_map
 from ._stages import Research, ResearchOptions, read_regime_prior

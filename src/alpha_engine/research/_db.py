@@ -178,31 +178,16 @@ class ResearchDB:
         self.migrate()
         if self.fence is not None:
             self.fence.check(str(self.path), f"research.db run {record.run_date}")
-        with closing(self._connect()) as db:
+        with closing(self._connect()) as db, closing(sqlite3.connect(":memory:")) as trial:
             try:
-                db.execute("BEGIN")
-                for table in _PER_RUN:
-                    db.execute(f"DELETE FROM {table} WHERE run_date = ?", (record.run_date,))  # noqa: S608
-                _insert(db, "thesis_history", record.theses)
-                _insert(db, "population_history", record.population)
-                _insert(db, "scanner_evaluations", record.scanner)
-                _insert(db, "cio_evaluations", record.cio)
-                _insert(db, "macro_snapshots", [record.macro])
-                _insert(db, "score_performance", record.scores)
-                for row in outcomes:
-                    db.execute("UPDATE score_performance SET return_10d = ?, return_30d = ?, beat_spy_10d = ?, "
-                               "beat_spy_30d = ? WHERE run_date = ? AND ticker = ?",
-                               (row["return_10d"], row["return_30d"], row["beat_spy_10d"], row["beat_spy_30d"],
-                                row["run_date"], row["ticker"]))
-                latest = db.execute("SELECT MAX(run_date) FROM population_history").fetchone()[0]
-                db.execute("DELETE FROM population")
-                db.execute("INSERT INTO population SELECT ticker, entered, entry_score, run_date FROM "
-                           "population_history WHERE run_date = ? AND action != 'EXIT'", (latest,))
-                db.execute("DELETE FROM investment_thesis")
-                db.execute("INSERT INTO investment_thesis SELECT h.ticker, h.run_date, h.team, h.score, h.rating, "
-                           "h.sector_rating, h.conviction, h.thesis_summary FROM thesis_history h JOIN "
-                           "(SELECT ticker, MAX(run_date) AS d FROM thesis_history GROUP BY ticker) m "
-                           "ON h.ticker = m.ticker AND h.run_date = m.d")
+                # Applied to an in-memory copy first: a rerun that changes nothing leaves the file untouched.
+                db.backup(trial)
+                _apply_run(trial, record, outcomes)
+                if list(trial.iterdump()) == list(db.iterdump()):
+                    trial.rollback()
+                    return
+                trial.rollback()
+                _apply_run(db, record, outcomes)
                 db.commit()
             except sqlite3.Error as exc:
                 db.rollback()
@@ -233,3 +218,30 @@ def _insert(db: sqlite3.Connection, table: str, rows: Sequence[Mapping[str, Any]
 RESEARCH_DB: Resource[ResearchDB] = Resource(
     "research-db", "research.db (SQLite at <settings.workspace>/research/research.db): theses, population, "
                    "scanner and CIO evaluations, score performance")
+
+
+def _apply_run(db: sqlite3.Connection, record: RunRecord, outcomes: Sequence[Mapping[str, Any]]) -> None:
+    """The run's rows in one (uncommitted) transaction; see :meth:`ResearchDB.record_run`."""
+    db.execute("BEGIN")
+    for table in _PER_RUN:
+        db.execute(f"DELETE FROM {table} WHERE run_date = ?", (record.run_date,))  # noqa: S608
+    _insert(db, "thesis_history", record.theses)
+    _insert(db, "population_history", record.population)
+    _insert(db, "scanner_evaluations", record.scanner)
+    _insert(db, "cio_evaluations", record.cio)
+    _insert(db, "macro_snapshots", [record.macro])
+    _insert(db, "score_performance", record.scores)
+    for row in outcomes:
+        db.execute("UPDATE score_performance SET return_10d = ?, return_30d = ?, beat_spy_10d = ?, "
+                   "beat_spy_30d = ? WHERE run_date = ? AND ticker = ?",
+                   (row["return_10d"], row["return_30d"], row["beat_spy_10d"], row["beat_spy_30d"],
+                    row["run_date"], row["ticker"]))
+    latest = db.execute("SELECT MAX(run_date) FROM population_history").fetchone()[0]
+    db.execute("DELETE FROM population")
+    db.execute("INSERT INTO population SELECT ticker, entered, entry_score, run_date FROM "
+               "population_history WHERE run_date = ? AND action != 'EXIT'", (latest,))
+    db.execute("DELETE FROM investment_thesis")
+    db.execute("INSERT INTO investment_thesis SELECT h.ticker, h.run_date, h.team, h.score, h.rating, "
+               "h.sector_rating, h.conviction, h.thesis_summary FROM thesis_history h JOIN "
+               "(SELECT ticker, MAX(run_date) AS d FROM thesis_history GROUP BY ticker) m "
+               "ON h.ticker = m.ticker AND h.run_date = m.d")

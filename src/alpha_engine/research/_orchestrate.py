@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ._agents import ResearchBackend
 from ._capture import DecisionRecorder
@@ -80,7 +80,7 @@ class ResearchResult:
     population: PopulationOutput
 
 
-def rating_of(score: float | None) -> str:
+def rating_of(score: float | None) -> Literal["BUY", "HOLD", "SELL"]:
     if score is None:
         return "HOLD"
     return "BUY" if score >= BUY_THRESHOLD else "SELL" if score <= SELL_THRESHOLD else "HOLD"
@@ -213,7 +213,7 @@ def build_signals(inputs: ResearchInputs, backend: ResearchBackend, macro: Macro
     advanced = {d.ticker for d in cio.decisions if d.decision in ("ADVANCE", "ADVANCE_FORCED")}
     held_after = {h.ticker for h in population.population}
     exits = {e.ticker: e for e in population.exits}
-    universe = []
+    universe: list[dict[str, Any]] = []
     for ticker in sorted(scored):
         s = scored[ticker]
         before = inputs.prior_scores.get(ticker)
@@ -239,7 +239,7 @@ def build_signals(inputs: ResearchInputs, backend: ResearchBackend, macro: Macro
             "sub_scores": {"quant": s.quant, "qual": s.qual}, "factor_quality_score": s.factors.get("stability"),
             **({"score_out": exits[ticker].score_out, "exit_reason": exits[ticker].reason} if ticker in exits else {}),
         })
-    buy_candidates = []
+    buy_candidates: list[dict[str, Any]] = []
     for entry in universe:
         if entry["signal"] != "ENTER":
             continue

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from statistics import median
+from typing import Literal
 
 from ._agents import ResearchBackend
 from ._models import (
@@ -135,7 +136,7 @@ class RuleMacroEconomist:
             regime_tilt = {"bull": 0.05, "bear": -0.05, "neutral": 0.0}[regime]
             regime_tilt *= 1 if sector in CYCLICAL else -1
             modifier = _round(min(1.3, max(0.7, 1.0 + 0.15 * math.tanh(10 * relative) + regime_tilt)))
-            rating = "overweight" if modifier >= 1.08 else "underweight" if modifier <= 0.92 else "market_weight"
+            rating: Literal["overweight", "market_weight", "underweight"] = "overweight" if modifier >= 1.08 else "underweight" if modifier <= 0.92 else "market_weight"
             modifiers[sector] = modifier
             ratings[sector] = SectorRating(rating=rating, modifier=modifier, rationale=(
                 f"{len(members)} names, median 20d momentum {relative:+.4f} vs the universe; "
@@ -194,7 +195,7 @@ class RuleThesisMaintainer:
         if not triggers:
             return None
         before = None if prior is None else prior.score
-        conviction = ("stable" if before is None or score is None or abs(score - before) <= SCORE_TRIGGER / 2
+        conviction: Literal["rising", "stable", "declining"] = ("stable" if before is None or score is None or abs(score - before) <= SCORE_TRIGGER / 2
                       else "rising" if score > before else "declining")
         shown = "n/a" if score is None else f"{score:.1f}"
         return ThesisUpdate(ticker=ticker, team=view.team, triggers=triggers, conviction=conviction,
@@ -212,6 +213,7 @@ class RuleCio:
         decisions: list[CioDecision] = []
         advanced = 0
         for rank, pick in enumerate(ordered, start=1):
+            decision: Literal["ADVANCE", "REJECT"]
             score = pick.final_score or 0.0
             tags = [f"rating:{pick.rating}", f"sector:{macro.sector_ratings[pick.sector].rating}"]
             if pick.ticker in held:

@@ -116,8 +116,11 @@ class Research(Stage[ResearchOptions]):
             raise PreflightError(str(exc)) from exc
         if ctx.is_pending(WEEKLY_MANIFEST):
             return  # before DataPhase1 has run there is nothing to read yet
-        if not ctx.resource(MARKET).libraries_present():
-            raise PreflightError("the market store has no universe yet: DataPhase1 builds it")
+        # The runner has probed the market store (without ArcticDB: a Lambda-class preflight stays light).
+        manifest = ctx.artifacts.read_json(ctx.key(WEEKLY_MANIFEST))
+        if not manifest["universe"]["written"]:
+            raise PreflightError(f"{ctx.key(WEEKLY_MANIFEST)}: DataPhase1 wrote no tickers for "
+                                 f"{ctx.run_date.isoformat()}, so there is nothing to research")
 
     def run(self, ctx: StageContext[ResearchOptions]) -> StageOutcome:
         from ._capture import DecisionRecorder
