@@ -13,7 +13,7 @@ import pytest
 EXPORTS = {
     "alpha_engine.app": [
         "DEFINITION_FILE", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH", "check_run_date", "default_run_date",
-        "open_artifacts", "open_market", "open_notifications", "probe_market",
+        "open_artifacts", "open_market", "open_notifications", "open_research_db", "probe_market", "probe_research_db",
     ],
     "alpha_engine.config": [
         "ConfigError", "DataSettings", "PipelineSettings", "Settings", "load_settings",
@@ -85,6 +85,19 @@ EXPORTS = {
         "predict_cross_section", "reference_distributions", "render_report", "skill_gate",
         "summarize_ic", "train_predictor", "training_rows", "vol_bucket_relative_labels",
     ],
+    "alpha_engine.research": [
+        "CioAgent", "CioDecision", "CioOutput", "DECISION_ARTIFACT", "DRY_RUN_MARKER", "DecisionArtifact",
+        "DecisionCaptureWriteError", "DecisionRecorder", "DryRunQuarantineError", "HeldPosition", "LATEST_SIGNALS",
+        "MIGRATIONS", "MacroEconomist", "MacroOutput", "NO_EVIDENCE", "PeerReviewOutput", "PeerReviewer",
+        "PopulationOutput", "PriorThesis", "QualAnalyst", "QualAssessment", "QualOutput", "QuantAnalyst",
+        "QuantOutput", "QuantPick", "REGIME_LATEST_KEY", "REGIME_SUBSTRATE_KEY", "RESEARCH_DB", "RULE_SET",
+        "RegimePrior", "Research", "ResearchBackend", "ResearchDB", "ResearchDbError", "ResearchError",
+        "ResearchInputError", "ResearchInputs", "ResearchOptions", "ResearchResult", "RunRecord", "SCHEMA_VERSION",
+        "SIGNALS", "SNAPSHOT_CAP_BYTES", "ScoredTicker", "SectorMap", "SectorRating", "TeamView", "ThesisMaintainer",
+        "ThesisUpdate", "aggregate_score", "build_signals", "deterministic_backend", "dry_run_backend",
+        "factor_profile", "factor_score", "find_dry_run_marker", "handle_population", "load_sector_map", "quarantine",
+        "read_regime_prior", "run_research", "truncate_snapshot",
+    ],
     "alpha_engine.health": [
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
@@ -93,7 +106,7 @@ EXPORTS = {
 # Domain packages, the store and the pipeline load their names lazily (see their __init__.pyi).
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
-        "alpha_engine.predictor", "alpha_engine.health")
+        "alpha_engine.predictor", "alpha_engine.research", "alpha_engine.health")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

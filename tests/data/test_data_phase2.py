@@ -15,21 +15,20 @@ from providers_support import FakeClock, Script
 
 from alpha_engine.app import SATURDAY, SATURDAY_GRAPH
 from alpha_engine.config import Settings, load_settings
-from alpha_engine.data import CANDIDATES, INSIDER, DataPhase2, _alternative
+from alpha_engine.data import INSIDER, DataPhase2, _alternative
 from alpha_engine.pipeline import run_stage
 from alpha_engine.store import ArtifactStore
 
 RUN_DATE = date(2022, 12, 31)
-CANDIDATES_KEY = "candidates/2022-12-31/candidates.json"
+SIGNALS_KEY = "signals/2022-12-31/signals.json"
 INSIDER_KEY = "alternative_data/2022-12-31/insider.json"
 
 
-def candidates(tickers: list[str]) -> dict[str, Any]:
-    return {"run_date": "2022-12-31", "as_of_session": "2022-12-30", "caveats": [],
-            "config": {"min_avg_volume": 5e5, "min_momentum_20d": 0.0, "min_price_vs_ma50": 0.0,
-                       "min_price_vs_ma200": 0.0},
-            "counts": {"scanned": len(tickers), "passed": len(tickers)}, "gates_not_applied_for_some_tickers": [],
-            "candidates": tickers, "tickers": []}
+def signals(tickers: list[str]) -> dict[str, Any]:
+    """A valid signals document whose population (the promoted tickers DataPhase2 covers) is ``tickers``."""
+    return {"date": "2022-12-31", "time": "2022-12-31T00:00:00Z", "architecture_version": "sector_teams",
+            "market_regime": "neutral", "sector_ratings": {}, "sector_modifiers": {}, "universe": [],
+            "buy_candidates": [], "signals": {}, "population": sorted(set(tickers))}
 
 
 def workspace(tmp_path: Path, tickers: list[str] | None, identity: str = IDENTITY) -> Settings:
@@ -37,7 +36,7 @@ def workspace(tmp_path: Path, tickers: list[str] | None, identity: str = IDENTIT
     settings = load_settings(workspace=tmp_path / "ws", env=env)
     if tickers is not None:
         store = ArtifactStore(settings.artifacts_uri, contracts=SATURDAY_GRAPH.contracts())
-        store.write_json(CANDIDATES_KEY, candidates(tickers))
+        store.write_json(SIGNALS_KEY, signals(tickers))
     return settings
 
 
@@ -111,11 +110,11 @@ def test_without_an_identity_the_stage_is_skipped_and_says_how_to_configure_it(t
     assert (body["status"], body["reason"], body["tickers"]) == ("skipped", report.summary["reason"], [])
 
 
-def test_without_candidates_the_stage_is_skipped(tmp_path: Path, sec: Any) -> None:
+def test_without_signals_the_stage_is_skipped(tmp_path: Path, sec: Any) -> None:
     server = sec()
     report = run_stage("data-phase2", RUN_DATE, settings=workspace(tmp_path, None), app=SATURDAY)
     assert report.status == "ok" and report.summary["status"] == "SKIPPED"
-    assert report.summary["reason"] == f"no tickers: {CANDIDATES_KEY} is absent (its stage failed or was skipped)"
+    assert report.summary["reason"] == f"no tickers: {SIGNALS_KEY} is absent (its stage failed or was skipped)"
     assert server.requests == []
 
 
@@ -166,9 +165,11 @@ def test_an_identity_sec_refuses_fails_the_stage(tmp_path: Path, sec: Any) -> No
 def test_the_tickers_come_from_the_declared_source() -> None:
     from alpha_engine.data._stages import TICKERS_FROM
 
-    assert TICKERS_FROM.artifact is CANDIDATES and [c.artifact for c in DataPhase2.consumptions()] == [CANDIDATES]
+    from alpha_engine.research import SIGNALS
+
+    assert TICKERS_FROM.artifact is SIGNALS and [c.artifact for c in DataPhase2.consumptions()] == [SIGNALS]
     assert DataPhase2.produces == (INSIDER,)
-    assert TICKERS_FROM.tickers({"candidates": ["AAPL", {"ticker": "MSFT"}, "AAPL"]}, "k") == ["AAPL", "MSFT"]
+    assert TICKERS_FROM.tickers({"population": ["AAPL", {"ticker": "MSFT"}, "AAPL"]}, "k") == ["AAPL", "MSFT"]
 
 
 def test_the_env_overrides_the_identity_in_the_file(tmp_path: Path) -> None:

@@ -6,7 +6,15 @@ date, and which run dates are refused before anything runs), bundled as the
 :class:`~alpha_engine.pipeline.PipelineApp` ``SATURDAY`` that the settings name by default.
 """
 
-from ._resources import RESOURCES, open_artifacts, open_market, open_notifications, probe_market
+from ._resources import (
+    RESOURCES,
+    open_artifacts,
+    open_market,
+    open_notifications,
+    open_research_db,
+    probe_market,
+    probe_research_db,
+)
 from ._run_date import check_run_date, default_run_date
 from ._saturday import DEFINITION_FILE, SATURDAY, SATURDAY_GRAPH
 
@@ -20,5 +28,7 @@ __all__ = [
     "open_artifacts",
     "open_market",
     "open_notifications",
+    "open_research_db",
     "probe_market",
+    "probe_research_db",
 ]

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from alpha_engine.config import Settings
 from alpha_engine.pipeline import ARTIFACTS, MARKET, NOTIFICATIONS, Notifier, Resource, Wiring
+from alpha_engine.research import RESEARCH_DB
 
 if TYPE_CHECKING:
+    from alpha_engine.research import ResearchDB
     from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
 
-__all__ = ["RESOURCES", "open_artifacts", "open_market", "open_notifications", "probe_market"]
+__all__ = ["RESOURCES", "open_artifacts", "open_market", "open_notifications", "open_research_db", "probe_market",
+           "probe_research_db"]
 
 
 def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts,
@@ -68,6 +71,22 @@ def open_notifications(settings: Settings, read_only: bool, contracts: Contracts
                     read_only=read_only, fence=fence)
 
 
+def open_research_db(settings: Settings, read_only: bool, contracts: Contracts,
+                     fence: WriteFence | None = None) -> ResearchDB:
+    """research.db at ``<settings.workspace>/research/research.db`` (created and migrated on the first
+    write; a read-only open never creates it)."""
+    from alpha_engine.research import ResearchDB
+
+    return ResearchDB(settings.workspace / "research" / "research.db", read_only=read_only, fence=fence)
+
+
+def probe_research_db(settings: Settings) -> None:
+    """research.db, if it exists, is readable and not newer than this code (read-only)."""
+    from alpha_engine.research import ResearchDB
+
+    ResearchDB(settings.workspace / "research" / "research.db", read_only=True).check()
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -80,4 +99,5 @@ RESOURCES: dict[Resource[Any], Wiring] = {
     ARTIFACTS: Wiring(open=open_artifacts),
     MARKET: Wiring(open=open_market, probe=probe_market),
     NOTIFICATIONS: Wiring(open=open_notifications),
+    RESEARCH_DB: Wiring(open=open_research_db, probe=probe_research_db),
 }

@@ -16,6 +16,7 @@ from alpha_engine.data import DataPhase1, DataPhase2, MorningEnrich, Scanner, ch
 from alpha_engine.health import SaturdayHealthCheck
 from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
 from alpha_engine.predictor import DriftDetection, PredictorTraining
+from alpha_engine.research import Research
 
 from ._resources import RESOURCES
 from ._run_date import check_run_date, default_run_date
@@ -28,7 +29,7 @@ SATURDAY_GRAPH = StageGraph(
         MorningEnrich,
         DataPhase1,
         Scanner,
-        ParallelGroup("ResearchPredictorParallel", (Branch("Research", (DataPhase2,)),
+        ParallelGroup("ResearchPredictorParallel", (Branch("Research", (Research, DataPhase2)),
                                                     Branch("Predictor", (PredictorTraining,)))),
         DriftDetection,
         SaturdayHealthCheck,

@@ -27,6 +27,7 @@ from alpha_engine.pipeline import (
     StageOutcome,
     optional,
 )
+from alpha_engine.research import SIGNALS
 
 from . import _alternative
 from ._alternative import TickerSource
@@ -202,9 +203,9 @@ class Scanner(Stage[ScannerOptions]):
         return StageOutcome(summary=result["counts"])
 
 
-# The tickers DataPhase2 covers: the Scanner's candidates until the Research stage's signals land.
-# Switching is this one line, e.g. TickerSource(SIGNALS, "<field holding the promoted tickers>").
-TICKERS_FROM = TickerSource(CANDIDATES, "candidates")
+# The tickers DataPhase2 covers: the population Research promoted this week (upstream: alternative
+# data for promoted tickers).
+TICKERS_FROM = TickerSource(SIGNALS, "population")
 
 
 class DataPhase2Options(BaseModel):

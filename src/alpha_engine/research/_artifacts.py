@@ -1,0 +1,28 @@
+"""The artifacts the Research stage produces (consumers import these constants)."""
+
+from __future__ import annotations
+
+from alpha_engine.store import Artifact
+
+__all__ = ["DECISION_ARTIFACT", "LATEST_SIGNALS", "REGIME_LATEST_KEY", "REGIME_SUBSTRATE_KEY", "SIGNALS"]
+
+_PACKAGE = __package__ or ""
+
+SIGNALS = Artifact(
+    "signals/{date}/signals.json", schema="signals.schema.json", package=_PACKAGE,
+    description="Research: market regime, sector ratings, per-ticker signals (ENTER/EXIT/REDUCE/HOLD), buy candidates",
+)
+LATEST_SIGNALS = Artifact(
+    "signals/latest.json", schema="signals.schema.json", package=_PACKAGE,
+    description="a copy of the latest signals",
+)
+DECISION_ARTIFACT = Artifact(
+    "decision_artifacts/{yyyy}/{mm}/{dd}/{agent_id}/{run_id}.json", schema="decision_artifact.schema.json",
+    package=_PACKAGE,
+    description="one agent decision of a research run: input snapshot (<= 1 MiB), output, model or rule metadata",
+)
+
+# The regime substrate, read when present (another package produces it; until its stage is in the
+# graph Research reads these keys directly instead of declaring an optional consumption).
+REGIME_SUBSTRATE_KEY = "regime/{date}/substrate.json"
+REGIME_LATEST_KEY = "regime/latest.json"

@@ -1,0 +1,109 @@
+"""The Research stage on the bundled sample: outputs, reproducibility, dry run, shell run."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from alpha_engine.config import Settings, load_settings
+from alpha_engine.pipeline import run_stage
+from alpha_engine.research import SIGNALS, ResearchDB
+
+RUN_DATE = date(2022, 12, 31)
+
+
+def _now() -> datetime:
+    return datetime(2023, 1, 1, 6, tzinfo=UTC)
+
+
+def _settings(workspace: Path, options: str = "") -> Settings:
+    (workspace / "config.toml").write_text(f"[stages.research]\n{options}", encoding="utf-8")
+    return load_settings(workspace=workspace, env={})
+
+
+def _files(workspace: Path, under: str) -> dict[str, bytes]:
+    root = workspace / under
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workspace = tmp_path_factory.mktemp("ingested") / "ws"
+    workspace.mkdir()
+    settings = _settings(workspace)
+    for slug in ("data-phase1", "scanner"):
+        report = run_stage(slug, RUN_DATE, settings=settings)
+        assert report.status == "ok", report.error
+    return workspace
+
+
+def _fresh(ingested: Path, where: Path, options: str = "") -> Settings:
+    shutil.copytree(ingested, where)
+    return _settings(where, options)
+
+
+def test_the_stage_writes_valid_signals_decisions_and_the_db(ingested: Path, tmp_path: Path) -> None:
+    settings = _fresh(ingested, tmp_path / "ws")
+    report = run_stage("research", RUN_DATE, settings=settings, now=_now)
+    assert report.status == "ok", report.error
+    artifacts = settings.workspace / "artifacts"
+    signals = SIGNALS  # read back through the contract
+    from alpha_engine.store import ArtifactStore, Contracts
+    store = ArtifactStore(artifacts, contracts=Contracts((signals,)))
+    document = store.read_json(SIGNALS.format(RUN_DATE))
+    assert document["regime_source"] == "no regime substrate: neutral prior"
+    assert {e["signal"] for e in document["universe"]} <= {"ENTER", "EXIT", "REDUCE", "HOLD"}
+    assert all(c["signal"] == "ENTER" for c in document["buy_candidates"])
+    assert (artifacts / "signals/latest.json").read_bytes() == (artifacts / SIGNALS.format(RUN_DATE)).read_bytes()
+    decisions = _files(settings.workspace, "artifacts/decision_artifacts/2022/12/31")
+    agents = {k.split("/")[0] for k in decisions}
+    assert {"macro_economist", "ic_cio", "sector_quant:technology", "sector_qual:defensives",
+            "sector_peer_review:consumer"} <= agents
+    db = ResearchDB(settings.workspace / "research/research.db")
+    assert [h.ticker for h in db.prior_population("2023-01-07")] == document["population"]
+
+
+def test_two_fresh_runs_are_byte_identical_and_a_rerun_replaces_its_rows(ingested: Path, tmp_path: Path) -> None:
+    outputs = []
+    for name in ("a", "b"):
+        settings = _fresh(ingested, tmp_path / name)
+        assert run_stage("research", RUN_DATE, settings=settings, now=_now).status == "ok"
+        outputs.append((_files(settings.workspace, "artifacts/signals"),
+                        _files(settings.workspace, "artifacts/decision_artifacts"),
+                        list(ResearchDB(settings.workspace / "research/research.db").dump())))
+    assert outputs[0] == outputs[1]
+    assert run_stage("research", RUN_DATE, settings=settings, now=_now).status == "ok"
+    assert list(ResearchDB(settings.workspace / "research/research.db").dump()) == outputs[1][2]
+
+
+def test_a_regime_substrate_is_read_when_present(ingested: Path, tmp_path: Path) -> None:
+    settings = _fresh(ingested, tmp_path / "ws")
+    substrate = settings.workspace / "artifacts/regime/2022-12-31/substrate.json"
+    substrate.parent.mkdir(parents=True)
+    substrate.write_text('{"label": "bear", "probabilities": {"bull": 0.05, "neutral": 0.15, "bear": 0.8}}')
+    report = run_stage("research", RUN_DATE, settings=settings, now=_now)
+    assert report.status == "ok", report.error
+    assert report.summary["market_regime"] == "bear"
+    assert report.summary["regime_source"] == "regime/2022-12-31/substrate.json"
+
+
+def test_a_dry_run_runs_the_stubs_and_the_quarantine_publishes_nothing(ingested: Path, tmp_path: Path) -> None:
+    settings = _fresh(ingested, tmp_path / "ws", "dry_run_llm = true\n")
+    report = run_stage("research", RUN_DATE, settings=settings, now=_now)
+    assert report.status == "ok", report.error
+    assert report.summary["status"] == "dry_run" and "[DRY-RUN" in report.summary["quarantined"]
+    assert report.summary["decisions_captured"] == 0
+    artifacts = settings.workspace / "artifacts"
+    assert not (artifacts / "signals").exists() and not (artifacts / "decision_artifacts").exists()
+    assert not (settings.workspace / "research").exists()
+
+
+def test_a_shell_run_writes_nothing(ingested: Path, tmp_path: Path) -> None:
+    settings = _fresh(ingested, tmp_path / "ws")
+    before = _files(settings.workspace, "artifacts")
+    report = run_stage("research", RUN_DATE, settings=settings, preflight_only=True)
+    assert report.status == "ok", report.error
+    assert _files(settings.workspace, "artifacts") == before and not (settings.workspace / "research").exists()
