@@ -70,7 +70,7 @@ def test_a_shell_run_on_an_empty_workspace_passes_and_writes_nothing(tmp_path: P
     assert _files(settings.workspace) == {"config.toml": CONFIG.encode()}
 
 
-def test_a_shell_run_computes_the_call_and_writes_nothing(ingested: Path) -> None:
+def test_a_shell_run_after_the_data_phase_passes_and_writes_nothing(ingested: Path) -> None:
     before = _files(ingested)
     for slug in ("regime-substrate", "regime-retrospective-eval"):
         report = run_stage(slug, RUN_DATE, settings=_settings(ingested), preflight_only=True)
@@ -85,6 +85,20 @@ def test_dry_run_computes_and_writes_no_regime_artifact(ingested: Path) -> None:
         assert report.status == "ok", report.error
         assert report.summary["action"] == "dry_run" and report.summary["written"] is False
     assert _regime_files(ingested) == before
+
+
+def test_a_history_shorter_than_min_weeks_fails_the_preflight(ingested: Path) -> None:
+    settings = _settings(ingested)
+    (ingested / "config.toml").write_text(CONFIG.replace("n_init = 1\nn_iter = 40\n[stages.regime-retro",
+                                                          "min_weeks = 5000\n[stages.regime-retro"), encoding="utf-8")
+    try:
+        report = run_stage("regime-substrate", RUN_DATE, settings=load_settings(workspace=ingested, env={}),
+                           preflight_only=True)
+    finally:
+        _settings(ingested)
+    assert report.status == "preflight_failed"
+    assert "weeks of history (2012-12-30 to 2022-12-30); the regime HMM needs at least 5000" in (report.error or "")
+    assert settings.workspace == ingested
 
 
 def test_an_unknown_regime_action_fails_the_preflight_naming_the_field(ingested: Path) -> None:

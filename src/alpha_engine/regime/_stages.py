@@ -6,12 +6,14 @@ group. Both read the execution input's ``regime_action`` (``receives_execution_i
 * ``produce`` (the default, also when the input has no such field): compute and write;
 * ``dry_run``: compute, log the result, write nothing.
 
-A shell run (``shell_run: true``) is preflight-only: ``run`` is not called and the stores are
-read-only. Upstream's shell run sets ``regime_action: dry_run``; here the preflight of a shell run
-*is* the dry run: once the data exists it computes the call (or the scores) and logs it, writing
-nothing. On a fresh workspace (the data manifest pending) it checks the action only.
+A shell run (``shell_run: true``) is preflight-only: ``run`` is not called, the stores are
+read-only and nothing is written, which is what upstream's shell-run value ``regime_action:
+dry_run`` asks for. The preflight does not fit the model: a Lambda stage's preflight imports no
+heavy library (``tests/e2e/test_light_stages.py``), so it checks the action and, from the data
+manifest (JSON, no ArcticDB), that the market series is stored with enough weeks of history. The
+computing dry run is ``regime_action: dry_run`` on a real run.
 
-This module stays light: numpy, pandas, scipy and hmmlearn are imported inside the methods.
+This module stays light: numpy, pandas, scipy and hmmlearn are imported inside ``run``.
 """
 
 from __future__ import annotations
@@ -51,8 +53,27 @@ def regime_action(ctx: StageContext[Any]) -> str:
     return str(action)
 
 
+def _check_manifest(ctx: StageContext[Any], min_weeks: int) -> None:
+    """From the data manifest alone (light): the market series is stored and its requested history
+    spans at least ``min_weeks`` weeks."""
+    from datetime import date
+
+    if ctx.is_pending(WEEKLY_MANIFEST):
+        return  # before DataPhase1 has run there is no history to check
+    key = ctx.key(WEEKLY_MANIFEST)
+    manifest = ctx.artifacts.read_json(key)
+    symbol = str(manifest["market_symbol"])
+    if symbol not in manifest["macro_symbols"] and symbol not in manifest["last_dates"]:
+        raise PreflightError(f"the market symbol {symbol!r} is neither a macro series nor a universe ticker in {key}")
+    history = manifest["history"]
+    weeks = (date.fromisoformat(history["end"]) - date.fromisoformat(history["start"])).days // 7
+    if weeks < min_weeks:
+        raise PreflightError(f"{key} covers {weeks} weeks of history ({history['start']} to {history['end']}); the "
+                             f"regime HMM needs at least {min_weeks} (min_weeks)")
+
+
 def _inputs(ctx: StageContext[Any], min_weeks: int) -> RegimeInputs:
-    """The weekly inputs up to the run's as-of session; PreflightError when the history is too short."""
+    """The weekly inputs up to the run's as-of session; RegimeInputError when the history is too short."""
     from alpha_engine.store import TradingCalendar
 
     from ._errors import RegimeInputError
@@ -60,14 +81,11 @@ def _inputs(ctx: StageContext[Any], min_weeks: int) -> RegimeInputs:
 
     manifest = ctx.artifacts.read_json(ctx.key(WEEKLY_MANIFEST))
     as_of = TradingCalendar().as_of_session(ctx.run_date)
-    try:
-        inputs = load_regime_inputs(ctx.resource(MARKET), str(manifest["market_symbol"]), as_of)
-    except RegimeInputError as exc:
-        raise PreflightError(str(exc)) from None
+    inputs = load_regime_inputs(ctx.resource(MARKET), str(manifest["market_symbol"]), as_of)
     weeks = len(inputs.hmm_features())
     if weeks < min_weeks:
-        raise PreflightError(f"{inputs.market_symbol} has {weeks} usable weeks up to {as_of.isoformat()}; the regime "
-                             f"HMM needs at least {min_weeks} (min_weeks)")
+        raise RegimeInputError(f"regime: {inputs.market_symbol} has {weeks} usable weeks up to {as_of.isoformat()}; "
+                               f"the HMM needs at least {min_weeks} (min_weeks)")
     return inputs
 
 
@@ -86,11 +104,7 @@ class RegimeSubstrate(Stage[RegimeSubstrateOptions]):
 
     def preflight(self, ctx: StageContext[RegimeSubstrateOptions]) -> None:
         regime_action(ctx)
-        if ctx.is_pending(WEEKLY_MANIFEST):
-            return  # before DataPhase1 has run there is no index history to check
-        inputs = _inputs(ctx, ctx.options.min_weeks)
-        if ctx.preflight_only:  # a shell run: this is the dry run
-            self._compute(ctx, inputs)
+        _check_manifest(ctx, ctx.options.min_weeks)
 
     def _compute(self, ctx: StageContext[RegimeSubstrateOptions], inputs: RegimeInputs) -> dict[str, Any]:
         from ._substrate import build_substrate
@@ -135,11 +149,7 @@ class RegimeRetrospectiveEval(Stage[RegimeRetrospectiveOptions]):
     def preflight(self, ctx: StageContext[RegimeRetrospectiveOptions]) -> None:
         regime_action(ctx)
         ctx.artifacts.list(REGIME_SUBSTRATE.prefix)  # the earlier calls are listable
-        if ctx.is_pending(WEEKLY_MANIFEST):
-            return
-        inputs = _inputs(ctx, ctx.options.min_weeks)
-        if ctx.preflight_only:  # a shell run: this is the dry run
-            self._compute(ctx, inputs)
+        _check_manifest(ctx, ctx.options.min_weeks)
 
     def _earlier_calls(self, ctx: StageContext[Any]) -> tuple[list[RegimeCall], list[str]]:
         """The substrate documents of earlier run dates, and the keys that could not be read."""
