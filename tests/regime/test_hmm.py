@@ -6,6 +6,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from alpha_engine.regime import RegimeSubstrateOptions, build_substrate, fit_regime_hmm, weekly_inputs
 
@@ -65,7 +66,7 @@ def test_the_same_seed_gives_the_same_call_and_missing_macro_is_reported() -> No
     inputs = weekly_inputs("IDX", _daily(1), {}, date(2020, 12, 31))
     first = build_substrate(inputs, FAST, seed=11, run_date=date(2021, 1, 2))
     assert build_substrate(inputs, FAST, seed=11, run_date=date(2021, 1, 2)) == first
-    assert sum(first["probabilities"].values()) == __import__("pytest").approx(1.0, abs=1e-5)
+    assert sum(first["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert first["inputs"]["used"] == ["IDX"] and first["inputs"]["degraded"] is True
     assert [m["symbol"] for m in first["inputs"]["missing"]] == ["VIX", "TNX", "IRX"]
     assert set(first["composite"]["components"]) == {"trailing_return_12w", "volatility_12w", "drawdown_52w"}

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import jsonschema
+import pandas as pd
 import pytest
 
 from alpha_engine.app import SATURDAY
@@ -150,9 +151,14 @@ def test_the_retrospective_reports_insufficient_history_then_scores_planted_call
         doc = {**template, "date": run_date.isoformat(), "as_of": week.isoformat(), "week": week.isoformat(),
                "label": label, "probabilities": {s: float(s == label) for s in STATE_LABELS}}
         store.write_json(REGIME_SUBSTRATE.format(run_date), doc)
+    corrupt = ingested / "artifacts" / "regime" / "2022-01-08" / "substrate.json"
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_text('{"date": "2022-01-08"}', encoding="utf-8")  # fails its schema on read
     report = run_stage("regime-retrospective-eval", RUN_DATE, settings=settings)
     assert report.status == "ok", report.error
+    assert "earlier regime call regime/2022-01-08/substrate.json is unreadable and was not scored" in report.warnings
     scored = store.read_json(key)
+    assert scored["unreadable"] == ["regime/2022-01-08/substrate.json"]
     jsonschema.validate(scored, json.loads((SCHEMAS / "retrospective.schema.json").read_text()))
     assert scored["status"] == "scored" and scored["n_scorable"] == 10
     assert scored["metrics"]["weighted_accuracy"]["estimate"] == 1.0
@@ -164,3 +170,21 @@ def _inputs(settings: Settings) -> RegimeInputs:
     resources = SATURDAY.open_resources(settings, read_only=True, stage=SATURDAY.graph.stage("regime-substrate"),
                                         fence=None)
     return load_regime_inputs(resources.get(MARKET), "SP500", date(2022, 12, 30))
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"label": "crash"}, "'crash' is not one of"),
+    ({"probabilities": {"bear": 1.5, "neutral": 0.0, "bull": 0.0}}, "1.5 is greater than the maximum of 1"),
+    ({"week": "2022/12/30"}, "does not match"),
+])
+def test_the_substrate_schema_refuses_a_malformed_call(change: dict[str, object], message: str) -> None:
+    from alpha_engine.regime import RegimeSubstrateOptions, build_substrate, weekly_inputs
+
+    days = pd.bdate_range("2018-01-01", "2020-12-31")
+    close = pd.Series(range(100, 100 + len(days)), index=days, dtype=float)
+    document = build_substrate(weekly_inputs("IDX", close, {}, date(2020, 12, 31)),
+                               RegimeSubstrateOptions(n_init=1, n_iter=20), seed=0, run_date=date(2021, 1, 2))
+    schema = json.loads((SCHEMAS / "substrate.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    with pytest.raises(jsonschema.ValidationError, match=message):
+        jsonschema.validate({**document, **change}, schema)
