@@ -85,6 +85,14 @@ EXPORTS = {
         "predict_cross_section", "reference_distributions", "render_report", "skill_gate",
         "summarize_ic", "train_predictor", "training_rows", "vol_bucket_relative_labels",
     ],
+    "alpha_engine.regime": [
+        "LATEST_REGIME", "MACRO_INPUTS", "NormalGammaPrior", "REGIME_ACTIONS", "REGIME_RETROSPECTIVE",
+        "REGIME_SUBSTRATE", "RegimeCall", "RegimeError", "RegimeHMM", "RegimeHistoryError", "RegimeInputError",
+        "RegimeInputs", "RegimeRetrospectiveEval", "RegimeRetrospectiveOptions", "RegimeSubstrate",
+        "RegimeSubstrateOptions", "STATE_LABELS", "bocpd_run_length", "build_retrospective", "build_substrate",
+        "change_probability", "composite_zscore", "fit_regime_hmm", "load_regime_inputs", "score_calls",
+        "weekly_inputs",
+    ],
     "alpha_engine.research": [
         "CioAgent", "CioDecision", "CioOutput", "DECISION_ARTIFACT", "DRY_RUN_MARKER", "DecisionArtifact",
         "DecisionCaptureWriteError", "DecisionRecorder", "DryRunQuarantineError", "HeldPosition", "LATEST_SIGNALS",
@@ -106,7 +114,7 @@ EXPORTS = {
 # Domain packages, the store and the pipeline load their names lazily (see their __init__.pyi).
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
-        "alpha_engine.predictor", "alpha_engine.research", "alpha_engine.health")
+        "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

@@ -31,7 +31,8 @@ def stage_run_cmd(
     report: Path = typer.Option(None, "--report", help="Also write the outcome as JSON to this file."),
     execution_input: str = typer.Option(
         None, "--execution-input", envvar="ALPHA_ENGINE_EXECUTION_INPUT",
-        help="The execution's input as a JSON object (its skip_<slug> flags), for a stage that receives it.",
+        help="The execution's input as a JSON object (its skip_<slug> flags, a control field such as "
+             "regime_action), for a stage that receives it.",
     ),
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,

@@ -174,7 +174,8 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
               execution_input: Mapping[str, Any] | None = None) -> StageReport:
     """Run one stage (see module docstring). Never raises for a stage's own failure; raises
     UnknownStageError/StageDefinitionError/ConfigError for a usage problem. ``execution_input`` is
-    the execution's input, for a stage that declares ``receives_execution_input`` (``ctx.skipped``)."""
+    the execution's input, for a stage that declares ``receives_execution_input`` (``ctx.skipped``,
+    ``ctx.execution_input``)."""
     started = time.monotonic()
     app = app or load_app(settings.pipeline.app)
     stage_cls = app.graph.stage(slug)
@@ -186,7 +187,8 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
     ctx: StageContext[Any] = StageContext(
         run_date=run_date, options=options, settings=settings, resources=resources, graph=app.graph, now=now,
         seed=settings.seed, logger=log, preflight_only=preflight_only,
-        skipped=skipped_stages(app.graph, execution_input) if stage_cls.receives_execution_input else frozenset())
+        skipped=skipped_stages(app.graph, execution_input) if stage_cls.receives_execution_input else frozenset(),
+        execution_input=dict(execution_input or {}) if stage_cls.receives_execution_input else {})
     stage: Stage[Any] = stage_cls()
     pending: dict[str, str] = {}
 

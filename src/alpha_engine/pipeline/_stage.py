@@ -12,9 +12,13 @@ the graph checks need:
 * ``consumes``: artifacts of stages upstream in the graph (an :class:`Artifact`, or
   :func:`optional` of one when the stage works without it);
 * ``produces``: its own artifacts, declared in its package;
-* ``receives_execution_input``: True for a stage that needs to know which stages the execution's
-  input skips (``skip_<slug>``): its call carries ``$$.Execution.Input`` and its context
-  ``ctx.skipped`` (the health check tells a skipped stage from one that failed or never ran).
+* ``receives_execution_input``: True for a stage that needs the execution's input: its call
+  carries ``$$.Execution.Input``, its context ``ctx.skipped`` (the stages the input skips,
+  ``skip_<slug>``: the health check tells a skipped stage from one that failed or never ran) and
+  ``ctx.execution_input`` (the input as given, for a control field of its own, such as the regime
+  stages' ``regime_action``). It is the input the caller gave, before ``InitializeInput`` and
+  ``ApplyShellRunDefaults`` merge their values into the state: a stage reads its field with its own
+  default, and a shell run reaches it as ``ctx.preflight_only``.
 
 Its two methods are what the stage runner calls:
 
@@ -139,6 +143,9 @@ class StageContext(Generic[OptionsT]):
     # Slugs of the stages this execution's input skips (``skip_<slug>: true``); known only to a stage
     # that declares ``receives_execution_input`` (empty otherwise, and when run outside an execution).
     skipped: frozenset[str] = frozenset()
+    # The execution's input as the caller gave it, for a stage that declares
+    # ``receives_execution_input`` (empty otherwise, and when run outside an execution).
+    execution_input: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def artifacts(self) -> ArtifactStore:

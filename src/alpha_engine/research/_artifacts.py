@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alpha_engine.regime import LATEST_REGIME, REGIME_SUBSTRATE
 from alpha_engine.store import Artifact
 
 __all__ = ["DECISION_ARTIFACT", "LATEST_SIGNALS", "REGIME_LATEST_KEY", "REGIME_SUBSTRATE_KEY", "SIGNALS"]
@@ -22,7 +23,7 @@ DECISION_ARTIFACT = Artifact(
     description="one agent decision of a research run: input snapshot (<= 1 MiB), output, model or rule metadata",
 )
 
-# The regime substrate, read when present (another package produces it; until its stage is in the
-# graph Research reads these keys directly instead of declaring an optional consumption).
-REGIME_SUBSTRATE_KEY = "regime/{date}/substrate.json"
-REGIME_LATEST_KEY = "regime/latest.json"
+# The regime substrate RegimeSubstrate writes, read when present (Research declares it an optional
+# consumption; the reader falls back to latest.json, then to a neutral prior).
+REGIME_SUBSTRATE_KEY = REGIME_SUBSTRATE.key
+REGIME_LATEST_KEY = LATEST_REGIME.key

@@ -28,6 +28,7 @@ from alpha_engine.pipeline import (
     StageOutcome,
     optional,
 )
+from alpha_engine.regime import REGIME_SUBSTRATE
 
 from ._artifacts import DECISION_ARTIFACT, LATEST_SIGNALS, REGIME_LATEST_KEY, REGIME_SUBSTRATE_KEY, SIGNALS
 from ._db import RESEARCH_DB
@@ -102,7 +103,7 @@ class Research(Stage[ResearchOptions]):
     description = ("Sector-team research (deterministic rules backend): regime, sector ratings, factor picks, "
                    "CIO entries, population -> signals.json, decision artifacts, research.db")
     requires = (MARKET, RESEARCH_DB)
-    consumes = (WEEKLY_MANIFEST, optional(WEEKLY_CONSTITUENTS), optional(CANDIDATES))
+    consumes = (WEEKLY_MANIFEST, optional(WEEKLY_CONSTITUENTS), optional(CANDIDATES), optional(REGIME_SUBSTRATE))
     produces = (SIGNALS, LATEST_SIGNALS, DECISION_ARTIFACT)
 
     def preflight(self, ctx: StageContext[ResearchOptions]) -> None:
