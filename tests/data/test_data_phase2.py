@@ -164,7 +164,6 @@ def test_an_identity_sec_refuses_fails_the_stage(tmp_path: Path, sec: Any) -> No
 
 def test_the_tickers_come_from_the_declared_source() -> None:
     from alpha_engine.data._stages import TICKERS_FROM
-
     from alpha_engine.research import SIGNALS
 
     assert TICKERS_FROM.artifact is SIGNALS and [c.artifact for c in DataPhase2.consumptions()] == [SIGNALS]

@@ -274,7 +274,7 @@ def run_driver_and_signal(tmp_path: Path, command: list[str], sig: signal.Signal
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + WAIT
-        while not (log_path.exists() and b"ready" in log_path.read_bytes()):
+        while not (log_path.exists() and b"ready\n" in log_path.read_bytes()):
             assert driver.poll() is None, driver.communicate()
             assert time.monotonic() < deadline, "the child never printed 'ready'"
             time.sleep(0.01)
@@ -309,3 +309,16 @@ def test_signal_is_forwarded_to_child_that_traps_it(tmp_path: Path, sig: signal.
     head, last = out.rstrip(b"\n").rsplit(b"\n", 1)
     assert head == f"partial output\nready\ngot {sig.name[3:]}".encode()
     assert last.startswith(f"logcapture: received {sig.name}".encode()) and last.endswith(b"exited with code 0")
+
+
+def test_log_captures_own_line_starts_on_a_line_of_its_own(tmp_path: Path) -> None:
+    """A signal can arrive while the command's last line is unfinished: the note still reads as a line."""
+    from alpha_engine.pipeline._logcapture import _Tee
+
+    path = tmp_path / "stage.log"
+    with path.open("wb") as log:
+        tee = _Tee(log, path, None)
+        tee.write(b"half a line")
+        tee.note("logcapture: received SIGTERM")
+        tee.note("logcapture: second note\n")
+    assert path.read_bytes() == b"half a line\nlogcapture: received SIGTERM\nlogcapture: second note\n"

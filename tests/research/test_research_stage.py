@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -81,9 +82,13 @@ def test_two_fresh_runs_are_byte_identical_and_a_rerun_replaces_its_rows(ingeste
 
 def test_a_regime_substrate_is_read_when_present(ingested: Path, tmp_path: Path) -> None:
     settings = _fresh(ingested, tmp_path / "ws")
+    regime = run_stage("regime-substrate", RUN_DATE, settings=settings, now=_now)
+    assert regime.status == "ok", regime.error
+    # The real substrate (it satisfies its contract), with the call set to a clear bear.
     substrate = settings.workspace / "artifacts/regime/2022-12-31/substrate.json"
-    substrate.parent.mkdir(parents=True)
-    substrate.write_text('{"label": "bear", "probabilities": {"bull": 0.05, "neutral": 0.15, "bear": 0.8}}')
+    document = json.loads(substrate.read_text())
+    document.update(label="bear", probabilities={"bull": 0.05, "neutral": 0.15, "bear": 0.8})
+    substrate.write_text(json.dumps(document))
     report = run_stage("research", RUN_DATE, settings=settings, now=_now)
     assert report.status == "ok", report.error
     assert report.summary["market_regime"] == "bear"

@@ -188,8 +188,17 @@ class _Tee:
         self._log: BinaryIO | None = log
         self._log_path = log_path
         self._console = console
+        self._line_open = False  # the last chunk written ended mid-line
 
-    def write(self, chunk: bytes) -> None:
+    def note(self, line: str) -> None:
+        """Write log capture's own ``line`` on a line of its own, even after a command's unfinished line."""
+        self.write(("\n" if self._line_open else "") + line.rstrip("\n") + "\n")
+
+    def write(self, chunk: bytes | str) -> None:
+        if isinstance(chunk, str):
+            chunk = chunk.encode(errors="replace")
+        if chunk:
+            self._line_open = not chunk.endswith(b"\n")
         # The log first: it is what gets shipped, and a console blocked on a slow reader must not
         # hold it back.
         if self._log is not None:
@@ -221,7 +230,7 @@ def _run_teed(command: Sequence[str], tee: _Tee, forwarder: _Forwarder) -> int:
             preexec_fn=parent_death_signal(signal.SIGKILL),
         )
     except (OSError, ValueError) as exc:
-        tee.write(f"logcapture: cannot start {command[0]}: {exc}\n".encode(errors="replace"))
+        tee.note(f"logcapture: cannot start {command[0]}: {exc}")
         return CANNOT_START_EXIT
     forwarder.attach(child)
     assert child.stdout is not None
@@ -233,7 +242,7 @@ def _run_teed(command: Sequence[str], tee: _Tee, forwarder: _Forwarder) -> int:
             tee.write(chunk)
     exit_code = _exit_code(child.wait())
     if forwarder.received:
-        tee.write(_signal_line(forwarder.received, child.pid, exit_code).encode())
+        tee.note(_signal_line(forwarder.received, child.pid, exit_code))
     return exit_code
 
 

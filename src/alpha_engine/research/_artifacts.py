@@ -9,15 +9,15 @@ __all__ = ["DECISION_ARTIFACT", "LATEST_SIGNALS", "REGIME_LATEST_KEY", "REGIME_S
 
 _PACKAGE = __package__ or ""
 
-SIGNALS = Artifact(
+SIGNALS: Artifact = Artifact(
     "signals/{date}/signals.json", schema="signals.schema.json", package=_PACKAGE,
     description="Research: market regime, sector ratings, per-ticker signals (ENTER/EXIT/REDUCE/HOLD), buy candidates",
 )
-LATEST_SIGNALS = Artifact(
+LATEST_SIGNALS: Artifact = Artifact(
     "signals/latest.json", schema="signals.schema.json", package=_PACKAGE,
     description="a copy of the latest signals",
 )
-DECISION_ARTIFACT = Artifact(
+DECISION_ARTIFACT: Artifact = Artifact(
     "decision_artifacts/{yyyy}/{mm}/{dd}/{agent_id}/{run_id}.json", schema="decision_artifact.schema.json",
     package=_PACKAGE,
     description="one agent decision of a research run: input snapshot (<= 1 MiB), output, model or rule metadata",
@@ -25,5 +25,5 @@ DECISION_ARTIFACT = Artifact(
 
 # The regime substrate RegimeSubstrate writes, read when present (Research declares it an optional
 # consumption; the reader falls back to latest.json, then to a neutral prior).
-REGIME_SUBSTRATE_KEY = REGIME_SUBSTRATE.key
-REGIME_LATEST_KEY = LATEST_REGIME.key
+REGIME_SUBSTRATE_KEY: str = REGIME_SUBSTRATE.key
+REGIME_LATEST_KEY: str = LATEST_REGIME.key
