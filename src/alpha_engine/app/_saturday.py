@@ -16,6 +16,7 @@ from alpha_engine.data import DataPhase1, MorningEnrich, Scanner, check_data_set
 from alpha_engine.health import SaturdayHealthCheck
 from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
 from alpha_engine.predictor import DriftDetection, PredictorTraining
+from alpha_engine.rag import RAGIngestion
 
 from ._resources import RESOURCES
 from ._run_date import check_run_date, default_run_date
@@ -28,6 +29,7 @@ SATURDAY_GRAPH = StageGraph(
         MorningEnrich,
         DataPhase1,
         Scanner,
+        RAGIngestion,
         ParallelGroup("ResearchPredictorParallel", (Branch("Predictor", (PredictorTraining,)),)),
         DriftDetection,
         SaturdayHealthCheck,
