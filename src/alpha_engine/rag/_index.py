@@ -300,14 +300,28 @@ class RagIndex:
         return [int(ids[j]) for j in order if scores[j] > 0]
 
     def lexical_search(self, query: str, limit: int) -> list[int]:
-        """Content ids of the ``limit`` best texts by FTS5 BM25, best first."""
-        match = fts_query(query)
-        if not match:
+        """Content ids of the ``limit`` best texts by FTS5 BM25, best first.
+
+        Words found in more than half of the texts are left out of the query when a rarer word
+        remains: their BM25 weight is already about zero (FTS5 clamps a negative IDF), and
+        scoring every text that contains "the" is what would make a query slow on a large index.
+        """
+        words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+        if not words:
             return []
+        common = max(1, len(self._vectors()[0]) // 2)
+        rare = [w for w in words if not self._matches_more_than(w, common)]
+        match = fts_query(" ".join(rare or words))
         rows = self._db.execute(
             "SELECT rowid FROM contents_fts WHERE contents_fts MATCH ? ORDER BY bm25(contents_fts), rowid LIMIT ?",
             (match, limit))
         return [int(r[0]) for r in rows]
+
+    def _matches_more_than(self, word: str, n: int) -> bool:
+        (found,) = self._db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM contents_fts WHERE contents_fts MATCH ? LIMIT ?)",
+            (fts_query(word), n + 1)).fetchone()
+        return bool(found > n)
 
     def search(self, query: str, embedder: Embedder, k: int = 10, *, candidates: int = 50,
                rrf_k: int = RRF_K) -> list[Hit]:

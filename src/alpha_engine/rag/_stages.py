@@ -141,7 +141,7 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
             documents_total = index.count("documents")
         warnings = []
         if documents_total == 0:
-            warnings.append(f"RAG corpus is empty: no documents in {documents_dir(ctx)} or under the archive "
+            warnings.append(f"RAG corpus is empty: no documents in {_shown(ctx, documents_dir(ctx))} or under the archive "
                             f"prefixes {', '.join(options.archive_prefixes)}; retrieval returns nothing")
         counts = {"seen": stats.documents_seen, "added": stats.documents_added,
                   "changed": stats.documents_changed, "unchanged": stats.documents_unchanged,
@@ -165,6 +165,15 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
         summary |= {"chunks_embedded": stats.chunks_embedded, "chunks_total": stats.chunks_total,
                     "seconds": stats.seconds}
         return StageOutcome(summary=summary, warnings=tuple(warnings))
+
+
+def _shown(ctx: StageContext[RAGIngestionOptions], path: Path) -> str:
+    """``path`` as written in an artifact: ``<workspace>/...`` under the workspace (so the same run in
+    a copied workspace writes the same bytes), else as it is."""
+    try:
+        return "<workspace>/" + path.relative_to(ctx.settings.workspace).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _creatable(path: Path) -> bool:
