@@ -91,6 +91,15 @@ def ingestion_and_latency(n_chunks: int, workdir: Path) -> dict[str, float]:
             latency |= {f"{name}_p50_ms": round(statistics.median(times), 1),
                         f"{name}_p95_ms": round(times[int(0.95 * len(times)) - 1], 1),
                         f"{name}_max_ms": round(times[-1], 1)}
+        for part, run in (("vector_only", lambda q: index.vector_search(q, embedder, 50)),
+                          ("bm25_only", lambda q: index.lexical_search(q, 50))):
+            times = []
+            for query in queries["common"]:
+                started = time.perf_counter()
+                run(query)
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            latency[f"common_{part}_p95_ms"] = round(times[int(0.95 * len(times)) - 1], 1)
     return {"chunks": stats.chunks_total, "documents": stats.documents_seen, "ingest_seconds": round(seconds, 1),
             "chunks_per_second": round(stats.chunks_total / seconds, 1),
             "index_mib": round((workdir / "bench.sqlite").stat().st_size / 2**20, 1),

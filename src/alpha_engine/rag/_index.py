@@ -87,10 +87,6 @@ class IngestionStats:
     rebuilt: bool = False  # the embedder or the chunking differed from the index's
     seconds: float = 0.0
 
-    def counts(self) -> dict[str, Any]:
-        """Every field but ``seconds``."""
-        return {k: v for k, v in self.__dict__.items() if k != "seconds"}
-
 
 @dataclass(frozen=True)
 class Hit:
