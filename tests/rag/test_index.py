@@ -101,6 +101,7 @@ def test_a_changed_document_replaces_only_its_own_chunks(folder: Path, tmp_path:
         assert (stats.documents_changed, stats.documents_unchanged) == (1, 2)  # type: ignore[attr-defined]
         assert embedder.embedded == ["Acme Corp cut its dividend after a product recall."]
         assert index.chunk_ids("documents:constitution.txt") == kept
+        index.check_integrity()
         assert index.search("dividend product recall", embedder, k=1)[0].source_id == "documents:filings/acme.html"
         assert not [h for h in index.search("widget division inventory", embedder, k=10) if "widget" in h.text]
 
@@ -115,6 +116,10 @@ def test_a_deleted_document_is_removed_with_its_chunks_and_contents(folder: Path
         assert index.chunk_ids("documents:memo.pdf") == []
         assert all("buyback" not in h.text for h in index.search("share buyback", HashingEmbedder(), k=10))
         assert index.count("contents") == len({c for c in index.chunk_ids()})  # no orphan content
+        index.check_integrity()
+        index._db.execute("DELETE FROM contents WHERE id = (SELECT min(id) FROM contents)")  # behind the FTS's back
+        with pytest.raises(RagIndexError, match="integrity check failed"):
+            index.check_integrity()
 
 
 def test_another_chunking_or_embedder_reprocesses_everything(folder: Path, tmp_path: Path) -> None:
@@ -126,6 +131,7 @@ def test_another_chunking_or_embedder_reprocesses_everything(folder: Path, tmp_p
         other = HashingEmbedder(dim=128)
         stats = index.ingest([FolderSource(folder)], other, chunk_size=600, chunk_overlap=50)
         assert stats.rebuilt and stats.chunks_embedded == index.count("contents")
+        index.check_integrity()
         with pytest.raises(RagIndexError, match="built with embedder"):
             index.search("senate", HashingEmbedder(), k=1)
 

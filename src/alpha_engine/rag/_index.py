@@ -7,8 +7,9 @@ Layout (``SCHEMA_VERSION``):
 * ``chunks``: one row per chunk (stable id, document, position, span, content hash);
 * ``contents``: one row per *distinct* chunk text (content-hash deduplication): the text and its
   embedding (float32, little-endian blob); identical chunks share one row and one embedding;
-* ``contents_fts``: an FTS5 table over the distinct texts (porter stemming over unicode61,
-  diacritics folded).
+* ``contents_fts``: an FTS5 index over the distinct texts (porter stemming over unicode61,
+  diacritics folded), external-content: the text is stored once, in ``contents``, and this code
+  keeps the two in step (an insert into both; a ``'delete'`` command before a row goes).
 
 **Ingestion** (:meth:`RagIndex.ingest`) is incremental and atomic: in one transaction, a document
 whose content hash is unchanged is skipped (not extracted, not embedded), a changed one has its
@@ -65,7 +66,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     content_id INTEGER NOT NULL REFERENCES contents(id));
 CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source_id, position);
 CREATE INDEX IF NOT EXISTS chunks_by_content ON chunks(content_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS contents_fts USING fts5(text, tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS contents_fts USING fts5(
+    text, content = 'contents', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2');
 """
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # as FTS5's unicode61 splits words
 
@@ -174,6 +176,17 @@ class RagIndex:
             raise ValueError(f"unknown table {table!r}")
         return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
+    def check_integrity(self) -> None:
+        """Raise :class:`RagIndexError` if the FTS5 index disagrees with the stored texts, or the
+        SQLite file is damaged."""
+        try:
+            self._db.execute("INSERT INTO contents_fts (contents_fts, rank) VALUES ('integrity-check', 1)")
+            (verdict,) = self._db.execute("PRAGMA integrity_check").fetchone()
+        except sqlite3.Error as exc:
+            raise RagIndexError(f"RAG index {self.path}: integrity check failed: {exc}") from exc
+        if verdict != "ok":
+            raise RagIndexError(f"RAG index {self.path}: integrity check failed: {verdict}")
+
     # ----------------------------------------------------------------------------- ingestion
 
     def ingest(self, sources: Iterable[Source], embedder: Embedder, *, chunk_size: int = 1200,
@@ -212,8 +225,8 @@ class RagIndex:
                 self._db.execute("BEGIN IMMEDIATE")
                 if reembed:
                     self._db.execute("DELETE FROM chunks")
+                    self._db.execute("INSERT INTO contents_fts (contents_fts) VALUES ('delete-all')")
                     self._db.execute("DELETE FROM contents")
-                    self._db.execute("DELETE FROM contents_fts")
                 for key, value in wanted.items():
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
                 for source_id in removed + [d.source_id for d in todo if d.source_id in stored]:
@@ -269,7 +282,8 @@ class RagIndex:
 
     def _drop_unused_contents(self) -> None:
         unused = "SELECT id FROM contents WHERE id NOT IN (SELECT content_id FROM chunks)"
-        self._db.execute(f"DELETE FROM contents_fts WHERE rowid IN ({unused})")
+        self._db.execute(f"INSERT INTO contents_fts (contents_fts, rowid, text) "
+                         f"SELECT 'delete', id, text FROM contents WHERE id IN ({unused})")
         self._db.execute(f"DELETE FROM contents WHERE id IN ({unused})")
 
     # ----------------------------------------------------------------------------- retrieval
