@@ -31,6 +31,7 @@ from alpha_engine.pipeline import Compute, FailureClass, PreflightError, Stage, 
 from ._artifacts import RAG_INGESTION_REPORT
 
 if TYPE_CHECKING:
+    from ._embedding import Embedder
     from ._sources import Source
 
 __all__ = ["DEFAULT_ARCHIVE_PREFIXES", "RAGIngestion", "RAGIngestionOptions"]
@@ -102,7 +103,6 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
                 ArchiveSource(ctx.artifacts, ctx.options.archive_prefixes)]
 
     def preflight(self, ctx: StageContext[RAGIngestionOptions]) -> None:
-        from ._embedding import HashingEmbedder
         from ._errors import RagError
         from ._index import RagIndex
 
@@ -123,17 +123,16 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
             raise PreflightError(f"RAG index {path} cannot be created: no writable parent directory")
         else:
             ctx.logger.info("RAG index %s does not exist yet: the first run creates it", path)
-        embedder = HashingEmbedder(ctx.options.embedding_dim)
+        embedder = _embedder(ctx.options)
         vector = embedder.embed(["preflight probe"])
         if vector.shape != (1, embedder.dim):
             raise PreflightError(f"embedder {embedder.name} returned shape {vector.shape}")
 
     def run(self, ctx: StageContext[RAGIngestionOptions]) -> StageOutcome:
-        from ._embedding import HashingEmbedder
         from ._index import RagIndex
 
         options = ctx.options
-        embedder = HashingEmbedder(options.embedding_dim)
+        embedder = _embedder(options)
         sources = self._sources(ctx)
         with RagIndex(index_path(ctx)) as index:
             stats = index.ingest(sources, embedder, chunk_size=options.chunk_size_chars,
@@ -165,6 +164,13 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
         summary |= {"chunks_embedded": stats.chunks_embedded, "chunks_total": stats.chunks_total,
                     "seconds": stats.seconds}
         return StageOutcome(summary=summary, warnings=tuple(warnings))
+
+
+def _embedder(options: RAGIngestionOptions) -> Embedder:
+    """The stage's embedder: the one place to swap in a semantic model (docs/rag.md)."""
+    from ._embedding import HashingEmbedder
+
+    return HashingEmbedder(options.embedding_dim)
 
 
 def _shown(ctx: StageContext[RAGIngestionOptions], path: Path) -> str:
