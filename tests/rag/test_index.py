@@ -197,3 +197,12 @@ def test_read_only_refuses_to_ingest_and_a_foreign_file_is_named(folder: Path, t
     sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(RagIndexError, match="not a RAG index"):
         RagIndex(foreign)
+
+
+def test_a_document_changed_between_hashing_and_reading_is_an_error(folder: Path, tmp_path: Path) -> None:
+    from alpha_engine.rag import SourceError
+
+    (document,) = [d for d in FolderSource(folder).documents() if d.source_id.endswith("acme.html")]
+    (folder / "filings" / "acme.html").write_text("<p>rewritten</p>", encoding="utf-8")
+    with pytest.raises(SourceError, match="changed while it was being ingested"):
+        document.load()

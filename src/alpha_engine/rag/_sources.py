@@ -13,6 +13,7 @@ filings source joins later behind the same interface.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +64,20 @@ def _document(source_id: str, name: str, data: bytes) -> Document:
     return Document(source_id, _sha256(data), lambda: extract_text(name, data))
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read document {path}: {exc}") from exc
+
+
+def _load(path: Path, relative: str, digest: str) -> str:
+    data = _read(path)
+    if _sha256(data) != digest:
+        raise SourceError(f"document {path} changed while it was being ingested; run again")
+    return extract_text(relative, data)
+
+
 @dataclass(frozen=True)
 class FolderSource:
     """The supported files under ``root``. ``required=False``: an absent folder is an empty source
@@ -97,13 +112,12 @@ class FolderSource:
         return sorted(found, key=lambda p: p.relative_to(self.root).as_posix())
 
     def documents(self) -> Iterator[Document]:
+        # The bytes are hashed now and read again only if the document needs extracting, so an
+        # ingestion never holds the whole folder in memory.
         for path in self.paths():
             relative = path.relative_to(self.root).as_posix()
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise SourceError(f"cannot read document {path}: {exc}") from exc
-            yield _document(f"{self.name}:{relative}", relative, data)
+            digest = _sha256(_read(path))
+            yield Document(f"{self.name}:{relative}", digest, functools.partial(_load, path, relative, digest))
 
 
 @dataclass(frozen=True)
