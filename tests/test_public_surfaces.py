@@ -109,12 +109,19 @@ EXPORTS = {
     "alpha_engine.health": [
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
+    "alpha_engine.rag": [
+        "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "Document", "Embedder", "ExtractionError",
+        "FolderSource", "HashingEmbedder", "Hit", "IngestionStats", "RAGIngestion", "RAGIngestionOptions",
+        "RAG_INGESTION_REPORT", "RRF_K", "RagError", "RagIndex", "RagIndexError", "SUFFIXES", "Source",
+        "SourceError", "chunk_id", "chunk_text", "content_hash", "extract_text", "fts_query",
+    ],
 }
 
 # Domain packages, the store and the pipeline load their names lazily (see their __init__.pyi).
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
-        "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health")
+        "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health",
+        "alpha_engine.rag")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

@@ -16,6 +16,7 @@ from alpha_engine.data import DataPhase1, DataPhase2, MorningEnrich, Scanner, ch
 from alpha_engine.health import SaturdayHealthCheck
 from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
 from alpha_engine.predictor import DriftDetection, PredictorTraining
+from alpha_engine.rag import RAGIngestion
 from alpha_engine.regime import RegimeRetrospectiveEval, RegimeSubstrate
 from alpha_engine.research import Research
 
@@ -30,6 +31,7 @@ SATURDAY_GRAPH = StageGraph(
         MorningEnrich,
         DataPhase1,
         Scanner,
+        RAGIngestion,
         RegimeSubstrate,
         RegimeRetrospectiveEval,
         ParallelGroup("ResearchPredictorParallel", (Branch("Research", (Research, DataPhase2)),

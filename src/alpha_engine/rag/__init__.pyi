@@ -1,0 +1,36 @@
+from ._artifacts import RAG_INGESTION_REPORT
+from ._chunking import Chunk, chunk_id, chunk_text, content_hash
+from ._embedding import Embedder, HashingEmbedder
+from ._errors import ExtractionError, RagError, RagIndexError, SourceError
+from ._extract import SUFFIXES, extract_text
+from ._index import RRF_K, Hit, IngestionStats, RagIndex, fts_query
+from ._sources import ArchiveSource, Document, FolderSource, Source
+from ._stages import DEFAULT_ARCHIVE_PREFIXES, RAGIngestion, RAGIngestionOptions
+
+__all__ = [
+    "DEFAULT_ARCHIVE_PREFIXES",
+    "RAG_INGESTION_REPORT",
+    "RRF_K",
+    "SUFFIXES",
+    "ArchiveSource",
+    "Chunk",
+    "Document",
+    "Embedder",
+    "ExtractionError",
+    "FolderSource",
+    "HashingEmbedder",
+    "Hit",
+    "IngestionStats",
+    "RAGIngestion",
+    "RAGIngestionOptions",
+    "RagError",
+    "RagIndex",
+    "RagIndexError",
+    "Source",
+    "SourceError",
+    "chunk_id",
+    "chunk_text",
+    "content_hash",
+    "extract_text",
+    "fts_query",
+]
