@@ -352,6 +352,9 @@ class _Resolved:
 def resolve_llm(provider: str, options: LlmOptions, env: Mapping[str, str]) -> tuple[_Resolved, str, PriceTable]:
     """Fill the provider defaults, read the API key from ``env`` and find both models' prices
     (LlmConfigError naming the setting otherwise). Touches no network: the stage's preflight."""
+    if provider not in DEFAULT_API_KEY_ENV:
+        raise LlmConfigError(f"[stages.research] backend: unknown LLM provider {provider!r}; "
+                             f"one of {', '.join(sorted(DEFAULT_API_KEY_ENV))}")
     model = options.model or DEFAULT_MODELS.get(provider, ("", ""))[0]
     strategic = options.strategic_model or DEFAULT_MODELS.get(provider, ("", ""))[1] or model
     if not model:
