@@ -136,8 +136,13 @@ class DecisionRecorder:
         if not self.enabled:
             return None
         capped, truncated = truncate_snapshot(snapshot)
-        summary = (f"deterministic rules {self.rule_set} (docs/research.md); inputs: {', '.join(sorted(snapshot))}"
-                   if model_metadata is None else f"{self.backend}; inputs: {', '.join(sorted(snapshot))}")
+        inputs = ", ".join(sorted(snapshot))
+        if model_metadata is not None:
+            summary = f"{self.backend}; inputs: {inputs}"
+        elif self.rule_set is not None:
+            summary = f"deterministic rules {self.rule_set} (docs/research.md); inputs: {inputs}"
+        else:  # a deterministic node (score aggregator, population handler, signal builder) of an LLM run
+            summary = f"deterministic node of a {self.backend} run (docs/research.md); inputs: {inputs}"
         artifact = DecisionArtifact(
             run_id=self.run_id, timestamp=f"{self.run_date.isoformat()}T00:00:00Z", agent_id=agent_id,
             node_name=node_name, backend=self.backend, rule_set=self.rule_set,

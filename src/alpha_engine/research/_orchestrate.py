@@ -120,9 +120,15 @@ def handle_population(prior: Sequence[HeldPosition], cio: CioOutput, scored: Map
 
 def run_research(inputs: ResearchInputs, backend: ResearchBackend, recorder: DecisionRecorder) -> ResearchResult:
     """Run every role in upstream order (see module docstring)."""
+
+    def capture(agent_id: str, node_name: str, snapshot: dict[str, Any], output: Any) -> None:
+        described = backend.describe(agent_id) or {}  # an LLM decision's model metadata and prompt context
+        recorder.capture(agent_id, node_name, snapshot, output, model_metadata=described.get("model_metadata"),
+                         prompt_context=described.get("full_prompt_context"))
+
     held = frozenset(h.ticker for h in inputs.population)
     macro = backend.macro.assess(inputs.regime, inputs.features, inputs.sector_of, inputs.sectors.sectors)
-    recorder.capture("macro_economist", "macro_economist_node", {
+    capture("macro_economist", "macro_economist_node", {
         "regime_substrate": inputs.regime.model_dump(mode="json"),
         "price_vs_ma200": {t: f.get("price_vs_ma200") for t, f in sorted(inputs.features.items())},
         "momentum_20d": {t: f.get("momentum_20d") for t, f in sorted(inputs.features.items())},
@@ -145,12 +151,12 @@ def run_research(inputs: ResearchInputs, backend: ResearchBackend, recorder: Dec
         snapshot = {"tickers": list(chosen), "held": sorted(held & set(chosen)), "regime": macro.market_regime,
                     "features": {t: dict(sorted(inputs.features[t].items())) for t in chosen}}
         quant: QuantOutput = backend.quant.rank(view)
-        recorder.capture(f"sector_quant:{team}", "sector_team_node", snapshot, quant)
+        capture(f"sector_quant:{team}", "sector_team_node", snapshot, quant)
         qual: QualOutput = backend.qual.review(view, quant)
-        recorder.capture(f"sector_qual:{team}", "sector_team_node",
+        capture(f"sector_qual:{team}", "sector_team_node",
                          {"quant_top5": [p.ticker for p in quant.top[:5]]}, qual)
         review: PeerReviewOutput = backend.peer_review.finalize(view, quant, qual)
-        recorder.capture(f"sector_peer_review:{team}", "sector_team_node",
+        capture(f"sector_peer_review:{team}", "sector_team_node",
                          {"quant": quant.model_dump(mode="json"), "qual": qual.model_dump(mode="json")}, review)
         quals = {a.ticker: a.qual_score for a in qual.assessments}
         for pick in quant.top:
@@ -172,24 +178,24 @@ def run_research(inputs: ResearchInputs, backend: ResearchBackend, recorder: Dec
                                            sector_rating)
             if update is not None:
                 thesis_updates[ticker] = update
-                recorder.capture(f"thesis_update:{team}:{ticker}", "sector_team_node", {
+                capture(f"thesis_update:{team}:{ticker}", "sector_team_node", {
                     "prior": None if ticker not in inputs.theses else inputs.theses[ticker].model_dump(mode="json"),
                     "score": scored[ticker].final_score, "sector_rating": sector_rating,
                     "features": dict(sorted(inputs.features[ticker].items()))}, update)
-    recorder.capture("score_aggregator", "score_aggregator",
+    capture("score_aggregator", "score_aggregator",
                      {"modifiers": macro.sector_modifiers, "tickers": sorted(scored)},
                      {"scores": {t: s.model_dump(mode="json") for t, s in sorted(scored.items())}})
 
     team_picks = [scored[t] for t in picks]
     cio = backend.cio.decide(team_picks, inputs.population, macro)
-    recorder.capture("ic_cio", "cio_node", {"picks": [p.model_dump(mode="json") for p in team_picks],
+    capture("ic_cio", "cio_node", {"picks": [p.model_dump(mode="json") for p in team_picks],
                                             "population": [h.model_dump(mode="json") for h in inputs.population]}, cio)
     population = handle_population(inputs.population, cio, scored, inputs.run_date)
-    recorder.capture("population_entry_handler", "population_entry_handler",
+    capture("population_entry_handler", "population_entry_handler",
                      {"prior": [h.model_dump(mode="json") for h in inputs.population],
                       "cio": [d.model_dump(mode="json") for d in cio.decisions]}, population)
     signals = build_signals(inputs, backend, macro, scored, cio, population, thesis_updates)
-    recorder.capture("signal_builder", "archive_writer", {"population": [h.ticker for h in population.population]},
+    capture("signal_builder", "archive_writer", {"population": [h.ticker for h in population.population]},
                      {"universe": signals["universe"], "buy_candidates": signals["buy_candidates"]})
     record = _record(inputs, macro, scored, cio, population, thesis_updates, team_of, quant_of, input_set)
     return ResearchResult(signals=signals, record=record, macro=macro, cio=cio, population=population)

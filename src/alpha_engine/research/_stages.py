@@ -13,7 +13,8 @@ publish their output: nothing is written.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,8 +33,12 @@ from alpha_engine.regime import REGIME_SUBSTRATE
 
 from ._artifacts import DECISION_ARTIFACT, LATEST_SIGNALS, REGIME_LATEST_KEY, REGIME_SUBSTRATE_KEY, SIGNALS
 from ._db import RESEARCH_DB
+from ._llm_options import LlmOptions
 
 if TYPE_CHECKING:
+    import httpx
+
+    from ._agents import ResearchBackend
     from ._models import RegimePrior
     from ._orchestrate import ResearchInputs, ResearchResult
 
@@ -54,6 +59,9 @@ class ResearchOptions(BaseModel):
 
     # Upstream's dry_run_llm (the execution's research_dry): stub agents, nothing published.
     dry_run_llm: bool = False
+    # The agent backend: deterministic rules (default), or an LLM configured by [stages.research.llm].
+    backend: Literal["deterministic", "anthropic", "openai_compatible"] = "deterministic"
+    llm: LlmOptions = LlmOptions()
 
 
 def read_regime_prior(read: Any, run_date: str) -> tuple[RegimePrior, str | None]:
@@ -100,17 +108,26 @@ class Research(Stage[ResearchOptions]):
     failure_class = FailureClass.HARD
     compute = Compute.LAMBDA
     timeout_seconds = 900
-    description = ("Sector-team research (deterministic rules backend): regime, sector ratings, factor picks, "
+    description = ("Sector-team research (deterministic rules, or an LLM backend when configured): regime, sector ratings, factor picks, "
                    "CIO entries, population -> signals.json, decision artifacts, research.db")
     requires = (MARKET, RESEARCH_DB)
     consumes = (WEEKLY_MANIFEST, optional(WEEKLY_CONSTITUENTS), optional(CANDIDATES), optional(REGIME_SUBSTRATE))
     produces = (SIGNALS, LATEST_SIGNALS, DECISION_ARTIFACT)
+    # Replaces the network under the LLM backend (tests set an httpx.MockTransport); None: the real one.
+    llm_transport: ClassVar[httpx.BaseTransport | None] = None
 
     def preflight(self, ctx: StageContext[ResearchOptions]) -> None:
-        from ._errors import ResearchDbError
+        from ._errors import LlmConfigError, ResearchDbError
         from ._sectors import load_sector_map
 
         load_sector_map()
+        if ctx.options.backend != "deterministic" and not ctx.options.dry_run_llm:
+            from ._llm import resolve_llm
+
+            try:
+                resolve_llm(ctx.options.backend, ctx.options.llm, os.environ)
+            except LlmConfigError as exc:
+                raise PreflightError(str(exc)) from exc
         try:
             ctx.resource(RESEARCH_DB).check()
         except ResearchDbError as exc:
@@ -128,22 +145,30 @@ class Research(Stage[ResearchOptions]):
         from ._dryrun import dry_run_backend
         from ._errors import DryRunQuarantineError
         from ._orchestrate import run_research
-        from ._rules import RULE_SET, deterministic_backend
+        from ._rules import RULE_SET
 
         run_date = ctx.run_date.isoformat()
         inputs, warnings = self._inputs(ctx)
         dry = ctx.options.dry_run_llm
-        backend = dry_run_backend() if dry else deterministic_backend()
+        backend = dry_run_backend() if dry else self._backend(ctx)
+        rule_set = RULE_SET if backend.name == "deterministic" else None
         recorder = DecisionRecorder(ctx.artifacts, ctx.run_date, f"{run_date}-research", backend=backend.name,
-                                    rule_set=None if dry else RULE_SET, data_snapshot_id=ctx.key(WEEKLY_MANIFEST),
+                                    rule_set=rule_set, data_snapshot_id=ctx.key(WEEKLY_MANIFEST),
                                     enabled=not dry)  # upstream force-disables capture on a dry run
-        result = run_research(inputs, backend, recorder)
+        try:
+            result = run_research(inputs, backend, recorder)
+        finally:
+            session = getattr(backend, "session", None)
+            if session is not None:  # the spend so far, also when a call failed or the budget stopped the run
+                ctx.logger.info("llm spend: %s", session.ledger.summary())
         summary: dict[str, Any] = {"backend": backend.name, "market_regime": result.macro.market_regime,
                                    "regime_source": inputs.regime.source, "universe": len(result.signals["universe"]),
                                    "buy_candidates": len(result.signals["buy_candidates"]),
                                    "population": len(result.population.population),
                                    "entries": len(result.population.entries), "exits": len(result.population.exits),
                                    "decisions_captured": len(recorder.keys_)}
+        if session is not None:
+            summary["llm"] = session.ledger.summary()
         try:
             self._publish(ctx, result)
         except DryRunQuarantineError as exc:
@@ -154,6 +179,16 @@ class Research(Stage[ResearchOptions]):
             warnings.append("dry_run_llm: stub agents ran; the quarantine refused to publish their output "
                             "(nothing was written)")
         return StageOutcome(summary=summary, warnings=tuple(warnings))
+
+    def _backend(self, ctx: StageContext[ResearchOptions]) -> ResearchBackend:
+        """The configured agent backend (deterministic rules unless [stages.research] backend says otherwise)."""
+        from ._rules import deterministic_backend
+
+        if ctx.options.backend == "deterministic":
+            return deterministic_backend()
+        from ._llm import llm_backend
+
+        return llm_backend(ctx.options.backend, ctx.options.llm, os.environ, transport=self.llm_transport)
 
     def _publish(self, ctx: StageContext[ResearchOptions], result: ResearchResult) -> None:
         """signals.json, latest.json and research.db, each behind the quarantine (checked before any write)."""
