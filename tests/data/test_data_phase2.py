@@ -220,3 +220,16 @@ def test_the_base_url_setting_points_the_stage_at_a_local_server(tmp_path: Path,
     assert report.summary["covered"] == 1
     assert read(settings, INSIDER_KEY)["tickers"][0]["insider"]["net_shares"] == -16500.0
     assert len(agents) == 5 and set(agents) == {IDENTITY}  # map, submissions, two Form 4s, facts
+
+
+def test_the_data_phase2_dry_input_returns_before_any_fetch_or_write(tmp_path: Path) -> None:
+    settings = workspace(tmp_path, ["AAPL"])
+    before = sorted(p for p in Path(settings.artifacts_uri).rglob("*") if p.is_file() and "health" not in p.parts)
+    report = run_stage("data-phase2", RUN_DATE, settings=settings, app=SATURDAY,
+                       execution_input={"data_phase2_dry": True})
+    assert report.status == "ok" and report.summary["status"] == "ok_dry_run", report.error
+    after = sorted(p for p in Path(settings.artifacts_uri).rglob("*") if p.is_file() and "health" not in p.parts)
+    assert after == before  # no insider.json: nothing fetched (no transport is mocked here), nothing written
+    bad = run_stage("data-phase2", RUN_DATE, settings=settings, app=SATURDAY,
+                    execution_input={"data_phase2_dry": "yes"})
+    assert bad.status == "preflight_failed" and "data_phase2_dry must be true or false" in (bad.error or "")

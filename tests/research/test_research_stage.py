@@ -112,3 +112,11 @@ def test_a_shell_run_writes_nothing(ingested: Path, tmp_path: Path) -> None:
     report = run_stage("research", RUN_DATE, settings=settings, preflight_only=True)
     assert report.status == "ok", report.error
     assert _files(settings.workspace, "artifacts") == before and not (settings.workspace / "research").exists()
+
+
+def test_the_research_dry_execution_input_runs_the_stubs_and_publishes_nothing(ingested: Path, tmp_path: Path) -> None:
+    settings = _fresh(ingested, tmp_path / "ws")
+    report = run_stage("research", RUN_DATE, settings=settings, now=_now, execution_input={"research_dry": True})
+    assert report.status == "ok", report.error
+    assert report.summary["status"] == "dry_run" and "[DRY-RUN" in report.summary["quarantined"]
+    assert not (settings.workspace / "artifacts" / "signals").exists()

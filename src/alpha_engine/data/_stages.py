@@ -206,6 +206,7 @@ class Scanner(Stage[ScannerOptions]):
 # The tickers DataPhase2 covers: the population Research promoted this week (upstream: alternative
 # data for promoted tickers).
 TICKERS_FROM = TickerSource(SIGNALS, "population")
+DRY_FIELD = "data_phase2_dry"  # the execution input that makes DataPhase2 return before any fetch or write
 
 
 class DataPhase2Options(BaseModel):
@@ -228,11 +229,13 @@ class DataPhase2(Stage[DataPhase2Options]):
                    "facts from SEC EDGAR -> insider.json; SKIPPED without an EDGAR identity")
     consumes = (optional(TICKERS_FROM.artifact),)
     produces = (INSIDER,)
+    receives_execution_input = True  # upstream's data_phase2_dry
 
     def preflight(self, ctx: StageContext[DataPhase2Options]) -> None:
-        # Read-only and offline: a shell run (upstream's data_phase2_dry) fetches and writes nothing.
+        # Read-only and offline: a shell run fetches and writes nothing.
         from .edgar import check_identity
 
+        ctx.input_flag(DRY_FIELD)  # a malformed data_phase2_dry fails here, naming the field
         data = ctx.settings.data
         if data.edgar_identity:
             try:
@@ -253,6 +256,10 @@ class DataPhase2(Stage[DataPhase2Options]):
     def run(self, ctx: StageContext[DataPhase2Options]) -> StageOutcome:
         from .edgar import EDGAR_IDENTITY_HINT
 
+        if ctx.input_flag(DRY_FIELD):
+            # Upstream's dry path: return before any fetch or write.
+            return StageOutcome(summary={"status": "ok_dry_run", "reason": f"execution input {DRY_FIELD} is true: "
+                                         "nothing fetched, nothing written"})
         source_key = ctx.key(TICKERS_FROM.artifact)
         reason = None
         if not ctx.settings.data.edgar_identity:

@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict
 
 from alpha_engine.store import Artifact
 
-from ._errors import StageDefinitionError
+from ._errors import PreflightError, StageDefinitionError
 from ._resources import ARTIFACTS, Resource, Resources
 
 if TYPE_CHECKING:
@@ -162,6 +162,15 @@ class StageContext(Generic[OptionsT]):
     def is_pending(self, artifact: Artifact) -> bool:
         """Whether ``artifact`` is consumed but not produced yet (a shell run ahead of a real one)."""
         return artifact.key in self.pending
+
+    def input_flag(self, name: str) -> bool:
+        """A true/false control field of the execution input, such as upstream's ``research_dry``
+        (False when absent; only a stage that declares ``receives_execution_input`` sees the input).
+        Any other value is a PreflightError naming the field."""
+        value = self.execution_input.get(name, False)
+        if not isinstance(value, bool):
+            raise PreflightError(f"execution input {name} must be true or false, got {value!r}")
+        return value
 
 
 class Stage(ABC, Generic[OptionsT]):

@@ -102,6 +102,12 @@ def read_regime_prior(read: Any, run_date: str) -> tuple[RegimePrior, str | None
     return neutral, None
 
 
+def _dry_run_llm(ctx: StageContext[ResearchOptions]) -> bool:
+    """Stub agents, nothing published: the execution input's ``research_dry`` (upstream's canonical
+    LLM-dry signal) or the ``dry_run_llm`` option."""
+    return ctx.input_flag("research_dry") or ctx.options.dry_run_llm
+
+
 class Research(Stage[ResearchOptions]):
     name = "Research"
     slug = "research"
@@ -111,6 +117,7 @@ class Research(Stage[ResearchOptions]):
     description = ("Sector-team research (deterministic rules, or an LLM backend when configured): regime, sector ratings, factor picks, "
                    "CIO entries, population -> signals.json, decision artifacts, research.db")
     requires = (MARKET, RESEARCH_DB)
+    receives_execution_input = True  # upstream's research_dry (dry_run_llm)
     consumes = (WEEKLY_MANIFEST, optional(WEEKLY_CONSTITUENTS), optional(CANDIDATES), optional(REGIME_SUBSTRATE))
     produces = (SIGNALS, LATEST_SIGNALS, DECISION_ARTIFACT)
     # Replaces the network under the LLM backend (tests set an httpx.MockTransport); None: the real one.
@@ -121,7 +128,8 @@ class Research(Stage[ResearchOptions]):
         from ._sectors import load_sector_map
 
         load_sector_map()
-        if ctx.options.backend != "deterministic" and not ctx.options.dry_run_llm:
+        _dry_run_llm(ctx)  # a malformed research_dry fails here, naming the field
+        if ctx.options.backend != "deterministic" and not _dry_run_llm(ctx):
             from ._llm import resolve_llm
 
             try:
@@ -149,7 +157,7 @@ class Research(Stage[ResearchOptions]):
 
         run_date = ctx.run_date.isoformat()
         inputs, warnings = self._inputs(ctx)
-        dry = ctx.options.dry_run_llm
+        dry = _dry_run_llm(ctx)
         backend = dry_run_backend() if dry else self._backend(ctx)
         rule_set = RULE_SET if backend.name == "deterministic" else None
         recorder = DecisionRecorder(ctx.artifacts, ctx.run_date, f"{run_date}-research", backend=backend.name,
