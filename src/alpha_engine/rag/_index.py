@@ -20,7 +20,8 @@ is written, and the file's bytes stay as they were.
 
 **Retrieval** (:meth:`RagIndex.search`) is hybrid: the ``candidates`` nearest contents by cosine
 similarity (brute force over an in-memory float32 matrix, loaded once per opened index) and the
-``candidates`` best by FTS5 BM25, fused by reciprocal rank fusion, score = sum of 1 / (k + rank)
+``candidates`` best by FTS5 BM25 (over the query words :meth:`RagIndex.lexical_terms` keeps: words
+too frequent in the index are left out, see there), fused by reciprocal rank fusion, score = sum of 1 / (k + rank)
 with k = :data:`RRF_K` (60, as in Cormack et al. 2009), ties broken by content id. sqlite-vec is not
 used: the interpreter's sqlite3 module here cannot load extensions.
 """
