@@ -3,12 +3,14 @@ from ._chunking import Chunk, chunk_id, chunk_text, content_hash
 from ._embedding import Embedder, HashingEmbedder
 from ._errors import ExtractionError, RagError, RagIndexError, SourceError
 from ._extract import SUFFIXES, extract_text
-from ._index import RRF_K, Hit, IngestionStats, RagIndex, fts_query
+from ._index import FREQUENT_MIN_DOCS, FREQUENT_TERM_FRACTION, RRF_K, Hit, IngestionStats, RagIndex, fts_query
 from ._sources import ArchiveSource, Document, FolderSource, Source
 from ._stages import DEFAULT_ARCHIVE_PREFIXES, RAGIngestion, RAGIngestionOptions
 
 __all__ = [
     "DEFAULT_ARCHIVE_PREFIXES",
+    "FREQUENT_MIN_DOCS",
+    "FREQUENT_TERM_FRACTION",
     "RAG_INGESTION_REPORT",
     "RRF_K",
     "SUFFIXES",

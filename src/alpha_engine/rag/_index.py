@@ -20,7 +20,8 @@ is written, and the file's bytes stay as they were.
 
 **Retrieval** (:meth:`RagIndex.search`) is hybrid: the ``candidates`` nearest contents by cosine
 similarity (brute force over an in-memory float32 matrix, loaded once per opened index) and the
-``candidates`` best by FTS5 BM25, fused by reciprocal rank fusion, score = sum of 1 / (k + rank)
+``candidates`` best by FTS5 BM25 (over the query words :meth:`RagIndex.lexical_terms` keeps: words
+too frequent in the index are left out, see there), fused by reciprocal rank fusion, score = sum of 1 / (k + rank)
 with k = :data:`RRF_K` (60, as in Cormack et al. 2009), ties broken by content id. sqlite-vec is not
 used: the interpreter's sqlite3 module here cannot load extensions.
 """
@@ -48,10 +49,16 @@ if TYPE_CHECKING:
     from ._embedding import Embedder
     from ._sources import Document, Source
 
-__all__ = ["RRF_K", "SCHEMA_VERSION", "Hit", "IngestionStats", "RagIndex", "fts_query"]
+__all__ = ["FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "RRF_K", "SCHEMA_VERSION", "Hit", "IngestionStats",
+           "RagIndex", "fts_query"]
 
 SCHEMA_VERSION = "1"
 RRF_K = 60
+# BM25 query terms: a term in more than FREQUENT_TERM_FRACTION of the texts (and in more than
+# FREQUENT_MIN_DOCS of them) is "frequent"; one in more than half of them (and FREQUENT_MIN_DOCS)
+# has no weight (FTS5's bm25() clamps its idf to 1e-6). See RagIndex.lexical_terms.
+FREQUENT_TERM_FRACTION = 0.05
+FREQUENT_MIN_DOCS = 1000
 _EMBED_BATCH = 256
 
 _SCHEMA = """
@@ -119,6 +126,7 @@ class RagIndex:
         self.path = Path(path)
         self.read_only = read_only
         self._matrix: tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None = None
+        self._doc_freq: tuple[int, dict[str, int]] | None = None  # texts, and texts per FTS5 term
         try:
             if read_only:
                 if not self.path.is_file():
@@ -248,6 +256,7 @@ class RagIndex:
                     self._db.execute("ROLLBACK")
                 raise
             self._matrix = None
+            self._doc_freq = None
         return IngestionStats(
             documents_seen=len(seen), documents_added=counts["added"], documents_changed=counts["changed"],
             documents_unchanged=len(seen) - len(todo), documents_removed=len(removed),
@@ -312,20 +321,72 @@ class RagIndex:
         order = top[np.lexsort((ids[top], -scores[top]))]
         return [int(ids[j]) for j in order if scores[j] > 0]
 
-    def lexical_search(self, query: str, limit: int) -> list[int]:
-        """Content ids of the ``limit`` best texts by FTS5 BM25, best first.
+    def _document_frequencies(self) -> tuple[int, dict[str, int]]:
+        """The number of texts and, per FTS5 term, the number of texts holding it (FTS5's own
+        ``fts5vocab`` table, read once per opened index like the embedding matrix)."""
+        if self._doc_freq is None:
+            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.rag_vocab "
+                             "USING fts5vocab(main, contents_fts, row)")
+            frequencies = {str(term): int(docs) for term, docs in self._db.execute("SELECT term, doc FROM temp.rag_vocab")}
+            self._doc_freq = (self.count("contents"), frequencies)
+        return self._doc_freq
 
-        English function words (:data:`STOP_WORDS`) are left out of the query when another word
-        remains: their BM25 weight is about zero, and scoring every text that contains "the" is
-        what would make a query slow on a large index.
+    def _terms(self, words: list[str]) -> list[str | None]:
+        """Each word's FTS5 term (porter stem, diacritics folded) as the index's tokenizer makes it;
+        None for a word the tokenizer drops."""
+        self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.rag_query USING fts5("
+                         "text, tokenize = 'porter unicode61 remove_diacritics 2')")
+        self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.rag_query_terms "
+                         "USING fts5vocab(temp, rag_query, instance)")
+        self._db.execute("DELETE FROM temp.rag_query")
+        self._db.executemany("INSERT INTO temp.rag_query (rowid, text) VALUES (?, ?)", enumerate(words))
+        terms: list[str | None] = [None] * len(words)
+        for row, term in self._db.execute("SELECT doc, term FROM temp.rag_query_terms ORDER BY doc, offset"):
+            if terms[row] is None:
+                terms[row] = str(term)
+        self._db.execute("DELETE FROM temp.rag_query")
+        return terms
+
+    def lexical_terms(self, query: str) -> list[str]:
+        """The words of ``query`` that :meth:`lexical_search` matches, in query order.
+
+        1. English function words (:data:`STOP_WORDS`) are left out when another word remains.
+        2. With ``N`` texts in the index, a word whose term is in more than
+           ``max(N / 2, FREQUENT_MIN_DOCS)`` texts is left out: FTS5's ``bm25()`` gives it no
+           weight (its idf is clamped to 1e-6) but would score every text holding it. A query of
+           only such words matches nothing lexically (the vector leg still answers).
+        3. A word in more than ``max(FREQUENT_TERM_FRACTION * N, FREQUENT_MIN_DOCS)`` texts is
+           *frequent*: frequent words are left out when a word that is not frequent remains;
+           otherwise only the rarest frequent word is kept (ties: the first in the query). A
+           frequent word's weight is small (idf < log 19 ~ 2.9 at 5%), and scoring the thousands
+           of texts that hold it is what makes a query slow on a large index.
+
+        ``FREQUENT_MIN_DOCS`` keeps small indexes as they were: scoring under a thousand texts is
+        cheap, so nothing is gained by dropping a word there.
         """
         words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+        content = [w for w in words if w not in STOP_WORDS] or words
+        if not content:
+            return []
+        total, frequencies = self._document_frequencies()
+        if total <= FREQUENT_MIN_DOCS:
+            return content
+        docs = [frequencies.get(term, 0) if term is not None else 0 for term in self._terms(content)]
+        weighted = [(w, d) for w, d in zip(content, docs, strict=True) if d <= max(total / 2, FREQUENT_MIN_DOCS)]
+        frequent = max(FREQUENT_TERM_FRACTION * total, FREQUENT_MIN_DOCS)
+        rare = [w for w, d in weighted if d <= frequent]
+        if rare or not weighted:
+            return rare
+        return [min(weighted, key=lambda item: item[1])[0]]
+
+    def lexical_search(self, query: str, limit: int) -> list[int]:
+        """Content ids of the ``limit`` best texts by FTS5 BM25 over :meth:`lexical_terms`, best first."""
+        words = self.lexical_terms(query)
         if not words:
             return []
-        content = [w for w in words if w not in STOP_WORDS]
         rows = self._db.execute(
             "SELECT rowid FROM contents_fts WHERE contents_fts MATCH ? ORDER BY bm25(contents_fts), rowid LIMIT ?",
-            (fts_query(" ".join(content or words)), limit))
+            (fts_query(" ".join(words)), limit))
         return [int(r[0]) for r in rows]
 
     def search(self, query: str, embedder: Embedder, k: int = 10, *, candidates: int = 50,
