@@ -73,7 +73,7 @@ __all__ = [
     "factor_score",
 ]
 
-RULE_SET = "alpha-engine-research-rules/1"
+RULE_SET = "alpha-engine-research-rules/2"
 NO_EVIDENCE = "no evidence retrieved"
 CONVICTION_PER_SOURCE = 25.0
 FACTOR_WEIGHTS: dict[Regime, dict[str, float]] = {
