@@ -13,7 +13,7 @@ import pytest
 EXPORTS = {
     "alpha_engine.app": [
         "DEFINITION_FILE", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH", "check_run_date", "default_run_date",
-        "open_artifacts", "open_market", "open_notifications", "open_research_db", "probe_market", "probe_research_db",
+        "open_artifacts", "open_market", "open_notifications", "open_rag_evidence", "open_research_db", "probe_market", "probe_research_db",
     ],
     "alpha_engine.config": [
         "ConfigError", "DataSettings", "PipelineSettings", "Settings", "load_settings",
@@ -96,27 +96,28 @@ EXPORTS = {
     "alpha_engine.research": [
         "AnthropicClient", "CallCost", "CioAgent", "CioDecision", "CioOutput", "Completion", "CostLedger",
         "DECISION_ARTIFACT", "DRY_RUN_MARKER", "DecisionArtifact", "DecisionCaptureWriteError", "DecisionRecorder",
-        "DryRunQuarantineError", "HeldPosition", "LATEST_SIGNALS", "LlmCallError", "LlmClient", "LlmConfigError",
+        "DryRunQuarantineError", "EVIDENCE_K", "Evidence", "EvidenceIndex", "HeldPosition", "LATEST_SIGNALS", "LlmCallError", "LlmClient", "LlmConfigError",
         "LlmError", "LlmOptions", "LlmOutputError", "LlmResearchBackend", "LlmSession", "MIGRATIONS",
         "MacroEconomist", "MacroOutput", "NO_EVIDENCE", "OpenAICompatibleClient", "PROMPTS", "PeerReviewOutput",
         "PeerReviewer", "PopulationOutput", "PriceTable", "PriorThesis", "QualAnalyst", "QualAssessment",
-        "QualOutput", "QuantAnalyst", "QuantOutput", "QuantPick", "REGIME_LATEST_KEY", "REGIME_SUBSTRATE_KEY",
+        "QualOutput", "QuantAnalyst", "QuantOutput", "QuantPick", "RAG_EVIDENCE", "REGIME_LATEST_KEY", "REGIME_SUBSTRATE_KEY",
         "RESEARCH_DB", "RULE_SET", "RegimePrior", "Research", "ResearchBackend", "ResearchDB", "ResearchDbError",
         "ResearchError", "ResearchInputError", "ResearchInputs", "ResearchOptions", "ResearchResult",
         "RunBudgetExceededError", "RunRecord", "SCHEMA_VERSION", "SIGNALS", "SNAPSHOT_CAP_BYTES", "ScoredTicker",
         "SectorMap", "SectorRating", "TeamView", "ThesisDecision", "ThesisMaintainer", "ThesisUpdate",
         "aggregate_score", "build_signals", "deterministic_backend", "dry_run_backend", "factor_profile",
         "factor_score", "find_dry_run_marker", "handle_population", "llm_backend", "load_sector_map", "quarantine",
-        "read_regime_prior", "resolve_llm", "run_research", "truncate_snapshot",
+        "read_regime_prior", "resolve_llm", "retrieve", "run_research", "truncate_snapshot",
     ],
     "alpha_engine.health": [
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
     "alpha_engine.rag": [
         "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "Document", "Embedder", "ExtractionError",
-        "FolderSource", "HashingEmbedder", "Hit", "IngestionStats", "RAGIngestion", "RAGIngestionOptions",
-        "RAG_INGESTION_REPORT", "RRF_K", "RagError", "RagIndex", "RagIndexError", "SUFFIXES", "Source",
-        "SourceError", "chunk_id", "chunk_text", "content_hash", "extract_text", "fts_query",
+        "FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "FolderSource", "HashingEmbedder", "Hit",
+        "IngestionStats", "RAGIngestion", "RAGIngestionOptions", "RAG_INGESTION_REPORT", "RRF_K", "RagError",
+        "RagIndex", "RagIndexError", "RagRetriever", "SUFFIXES", "Source", "SourceError", "chunk_id",
+        "chunk_text", "configured_index_path", "content_hash", "extract_text", "fts_query", "open_retriever",
     ],
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,14 @@ from alpha_engine.research import (
     SIGNALS,
     CostLedger,
     DecisionArtifact,
+    Evidence,
     LlmCallError,
     LlmConfigError,
     LlmOptions,
     LlmOutputError,
     PriceTable,
+    QuantOutput,
+    QuantPick,
     RegimePrior,
     Research,
     RunBudgetExceededError,
@@ -153,6 +157,18 @@ def test_openai_compatible_quant_happy_path() -> None:
     described = backend.describe("sector_quant:technology")
     assert described is not None and described["model_metadata"]["cost_usd"] == 0.0
     assert described["model_metadata"]["input_tokens"] == 1000 and backend.describe("sector_quant:technology") is None
+
+
+def test_the_qual_prompt_carries_the_retrieved_evidence() -> None:
+    fake = Recorder("openai_compatible")
+    backend = _backend("openai_compatible", fake)
+    quant = QuantOutput(team="technology", top=[
+        QuantPick(ticker=t, quant_score=60.0, factors={}, rationale="r") for t in ("AAPL", "MSFT")])
+    found = Evidence(chunk_id="c1", source_id="documents:aapl.md", score=0.03, excerpt="AAPL margins widened")
+    backend.qual.review(replace(VIEW, evidence={"AAPL": (found,)}), quant)
+    payload = json.loads(fake.bodies()[0]["messages"][1]["content"])
+    assert payload["evidence"] == {"AAPL": [found.model_dump(mode="json")], "MSFT": []}
+    assert "`evidence`" in fake.bodies()[0]["messages"][0]["content"]
 
 
 def test_anthropic_macro_happy_path_uses_the_strategic_model_and_the_key_header() -> None:

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from alpha_engine.config import Settings
 from alpha_engine.pipeline import ARTIFACTS, MARKET, NOTIFICATIONS, Notifier, Resource, Wiring
-from alpha_engine.research import RESEARCH_DB
+from alpha_engine.research import RAG_EVIDENCE, RESEARCH_DB
 
 if TYPE_CHECKING:
-    from alpha_engine.research import ResearchDB
+    from alpha_engine.research import EvidenceIndex, ResearchDB
     from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
 
-__all__ = ["RESOURCES", "open_artifacts", "open_market", "open_notifications", "open_research_db", "probe_market",
+__all__ = ["RESOURCES", "open_artifacts", "open_market", "open_notifications", "open_rag_evidence",
+           "open_research_db", "probe_market",
            "probe_research_db"]
 
 
@@ -87,6 +88,16 @@ def probe_research_db(settings: Settings) -> None:
     ResearchDB(settings.workspace / "research" / "research.db", read_only=True).check()
 
 
+def open_rag_evidence(settings: Settings, read_only: bool, contracts: Contracts,
+                      fence: WriteFence | None = None) -> EvidenceIndex | None:
+    """RAGIngestion's index (``[stages.rag-ingestion] index_path``, default
+    ``<settings.workspace>/rag/index.sqlite``), always opened read-only, with the embedder that stage
+    builds it with; None when the file does not exist (the qual analyst then has no evidence)."""
+    from alpha_engine.rag import open_retriever
+
+    return open_retriever(settings)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -100,4 +111,5 @@ RESOURCES: dict[Resource[Any], Wiring] = {
     MARKET: Wiring(open=open_market, probe=probe_market),
     NOTIFICATIONS: Wiring(open=open_notifications),
     RESEARCH_DB: Wiring(open=open_research_db, probe=probe_research_db),
+    RAG_EVIDENCE: Wiring(open=open_rag_evidence),
 }

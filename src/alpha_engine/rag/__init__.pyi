@@ -5,7 +5,14 @@ from ._errors import ExtractionError, RagError, RagIndexError, SourceError
 from ._extract import SUFFIXES, extract_text
 from ._index import FREQUENT_MIN_DOCS, FREQUENT_TERM_FRACTION, RRF_K, Hit, IngestionStats, RagIndex, fts_query
 from ._sources import ArchiveSource, Document, FolderSource, Source
-from ._stages import DEFAULT_ARCHIVE_PREFIXES, RAGIngestion, RAGIngestionOptions
+from ._stages import (
+    DEFAULT_ARCHIVE_PREFIXES,
+    RAGIngestion,
+    RAGIngestionOptions,
+    RagRetriever,
+    configured_index_path,
+    open_retriever,
+)
 
 __all__ = [
     "DEFAULT_ARCHIVE_PREFIXES",
@@ -28,11 +35,14 @@ __all__ = [
     "RagError",
     "RagIndex",
     "RagIndexError",
+    "RagRetriever",
     "Source",
     "SourceError",
     "chunk_id",
     "chunk_text",
+    "configured_index_path",
     "content_hash",
     "extract_text",
     "fts_query",
+    "open_retriever",
 ]

@@ -309,7 +309,7 @@ class RagIndex:
 
     def vector_search(self, query: str, embedder: Embedder, limit: int) -> list[int]:
         """Content ids of the ``limit`` nearest texts by cosine similarity, best first."""
-        self._check_embedder(embedder)
+        self.check_embedder(embedder)
         ids, matrix = self._vectors()
         if not len(ids):
             return []
@@ -413,7 +413,8 @@ class RagIndex:
                             tuple(r[0] for r in rows[1:])))
         return hits
 
-    def _check_embedder(self, embedder: Embedder) -> None:
+    def check_embedder(self, embedder: Embedder) -> None:
+        """Raise :class:`RagIndexError` if the index was built with another embedder than ``embedder``."""
         built = self.meta().get("embedder")
         if built is not None and built != embedder.name:
             raise RagIndexError(f"RAG index {self.path} was built with embedder {built!r}, "

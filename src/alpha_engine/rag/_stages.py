@@ -31,10 +31,14 @@ from alpha_engine.pipeline import Compute, FailureClass, PreflightError, Stage, 
 from ._artifacts import RAG_INGESTION_REPORT
 
 if TYPE_CHECKING:
+    from alpha_engine.config import Settings
+
     from ._embedding import Embedder
+    from ._index import Hit, RagIndex
     from ._sources import Source
 
-__all__ = ["DEFAULT_ARCHIVE_PREFIXES", "RAGIngestion", "RAGIngestionOptions"]
+__all__ = ["DEFAULT_ARCHIVE_PREFIXES", "RAGIngestion", "RAGIngestionOptions", "RagRetriever", "configured_index_path",
+           "open_retriever"]
 
 # Where the archive's theses and weekly reports will live (no stage writes them yet).
 DEFAULT_ARCHIVE_PREFIXES = ("research/theses/", "reports/weekly/")
@@ -74,8 +78,12 @@ class RAGIngestionOptions(BaseModel):
 
 
 def _under_workspace(ctx: StageContext[RAGIngestionOptions], value: str, default: str) -> Path:
+    return _resolve(ctx.settings.workspace, value, default)
+
+
+def _resolve(workspace: Path, value: str, default: str) -> Path:
     path = Path(value or default)
-    return path if path.is_absolute() else ctx.settings.workspace / path
+    return path if path.is_absolute() else workspace / path
 
 
 def documents_dir(ctx: StageContext[RAGIngestionOptions]) -> Path:
@@ -84,6 +92,46 @@ def documents_dir(ctx: StageContext[RAGIngestionOptions]) -> Path:
 
 def index_path(ctx: StageContext[RAGIngestionOptions]) -> Path:
     return _under_workspace(ctx, ctx.options.index_path, "rag/index.sqlite")
+
+
+def configured_index_path(settings: Settings) -> Path:
+    """The index file ``[stages.rag-ingestion] index_path`` of ``settings`` names (default
+    ``<workspace>/rag/index.sqlite``)."""
+    options = RAGIngestionOptions.model_validate(settings.stage_options(RAGIngestion.slug))
+    return _resolve(settings.workspace, options.index_path, "rag/index.sqlite")
+
+
+class RagRetriever:
+    """The index opened read-only with the embedder RAGIngestion builds it with: ``search(query, k)``."""
+
+    def __init__(self, index: RagIndex, embedder: Embedder) -> None:
+        self.index = index
+        self.embedder = embedder
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        return self.index.search(query, self.embedder, k)
+
+    def close(self) -> None:
+        self.index.close()
+
+
+def open_retriever(settings: Settings) -> RagRetriever | None:
+    """A read-only retriever over the index ``settings`` configure for RAGIngestion; None when the
+    file does not exist. An index built with another embedder is a :class:`RagIndexError` here."""
+    from ._index import RagIndex
+
+    options = RAGIngestionOptions.model_validate(settings.stage_options(RAGIngestion.slug))
+    path = _resolve(settings.workspace, options.index_path, "rag/index.sqlite")
+    if not path.is_file():
+        return None
+    index = RagIndex(path, read_only=True)
+    embedder = _embedder(options)
+    try:
+        index.check_embedder(embedder)
+    except BaseException:
+        index.close()
+        raise
+    return RagRetriever(index, embedder)
 
 
 class RAGIngestion(Stage[RAGIngestionOptions]):

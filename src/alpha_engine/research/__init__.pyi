@@ -23,6 +23,7 @@ from ._errors import (
     ResearchInputError,
     RunBudgetExceededError,
 )
+from ._evidence import EVIDENCE_K, RAG_EVIDENCE, EvidenceIndex, retrieve
 from ._llm import PROMPTS, LlmResearchBackend, LlmSession, ThesisDecision, llm_backend, resolve_llm
 from ._llm_client import (
     AnthropicClient,
@@ -37,6 +38,7 @@ from ._llm_options import LlmOptions
 from ._models import (
     CioDecision,
     CioOutput,
+    Evidence,
     HeldPosition,
     MacroOutput,
     PeerReviewOutput,
@@ -67,12 +69,14 @@ from ._stages import Research, ResearchOptions, read_regime_prior
 __all__ = [
     "DECISION_ARTIFACT",
     "DRY_RUN_MARKER",
+    "EVIDENCE_K",
     "LATEST_SIGNALS",
     "MIGRATIONS",
     "NO_EVIDENCE",
     "PROMPTS",
     "REGIME_LATEST_KEY",
     "REGIME_SUBSTRATE_KEY",
+    "RAG_EVIDENCE",
     "RESEARCH_DB",
     "RULE_SET",
     "SCHEMA_VERSION",
@@ -89,6 +93,8 @@ __all__ = [
     "DecisionCaptureWriteError",
     "DecisionRecorder",
     "DryRunQuarantineError",
+    "Evidence",
+    "EvidenceIndex",
     "HeldPosition",
     "LlmCallError",
     "LlmClient",
@@ -144,6 +150,7 @@ __all__ = [
     "quarantine",
     "read_regime_prior",
     "resolve_llm",
+    "retrieve",
     "run_research",
     "truncate_snapshot",
 ]

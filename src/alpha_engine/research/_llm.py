@@ -93,10 +93,12 @@ PROMPTS: dict[str, Prompt] = {p.prompt_id: p for p in (
         "best `top_n` of them, best first, each with a quant_score from 0 to 100 (null only when every factor "
         "is missing) and a one-sentence rationale citing the factors. Use only the listed tickers, each once; "
         "team must be the team named in the input; factors may be an empty object (the stored profile is used).")),
-    Prompt("sector_qual", "1.0.0", "sector_team_node", _COMMON + (
+    Prompt("sector_qual", "1.1.0", "sector_team_node", _COMMON + (
         "You are the team's qualitative analyst. Assess the quant top 5: qual_score and conviction from 0 to "
-        "100, or null when the data give you no evidence; list your evidence. You may add at most one extra "
-        "candidate from `other_candidates` (in extra_candidates, with its own assessment).")),
+        "100, or null when the data give you no evidence; list your evidence. `evidence` holds, per ticker, "
+        "the chunks retrieved from the research corpus (chunk_id, source_id, score, excerpt); an empty list "
+        "means no evidence was retrieved. Cite the chunk_id of each piece you rely on. You may add at most "
+        "one extra candidate from `other_candidates` (in extra_candidates, with its own assessment).")),
     Prompt("sector_peer_review", "1.0.0", "sector_team_node", _COMMON + (
         "You are the team's peer review. Pick the team's 2-3 best names from the quant top (fewer only when "
         "there are fewer candidates), using the quant scores and the qualitative assessments.")),
@@ -258,7 +260,8 @@ class _Qual:
 
         payload = {"team": view.team, "regime": view.regime, "quant_top5": [p.model_dump(mode="json")
                                                                             for p in quant.top[:5]],
-                   "features": {t: dict(sorted(view.features[t].items())) for t in top5}, "other_candidates": others}
+                   "features": {t: dict(sorted(view.features[t].items())) for t in top5}, "other_candidates": others,
+                   "evidence": {t: [e.model_dump(mode="json") for e in view.evidence.get(t, ())] for t in top5}}
         return self.s.ask(f"sector_qual:{view.team}", "sector_qual", payload, QualOutput, check, team=view.team)
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CioDecision",
+    "Evidence",
     "CioOutput",
     "Exit",
     "HeldPosition",
@@ -72,6 +73,15 @@ class QuantPick(_Closed):
 class QuantOutput(_Closed):
     team: str
     top: list[QuantPick]  # best first, at most 10
+
+
+class Evidence(_Closed):
+    """One retrieved chunk given to the qual analyst (see ``_evidence.retrieve``)."""
+
+    chunk_id: str
+    source_id: str
+    score: float
+    excerpt: str
 
 
 class QualAssessment(_Closed):
@@ -168,3 +178,5 @@ class TeamView:
     features: Mapping[str, Mapping[str, float | None]]
     sector_of: Mapping[str, str]
     held: frozenset[str] = field(default_factory=frozenset)
+    # ticker -> evidence retrieved from the RAG index (set for the tickers the qual analyst assesses)
+    evidence: Mapping[str, tuple[Evidence, ...]] = field(default_factory=dict)

@@ -10,12 +10,13 @@ and the research.db rows; publishing them is the stage's job (behind the dry-run
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ._agents import ResearchBackend
 from ._capture import DecisionRecorder
 from ._db import RunRecord
+from ._evidence import EVIDENCE_K, EvidenceIndex, retrieve
 from ._models import (
     CioOutput,
     Exit,
@@ -69,6 +70,7 @@ class ResearchInputs:
     population: Sequence[HeldPosition] = ()
     theses: Mapping[str, PriorThesis] = field(default_factory=dict)
     prior_scores: Mapping[str, float | None] = field(default_factory=dict)
+    evidence_index: EvidenceIndex | None = None  # the RAG index, read-only (None: no evidence)
 
 
 @dataclass(frozen=True)
@@ -152,9 +154,13 @@ def run_research(inputs: ResearchInputs, backend: ResearchBackend, recorder: Dec
                     "features": {t: dict(sorted(inputs.features[t].items())) for t in chosen}}
         quant: QuantOutput = backend.quant.rank(view)
         capture(f"sector_quant:{team}", "sector_team_node", snapshot, quant)
+        top5 = [p.ticker for p in quant.top[:5]]
+        evidence = {t: retrieve(inputs.evidence_index, t, inputs.sector_of[t]) for t in top5}
+        view = replace(view, evidence=evidence)
         qual: QualOutput = backend.qual.review(view, quant)
         capture(f"sector_qual:{team}", "sector_team_node",
-                         {"quant_top5": [p.ticker for p in quant.top[:5]]}, qual)
+                {"quant_top5": top5, "evidence_k": EVIDENCE_K,
+                 "evidence": {t: [e.model_dump(mode="json") for e in evidence[t]] for t in top5}}, qual)
         review: PeerReviewOutput = backend.peer_review.finalize(view, quant, qual)
         capture(f"sector_peer_review:{team}", "sector_team_node",
                          {"quant": quant.model_dump(mode="json"), "qual": qual.model_dump(mode="json")}, review)

@@ -15,8 +15,13 @@ Rule set ``RULE_SET`` (docs/research.md restates it):
   -realized_vol_63d_zscore. Weights ``FACTOR_WEIGHTS[regime]``; a missing factor is dropped and
   the rest renormalised; no factor at all gives a null score. quant_score = clip(50 + 15 * composite,
   0, 100). Top 10, best first (ties by ticker).
-* **Qual analyst.** There is no retrieval corpus yet: each of the quant top 5 gets qual_score
-  null and the note "no evidence retrieved"; never an invented score.
+* **Qual analyst.** Each of the quant top 5 is assessed on the evidence retrieved for it from the
+  RAG index (``TeamView.evidence``, see ``_evidence.retrieve``). No evidence: qual_score and
+  conviction null and the note "no evidence retrieved"; never an invented score. Evidence: its
+  presence only adjusts confidence, never direction (the rules do not read the text for a view):
+  qual_score = the ticker's quant_score (so the aggregated score is unchanged), conviction =
+  min(100, ``CONVICTION_PER_SOURCE`` x distinct source documents), and ``evidence`` lists each
+  chunk as "chunk_id | source_id | score | excerpt".
 * **Peer review.** The top 2 quant names with a score, plus a third when its score >= 60.
 * **Thesis maintenance** (held names only): material triggers are a final-score change of more
   than 10 points since the last thesis, a 5-day move beyond 2 x its 5-day volatility
@@ -60,6 +65,7 @@ __all__ = [
     "MAX_NEW_ENTRANTS",
     "MAX_POPULATION",
     "MIN_NEW_ENTRANTS",
+    "CONVICTION_PER_SOURCE",
     "NO_EVIDENCE",
     "RULE_SET",
     "deterministic_backend",
@@ -67,8 +73,9 @@ __all__ = [
     "factor_score",
 ]
 
-RULE_SET = "alpha-engine-research-rules/1"
-NO_EVIDENCE = "no evidence retrieved: no retrieval corpus is configured"
+RULE_SET = "alpha-engine-research-rules/2"
+NO_EVIDENCE = "no evidence retrieved"
+CONVICTION_PER_SOURCE = 25.0
 FACTOR_WEIGHTS: dict[Regime, dict[str, float]] = {
     "bull": {"momentum": 0.5, "stability": 0.2, "value": 0.1, "low_vol": 0.2},
     "neutral": {"momentum": 0.35, "stability": 0.25, "value": 0.15, "low_vol": 0.25},
@@ -161,9 +168,23 @@ class RuleQuantAnalyst:
 
 class RuleQualAnalyst:
     def review(self, view: TeamView, quant: QuantOutput) -> QualOutput:
-        assessments = [QualAssessment(ticker=p.ticker, qual_score=None, conviction=None, evidence=[],
-                                      note=NO_EVIDENCE) for p in quant.top[:QUAL_N]]
-        return QualOutput(team=view.team, assessments=assessments, extra_candidates=[], note=NO_EVIDENCE)
+        assessments = []
+        for pick in quant.top[:QUAL_N]:
+            found = view.evidence.get(pick.ticker, ())
+            if not found:
+                assessments.append(QualAssessment(ticker=pick.ticker, qual_score=None, conviction=None, evidence=[],
+                                                  note=NO_EVIDENCE))
+                continue
+            sources = sorted({e.source_id for e in found})
+            assessments.append(QualAssessment(
+                ticker=pick.ticker, qual_score=pick.quant_score,
+                conviction=min(100.0, CONVICTION_PER_SOURCE * len(sources)),
+                evidence=[f"{e.chunk_id} | {e.source_id} | {e.score:.6f} | {e.excerpt}" for e in found],
+                note=(f"{len(found)} evidence chunk(s) from {len(sources)} source(s): presence only, so qual_score = "
+                      f"quant_score (no change of direction) and conviction {CONVICTION_PER_SOURCE:g} per source")))
+        with_evidence = sum(1 for a in assessments if a.evidence)
+        note = NO_EVIDENCE if not with_evidence else f"evidence retrieved for {with_evidence} of {len(assessments)}"
+        return QualOutput(team=view.team, assessments=assessments, extra_candidates=[], note=note)
 
 
 class RulePeerReviewer:

@@ -6,7 +6,7 @@ the methods that use them.
 Inputs: each ticker's latest stored features at the as-of session (market store), the Scanner's
 candidates (optional: without them every ticker with a sector is in its team's input set), the
 regime substrate (read when present, see :func:`read_regime_prior`), research.db's population
-and theses. Outputs: signals.json (+ latest), one decision artifact per agent decision, and the
+and theses, and the RAG index (read-only, for the qual analyst's evidence; absent: no evidence). Outputs: signals.json (+ latest), one decision artifact per agent decision, and the
 run's rows in research.db. ``dry_run_llm`` runs stub agents and the quarantine refuses to
 publish their output: nothing is written.
 """
@@ -33,6 +33,7 @@ from alpha_engine.regime import REGIME_SUBSTRATE
 
 from ._artifacts import DECISION_ARTIFACT, LATEST_SIGNALS, REGIME_LATEST_KEY, REGIME_SUBSTRATE_KEY, SIGNALS
 from ._db import RESEARCH_DB
+from ._evidence import RAG_EVIDENCE
 from ._llm_options import LlmOptions
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class Research(Stage[ResearchOptions]):
     timeout_seconds = 900
     description = ("Sector-team research (deterministic rules, or an LLM backend when configured): regime, sector ratings, factor picks, "
                    "CIO entries, population -> signals.json, decision artifacts, research.db")
-    requires = (MARKET, RESEARCH_DB)
+    requires = (MARKET, RESEARCH_DB, RAG_EVIDENCE)
     receives_execution_input = True  # upstream's research_dry (dry_run_llm)
     consumes = (WEEKLY_MANIFEST, optional(WEEKLY_CONSTITUENTS), optional(CANDIDATES), optional(REGIME_SUBSTRATE))
     produces = (SIGNALS, LATEST_SIGNALS, DECISION_ARTIFACT)
@@ -260,7 +261,7 @@ class Research(Stage[ResearchOptions]):
         inputs = ResearchInputs(run_date=run_date, as_of=as_of.isoformat(), features=features, sectors=sectors,
                                 sector_of=sector_of, scanner=scanner, regime=regime,
                                 population=db.prior_population(run_date), theses=db.prior_theses(run_date),
-                                prior_scores=db.prior_scores(run_date))
+                                prior_scores=db.prior_scores(run_date), evidence_index=ctx.resource(RAG_EVIDENCE))
         return inputs, warnings
 
 
