@@ -29,6 +29,7 @@ from alpha_engine.predictor import (
     Evidence,
     ModelRegistry,
     TrainingConfig,
+    apply_decision,
     decide,
     train_predictor,
     training_rows,
@@ -80,13 +81,8 @@ def replay(workspace: Path, weeks: int) -> None:
         decision = decide(registry, version, evidence, run_date=run_date.isoformat(), serve_provisional=True,
                           remeasure=_no_remeasure)
         registry.record_decision(decision)
+        apply_decision(registry, decision)
         action = decision["action"]
-        if action in ("promote", "promote_provisional"):
-            registry.promote(version, reason=decision["reason"], provisional=action == "promote_provisional")
-        elif action == "demote":
-            registry.demote(decision["champion_before"], reason=decision["reason"])
-        elif action == "restore":
-            registry.restore(decision["champion_before"], reason=decision["reason"])
         validation = result.manifest["validation"]
         cpcv = validation["cpcv"]["mean_ic"]
         # The old rule: the first model with CPCV IC > 0 became full champion, and a retrain of the same

@@ -78,7 +78,7 @@ EXPORTS = {
         "PROMOTION_DECISION", "PredictorError", "PredictorTraining", "PredictorTrainingOptions",
         "REGISTRY_MANIFEST", "RegistryCorruptionError", "RegistryError", "TrainingConfig",
         "VOLATILITY_FEATURES", "VersionNotFoundError", "VolatilityModel", "WalkForward", "alpha_for",
-        "apply_vetoes", "build_dataset", "build_predictions", "daily_ic", "data_vintage", "decide",
+        "apply_decision", "apply_vetoes", "build_dataset", "build_predictions", "daily_ic", "data_vintage", "decide",
         "deflated_sharpe_ratio", "detect_drift", "forward_log_return", "hit_rate",
         "latest_model_inputs", "load_champion", "load_champion_reference", "macro_features",
         "market_relative_labels", "model_rows", "momentum_score", "paired_ic_test",

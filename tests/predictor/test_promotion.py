@@ -19,6 +19,7 @@ from alpha_engine.predictor import (
     ModelRegistry,
     TrainingConfig,
     alpha_for,
+    apply_decision,
     decide,
     paired_ic_test,
     skill_gate,
@@ -75,13 +76,7 @@ def run(registry: ModelRegistry, challenger: Evidence, *, run_date: str = "2022-
     decision = decide(registry, version, challenger, run_date=run_date, serve_provisional=serve_provisional,
                       remeasure=remeasure or Remeasure())
     registry.record_decision(decision)
-    action = decision["action"]
-    if action in ("promote", "promote_provisional"):
-        registry.promote(version, reason=decision["reason"], provisional=action == "promote_provisional")
-    elif action == "demote":
-        registry.demote(decision["champion_before"], reason=decision["reason"])
-    elif action == "restore":
-        registry.restore(decision["champion_before"], reason=decision["reason"])
+    apply_decision(registry, decision)
     return decision
 
 

@@ -18,7 +18,16 @@ from ._metrics import ICSummary, daily_ic, deflated_sharpe_ratio, hit_rate, summ
 from ._momentum import MOMENTUM_FORMULA, momentum_score
 from ._options import PredictorTrainingOptions, TrainingConfig
 from ._predictions import apply_vetoes, build_predictions
-from ._promotion import ALPHA, DSR_THRESHOLD, Evidence, alpha_for, decide, paired_ic_test, skill_gate
+from ._promotion import (
+    ALPHA,
+    DSR_THRESHOLD,
+    Evidence,
+    alpha_for,
+    apply_decision,
+    decide,
+    paired_ic_test,
+    skill_gate,
+)
 from ._registry import BundleFile, ModelRegistry
 from ._report import render_report
 from ._rows import build_dataset, data_vintage, latest_model_inputs, macro_features, model_rows, training_rows
@@ -61,6 +70,7 @@ __all__ = [
     "VolatilityModel",
     "WalkForward",
     "alpha_for",
+    "apply_decision",
     "apply_vetoes",
     "build_dataset",
     "build_predictions",

@@ -55,6 +55,7 @@ __all__ = [
     "DSR_THRESHOLD",
     "Evidence",
     "alpha_for",
+    "apply_decision",
     "decide",
     "paired_ic_test",
     "skill_gate",
@@ -273,6 +274,18 @@ def decide(registry: ModelRegistry, version: str, challenger: Evidence, *, run_d
         return outcome("promote", version, False, f"{gate['reason']}; {test['reason']}")
     why = test["reason"] if gate["passes"] else gate["reason"]
     return outcome("keep", champion, False, f"not promoted: {why}; the champion {revalidation['reason']}")
+
+
+def apply_decision(registry: ModelRegistry, decision: Mapping[str, Any]) -> None:
+    """Move the champion pointer as ``decision`` (from :func:`decide`) says; ``keep`` and ``none``
+    change nothing. Each step is idempotent, so applying a decision again is safe."""
+    action, reason = decision["action"], decision["reason"]
+    if action in ("promote", "promote_provisional"):
+        registry.promote(decision["challenger"], reason=reason, provisional=action == "promote_provisional")
+    elif action == "demote":
+        registry.demote(decision["champion_before"], reason=reason)
+    elif action == "restore":
+        registry.restore(decision["champion_before"], reason=reason)
 
 
 def _revalidated(outcome: Callable[[str, str | None, bool, str], dict[str, Any]], champion: str, provisional: bool,

@@ -100,7 +100,7 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
 
         from ._inference import load_champion, predict_cross_section
         from ._options import TrainingConfig
-        from ._promotion import Evidence, decide
+        from ._promotion import Evidence, apply_decision, decide
         from ._report import render_report
         from ._rows import training_rows
         from ._training import train_predictor
@@ -151,7 +151,7 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
             ctx.logger.info("this week's challenger %s was decided before (%s); %s", version, decision["action"],
                             "applying it" if pending else "the champion pointer has moved since: left as it is")
         if pending:
-            _apply(registry, decision)
+            apply_decision(registry, decision)
         demoted_now = pending and decision["action"] == "demote"
         for name, data in render_report(result.manifest, version_id=version, caveats=caveats,
                                         decision=decision).items():
@@ -188,17 +188,6 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
             warnings.append(f"the champion {champion.version_id} is provisional: no model has passed the skill gate "
                             f"(robust IC interval above 0 or DSR >= 0.95)")
         return StageOutcome(summary=summary, warnings=tuple(warnings))
-
-
-def _apply(registry: ModelRegistry, decision: dict[str, Any]) -> None:
-    """Move the champion pointer as ``decision`` says (each step is idempotent, so a rerun is safe)."""
-    action, reason = decision["action"], decision["reason"]
-    if action in ("promote", "promote_provisional"):
-        registry.promote(decision["challenger"], reason=reason, provisional=action == "promote_provisional")
-    elif action == "demote":
-        registry.demote(decision["champion_before"], reason=reason)
-    elif action == "restore":
-        registry.restore(decision["champion_before"], reason=reason)
 
 
 class DriftDetection(Stage[NoOptions]):
