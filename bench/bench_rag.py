@@ -2,17 +2,18 @@
 
     .venv/bin/python bench/bench_rag.py                 # 100,000 synthetic chunks
     .venv/bin/python bench/bench_rag.py --chunks 20000  # quicker
+    .venv/bin/python bench/bench_rag.py --embedder hashing  # the lexical embedder
 
 1. **Ingestion**: synthetic documents (words drawn with a fixed seed from a 5,000-word vocabulary
    of made-up words, Zipf-distributed) ingested into a fresh index with the stage's defaults
-   (1,200/200 characters, HashingEmbedder 256 d): chunks/s end to end (chunking, embedding, SQLite
+   (1,200/200 characters, the stage's default WordLlamaEmbedder 256 d, or ``--embedder``): chunks/s end to end (chunking, embedding, SQLite
    + FTS5 writes, one transaction). The texts are synthetic: throughput and latency only.
 2. **Query latency**: 2 x 200 hybrid queries (3-6 words; 'common': among the 2,000 most frequent
    words, 'mixed': any word) against that index, after one warm-up query that loads the embedding
    matrix (timed separately): p50/p95/max.
 3. **Recall**: Article I of the US Constitution (public domain, ``bench/data/rag``) in 400/50
    character chunks, 22 labelled questions: recall@1/5/10 and MRR for hybrid, vector only and
-   BM25 only.
+   BM25 only, for both embedders (the lexical baseline measured in the same run).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alpha_engine.rag import Document, HashingEmbedder, RagIndex
+from alpha_engine.rag import EMBEDDERS, Document, Embedder, RagIndex, make_embedder
 
 DATA = Path(__file__).resolve().parent / "data" / "rag"
 
@@ -62,9 +63,8 @@ class Synthetic:
             yield Document(f"synthetic:{i:07d}", f"{i:064x}", lambda text=text: text)
 
 
-def ingestion_and_latency(n_chunks: int, workdir: Path) -> dict[str, float]:
+def ingestion_and_latency(n_chunks: int, workdir: Path, embedder: Embedder) -> dict[str, float]:
     source = Synthetic(n_docs=max(1, n_chunks // 6))  # about 6 chunks of 1,200/200 per document
-    embedder = HashingEmbedder()
     embedder.embed(["warm up the import"])
     with RagIndex(workdir / "bench.sqlite") as index:
         started = time.perf_counter()
@@ -106,7 +106,7 @@ def ingestion_and_latency(n_chunks: int, workdir: Path) -> dict[str, float]:
             "first_query_ms": round(first * 1000, 1), **latency}
 
 
-def recall(workdir: Path, embedder: HashingEmbedder | None = None) -> dict[str, dict[str, float]]:
+def recall(workdir: Path, embedder: Embedder) -> dict[str, dict[str, float]]:
     from alpha_engine.rag import FolderSource
 
     labelled = json.loads((DATA / "queries.json").read_text(encoding="utf-8"))
@@ -114,7 +114,6 @@ def recall(workdir: Path, embedder: HashingEmbedder | None = None) -> dict[str, 
     folder.mkdir(exist_ok=True)
     (folder / labelled["corpus"]).write_text((DATA / labelled["corpus"]).read_text(encoding="utf-8"),
                                              encoding="utf-8")
-    embedder = embedder or HashingEmbedder()
     out: dict[str, dict[str, float]] = {}
     (workdir / "recall.sqlite").unlink(missing_ok=True)
     with RagIndex(workdir / "recall.sqlite") as index:
@@ -144,12 +143,14 @@ def recall(workdir: Path, embedder: HashingEmbedder | None = None) -> dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--embedder", choices=EMBEDDERS, default=EMBEDDERS[0])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        speed = ingestion_and_latency(args.chunks, Path(tmp))
-        quality = recall(Path(tmp))
-    print(json.dumps({"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "ingestion_and_query": speed,
-                      "recall": quality}, indent=2))
+        embedder = make_embedder(args.embedder, 256)
+        speed = ingestion_and_latency(args.chunks, Path(tmp), embedder)
+        quality = {kind: recall(Path(tmp), make_embedder(kind, 256)) for kind in EMBEDDERS}
+    print(json.dumps({"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "embedder": embedder.name,
+                      "ingestion_and_query": speed, "recall": quality}, indent=2))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from rag_helpers import CORPUS, tiny_pdf
 from alpha_engine.app import RESOURCES, SATURDAY_GRAPH
 from alpha_engine.config import ConfigError, Settings, load_settings
 from alpha_engine.pipeline import Compute, FailureClass, PipelineApp, StageGraph, StageReport, run_stage
-from alpha_engine.rag import RAG_INGESTION_REPORT, HashingEmbedder, RagIndex, RAGIngestion
+from alpha_engine.rag import RAG_INGESTION_REPORT, RagIndex, RAGIngestion, WordLlamaEmbedder
 
 DAY = date(2026, 11, 21)
 APP = PipelineApp(graph=StageGraph("Saturday", (RAGIngestion,)), resources=RESOURCES)
@@ -68,9 +68,9 @@ def test_a_small_folder_and_the_archive_are_ingested_then_searchable(tmp_path: P
     assert report.summary["documents_added"] == 3 and report.warnings == ()
     written = _report(settings)
     assert written["documents"] == {"seen": 3, "added": 3, "changed": 0, "unchanged": 0, "removed": 0, "total": 3}
-    assert written["embedder"]["semantic"] is False
+    assert written["embedder"]["semantic"] is True and written["embedder"]["name"] == "wordllama-l2-supercat-d256"
     with RagIndex(settings.workspace / "rag" / "index.sqlite", read_only=True) as index:
-        hit = index.search("pricing power lubricants", HashingEmbedder(), k=1)[0]
+        hit = index.search("pricing power lubricants", WordLlamaEmbedder(), k=1)[0]
         assert hit.source_id == "archive:research/theses/2026-11-14/ACME.md"
 
     again = _run(settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from alpha_engine.config import load_settings
-from alpha_engine.rag import FolderSource, HashingEmbedder, RagIndex, RagIndexError, open_retriever
+from alpha_engine.rag import FolderSource, RagIndex, RagIndexError, WordLlamaEmbedder, open_retriever
 from alpha_engine.research import EVIDENCE_K, NO_EVIDENCE, Evidence, TeamView, deterministic_backend, retrieve
 
 RULES = deterministic_backend()
@@ -26,7 +26,7 @@ def workspace(tmp_path: Path) -> Path:
     for name, text in DOCS.items():
         (folder / name).write_text(text, encoding="utf-8")
     with RagIndex(tmp_path / "rag" / "index.sqlite") as index:
-        index.ingest([FolderSource(folder, required=True)], HashingEmbedder(256))
+        index.ingest([FolderSource(folder, required=True)], WordLlamaEmbedder())
     return tmp_path
 
 

@@ -132,14 +132,14 @@ PLANTED = {
 
 
 def _plant_index(workspace: Path) -> None:
-    from alpha_engine.rag import FolderSource, HashingEmbedder, RagIndex
+    from alpha_engine.rag import FolderSource, RagIndex, WordLlamaEmbedder
 
     folder = workspace / "planted-docs"
     folder.mkdir()
     for name, text in PLANTED.items():
         (folder / name).write_text(text, encoding="utf-8")
     with RagIndex(workspace / "rag" / "index.sqlite") as index:  # RAGIngestion's default index_path
-        assert index.ingest([FolderSource(folder, required=True)], HashingEmbedder(256)).chunks_total == 3
+        assert index.ingest([FolderSource(folder, required=True)], WordLlamaEmbedder()).chunks_total == 3
 
 
 def _qual_decisions(workspace: Path) -> dict[str, dict[str, object]]:

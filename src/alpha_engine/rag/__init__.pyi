@@ -1,6 +1,6 @@
 from ._artifacts import RAG_INGESTION_REPORT
 from ._chunking import Chunk, chunk_id, chunk_text, content_hash
-from ._embedding import Embedder, HashingEmbedder
+from ._embedding import EMBEDDERS, Embedder, HashingEmbedder, WordLlamaEmbedder, make_embedder
 from ._errors import ExtractionError, RagError, RagIndexError, SourceError
 from ._extract import SUFFIXES, extract_text
 from ._index import FREQUENT_MIN_DOCS, FREQUENT_TERM_FRACTION, RRF_K, Hit, IngestionStats, RagIndex, fts_query
@@ -16,6 +16,7 @@ from ._stages import (
 
 __all__ = [
     "DEFAULT_ARCHIVE_PREFIXES",
+    "EMBEDDERS",
     "FREQUENT_MIN_DOCS",
     "FREQUENT_TERM_FRACTION",
     "RAG_INGESTION_REPORT",
@@ -38,11 +39,13 @@ __all__ = [
     "RagRetriever",
     "Source",
     "SourceError",
+    "WordLlamaEmbedder",
     "chunk_id",
     "chunk_text",
     "configured_index_path",
     "content_hash",
     "extract_text",
     "fts_query",
+    "make_embedder",
     "open_retriever",
 ]

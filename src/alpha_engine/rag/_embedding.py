@@ -16,9 +16,14 @@ the corpus grows. It matches shared words and word pieces ("inflationary" ~ "inf
 synonyms ("prices rising" vs "inflation"). It needs no weights and no network. Word vectors are
 cached (up to ``cache_words`` words, then the cache restarts), which is what makes it fast.
 
-A semantic model plugs in behind the same :class:`Embedder` protocol once its weights can ship in
-a package (e.g. a model2vec static model such as ``minishlab/potion-base-8M``, MIT, vendored in a
-wheel): give it a new ``name`` and the index re-embeds everything on the next ingestion.
+
+:class:`WordLlamaEmbedder` is the semantic one: WordLlama's ``l2_supercat`` static token
+embeddings (MIT; 32,000 Llama-2 tokens x 256 dimensions, trained to pool into sentence vectors),
+whose weights and tokenizer ship inside the ``wordllama`` wheel from PyPI, so it loads with no
+network. A text's vector is the average of its tokens' vectors, L2-normalized. It matches
+meanings the hashing embedder cannot ("prices rising" ~ "inflation") at the cost of a 16 MB
+weight file; both are deterministic. Switching embedders changes ``name`` and the index re-embeds
+everything on the next ingestion.
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ import math
 import re
 import zlib
 from collections import Counter
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Embedder", "HashingEmbedder"]
+__all__ = ["EMBEDDERS", "Embedder", "HashingEmbedder", "WordLlamaEmbedder", "make_embedder"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -151,3 +156,73 @@ class HashingEmbedder:
         out: npt.NDArray[np.float32] = np.divide(vectors, norms, out=np.zeros_like(vectors),
                                                  where=norms > 0).astype(np.float32)
         return out
+
+
+class WordLlamaEmbedder:
+    """WordLlama ``l2_supercat`` at ``dim`` dimensions (64, 128 or 256: Matryoshka truncation of the
+    256-d weights), average-pooled and L2-normalized (see the module docstring).
+
+    We load the packaged files ourselves rather than through ``WordLlama.load()``: wordllama 0.4
+    looks for its tokenizer under ``wordllama/tokenizer/`` while the wheel ships it under
+    ``wordllama/tokenizers/``, so its loader falls back to downloading from the Hugging Face hub,
+    which an offline machine cannot reach.
+    """
+
+    semantic = True
+    WEIGHTS = "weights/l2_supercat_256.safetensors"
+    TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+    DIMS = (64, 128, 256)
+
+    def __init__(self, dim: int = 256, batch_size: int = 256) -> None:
+        if dim not in self.DIMS:
+            raise ValueError(f"WordLlamaEmbedder: dim must be one of {self.DIMS}, got {dim}")
+        self.dim = dim
+        self.batch_size = batch_size
+        self._model: Any = None
+
+    @property
+    def name(self) -> str:
+        return f"wordllama-l2-supercat-d{self.dim}"
+
+    def _load(self) -> Any:
+        if self._model is None:
+            from importlib.resources import as_file, files
+
+            try:
+                from safetensors import safe_open
+                from tokenizers import Tokenizer
+                from wordllama.inference import WordLlamaInference
+            except ImportError as exc:  # pragma: no cover - a declared dependency
+                raise RuntimeError(f"WordLlamaEmbedder needs the wordllama package ({exc}); "
+                                   "pip install wordllama") from exc
+            package = files("wordllama")
+            with as_file(package / self.WEIGHTS) as weights, as_file(package / self.TOKENIZER) as tokenizer:
+                if not weights.is_file() or not tokenizer.is_file():
+                    raise RuntimeError(f"WordLlamaEmbedder: the wordllama package lacks {self.WEIGHTS} or "
+                                       f"{self.TOKENIZER}; reinstall wordllama from PyPI")
+                with safe_open(str(weights), framework="np", device="cpu") as f:
+                    embedding = f.get_tensor("embedding.weight")[:, :self.dim]
+                self._model = WordLlamaInference(embedding, Tokenizer.from_file(str(tokenizer)))
+        return self._model
+
+    def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.asarray(self._load().embed(texts, norm=False, batch_size=self.batch_size), dtype=np.float64)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        out: npt.NDArray[np.float32] = np.divide(vectors, norms, out=np.zeros_like(vectors),
+                                                 where=norms > 0).astype(np.float32)
+        return out
+
+
+# The embedders a configuration may name (``[stages.rag-ingestion] embedder``).
+EMBEDDERS = ("wordllama", "hashing")
+
+
+def make_embedder(kind: str, dim: int) -> Embedder:
+    """The embedder ``kind`` (one of :data:`EMBEDDERS`) at ``dim`` dimensions."""
+    if kind == "wordllama":
+        return WordLlamaEmbedder(dim)
+    if kind == "hashing":
+        return HashingEmbedder(dim)
+    raise ValueError(f"unknown embedder {kind!r}; choose one of {', '.join(EMBEDDERS)}")

@@ -7,8 +7,9 @@ Hard, batch-class, right after Scanner (upstream §1b row 9; ``skip_rag_ingestio
   ``archive_prefixes``. An absent default folder and absent prefixes are empty sources; a
   ``documents_dir`` set in the config must exist.
 * **Index**: ``index_path`` (default ``<workspace>/rag/index.sqlite``), ingested incrementally in
-  one transaction (:class:`~alpha_engine.rag.RagIndex`). Embedder: :class:`HashingEmbedder`
-  (lexical, see ``docs/rag.md``).
+  one transaction (:class:`~alpha_engine.rag.RagIndex`). Embedder (``embedder``):
+  :class:`WordLlamaEmbedder` (semantic, offline; the default) or :class:`HashingEmbedder`
+  (lexical, no weights); see ``docs/rag.md``.
 * **Report**: ``rag/{date}/ingestion.json`` (counts, no timings: deterministic); the stage's
   summary adds the wall time. No corpus at all is a warning, not an error.
 * **Shell run** (preflight only): the sources are readable, the index (if any) opens read-only
@@ -22,7 +23,7 @@ file is never half-written).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -59,6 +60,8 @@ class RAGIngestionOptions(BaseModel):
     chunk_size_chars: int = Field(default=1200, ge=200, le=20000)
     chunk_overlap_chars: int = Field(default=200, ge=0)
     # Dimension of the hashing embedder's vectors.
+    # The embedder: "wordllama" (semantic, 64/128/256 dims) or "hashing" (lexical, 8..4096 dims).
+    embedder: Literal["wordllama", "hashing"] = "wordllama"
     embedding_dim: int = Field(default=256, ge=8, le=4096)
 
     @field_validator("archive_prefixes")
@@ -74,6 +77,15 @@ class RAGIngestionOptions(BaseModel):
         if self.chunk_overlap_chars >= self.chunk_size_chars // 2:
             raise ValueError(f"chunk_overlap_chars ({self.chunk_overlap_chars}) must be under half of "
                              f"chunk_size_chars ({self.chunk_size_chars})")
+        return self
+
+    @model_validator(mode="after")
+    def _dim_fits_embedder(self) -> RAGIngestionOptions:
+        from ._embedding import WordLlamaEmbedder
+
+        if self.embedder == "wordllama" and self.embedding_dim not in WordLlamaEmbedder.DIMS:
+            raise ValueError(f"embedding_dim {self.embedding_dim} does not fit embedder 'wordllama' "
+                             f"(choose one of {', '.join(map(str, WordLlamaEmbedder.DIMS))}, or embedder = 'hashing')")
         return self
 
 
@@ -215,10 +227,10 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
 
 
 def _embedder(options: RAGIngestionOptions) -> Embedder:
-    """The stage's embedder: the one place to swap in a semantic model (docs/rag.md)."""
-    from ._embedding import HashingEmbedder
+    """The stage's embedder, as the options name it (docs/rag.md)."""
+    from ._embedding import make_embedder
 
-    return HashingEmbedder(options.embedding_dim)
+    return make_embedder(options.embedder, options.embedding_dim)
 
 
 def _shown(ctx: StageContext[RAGIngestionOptions], path: Path) -> str:
