@@ -12,8 +12,10 @@ import pytest
 
 EXPORTS = {
     "alpha_engine.app": [
-        "DEFINITION_FILE", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH", "check_run_date", "default_run_date",
-        "open_artifacts", "open_market", "open_notifications", "open_rag_evidence", "open_research_db", "probe_market", "probe_research_db",
+        "DEFINITION_FILE", "EDGAR_ERROR_MAP", "EdgarClientFetcher", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH",
+        "check_run_date", "default_run_date", "open_artifacts", "open_edgar_filings", "open_market",
+        "open_notifications", "open_rag_evidence", "open_research_db", "probe_edgar_filings", "probe_market",
+        "probe_research_db",
     ],
     "alpha_engine.config": [
         "ConfigError", "DataSettings", "PipelineSettings", "Settings", "load_settings",
@@ -113,12 +115,14 @@ EXPORTS = {
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
     "alpha_engine.rag": [
-        "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "Document", "EMBEDDERS", "Embedder", "ExtractionError",
-        "FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "FolderSource", "HashingEmbedder", "Hit",
-        "IngestionStats", "RAGIngestion", "RAGIngestionOptions", "RAG_INGESTION_REPORT", "RRF_K", "RagError",
-        "RagIndex", "RagIndexError", "RagRetriever", "SUFFIXES", "Source", "SourceError", "WordLlamaEmbedder",
-        "chunk_id", "chunk_text", "configured_index_path", "content_hash", "extract_text", "fts_query",
-        "make_embedder", "open_retriever",
+        "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "Document", "EDGAR_FILINGS", "EMBEDDERS",
+        "EdgarCompany", "EdgarFiling", "EdgarOptions", "EdgarSource", "Embedder", "ExtractionError",
+        "FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "FilingAccessError", "FilingFetchError", "FilingFetcher",
+        "FilingList", "FolderSource", "HashingEmbedder", "Hit", "IngestionStats", "RAGIngestion",
+        "RAGIngestionOptions", "RAG_INGESTION_REPORT", "RRF_K", "RagError", "RagIndex", "RagIndexError",
+        "RagRetriever", "SUFFIXES", "Source", "SourceError", "WordLlamaEmbedder", "chunk_id", "chunk_text",
+        "configured_index_path", "content_hash", "edgar_source_id", "edgar_tickers", "extract_text", "fetch_filings",
+        "fts_query", "make_embedder", "open_retriever",
     ],
 }
 

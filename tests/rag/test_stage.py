@@ -14,11 +14,11 @@ from rag_helpers import CORPUS, tiny_pdf
 
 from alpha_engine.app import RESOURCES, SATURDAY_GRAPH
 from alpha_engine.config import ConfigError, Settings, load_settings
-from alpha_engine.pipeline import Compute, FailureClass, PipelineApp, StageGraph, StageReport, run_stage
+from alpha_engine.pipeline import Compute, FailureClass, PipelineApp, StageReport, run_stage
 from alpha_engine.rag import RAG_INGESTION_REPORT, RagIndex, RAGIngestion, WordLlamaEmbedder
 
 DAY = date(2026, 11, 21)
-APP = PipelineApp(graph=StageGraph("Saturday", (RAGIngestion,)), resources=RESOURCES)
+APP = PipelineApp(graph=SATURDAY_GRAPH, resources=RESOURCES)
 
 
 def _settings(workspace: Path, **options: Any) -> Settings:

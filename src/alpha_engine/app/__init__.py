@@ -6,13 +6,16 @@ date, and which run dates are refused before anything runs), bundled as the
 :class:`~alpha_engine.pipeline.PipelineApp` ``SATURDAY`` that the settings name by default.
 """
 
+from ._edgar import EDGAR_ERROR_MAP, EdgarClientFetcher
 from ._resources import (
     RESOURCES,
     open_artifacts,
+    open_edgar_filings,
     open_market,
     open_notifications,
     open_rag_evidence,
     open_research_db,
+    probe_edgar_filings,
     probe_market,
     probe_research_db,
 )
@@ -21,16 +24,20 @@ from ._saturday import DEFINITION_FILE, SATURDAY, SATURDAY_GRAPH
 
 __all__ = [
     "DEFINITION_FILE",
+    "EDGAR_ERROR_MAP",
     "RESOURCES",
     "SATURDAY",
     "SATURDAY_GRAPH",
+    "EdgarClientFetcher",
     "check_run_date",
     "default_run_date",
     "open_artifacts",
+    "open_edgar_filings",
     "open_market",
     "open_notifications",
     "open_rag_evidence",
     "open_research_db",
+    "probe_edgar_filings",
     "probe_market",
     "probe_research_db",
 ]

@@ -15,16 +15,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from alpha_engine.config import Settings
-from alpha_engine.pipeline import ARTIFACTS, MARKET, NOTIFICATIONS, Notifier, Resource, Wiring
+from alpha_engine.pipeline import ARTIFACTS, MARKET, NOTIFICATIONS, Notifier, PreflightError, Resource, Wiring
+from alpha_engine.rag import EDGAR_FILINGS
 from alpha_engine.research import RAG_EVIDENCE, RESEARCH_DB
 
 if TYPE_CHECKING:
+    from alpha_engine.data.providers import HttpSettings
+    from alpha_engine.rag import FilingFetcher
     from alpha_engine.research import EvidenceIndex, ResearchDB
     from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
 
-__all__ = ["RESOURCES", "open_artifacts", "open_market", "open_notifications", "open_rag_evidence",
-           "open_research_db", "probe_market",
-           "probe_research_db"]
+__all__ = ["RESOURCES", "open_artifacts", "open_edgar_filings", "open_market", "open_notifications",
+           "open_rag_evidence", "open_research_db", "probe_edgar_filings", "probe_market", "probe_research_db"]
 
 
 def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts,
@@ -98,6 +100,34 @@ def open_rag_evidence(settings: Settings, read_only: bool, contracts: Contracts,
     return open_retriever(settings)
 
 
+def open_edgar_filings(settings: Settings, read_only: bool, contracts: Contracts, fence: WriteFence | None = None,
+                       *, http: HttpSettings | None = None) -> FilingFetcher | None:
+    """SEC EDGAR for RAGIngestion: an :class:`EdgarClientFetcher` over the EDGAR client of
+    ``settings.data`` (``edgar_identity``, ``edgar_base_url``); None when no identity is configured
+    (the EDGAR source is then skipped). Opening makes no request. ``http``: transport, retries and
+    clock (tests pass an ``httpx.MockTransport`` and a fake clock); None = the network, real clock."""
+    if not settings.data.edgar_identity:
+        return None
+    from alpha_engine.data.edgar import EdgarClient
+
+    from ._edgar import EdgarClientFetcher
+
+    return EdgarClientFetcher(EdgarClient(settings.data.edgar_identity, base_url=settings.data.edgar_base_url or None,
+                                          http=http))
+
+
+def probe_edgar_filings(settings: Settings) -> None:
+    """The EDGAR configuration, without a request: an identity, if set, is ``"Name email"``; a base URL,
+    if set, is http(s)."""
+    from alpha_engine.data.edgar import check_identity
+
+    data = settings.data
+    if data.edgar_identity:
+        check_identity(data.edgar_identity)
+    if data.edgar_base_url and not data.edgar_base_url.startswith(("http://", "https://")):
+        raise PreflightError(f"[data] edgar_base_url {data.edgar_base_url!r} is not an http(s) URL")
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -112,4 +142,5 @@ RESOURCES: dict[Resource[Any], Wiring] = {
     NOTIFICATIONS: Wiring(open=open_notifications),
     RESEARCH_DB: Wiring(open=open_research_db, probe=probe_research_db),
     RAG_EVIDENCE: Wiring(open=open_rag_evidence),
+    EDGAR_FILINGS: Wiring(open=open_edgar_filings, probe=probe_edgar_filings),
 }

@@ -1,7 +1,26 @@
 from ._artifacts import RAG_INGESTION_REPORT
 from ._chunking import Chunk, chunk_id, chunk_text, content_hash
+from ._edgar import (
+    EDGAR_FILINGS,
+    EdgarCompany,
+    EdgarFiling,
+    EdgarOptions,
+    EdgarSource,
+    FilingFetcher,
+    FilingList,
+    edgar_source_id,
+    edgar_tickers,
+    fetch_filings,
+)
 from ._embedding import EMBEDDERS, Embedder, HashingEmbedder, WordLlamaEmbedder, make_embedder
-from ._errors import ExtractionError, RagError, RagIndexError, SourceError
+from ._errors import (
+    ExtractionError,
+    FilingAccessError,
+    FilingFetchError,
+    RagError,
+    RagIndexError,
+    SourceError,
+)
 from ._extract import SUFFIXES, extract_text
 from ._index import FREQUENT_MIN_DOCS, FREQUENT_TERM_FRACTION, RRF_K, Hit, IngestionStats, RagIndex, fts_query
 from ._sources import ArchiveSource, Document, FolderSource, Source
@@ -17,6 +36,7 @@ from ._stages import (
 __all__ = [
     "DEFAULT_ARCHIVE_PREFIXES",
     "EMBEDDERS",
+    "EDGAR_FILINGS",
     "FREQUENT_MIN_DOCS",
     "FREQUENT_TERM_FRACTION",
     "RAG_INGESTION_REPORT",
@@ -25,8 +45,16 @@ __all__ = [
     "ArchiveSource",
     "Chunk",
     "Document",
+    "EdgarCompany",
+    "EdgarFiling",
+    "EdgarOptions",
+    "EdgarSource",
     "Embedder",
     "ExtractionError",
+    "FilingAccessError",
+    "FilingFetchError",
+    "FilingFetcher",
+    "FilingList",
     "FolderSource",
     "HashingEmbedder",
     "Hit",
@@ -44,7 +72,10 @@ __all__ = [
     "chunk_text",
     "configured_index_path",
     "content_hash",
+    "edgar_source_id",
+    "edgar_tickers",
     "extract_text",
+    "fetch_filings",
     "fts_query",
     "make_embedder",
     "open_retriever",

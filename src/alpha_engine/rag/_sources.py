@@ -2,8 +2,8 @@
 
 A :class:`Source` yields :class:`Document` s in a stable order. A document carries its source id
 (``documents:<relative path>``, ``archive:<artifact key>``), the sha256 of its raw bytes and a
-loader for its text, so an unchanged document is recognised without extracting it again. An EDGAR
-filings source joins later behind the same interface.
+loader for its text, so an unchanged document is recognised without extracting it again. The
+EDGAR filings source (``edgar:<cik>:<accession>``) is in :mod:`._edgar`.
 
 * :class:`FolderSource`: every supported file (:data:`~alpha_engine.rag.SUFFIXES`) under a local
   folder, recursively; hidden files and folders and other suffixes are left out.

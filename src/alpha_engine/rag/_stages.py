@@ -1,11 +1,13 @@
-"""RAGIngestion: bring the embedded RAG index in line with the documents folder and the archive.
+"""RAGIngestion: bring the embedded RAG index in line with the documents folder, the archive and SEC filings.
 
 Hard, batch-class, right after Scanner (upstream §1b row 9; ``skip_rag_ingestion`` skips it).
 
 * **Sources**: the documents folder (``documents_dir``, default ``<workspace>/documents``; text,
   markdown, HTML, PDF, JSON) and the system's archive, the artifact keys under
   ``archive_prefixes``. An absent default folder and absent prefixes are empty sources; a
-  ``documents_dir`` set in the config must exist.
+  ``documents_dir`` set in the config must exist. And SEC EDGAR filings (``[stages.rag-ingestion.edgar]``,
+  :mod:`._edgar`): the recent 10-K, 10-Q and 8-K of the universe's tickers, the Scanner's candidates
+  first; SKIPPED, with the reason in the report and the summary, without an EDGAR identity.
 * **Index**: ``index_path`` (default ``<workspace>/rag/index.sqlite``), ingested incrementally in
   one transaction (:class:`~alpha_engine.rag.RagIndex`). Embedder (``embedder``):
   :class:`WordLlamaEmbedder` (semantic, offline; the default) or :class:`HashingEmbedder`
@@ -13,7 +15,8 @@ Hard, batch-class, right after Scanner (upstream §1b row 9; ``skip_rag_ingestio
 * **Report**: ``rag/{date}/ingestion.json`` (counts, no timings: deterministic); the stage's
   summary adds the wall time. No corpus at all is a warning, not an error.
 * **Shell run** (preflight only): the sources are readable, the index (if any) opens read-only
-  with this code's layout, the embedder loads; nothing is written, the index is not created.
+  with this code's layout, the embedder loads, the EDGAR configuration is valid (no request is
+  made); nothing is written, the index is not created.
 
 The index is written outside the artifact store and does not consult the write fence: a stage
 attempt that lost its lease could still commit one ingestion (each is one transaction, so the
@@ -23,13 +26,23 @@ file is never half-written).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from alpha_engine.pipeline import Compute, FailureClass, PreflightError, Stage, StageContext, StageOutcome
+from alpha_engine.data import CANDIDATES, WEEKLY_CONSTITUENTS
+from alpha_engine.pipeline import (
+    Compute,
+    FailureClass,
+    PreflightError,
+    Stage,
+    StageContext,
+    StageOutcome,
+    optional,
+)
 
 from ._artifacts import RAG_INGESTION_REPORT
+from ._edgar import EDGAR_FILINGS, EdgarOptions
 
 if TYPE_CHECKING:
     from alpha_engine.config import Settings
@@ -59,10 +72,11 @@ class RAGIngestionOptions(BaseModel):
     # Chunk window and overlap, in characters (about 4 per token).
     chunk_size_chars: int = Field(default=1200, ge=200, le=20000)
     chunk_overlap_chars: int = Field(default=200, ge=0)
-    # Dimension of the hashing embedder's vectors.
     # The embedder: "wordllama" (semantic, 64/128/256 dims) or "hashing" (lexical, 8..4096 dims).
     embedder: Literal["wordllama", "hashing"] = "wordllama"
     embedding_dim: int = Field(default=256, ge=8, le=4096)
+    # SEC EDGAR filings ([stages.rag-ingestion.edgar]; needs [data] edgar_identity).
+    edgar: EdgarOptions = EdgarOptions()
 
     @field_validator("archive_prefixes")
     @classmethod
@@ -152,7 +166,10 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
     failure_class = FailureClass.HARD
     compute = Compute.BATCH
     timeout_seconds = 3600
-    description = "Documents folder + archive -> chunked, embedded, hybrid-searchable SQLite index"
+    description = ("Documents folder + archive + SEC EDGAR filings -> chunked, embedded, hybrid-searchable SQLite "
+                   "index; EDGAR SKIPPED without an EDGAR identity")
+    requires = (EDGAR_FILINGS,)
+    consumes = (optional(WEEKLY_CONSTITUENTS), optional(CANDIDATES))  # the EDGAR source's tickers
     produces = (RAG_INGESTION_REPORT,)
 
     @staticmethod
@@ -163,6 +180,7 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
                 ArchiveSource(ctx.artifacts, ctx.options.archive_prefixes)]
 
     def preflight(self, ctx: StageContext[RAGIngestionOptions]) -> None:
+        from ._edgar import check_edgar_inputs
         from ._errors import RagError
         from ._index import RagIndex
 
@@ -171,6 +189,7 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
                 source.check()
         except RagError as exc:
             raise PreflightError(f"RAG source: {exc}") from exc
+        check_edgar_inputs(ctx, ctx.options.edgar)
         path = index_path(ctx)
         if path.exists():
             try:
@@ -189,12 +208,17 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
             raise PreflightError(f"embedder {embedder.name} returned shape {vector.shape}")
 
     def run(self, ctx: StageContext[RAGIngestionOptions]) -> StageOutcome:
+        from ._edgar import edgar_source
         from ._index import RagIndex
 
         options = ctx.options
         embedder = _embedder(options)
         sources = self._sources(ctx)
         with RagIndex(index_path(ctx)) as index:
+            # Every EDGAR request happens here, before the ingestion's transaction; known filings are not fetched.
+            edgar, edgar_report = edgar_source(ctx, options.edgar, index.document_hashes())
+            if edgar is not None:
+                sources.append(edgar)
             stats = index.ingest(sources, embedder, chunk_size=options.chunk_size_chars,
                                  chunk_overlap=options.chunk_overlap_chars)
             documents_total = index.count("documents")
@@ -217,13 +241,23 @@ class RAGIngestion(Stage[RAGIngestionOptions]):
             "contents_total": stats.contents_total,
             "rebuilt": stats.rebuilt,
             "warnings": warnings,
+            "edgar": edgar_report,
         }
         ctx.artifacts.write_json(ctx.key(RAG_INGESTION_REPORT), report)
         ctx.logger.info("RAG ingestion: documents %s, chunks %s, in %.2fs", counts, chunks, stats.seconds)
-        summary: dict[str, int | float] = {f"documents_{k}": v for k, v in counts.items()}
+        summary: dict[str, int | float | str] = {f"documents_{k}": v for k, v in counts.items()}
         summary |= {"chunks_embedded": stats.chunks_embedded, "chunks_total": stats.chunks_total,
                     "seconds": stats.seconds}
-        return StageOutcome(summary=summary, warnings=tuple(warnings))
+        summary |= _edgar_summary(edgar_report)
+        return StageOutcome(summary=summary, warnings=tuple(warnings) + (edgar.warnings if edgar else ()))
+
+
+def _edgar_summary(report: dict[str, Any]) -> dict[str, int | str]:
+    if report["status"] == "skipped":
+        return {"edgar": f"SKIPPED: {report['reason']}"}
+    counts = report["counts"]
+    return {"edgar": "OK", "edgar_fetched": counts["fetched"], "edgar_known": counts["known"],
+            "edgar_failed": counts["failed"]}
 
 
 def _embedder(options: RAGIngestionOptions) -> Embedder:
