@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from ._errors import BacktestInputError
 
-__all__ = ["ACTIONS", "CONVICTIONS", "REGIMES", "SECTOR_RATINGS", "BacktestInputs", "signals_panel",
+__all__ = ["ACTIONS", "CONVICTIONS", "REGIMES", "SECTOR_RATINGS", "BacktestInputs", "close_panel", "signals_panel",
            "synthetic_inputs"]
 
 # Codes of the int8 signal arrays; index = code.
@@ -215,3 +215,19 @@ def synthetic_inputs(n_tickers: int, n_days: int, *, seed: int, n_sectors: int =
     return BacktestInputs(dates=dates, tickers=tuple(f"T{i:04d}" for i in range(n_tickers)), close=close,
                           sector_of=sector_of, sectors=tuple(f"S{i:02d}" for i in range(n_sectors)),
                           index_close=index_close, notes=(f"synthetic panel, seed {seed}",), **arrays)
+
+
+def close_panel(frames: Mapping[str, Any], *, max_fill_days: int = 5) -> tuple[npt.NDArray[np.datetime64],
+                                                                              tuple[str, ...], F64]:
+    """(dates, tickers, close) from per-ticker bar frames (``MarketStore.read_many``, a provider's
+    ``daily_bars``: a DatetimeIndex and a ``Close`` column). Days are the union of the frames'
+    days; a missing close is carried forward at most ``max_fill_days`` days (ref §1.1), then NaN."""
+    import pandas as pd
+
+    if not frames:
+        raise BacktestInputError("close_panel: no bar frames given; read some tickers first")
+    tickers = tuple(sorted(frames))
+    wide = pd.concat({t: frames[t]["Close"].astype("float64") for t in tickers}, axis=1).sort_index()
+    wide = wide.ffill(limit=max_fill_days) if max_fill_days > 0 else wide
+    dates = wide.index.to_numpy().astype("datetime64[D]")
+    return dates, tickers, np.ascontiguousarray(wide.to_numpy(dtype=np.float64))

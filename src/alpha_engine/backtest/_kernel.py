@@ -37,10 +37,9 @@ R_ENTRY, R_RESEARCH_EXIT, R_ATR, R_FALLBACK, R_MOMENTUM, R_TIME_EXIT, R_RESEARCH
 # Integer ledger columns; float columns are price, fee, entry_price.
 O_DECISION, O_FILL, O_TICKER, O_SIDE, O_SHARES, O_REASON, O_ENTRY_DAY = range(7)
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _pearson(returns: np.ndarray, start: int, stop: int, a: int, b: int, min_pairs: int) -> float:
     n = 0
     sum_x = 0.0
@@ -68,7 +67,7 @@ def _pearson(returns: np.ndarray, start: int, stop: int, a: int, b: int, min_pai
     return sxy / math.sqrt(sxx * syy)
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _fill(p: np.ndarray, day: int, decision_day: int, t: int, side: int, n: int, reason: int, mark: np.ndarray,
           shares: np.ndarray, avg_cost: np.ndarray, entry_day: np.ndarray, highest: np.ndarray,
           profit_reduced: np.ndarray, time_reduced: np.ndarray, cash: float, ints: np.ndarray, floats: np.ndarray,
@@ -117,7 +116,7 @@ def _fill(p: np.ndarray, day: int, decision_day: int, t: int, side: int, n: int,
     return cash
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _exit(p: np.ndarray, day: int, close: float, atr: float, mom: float, rel: float, rsi: float, action: int,
           shares: int, avg_cost: float, entry_day: int, highest: float, profit_reduced: bool,
           time_reduced: bool) -> tuple[int, int]:
@@ -149,7 +148,7 @@ def _exit(p: np.ndarray, day: int, close: float, atr: float, mom: float, rel: fl
     return -1, 0
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _entry_weight(p: np.ndarray, n_signals: int, rating: int, conviction: int, upside: float, ddm: float,
                   atr: float, close: float, confidence: float, bear: bool) -> float:
     base = 1.0 / n_signals
@@ -166,10 +165,10 @@ def _entry_weight(p: np.ndarray, n_signals: int, rating: int, conviction: int, u
     weight = min(raw, p[P_BEAR_MAX_POS] if bear else p[P_MAX_POS])
     if atr_adj < 1.0:
         weight = min(weight, base * atr_adj * ddm)
-    return weight
+    return float(weight)
 
 
-@numba.njit(**_JIT)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def simulate_one(p: np.ndarray, tier_threshold: np.ndarray, tier_multiplier: np.ndarray, close: np.ndarray,
                  mark: np.ndarray, atr: np.ndarray, mom: np.ndarray, rel: np.ndarray, rsi: np.ndarray,
                  returns: np.ndarray, signal_day: np.ndarray, regime: np.ndarray, action: np.ndarray,
@@ -323,7 +322,7 @@ def simulate_one(p: np.ndarray, tier_threshold: np.ndarray, tier_multiplier: np.
     return n_orders, n_pending
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def simulate_many(params: np.ndarray, tier_threshold: np.ndarray, tier_multiplier: np.ndarray, close: np.ndarray,
                   mark: np.ndarray, atr: np.ndarray, mom: np.ndarray, rel: np.ndarray, rsi: np.ndarray,
                   returns: np.ndarray, signal_day: np.ndarray, regime: np.ndarray, action: np.ndarray,

@@ -15,7 +15,7 @@ _FLOAT_COLUMNS = ("price", "fee", "entry_price")
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
     both_nan = np.isnan(a) & np.isnan(b)
-    return both_nan | (np.abs(a - b) <= rtol * np.maximum(np.maximum(np.abs(a), np.abs(b)), 1.0))
+    return np.asarray(both_nan | (np.abs(a - b) <= rtol * np.maximum(np.maximum(np.abs(a), np.abs(b)), 1.0)))
 
 
 def parity_differences(expected: BacktestResult, actual: BacktestResult, *, rtol: float = 1e-9,

@@ -74,19 +74,19 @@ def simulate_vectorized(inputs: BacktestInputs, configs: Sequence[ExecutorConfig
                       inputs.confidence, inputs.sector_of, f.enter_start, f.enter_order, nav, cash, invested,
                       ints, floats, blocked, shares, avg_cost, entry_day, counts)
         overflow = []
-        for k, combo in enumerate(todo):
+        for k, combo in enumerate(int(c) for c in todo):
             n_orders = int(counts[k, 0])
             if n_orders > rows:
                 overflow.append(combo)
                 continue
-            i, fl = ints[k, :n_orders], floats[k, :n_orders]
+            led, fl = ints[k, :n_orders], floats[k, :n_orders]
             held = np.flatnonzero(shares[k] > 0)
             results[combo] = BacktestResult(
                 config=configs[combo], dates=inputs.dates, tickers=inputs.tickers, nav=nav[k].copy(),
                 cash=cash[k].copy(), invested=invested[k].copy(),
-                orders=Orders(decision_day=i[:, 0].copy(), fill_day=i[:, 1].copy(), ticker=i[:, 2].copy(),
-                              side=i[:, 3].copy(), shares=i[:, 4].copy(), price=fl[:, 0].copy(),
-                              fee=fl[:, 1].copy(), reason=i[:, 5].copy(), entry_day=i[:, 6].copy(),
+                orders=Orders(decision_day=led[:, 0].copy(), fill_day=led[:, 1].copy(), ticker=led[:, 2].copy(),
+                              side=led[:, 3].copy(), shares=led[:, 4].copy(), price=fl[:, 0].copy(),
+                              fee=fl[:, 1].copy(), reason=led[:, 5].copy(), entry_day=led[:, 6].copy(),
                               entry_price=fl[:, 2].copy()),
                 open_ticker=held.astype(np.int64), open_shares=shares[k, held].copy(),
                 open_avg_cost=avg_cost[k, held].copy(), open_entry_day=entry_day[k, held].copy(),
