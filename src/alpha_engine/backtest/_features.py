@@ -53,22 +53,9 @@ def _forward_fill(close: F64) -> F64:
 
 def _wilder(values: F64, period: int) -> F64:
     """Wilder smoothing down axis 0, skipping NaN inputs (the average carries over)."""
-    out = np.full_like(values, np.nan)
-    average = np.full(values.shape[1], np.nan)
-    total = np.zeros(values.shape[1])
-    count = np.zeros(values.shape[1], np.int64)
-    for day in range(values.shape[0]):
-        value = values[day]
-        ok = ~np.isnan(value)
-        seeding = ok & (count < period)
-        total[seeding] += value[seeding]
-        count[seeding] += 1
-        ready = seeding & (count == period)
-        average[ready] = total[ready] / period
-        smooth = ok & ~seeding
-        average[smooth] = (average[smooth] * (period - 1) + value[smooth]) / period
-        out[day] = average
-    return out
+    from ._kernel import wilder
+
+    return np.asarray(wilder(np.ascontiguousarray(values), period))
 
 
 def _lagged_ratio(close: F64, lag: int) -> F64:
@@ -104,13 +91,12 @@ def market_features(inputs: BacktestInputs, config: ExecutorConfig) -> MarketFea
     else:
         sector_momentum = _sector_mean(momentum, inputs.sector_of, len(inputs.sectors))
     relative = momentum - sector_momentum[:, inputs.sector_of]
-    starts = [0]
-    order: list[npt.NDArray[np.int64]] = []
-    for day in range(close.shape[0]):
-        enters = np.flatnonzero(inputs.action[day] == 1) if inputs.signal_day[day] else np.zeros(0, np.int64)
-        scores = np.nan_to_num(inputs.score[day, enters], nan=-np.inf)
-        order.append(enters[np.argsort(-scores, kind="stable")].astype(np.int64))
-        starts.append(starts[-1] + len(enters))
+    # ENTER signals of signal days, ordered by day, then best score first, then ticker index
+    is_enter = (inputs.action == 1) & inputs.signal_day[:, None]
+    days, tickers = np.nonzero(is_enter)
+    scores = np.nan_to_num(inputs.score[days, tickers], nan=-np.inf)
+    order = np.lexsort((tickers, -scores, days))
+    starts = np.concatenate([[0], np.cumsum(is_enter.sum(axis=1))]).astype(np.int64)
     return MarketFeatures(mark=_forward_fill(close), atr=atr, momentum=momentum, relative_momentum=relative,
-                          rsi=rsi, returns=_lagged_ratio(close, 1), enter_start=np.asarray(starts, np.int64),
-                          enter_order=np.concatenate(order) if order else np.zeros(0, np.int64))
+                          rsi=rsi, returns=_lagged_ratio(close, 1), enter_start=starts,
+                          enter_order=tickers[order].astype(np.int64))

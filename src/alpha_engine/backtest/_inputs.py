@@ -212,7 +212,8 @@ def synthetic_inputs(n_tickers: int, n_days: int, *, seed: int, n_sectors: int =
         arrays["confidence"][day] = np.where(rng.random(n_tickers) < 0.3, np.nan, rng.uniform(0.0, 1.0, n_tickers))
     dates = np.busday_offset(np.datetime64("2015-01-02", "D"), np.arange(n_days), roll="forward")
     index_close = 100.0 * np.exp(np.cumsum(rng.standard_normal(n_days) * 0.01 + 0.0003))
-    return BacktestInputs(dates=dates, tickers=tuple(f"T{i:04d}" for i in range(n_tickers)), close=close,
+    return BacktestInputs(dates=dates, tickers=tuple(f"T{i:04d}" for i in range(n_tickers)),
+                          close=np.ascontiguousarray(close),
                           sector_of=sector_of, sectors=tuple(f"S{i:02d}" for i in range(n_sectors)),
                           index_close=index_close, notes=(f"synthetic panel, seed {seed}",), **arrays)
 

@@ -340,3 +340,28 @@ def simulate_many(params: np.ndarray, tier_threshold: np.ndarray, tier_multiplie
             entry_day[c])
         counts[c, 0] = n_orders
         counts[c, 1] = unfilled
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def wilder(values: np.ndarray, period: int) -> np.ndarray:
+    """Wilder smoothing down axis 0 of a (D, T) array: seeded with the mean of the first ``period``
+    finite values, then ``(previous * (period - 1) + value) / period``; a NaN input leaves the
+    average unchanged (the output is NaN until seeded)."""
+    n_days, n_tickers = values.shape
+    out = np.empty((n_days, n_tickers))
+    average = np.full(n_tickers, np.nan)
+    total = np.zeros(n_tickers)
+    count = np.zeros(n_tickers, np.int64)
+    for day in range(n_days):
+        for t in range(n_tickers):
+            value = values[day, t]
+            if not math.isnan(value):
+                if count[t] < period:
+                    total[t] += value
+                    count[t] += 1
+                    if count[t] == period:
+                        average[t] = total[t] / period
+                else:
+                    average[t] = (average[t] * (period - 1) + value) / period
+            out[day, t] = average[t]
+    return out
