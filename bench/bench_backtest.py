@@ -27,7 +27,7 @@ import json, sys, time
 start = time.perf_counter()
 from alpha_engine.backtest import ExecutorConfig, backtest_statistics, simulate_vectorized, synthetic_inputs
 imported = time.perf_counter()
-inputs = synthetic_inputs(%d, %d, seed=%d)
+inputs = synthetic_inputs(int(sys.argv[1]), int(sys.argv[2]), seed=int(sys.argv[3]))
 built = time.perf_counter()
 (result,) = simulate_vectorized(inputs, [ExecutorConfig()])
 simulated = time.perf_counter()
@@ -36,19 +36,19 @@ done = time.perf_counter()
 print(json.dumps({"import_s": imported - start, "panel_s": built - imported, "first_run_s": simulated - built,
                   "stats_s": done - simulated, "cold_s": (imported - start) + (done - built),
                   "orders": len(result.orders)}))
-""" % (N_TICKERS, N_DAYS, SEED)
+"""
 
 _SWEEP = r"""
-import json, resource, time
+import json, resource, sys, time
 import numpy as np
 from alpha_engine.backtest import ExecutorConfig, market_features, nav_statistics, simulate_vectorized, synthetic_inputs
-inputs = synthetic_inputs(%d, %d, seed=%d)
+inputs = synthetic_inputs(int(sys.argv[1]), int(sys.argv[2]), seed=int(sys.argv[3]))
 grid = [ExecutorConfig(atr_multiplier=float(k), time_decay_exit_days=int(h), time_decay_reduce_days=min(7, int(h)))
         for k in np.linspace(1.5, 6.0, 10) for h in np.linspace(5, 50, 10).round()]
 simulate_vectorized(inputs, grid[:2])  # load the compiled kernel
 rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 times = []
-for _ in range(%d):
+for _ in range(int(sys.argv[4])):
     start = time.perf_counter()
     features = market_features(inputs, grid[0])
     results = simulate_vectorized(inputs, grid, features)
@@ -61,8 +61,9 @@ print(json.dumps({"times_s": times, "combos": len(grid), "orders": sum(len(r.ord
 """
 
 
-def _child(code: str, env: dict[str, str] | None = None) -> dict[str, object]:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+def _child(code: str, *args: object, env: dict[str, str] | None = None) -> dict[str, object]:
+    argv = [str(a) for a in (N_TICKERS, N_DAYS, SEED, *args)]
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True,
                          env={**os.environ, **(env or {})})
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -89,7 +90,7 @@ def main() -> None:
                                              "load": os.getloadavg()}, "panel": [N_TICKERS, N_DAYS, SEED]}
     print(f"panel: {N_TICKERS} tickers x {N_DAYS} days (seed {SEED}); load {os.getloadavg()[0]:.2f}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as empty_cache:
-        report["cold_empty_numba_cache"] = _child(_COLD, {"NUMBA_CACHE_DIR": empty_cache})
+        report["cold_empty_numba_cache"] = _child(_COLD, env={"NUMBA_CACHE_DIR": empty_cache})
     report["cold_warm_numba_cache"] = _child(_COLD)
     inputs = synthetic_inputs(N_TICKERS, N_DAYS, seed=SEED)
     config = ExecutorConfig()
@@ -115,7 +116,7 @@ def main() -> None:
         report["scalar_s"] = time.perf_counter() - start
         assert_parity(scalar, result)
         report["parity"] = "scalar == vectorized (orders, NAV to 1e-9)"
-    report["sweep"] = _child(_SWEEP % (N_TICKERS, N_DAYS, SEED, args.sweep_runs))
+    report["sweep"] = _child(_SWEEP, args.sweep_runs)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, default=str))
     _print(report)
