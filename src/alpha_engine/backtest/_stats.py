@@ -135,13 +135,14 @@ def backtest_statistics(result: BacktestResult, index_close: F64 | None = None, 
     if index_close is not None:
         filled = _forward_filled(index_close)
         index_returns = np.nan_to_num(np.concatenate([[0.0], filled[1:] / filled[:-1] - 1.0]), nan=0.0)
-    samples = returns[stationary_bootstrap_indices(n_days, n_bootstrap, block_length, seed)]
+    resample = stationary_bootstrap_indices(n_days, n_bootstrap, block_length, seed)
+    samples = returns[resample]
     active = math.nan
     active_ci = (math.nan, math.nan)
     if index_returns is not None:
         excess = returns - index_returns
         active = float(excess.mean() * TRADING_DAYS)
-        resampled = excess[stationary_bootstrap_indices(n_days, n_bootstrap, block_length, seed)]
+        resampled = excess[resample]  # the same days as the return samples: paired
         active_ci = _interval(resampled.mean(axis=1) * TRADING_DAYS)
     orders = result.orders
     sells = orders.side < 0
