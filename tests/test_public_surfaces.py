@@ -111,6 +111,14 @@ EXPORTS = {
         "factor_score", "find_dry_run_marker", "handle_population", "llm_backend", "load_sector_map", "quarantine",
         "read_regime_prior", "resolve_llm", "retrieve", "run_research", "truncate_snapshot",
     ],
+    "alpha_engine.backtest": [
+        "ACTIONS", "ATR_METHOD", "BLOCK_REASONS", "BacktestError", "BacktestInputError", "BacktestInputs",
+        "BacktestResult", "BacktestStatistics", "CONVICTIONS", "DrawdownTier", "ExecutorConfig", "MarketFeatures",
+        "ORDER_REASONS", "Orders", "ParityError", "REGIMES", "SECTOR_RATINGS", "SELL_REASONS", "assert_parity",
+        "backtest_statistics", "close_panel", "market_features", "nav_statistics", "parity_differences",
+        "signals_panel", "simulate_scalar", "simulate_vectorized", "stationary_bootstrap_indices",
+        "synthetic_inputs",
+    ],
     "alpha_engine.health": [
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
@@ -130,7 +138,7 @@ EXPORTS = {
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
         "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health",
-        "alpha_engine.rag")
+        "alpha_engine.rag", "alpha_engine.backtest")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))
