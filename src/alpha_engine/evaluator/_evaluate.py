@@ -51,7 +51,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _verdict(scorecard: Mapping[str, Any], modules: Mapping[str, Any]) -> str:
+def _verdict(scorecard: Mapping[str, Any], modules: Mapping[str, Any], primary: int) -> str:
     parts: list[str] = []
     overall = scorecard["overall"]
     if overall["score"] is None:
@@ -72,11 +72,10 @@ def _verdict(scorecard: Mapping[str, Any], modules: Mapping[str, Any]) -> str:
                          f"({d['graded_on']}): {skill}.")
     quality = modules["signal_quality"]
     if quality.status in ("ok", "degraded"):
-        for h, s in quality.data["horizons"].items():
-            if "hit_rate" in s:
-                parts.append(f"Buy candidates beat the index {s['hit_rate']:.0%} of the time at {h} sessions "
-                             f"(95% CI {s['ci_low']:.0%}-{s['ci_high']:.0%}, n={s['n']}).")
-                break
+        s = quality.data["horizons"].get(str(primary), {})
+        if "hit_rate" in s:
+            parts.append(f"Buy candidates beat the index {s['hit_rate']:.0%} of the time at {primary} sessions "
+                         f"(95% CI {s['ci_low']:.0%}-{s['ci_high']:.0%}, n={s['n']}).")
     troubled = [f"{name} {m.status}" for name, m in modules.items() if m.status in ("skipped", "error")]
     if troubled:
         parts.append(f"Not assessed: {', '.join(troubled)} (reasons below).")
@@ -99,7 +98,7 @@ def evaluate(inputs: EvaluationInputs, logger: logging.Logger | logging.LoggerAd
                    "signal_dates": int(signals["signal_date"].nunique()),
                    "prediction_dates": int(predictions["signal_date"].nunique()),
                    "spacing_sessions": inputs.spacing},
-        "verdict": _verdict(scorecard, tracker.reports),
+        "verdict": _verdict(scorecard, tracker.reports, inputs.options.primary_horizon),
         "status": "ok" if all(r.status == "ok" for r in tracker.reports.values()) else "degraded",
         "completeness": tracker.counts(),
         "scorecard": scorecard,

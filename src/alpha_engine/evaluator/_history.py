@@ -132,7 +132,7 @@ def forward_outcomes(events: pd.DataFrame, closes: pd.DataFrame, index: pd.Serie
     has_entry = entry_pos < len(sessions)
     out["entry_date"] = [sessions[p].date().isoformat() if ok else None for p, ok in zip(entry_pos, has_entry, strict=True)]
     columns = {t: i for i, t in enumerate(prices.columns)}
-    col = np.array([columns.get(t, -1) for t in out["ticker"]])
+    col = np.array([columns.get(t, -1) for t in out["ticker"]], dtype=np.int64)
     matrix = prices.to_numpy(dtype=float)
     for h in horizons:
         exit_pos = entry_pos + h

@@ -164,7 +164,7 @@ def veto_analysis(inputs: EvaluationInputs) -> ModuleResult:
     data["dollar_value"] = {"vetoed_buy_candidates": int(len(flagged)), "position_usd": size,
                             "losses_avoided_usd": float(np.clip(-alpha, 0, None).sum() * size),
                             "alpha_forgone_usd": float(np.clip(alpha, 0, None).sum() * size),
-                            "net_usd": float(-alpha.sum() * size)}
+                            "net_usd": float(-alpha.sum() * size) + 0.0}
     degraded = []
     if not tested:
         degraded.append(f"no threshold reaches {options.min_vetoes} vetoes: no precision is stated")

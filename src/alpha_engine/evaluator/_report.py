@@ -25,7 +25,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;bord
 table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}
 th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .grade{font-weight:700}.st-ok{color:#1a7f37}.st-degraded{color:#9a6700}.st-skipped{color:#57606a}.st-error{color:#cf222e}
-figure{margin:1rem 0}figcaption{font-size:.88rem;color:#57606a}.plots{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+figure{margin:1rem 0;min-width:0}figure svg{max-width:100%;height:auto;display:block}figcaption{font-size:.88rem;color:#57606a}.plots{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 .muted{color:#57606a;font-size:.9rem}
 """
 
@@ -95,6 +95,8 @@ def _grades_plot(history: Sequence[Mapping[str, Any]]) -> str:
     for key, color in (("overall", "#1b1f24"), ("research", "#0969da"), ("predictor", "#8250df"), ("executor", "#1a7f37")):
         values = np.array([e.get(key) if e.get(key) is not None else np.nan for e in history], dtype=float)
         ax.plot(dates, values, marker="o", markersize=4, label=key, color=color)
+    if len(dates) == 1:  # one week: a month either side, not matplotlib's default of years
+        ax.set_xlim(dates[0] - np.timedelta64(30, "D"), dates[0] + np.timedelta64(30, "D"))
     for floor in (90, 65, 42, 20):
         ax.axhline(floor, color="#d0d7de", linewidth=0.8)
     ax.set_ylim(0, 100)
