@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from evaluator_support import settings_for  # noqa: F401  (same helpers as the stage tests)
-
 REPORT = "artifacts/evaluator/2022-12-31/report.html"
 CHROMIUM = next((p for name in ("chromium", "chromium-browser", "google-chrome") if (p := shutil.which(name))), None)
 pytestmark = pytest.mark.skipif(
