@@ -119,6 +119,15 @@ EXPORTS = {
         "signals_panel", "simulate_scalar", "simulate_vectorized", "stationary_bootstrap_indices",
         "synthetic_inputs",
     ],
+    "alpha_engine.evaluator": [
+        "BACKTEST_STATS_KEY", "CompletenessTracker", "EVALUATION", "EVALUATION_REPORT", "EvaluationInputs", "Evaluator",
+        "EvaluatorError", "EvaluatorInputError", "EvaluatorOptions", "GRADE_HISTORY", "History", "InsufficientDataError",
+        "LookAheadError", "MODULES", "MODULE_STATUSES", "ModuleReport", "ModuleResult", "SkipModule",
+        "benjamini_hochberg", "check_outcome_alignment", "compute_scorecard", "evaluate", "expected_calibration_error",
+        "forward_outcomes", "grade_component", "hac_mean_interval", "ic_to_grade", "letter", "lift_to_grade",
+        "load_history", "pct_to_grade", "proportion_pvalue", "rank_ic", "reliability_table", "render_report",
+        "update_grade_history", "wilson_interval",
+    ],
     "alpha_engine.health": [
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
@@ -138,7 +147,7 @@ EXPORTS = {
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
         "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health",
-        "alpha_engine.rag", "alpha_engine.backtest")
+        "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alpha_engine.data import DataPhase1, DataPhase2, MorningEnrich, Scanner, check_data_settings
+from alpha_engine.evaluator import Evaluator
 from alpha_engine.health import SaturdayHealthCheck
 from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
 from alpha_engine.predictor import DriftDetection, PredictorTraining
@@ -37,6 +38,7 @@ SATURDAY_GRAPH = StageGraph(
         ParallelGroup("ResearchPredictorParallel", (Branch("Research", (Research, DataPhase2)),
                                                     Branch("Predictor", (PredictorTraining,)))),
         DriftDetection,
+        Evaluator,  # the backtest family and Parity join between DriftDetection and Evaluator
         SaturdayHealthCheck,
     ),
 )
