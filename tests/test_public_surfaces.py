@@ -113,11 +113,12 @@ EXPORTS = {
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
     "alpha_engine.rag": [
-        "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "Document", "Embedder", "ExtractionError",
-        "FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "FolderSource", "HashingEmbedder", "Hit",
-        "IngestionStats", "RAGIngestion", "RAGIngestionOptions", "RAG_INGESTION_REPORT", "RRF_K", "RagError",
-        "RagIndex", "RagIndexError", "RagRetriever", "SUFFIXES", "Source", "SourceError", "chunk_id",
-        "chunk_text", "configured_index_path", "content_hash", "extract_text", "fts_query", "open_retriever",
+        "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "DEFAULT_DSN_ENV", "Document", "Embedder",
+        "ExtractionError", "FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "FolderSource", "HashingEmbedder", "Hit",
+        "IngestionStats", "PostgresRagIndex", "RAGIngestion", "RAGIngestionOptions", "RAG_INGESTION_REPORT",
+        "RRF_K", "RagBackend", "RagError", "RagIndex", "RagIndexError", "RagRetriever", "SUFFIXES", "Source",
+        "SourceError", "chunk_id", "chunk_text", "configured_index_path", "content_hash", "extract_text",
+        "fts_query", "open_index", "open_retriever",
     ],
 }
 
