@@ -164,11 +164,11 @@ class PostgresRagIndex:
             installed = self._db.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
             created = self._db.execute("SELECT to_regclass(%s)", (f"{self.schema}.meta",)).fetchone()
             if created is not None and created[0] is None:
-                if self.read_only:
-                    return  # not created yet: an empty index (``exists`` False)
                 if installed is None and not self._db.execute(
                         "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone():
                     raise RagIndexError(_missing_pgvector(self.location))
+                if self.read_only:
+                    return  # not created yet: an empty index (``exists`` False)
                 with self._db.transaction():
                     self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"alpha_engine.rag:{self.schema}",))
                     self._db.execute("CREATE EXTENSION IF NOT EXISTS vector")
