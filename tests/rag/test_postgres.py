@@ -209,3 +209,17 @@ def test_ingesting_the_same_folder_into_both_backends_gives_the_same_chunks(pg_d
             index.ingest([source], embedder, chunk_size=400, chunk_overlap=50)
         assert lite.chunk_ids() == pg.chunk_ids() and lite.document_hashes() == pg.document_hashes()
         assert lite.meta() | {"schema_version": "1"} == pg.meta()
+
+
+def test_a_bulk_load_builds_the_hnsw_index_once_and_search_finds_the_planted_text(pg_dsn: str) -> None:
+    from test_frequent_terms import Texts, corpus
+
+    embedder = HashingEmbedder()
+    with PostgresRagIndex(pg_dsn) as index:
+        index.ingest([Texts(corpus(1200))], embedder, chunk_size=200, chunk_overlap=20)  # over _BULK new texts
+        assert index.count("contents") == 1200
+        (definition,) = index._db.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'contents_hnsw'").fetchone()
+        assert "hnsw" in definition and "vector_cosine_ops" in definition
+        hits = index.search("serial125 delta", embedder, k=3)
+        assert hits[0].source_id == "texts:0125" and hits[0].vector_rank == 1 and hits[0].lexical_rank == 1
+        index.check_integrity()

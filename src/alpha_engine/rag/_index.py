@@ -61,7 +61,8 @@ if TYPE_CHECKING:
     from ._embedding import Embedder
     from ._sources import Source
 
-__all__ = ["FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "SCHEMA_VERSION", "RagIndex", "fts_query"]
+__all__ = ["FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "SCHEMA_VERSION", "RagIndex", "fts_query",
+           "select_by_frequency"]
 
 SCHEMA_VERSION = "1"
 # BM25 query terms: a term in more than FREQUENT_TERM_FRACTION of the texts (and in more than
@@ -86,6 +87,19 @@ CREATE VIRTUAL TABLE IF NOT EXISTS contents_fts USING fts5(
     text, content = 'contents', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2');
 """
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # as FTS5's unicode61 splits words
+
+
+def select_by_frequency(words: list[str], docs: list[int], total: int) -> list[str]:
+    """Rules 2 and 3 of :meth:`RagIndex.lexical_terms`: of ``words`` (in ``docs[i]`` of ``total``
+    texts each), those a lexical search matches. Shared with the Postgres backend."""
+    if total <= FREQUENT_MIN_DOCS:
+        return words
+    weighted = [(w, d) for w, d in zip(words, docs, strict=True) if d <= max(total / 2, FREQUENT_MIN_DOCS)]
+    frequent = max(FREQUENT_TERM_FRACTION * total, FREQUENT_MIN_DOCS)
+    rare = [w for w, d in weighted if d <= frequent]
+    if rare or not weighted:
+        return rare
+    return [min(weighted, key=lambda item: item[1])[0]]
 
 
 def fts_query(text: str) -> str:
@@ -326,12 +340,7 @@ class RagIndex:
         if total <= FREQUENT_MIN_DOCS:
             return content
         docs = [frequencies.get(term, 0) if term is not None else 0 for term in self._terms(content)]
-        weighted = [(w, d) for w, d in zip(content, docs, strict=True) if d <= max(total / 2, FREQUENT_MIN_DOCS)]
-        frequent = max(FREQUENT_TERM_FRACTION * total, FREQUENT_MIN_DOCS)
-        rare = [w for w, d in weighted if d <= frequent]
-        if rare or not weighted:
-            return rare
-        return [min(weighted, key=lambda item: item[1])[0]]
+        return select_by_frequency(content, docs, total)
 
     def lexical_search(self, query: str, limit: int) -> list[int]:
         """Content ids of the ``limit`` best texts by FTS5 BM25 over :meth:`lexical_terms`, best first."""

@@ -24,12 +24,14 @@ id). The two legs differ from SQLite's:
   number of candidates). HNSW is *approximate*: on a large index a true neighbour can be missed,
   where the SQLite backend's brute force is exact. Texts with cosine similarity <= 0 are left out,
   as in SQLite;
-* lexical: Postgres full-text search, the query's words (English function words left out, as in
-  SQLite) OR-ed in a ``tsquery`` and ranked by ``ts_rank_cd`` (cover density). **This is not
-  BM25**: ``ts_rank_cd`` has no inverse document frequency and no length saturation, so on the
-  same texts the lexical order can differ from the SQLite backend's FTS5 ``bm25()``, and the
-  frequent-word rule of ``RagIndex.lexical_terms`` (which needs FTS5's document frequencies) is
-  not applied.
+* lexical: Postgres full-text search, the query's words OR-ed in a ``tsquery`` and ranked by
+  ``ts_rank_cd`` (cover density). **This is not BM25**: ``ts_rank_cd`` has no inverse document
+  frequency and no length saturation, so on the same texts the lexical order can differ from the
+  SQLite backend's FTS5 ``bm25()``. Which words are matched follows the SQLite index's rules
+  (:meth:`PostgresRagIndex.lexical_terms`), document frequencies coming from ``ts_stat``.
+
+Ingestion of many new texts (a first load) drops the HNSW index and builds it once at the end,
+in the same transaction.
 
 A read-only open (the preflight, retrievers) sets ``default_transaction_read_only``: the server
 refuses any write. It creates nothing; an index not created yet opens as an empty one
@@ -58,6 +60,7 @@ from ._backend import (
 )
 from ._embedding import STOP_WORDS
 from ._errors import RagIndexError
+from . import _index
 
 if TYPE_CHECKING:
 
@@ -73,6 +76,8 @@ SCHEMA_VERSION = "1"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits only: nothing tsquery reads as an operator
 _TS_CONFIG = "english"
+_HNSW = "CREATE INDEX contents_hnsw ON {s}.contents USING hnsw (embedding vector_cosine_ops)"
+_BULK = 1000  # new texts from which an ingestion rebuilds the HNSW index rather than inserting into it
 
 _TABLES = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -142,6 +147,7 @@ class PostgresRagIndex:
         self.location = f"{redacted_dsn(dsn)} schema {schema}"
         self.exists = False
         self._ef_search = 0
+        self._doc_freq: tuple[int, dict[str, int]] | None = None
         options = "-c default_transaction_read_only=on" if read_only else ""
         try:
             self._db = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout, options=options)
@@ -286,13 +292,14 @@ class PostgresRagIndex:
                                                           (gone,)).rowcount
                         self._db.execute(f"DELETE FROM {s}.documents WHERE source_id = ANY(%s)".encode(), (gone,))
                     chunks = [c for _, cs in plan.todo for c in cs]
-                    embedded = self._store_contents(chunks, embedder)
+                    embedded = self._store_contents(chunks, embedder, current.get("dim") is None or plan.reembed)
                     self._store_chunks(plan.todo, chunks)
                     chunks_written = len(chunks)
                     self._db.execute(f"DELETE FROM {s}.contents t WHERE NOT EXISTS "
                                      f"(SELECT 1 FROM {s}.chunks c WHERE c.content_id = t.id)".encode())
                     if fence is not None:
                         fence.check(self.location, FENCED_KEY)
+                self._doc_freq = None
             except psycopg.Error as exc:
                 raise RagIndexError(f"RAG index {self.location}: ingestion failed and was rolled back: "
                                     f"{_first_line(exc)}") from exc
@@ -309,21 +316,31 @@ class PostgresRagIndex:
         for statement in (f"DELETE FROM {s}.chunks", f"DELETE FROM {s}.contents",
                           f"DROP INDEX IF EXISTS {s}.contents_hnsw",
                           f"ALTER TABLE {s}.contents ALTER COLUMN embedding TYPE vector({int(dim)})",
-                          f"CREATE INDEX contents_hnsw ON {s}.contents USING hnsw (embedding vector_cosine_ops)"):
+                          _HNSW.format(s=s)):
             self._db.execute(statement.encode())
 
-    def _store_contents(self, chunks: list[Chunk], embedder: Embedder) -> int:
+    def _store_contents(self, chunks: list[Chunk], embedder: Embedder, empty: bool) -> int:
+        """Embed and store the texts not stored yet. A bulk load (``_BULK`` texts or more, and at
+        least as many as the index holds) drops the HNSW index and builds it again afterwards:
+        building a graph once is much faster than inserting into it row by row."""
         s = self.schema
         fresh = distinct_texts(chunks)
         present = {str(r[0]) for r in self._db.execute(
             f"SELECT content_hash FROM {s}.contents WHERE content_hash = ANY(%s)".encode(), (list(fresh),))}
         missing = {h: t for h, t in fresh.items() if h not in present}
+        held = 0 if empty else self.count("contents")
+        bulk = len(missing) >= max(_BULK, held)
+        if bulk:
+            self._db.execute(f"DROP INDEX IF EXISTS {s}.contents_hnsw".encode())
         with self._db.cursor() as cur, cur.copy(
                 f"COPY {s}.contents (content_hash, text, embedding) FROM STDIN WITH (FORMAT BINARY)".encode()) as copy:
             copy.set_types(["text", "text", "vector"])
             for batch, vectors in embedded_batches(embedder, missing):
                 for h, vector in zip(batch, vectors, strict=True):
                     copy.write_row((h, missing[h], vector))
+        if bulk:
+            self._db.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            self._db.execute(_HNSW.format(s=s).encode())
         return len(missing)
 
     def _store_chunks(self, todo: list[tuple[Any, list[Chunk]]], chunks: list[Chunk]) -> None:
@@ -357,11 +374,33 @@ class PostgresRagIndex:
                           (vector, vector, limit))
         return [int(i) for i, d in sorted(rows, key=lambda r: (r[1], r[0])) if d < 1.0]
 
+    def _document_frequencies(self) -> tuple[int, dict[str, int]]:
+        """The number of texts and, per lexeme, the number of texts holding it (``ts_stat`` over the
+        stored ``tsvector`` s: a full scan, so read once per opened index and again after an ingestion)."""
+        if self._doc_freq is None:
+            total = self.count("contents")
+            rows = self._rows("SELECT word, ndoc FROM ts_stat('SELECT tsv FROM {s}.contents')") if total else []
+            self._doc_freq = (total, {str(w): int(n) for w, n in rows})
+        return self._doc_freq
+
     def lexical_terms(self, query: str) -> list[str]:
-        """The words of ``query`` the full-text leg matches: English function words are left out
-        when another word remains (Postgres's ``english`` configuration drops them anyway)."""
+        """The words of ``query`` the full-text leg matches, by the SQLite index's rules
+        (``RagIndex.lexical_terms``): English function words are left out when another word
+        remains, and with more than ``FREQUENT_MIN_DOCS`` texts, words too frequent in the index
+        are left out (document frequencies from ``ts_stat``; a word's lexeme by the ``english``
+        configuration). ``ts_rank_cd`` scores every text a word matches: this is what keeps a
+        query of common words fast."""
         words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
-        return [w for w in words if w not in STOP_WORDS] or words
+        content = [w for w in words if w not in STOP_WORDS] or words
+        if not content:
+            return []
+        total, frequencies = self._document_frequencies()
+        if total <= _index.FREQUENT_MIN_DOCS:  # (read at call time: the tests lower it)
+            return content
+        lexemes = self._rows(f"SELECT (SELECT min(lexeme) FROM unnest(to_tsvector('{_TS_CONFIG}', w))) "
+                             "FROM unnest(%s::text[]) WITH ORDINALITY AS t(w, i) ORDER BY i", (content,))
+        docs = [frequencies.get(str(lexeme), 0) if lexeme is not None else 0 for (lexeme,) in lexemes]
+        return _index.select_by_frequency(content, docs, total)
 
     def lexical_search(self, query: str, limit: int) -> list[int]:
         """Content ids of the ``limit`` best texts by ``ts_rank_cd`` over :meth:`lexical_terms`
