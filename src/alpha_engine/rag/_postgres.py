@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _index
 from ._backend import (
     FENCED_KEY,
     RRF_K,
@@ -60,7 +61,6 @@ from ._backend import (
 )
 from ._embedding import STOP_WORDS
 from ._errors import RagIndexError
-from . import _index
 
 if TYPE_CHECKING:
 
