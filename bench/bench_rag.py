@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -200,6 +201,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still stops its server
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         opener = (sqlite_opener(Path(tmp)) if args.backend == "sqlite"
                   else stack.enter_context(postgres_opener()))

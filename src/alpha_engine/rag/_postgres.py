@@ -30,8 +30,8 @@ id). The two legs differ from SQLite's:
   SQLite backend's FTS5 ``bm25()``. Which words are matched follows the SQLite index's rules
   (:meth:`PostgresRagIndex.lexical_terms`), document frequencies coming from ``ts_stat``.
 
-Ingestion of many new texts (a first load) drops the HNSW index and builds it once at the end,
-in the same transaction.
+Ingestion of many new texts (a first load) drops the HNSW and GIN indexes and builds them once
+at the end, in the same transaction.
 
 A read-only open (the preflight, retrievers) sets ``default_transaction_read_only``: the server
 refuses any write. It creates nothing; an index not created yet opens as an empty one
@@ -77,6 +77,7 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits only: nothing tsquery reads as an operator
 _TS_CONFIG = "english"
 _HNSW = "CREATE INDEX contents_hnsw ON {s}.contents USING hnsw (embedding vector_cosine_ops)"
+_GIN = "CREATE INDEX contents_tsv ON {s}.contents USING gin (tsv)"
 _BULK = 1000  # new texts from which an ingestion rebuilds the HNSW index rather than inserting into it
 
 _TABLES = """
@@ -321,8 +322,8 @@ class PostgresRagIndex:
 
     def _store_contents(self, chunks: list[Chunk], embedder: Embedder, empty: bool) -> int:
         """Embed and store the texts not stored yet. A bulk load (``_BULK`` texts or more, and at
-        least as many as the index holds) drops the HNSW index and builds it again afterwards:
-        building a graph once is much faster than inserting into it row by row."""
+        least as many as the index holds) drops the HNSW and GIN indexes and builds them again
+        afterwards: building an index once is much faster than inserting into it row by row."""
         s = self.schema
         fresh = distinct_texts(chunks)
         present = {str(r[0]) for r in self._db.execute(
@@ -331,7 +332,8 @@ class PostgresRagIndex:
         held = 0 if empty else self.count("contents")
         bulk = len(missing) >= max(_BULK, held)
         if bulk:
-            self._db.execute(f"DROP INDEX IF EXISTS {s}.contents_hnsw".encode())
+            for name in ("contents_hnsw", "contents_tsv"):
+                self._db.execute(f"DROP INDEX IF EXISTS {s}.{name}".encode())
         with self._db.cursor() as cur, cur.copy(
                 f"COPY {s}.contents (content_hash, text, embedding) FROM STDIN WITH (FORMAT BINARY)".encode()) as copy:
             copy.set_types(["text", "text", "vector"])
@@ -341,6 +343,7 @@ class PostgresRagIndex:
         if bulk:
             self._db.execute("SET LOCAL maintenance_work_mem = '512MB'")
             self._db.execute(_HNSW.format(s=s).encode())
+            self._db.execute(_GIN.format(s=s).encode())
         return len(missing)
 
     def _store_chunks(self, todo: list[tuple[Any, list[Chunk]]], chunks: list[Chunk]) -> None:
