@@ -248,13 +248,20 @@ def _runs_as(install: PgInstall, as_user: dict[str, Any], cwd: Path) -> bool:
 def _copied(install: PgInstall, root: Path) -> PgInstall:
     """A copy of an install the unprivileged user can read (under ``root``, which it owns); postgres
     finds its share and library directories relative to its binary."""
+    # (the copy is made only when the user cannot run the install where it is: a virtualenv under
+    # a directory private to root, say)
     top = install.bindir.parent
     if not (install.sharedir.is_relative_to(top) and install.pkglibdir.is_relative_to(top)):
         raise ServerStartError(f"{install.origin} ({install.bindir}) cannot be run by {UNPRIVILEGED_USER} and is "
                                "not relocatable: make its directories readable by other users")
-    target = root / "install"
+    # Wheel-built binaries find their vendored libraries through an RPATH relative to themselves
+    # ($ORIGIN/../../../<dist>.libs): keep the install's parent directory and the *.libs beside it.
+    base = root / "install"
+    target = base / top.parent.name / top.name
     shutil.copytree(top, target, symlinks=True)
-    for directory, _, files in os.walk(target):
+    for libs in top.parent.parent.glob("*.libs"):
+        shutil.copytree(libs, base / libs.name, symlinks=True)
+    for directory, _, files in os.walk(base):
         os.chmod(directory, 0o755)
         for name in files:
             path = os.path.join(directory, name)
