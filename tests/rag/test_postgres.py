@@ -223,3 +223,27 @@ def test_a_bulk_load_builds_the_hnsw_index_once_and_search_finds_the_planted_tex
         hits = index.search("serial125 delta", embedder, k=3)
         assert hits[0].source_id == "texts:0125" and hits[0].vector_rank == 1 and hits[0].lexical_rank == 1
         index.check_integrity()
+
+
+def test_the_match_budget_keeps_the_rarest_words_in_query_order() -> None:
+    from alpha_engine.rag._postgres import within_match_budget
+
+    assert within_match_budget(["a", "b", "c"], [900, 50, 1200], 1000) == ["a", "b"]
+    assert within_match_budget(["a", "b", "c"], [900, 50, 1200], 10) == ["b"]  # the rarest always stays
+    assert within_match_budget(["a", "b"], [5, 5], 5) == ["a"]  # ties: the first
+    assert within_match_budget(["a", "zzz"], [3000, 0], 2000) == ["zzz"]
+    assert within_match_budget([], [], 10) == []
+
+
+def test_a_postgres_index_ranks_at_most_the_budget_of_texts(pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_frequent_terms import Texts, corpus
+
+    from alpha_engine.rag import _index, _postgres
+
+    monkeypatch.setattr(_index, "FREQUENT_MIN_DOCS", 10)
+    with PostgresRagIndex(pg_dsn) as index:
+        index.ingest([Texts(corpus())], HashingEmbedder(), chunk_size=200, chunk_overlap=20)
+        assert index.lexical_terms("delta serial7 filler3") == ["delta", "serial7"]  # filler3: in 1/7 of texts
+        monkeypatch.setattr(_postgres, "LEXICAL_MATCH_BUDGET", 1)
+        assert index.lexical_terms("serial7 delta") == ["serial7"]
+        assert index.lexical_search("serial7 delta", 10) == index.lexical_search("serial7", 10)

@@ -28,7 +28,8 @@ id). The two legs differ from SQLite's:
   ``ts_rank_cd`` (cover density). **This is not BM25**: ``ts_rank_cd`` has no inverse document
   frequency and no length saturation, so on the same texts the lexical order can differ from the
   SQLite backend's FTS5 ``bm25()``. Which words are matched follows the SQLite index's rules
-  (:meth:`PostgresRagIndex.lexical_terms`), document frequencies coming from ``ts_stat``.
+  (document frequencies from ``ts_stat``), then a budget of texts to rank
+  (:meth:`PostgresRagIndex.lexical_terms`): ``ts_rank_cd`` costs more per text than BM25 in FTS5.
 
 Ingestion of many new texts (a first load) drops the HNSW and GIN indexes and builds them once
 at the end, in the same transaction.
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from ._embedding import Embedder
     from ._sources import Source
 
-__all__ = ["SCHEMA_VERSION", "PostgresRagIndex", "redacted_dsn"]
+__all__ = ["LEXICAL_MATCH_BUDGET", "SCHEMA_VERSION", "PostgresRagIndex", "redacted_dsn", "within_match_budget"]
 
 SCHEMA_VERSION = "1"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -78,7 +79,10 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits only: nothing t
 _TS_CONFIG = "english"
 _HNSW = "CREATE INDEX contents_hnsw ON {s}.contents USING hnsw (embedding vector_cosine_ops)"
 _GIN = "CREATE INDEX contents_tsv ON {s}.contents USING gin (tsv)"
-_BULK = 1000  # new texts from which an ingestion rebuilds the HNSW index rather than inserting into it
+_BULK = 1000
+# At most this many texts (summed document frequencies of the query words kept) are ranked by the
+# lexical leg of an index over FREQUENT_MIN_DOCS texts (PostgresRagIndex.lexical_terms).
+LEXICAL_MATCH_BUDGET = 2000  # new texts from which an ingestion rebuilds the HNSW index rather than inserting into it
 
 _TABLES = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -391,8 +395,9 @@ class PostgresRagIndex:
         (``RagIndex.lexical_terms``): English function words are left out when another word
         remains, and with more than ``FREQUENT_MIN_DOCS`` texts, words too frequent in the index
         are left out (document frequencies from ``ts_stat``; a word's lexeme by the ``english``
-        configuration). ``ts_rank_cd`` scores every text a word matches: this is what keeps a
-        query of common words fast."""
+        configuration). Then, because ``ts_rank_cd`` reads and scores every text a word matches
+        (where FTS5's BM25 is cheaper per text), the words kept are cut to
+        :data:`LEXICAL_MATCH_BUDGET` texts (:func:`within_match_budget`)."""
         words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
         content = [w for w in words if w not in STOP_WORDS] or words
         if not content:
@@ -403,7 +408,8 @@ class PostgresRagIndex:
         lexemes = self._rows(f"SELECT (SELECT min(lexeme) FROM unnest(to_tsvector('{_TS_CONFIG}', w))) "
                              "FROM unnest(%s::text[]) WITH ORDINALITY AS t(w, i) ORDER BY i", (content,))
         docs = [frequencies.get(str(lexeme), 0) if lexeme is not None else 0 for (lexeme,) in lexemes]
-        return _index.select_by_frequency(content, docs, total)
+        kept = _index.select_by_frequency(content, docs, total)
+        return within_match_budget(kept, [docs[content.index(w)] for w in kept], LEXICAL_MATCH_BUDGET)
 
     def lexical_search(self, query: str, limit: int) -> list[int]:
         """Content ids of the ``limit`` best texts by ``ts_rank_cd`` over :meth:`lexical_terms`
@@ -436,6 +442,21 @@ class PostgresRagIndex:
             hits.append(Hit(chunk, source, position, text, score, vector_rank, lexical_rank,
                             tuple(r[0] for r in rows[1:])))
         return hits
+
+
+def within_match_budget(words: list[str], docs: list[int], budget: int) -> list[str]:
+    """Of ``words`` (in ``docs[i]`` texts each), the rarest while their texts add up to at most
+    ``budget`` (always the rarest one; ties: the first), in query order: the words dropped are
+    the most frequent, which weigh least in a ranking."""
+    order = sorted(range(len(words)), key=lambda i: (docs[i], i))
+    chosen: set[int] = set()
+    spent = 0
+    for i in order:
+        if chosen and spent + docs[i] > budget:
+            break
+        chosen.add(i)
+        spent += docs[i]
+    return [w for i, w in enumerate(words) if i in chosen]
 
 
 def _first_line(exc: BaseException) -> str:
