@@ -16,7 +16,7 @@ from alpha_engine.rag import PostgresRagIndex, RagBackend, RagIndex
 _databases = itertools.count(1)
 
 
-def _server(request: pytest.FixtureRequest, *, with_pgvector: bool) -> Iterator[LocalPostgres]:
+def _server(*, with_pgvector: bool) -> Iterator[LocalPostgres]:
     search = find_install(with_pgvector=with_pgvector)
     if search.install is None:
         pytest.skip(search.reason() if with_pgvector else
@@ -33,16 +33,16 @@ def _server(request: pytest.FixtureRequest, *, with_pgvector: bool) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def pg_server(request: pytest.FixtureRequest) -> Iterator[LocalPostgres]:
+def pg_server() -> Iterator[LocalPostgres]:
     """A local PostgreSQL with pgvector for the whole session (skipped, saying why, if there is none
     or it cannot start)."""
-    yield from _server(request, with_pgvector=True)
+    yield from _server(with_pgvector=True)
 
 
 @pytest.fixture(scope="session")
-def pg_server_without_pgvector(request: pytest.FixtureRequest) -> Iterator[LocalPostgres]:
+def pg_server_without_pgvector() -> Iterator[LocalPostgres]:
     """A local PostgreSQL whose install lacks pgvector (the Debian system one here)."""
-    yield from _server(request, with_pgvector=False)
+    yield from _server(with_pgvector=False)
 
 
 def fresh_database(server: LocalPostgres) -> str:
