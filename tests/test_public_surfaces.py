@@ -132,14 +132,14 @@ EXPORTS = {
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
     "alpha_engine.rag": [
-        "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "Document", "EDGAR_FILINGS", "EMBEDDERS",
-        "EdgarCompany", "EdgarFiling", "EdgarOptions", "EdgarSource", "Embedder", "ExtractionError",
+        "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "DEFAULT_DSN_ENV", "Document", "EDGAR_FILINGS",
+        "EMBEDDERS", "EdgarCompany", "EdgarFiling", "EdgarOptions", "EdgarSource", "Embedder", "ExtractionError",
         "FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "FilingAccessError", "FilingFetchError", "FilingFetcher",
-        "FilingList", "FolderSource", "HashingEmbedder", "Hit", "IngestionStats", "RAGIngestion",
-        "RAGIngestionOptions", "RAG_INGESTION_REPORT", "RRF_K", "RagError", "RagIndex", "RagIndexError",
+        "FilingList", "FolderSource", "HashingEmbedder", "Hit", "IngestionStats", "PostgresRagIndex", "RAGIngestion",
+        "RAGIngestionOptions", "RAG_INGESTION_REPORT", "RRF_K", "RagBackend", "RagError", "RagIndex", "RagIndexError",
         "RagRetriever", "SUFFIXES", "Source", "SourceError", "WordLlamaEmbedder", "chunk_id", "chunk_text",
         "configured_index_path", "content_hash", "edgar_source_id", "edgar_tickers", "extract_text", "fetch_filings",
-        "fts_query", "make_embedder", "open_retriever",
+        "fts_query", "make_embedder", "open_index", "open_retriever",
     ],
 }
 

@@ -1,6 +1,7 @@
-"""BM25 query terms by document frequency (RagIndex.lexical_terms): words in more than half the
-texts are left out, frequent words are left out when a rarer word remains (else the rarest is
-kept), small indexes keep every word, and the frequencies follow ingestion."""
+"""Lexical query terms by document frequency (lexical_terms, the same rules in both backends):
+words in more than half the texts are left out, frequent words are left out when a rarer word
+remains (else the rarest is kept), small indexes keep every word, and the frequencies follow
+ingestion."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rag_helpers import CORPUS
 from alpha_engine.rag import FREQUENT_MIN_DOCS, FolderSource, HashingEmbedder, RagIndex
 from alpha_engine.rag import _index as index_module
 from alpha_engine.rag._sources import Document
+from conftest import OpenIndex
 
 N_DOCS = 200
 
@@ -57,9 +59,9 @@ def small_floor(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("small_floor")
-def test_frequent_words_are_left_out_when_a_rare_one_remains(tmp_path: Path) -> None:
+def test_frequent_words_are_left_out_when_a_rare_one_remains(open_index: OpenIndex) -> None:
     embedder = HashingEmbedder()
-    with RagIndex(tmp_path / "index.sqlite") as index:
+    with open_index() as index:
         index.ingest([Texts(corpus())], embedder, chunk_size=200, chunk_overlap=20)
         assert index.lexical_terms("alpha beta gamma delta") == ["delta"]
         assert index.lexical_terms("Alphas BETAS deltas") == ["deltas"]  # stemmed as the index is
@@ -68,9 +70,9 @@ def test_frequent_words_are_left_out_when_a_rare_one_remains(tmp_path: Path) -> 
 
 
 @pytest.mark.usefixtures("small_floor")
-def test_a_query_of_only_frequent_words_keeps_the_rarest_and_still_answers(tmp_path: Path) -> None:
+def test_a_query_of_only_frequent_words_keeps_the_rarest_and_still_answers(open_index: OpenIndex) -> None:
     embedder = HashingEmbedder()
-    with RagIndex(tmp_path / "index.sqlite") as index:
+    with open_index() as index:
         index.ingest([Texts(corpus())], embedder, chunk_size=200, chunk_overlap=20)
         assert index.lexical_terms("beta gamma alpha") == ["gamma"]  # 10% < 30%; 'alpha' is in all
         found = index.lexical_search("beta gamma alpha", 50)
@@ -80,9 +82,9 @@ def test_a_query_of_only_frequent_words_keeps_the_rarest_and_still_answers(tmp_p
 
 
 @pytest.mark.usefixtures("small_floor")
-def test_words_in_more_than_half_the_texts_match_nothing_but_the_vectors_answer(tmp_path: Path) -> None:
+def test_words_in_more_than_half_the_texts_match_nothing_but_the_vectors_answer(open_index: OpenIndex) -> None:
     embedder = HashingEmbedder()
-    with RagIndex(tmp_path / "index.sqlite") as index:
+    with open_index() as index:
         index.ingest([Texts(corpus())], embedder, chunk_size=200, chunk_overlap=20)
         assert index.lexical_terms("alpha") == []
         assert index.lexical_search("alpha", 50) == []
@@ -93,10 +95,10 @@ def test_words_in_more_than_half_the_texts_match_nothing_but_the_vectors_answer(
 
 
 @pytest.mark.usefixtures("small_floor")
-def test_frequencies_are_read_again_after_an_ingestion(tmp_path: Path) -> None:
+def test_frequencies_are_read_again_after_an_ingestion(open_index: OpenIndex) -> None:
     embedder = HashingEmbedder()
     texts = corpus()
-    with RagIndex(tmp_path / "index.sqlite") as index:
+    with open_index() as index:
         index.ingest([Texts(texts)], embedder, chunk_size=200, chunk_overlap=20)
         assert index.lexical_terms("delta zeta") == ["delta", "zeta"]
         more = texts + tuple(f"delta extra{i}" for i in range(30))  # 'delta' now in 31 of 230 texts
@@ -104,7 +106,7 @@ def test_frequencies_are_read_again_after_an_ingestion(tmp_path: Path) -> None:
         assert index.lexical_terms("delta zeta") == ["zeta"]
         assert index.lexical_terms("beta delta") == ["delta"]  # both frequent: the rarer (31 < 60) is kept
         assert index.lexical_terms("beta delta zeta") == ["zeta"]
-    with RagIndex(tmp_path / "index.sqlite", read_only=True) as index:  # a read-only index too
+    with open_index(read_only=True) as index:  # a read-only index too
         assert index.lexical_terms("beta delta zeta") == ["zeta"]
 
 

@@ -92,9 +92,10 @@ def probe_research_db(settings: Settings) -> None:
 
 def open_rag_evidence(settings: Settings, read_only: bool, contracts: Contracts,
                       fence: WriteFence | None = None) -> EvidenceIndex | None:
-    """RAGIngestion's index (``[stages.rag-ingestion] index_path``, default
-    ``<settings.workspace>/rag/index.sqlite``), always opened read-only, with the embedder that stage
-    builds it with; None when the file does not exist (the qual analyst then has no evidence)."""
+    """RAGIngestion's index (``[stages.rag-ingestion]``: its backend, the ``index_path`` file, default
+    ``<settings.workspace>/rag/index.sqlite``, or a Postgres schema), always opened read-only, with
+    the embedder that stage builds it with; None when it does not exist yet (the qual analyst then
+    has no evidence)."""
     from alpha_engine.rag import open_retriever
 
     return open_retriever(settings)

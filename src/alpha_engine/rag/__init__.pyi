@@ -1,4 +1,5 @@
 from ._artifacts import RAG_INGESTION_REPORT
+from ._backend import RRF_K, Hit, IngestionStats, RagBackend
 from ._chunking import Chunk, chunk_id, chunk_text, content_hash
 from ._edgar import (
     EDGAR_FILINGS,
@@ -22,14 +23,17 @@ from ._errors import (
     SourceError,
 )
 from ._extract import SUFFIXES, extract_text
-from ._index import FREQUENT_MIN_DOCS, FREQUENT_TERM_FRACTION, RRF_K, Hit, IngestionStats, RagIndex, fts_query
+from ._index import FREQUENT_MIN_DOCS, FREQUENT_TERM_FRACTION, RagIndex, fts_query
+from ._postgres import PostgresRagIndex
 from ._sources import ArchiveSource, Document, FolderSource, Source
 from ._stages import (
     DEFAULT_ARCHIVE_PREFIXES,
+    DEFAULT_DSN_ENV,
     RAGIngestion,
     RAGIngestionOptions,
     RagRetriever,
     configured_index_path,
+    open_index,
     open_retriever,
 )
 
@@ -37,6 +41,7 @@ __all__ = [
     "DEFAULT_ARCHIVE_PREFIXES",
     "EMBEDDERS",
     "EDGAR_FILINGS",
+    "DEFAULT_DSN_ENV",
     "FREQUENT_MIN_DOCS",
     "FREQUENT_TERM_FRACTION",
     "RAG_INGESTION_REPORT",
@@ -59,8 +64,10 @@ __all__ = [
     "HashingEmbedder",
     "Hit",
     "IngestionStats",
+    "PostgresRagIndex",
     "RAGIngestion",
     "RAGIngestionOptions",
+    "RagBackend",
     "RagError",
     "RagIndex",
     "RagIndexError",
@@ -78,5 +85,6 @@ __all__ = [
     "fetch_filings",
     "fts_query",
     "make_embedder",
+    "open_index",
     "open_retriever",
 ]

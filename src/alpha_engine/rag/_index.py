@@ -15,8 +15,9 @@ Layout (``SCHEMA_VERSION``):
 whose content hash is unchanged is skipped (not extracted, not embedded), a changed one has its
 chunks replaced, a document no source yields any more is removed, and a content no chunk uses
 any more is dropped; only texts not already in ``contents`` are embedded. A different embedder
-or chunking than the index was built with re-processes every document. Nothing changed: nothing
-is written, and the file's bytes stay as they were.
+or chunking than the index was built with re-processes every document (the plan is shared with
+the Postgres backend: ``_backend.plan_ingestion``). A write fence, if given, is asked right
+before the commit. Nothing changed: nothing is written, and the file's bytes stay as they were.
 
 **Retrieval** (:meth:`RagIndex.search`) is hybrid: the ``candidates`` nearest contents by cosine
 similarity (brute force over an in-memory float32 matrix, loaded once per opened index) and the
@@ -32,34 +33,43 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._chunking import chunk_text
+from ._backend import (
+    FENCED_KEY,
+    RRF_K,
+    Hit,
+    IngestionStats,
+    distinct_texts,
+    embedded_batches,
+    fuse,
+    plan_ingestion,
+)
 from ._embedding import STOP_WORDS
 from ._errors import RagIndexError
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from ._embedding import Embedder
-    from ._sources import Document, Source
+    from alpha_engine.store import WriteFence
 
-__all__ = ["FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "RRF_K", "SCHEMA_VERSION", "Hit", "IngestionStats",
-           "RagIndex", "fts_query"]
+    from ._chunking import Chunk
+    from ._embedding import Embedder
+    from ._sources import Source
+
+__all__ = ["FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "SCHEMA_VERSION", "RagIndex", "fts_query",
+           "select_by_frequency"]
 
 SCHEMA_VERSION = "1"
-RRF_K = 60
 # BM25 query terms: a term in more than FREQUENT_TERM_FRACTION of the texts (and in more than
 # FREQUENT_MIN_DOCS of them) is "frequent"; one in more than half of them (and FREQUENT_MIN_DOCS)
 # has no weight (FTS5's bm25() clamps its idf to 1e-6). See RagIndex.lexical_terms.
 FREQUENT_TERM_FRACTION = 0.05
 FREQUENT_MIN_DOCS = 1000
-_EMBED_BATCH = 256
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,37 +89,17 @@ CREATE VIRTUAL TABLE IF NOT EXISTS contents_fts USING fts5(
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # as FTS5's unicode61 splits words
 
 
-@dataclass(frozen=True)
-class IngestionStats:
-    """What one ingestion did (``seconds`` is wall time, the only field that is not deterministic)."""
-
-    documents_seen: int = 0
-    documents_added: int = 0
-    documents_changed: int = 0
-    documents_unchanged: int = 0
-    documents_removed: int = 0
-    chunks_total: int = 0
-    chunks_written: int = 0
-    chunks_removed: int = 0
-    chunks_embedded: int = 0  # distinct texts embedded this time (others reuse a stored embedding)
-    contents_total: int = 0
-    rebuilt: bool = False  # the embedder or the chunking differed from the index's
-    seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One retrieved chunk: its text, where it comes from, its fused score and its two ranks
-    (1-based; None when the chunk is not among that retriever's candidates)."""
-
-    chunk_id: str
-    source_id: str
-    position: int
-    text: str
-    score: float
-    vector_rank: int | None
-    lexical_rank: int | None
-    also_in: tuple[str, ...] = ()  # other chunk ids with the same text (deduplicated)
+def select_by_frequency(words: list[str], docs: list[int], total: int) -> list[str]:
+    """Rules 2 and 3 of :meth:`RagIndex.lexical_terms`: of ``words`` (in ``docs[i]`` of ``total``
+    texts each), those a lexical search matches. Shared with the Postgres backend."""
+    if total <= FREQUENT_MIN_DOCS:
+        return words
+    weighted = [(w, d) for w, d in zip(words, docs, strict=True) if d <= max(total / 2, FREQUENT_MIN_DOCS)]
+    frequent = max(FREQUENT_TERM_FRACTION * total, FREQUENT_MIN_DOCS)
+    rare = [w for w, d in weighted if d <= frequent]
+    if rare or not weighted:
+        return rare
+    return [min(weighted, key=lambda item: item[1])[0]]
 
 
 def fts_query(text: str) -> str:
@@ -153,6 +143,10 @@ class RagIndex:
         if version != SCHEMA_VERSION:
             raise RagIndexError(f"RAG index {self.path} has layout version {version!r}, this code reads "
                                 f"{SCHEMA_VERSION!r}: delete the file and ingest again")
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def close(self) -> None:
         self._db.close()
@@ -198,51 +192,30 @@ class RagIndex:
     # ----------------------------------------------------------------------------- ingestion
 
     def ingest(self, sources: Iterable[Source], embedder: Embedder, *, chunk_size: int = 1200,
-               chunk_overlap: int = 200) -> IngestionStats:
-        """Bring the index in line with ``sources`` (see the module docstring), in one transaction."""
+               chunk_overlap: int = 200, fence: WriteFence | None = None) -> IngestionStats:
+        """Bring the index in line with ``sources`` (see the module docstring), in one transaction;
+        ``fence`` is asked right before it commits (a refusal rolls it back)."""
         if self.read_only:
             raise RagIndexError(f"RAG index {self.path} is open read-only: cannot ingest")
         started = time.perf_counter()
-        wanted = {"embedder": embedder.name, "dim": str(embedder.dim), "chunk_size": str(chunk_size),
-                  "chunk_overlap": str(chunk_overlap)}
-        current = self.meta()
-        rebuild = any(current.get(k) not in (None, v) for k, v in wanted.items())
-        reembed = current.get("embedder") not in (None, embedder.name) or current.get("dim") not in (
-            None, wanted["dim"])
-        known = {} if rebuild else self.document_hashes()
         stored = self.document_hashes()
-        seen: list[Document] = []
-        ids: set[str] = set()
-        for source in sources:
-            for document in source.documents():
-                if document.source_id in ids:
-                    raise RagIndexError(f"two documents share the source id {document.source_id!r}")
-                ids.add(document.source_id)
-                seen.append(document)
-        todo = [d for d in seen if known.get(d.source_id) != d.content_hash]
-        removed = sorted(set(stored) - ids)
-        counts = {"added": sum(1 for d in todo if d.source_id not in stored),
-                  "changed": sum(1 for d in todo if d.source_id in stored)}
-        chunked = []
-        for document in todo:
-            chunked.append((document, chunk_text(document.source_id, document.load(), chunk_size, chunk_overlap)))
-        needs_write = bool(todo or removed or reembed or any(current.get(k) != v for k, v in wanted.items()))
+        plan = plan_ingestion(sources, embedder, self.meta(), stored, chunk_size, chunk_overlap)
         chunks_removed = chunks_written = embedded = 0
-        if needs_write:
+        if plan.needs_write:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                if reembed:
+                if plan.reembed:
                     self._db.execute("DELETE FROM chunks")
                     self._db.execute("INSERT INTO contents_fts (contents_fts) VALUES ('delete-all')")
                     self._db.execute("DELETE FROM contents")
-                for key, value in wanted.items():
+                for key, value in plan.wanted_meta.items():
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-                for source_id in removed + [d.source_id for d in todo if d.source_id in stored]:
+                for source_id in plan.removed + plan.replaced:
                     chunks_removed += self._db.execute("DELETE FROM chunks WHERE source_id = ?",
                                                        (source_id,)).rowcount
                     self._db.execute("DELETE FROM documents WHERE source_id = ?", (source_id,))
-                embedded = self._store_contents([c for _, chunks in chunked for c in chunks], embedder)
-                for document, chunks in chunked:
+                embedded = self._store_contents([c for _, chunks in plan.todo for c in chunks], embedder)
+                for document, chunks in plan.todo:
                     self._db.execute("INSERT INTO documents VALUES (?, ?, ?)",
                                      (document.source_id, document.content_hash, len(chunks)))
                     self._db.executemany(
@@ -250,6 +223,8 @@ class RagIndex:
                         [(c.chunk_id, c.source_id, c.position, c.start, c.end, c.content_hash) for c in chunks])
                     chunks_written += len(chunks)
                 self._drop_unused_contents()
+                if fence is not None:
+                    fence.check(str(self.path), FENCED_KEY)
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
@@ -258,16 +233,14 @@ class RagIndex:
             self._matrix = None
             self._doc_freq = None
         return IngestionStats(
-            documents_seen=len(seen), documents_added=counts["added"], documents_changed=counts["changed"],
-            documents_unchanged=len(seen) - len(todo), documents_removed=len(removed),
+            documents_seen=len(plan.seen), documents_added=plan.added, documents_changed=len(plan.replaced),
+            documents_unchanged=len(plan.seen) - len(plan.todo), documents_removed=len(plan.removed),
             chunks_total=self.count("chunks"), chunks_written=chunks_written, chunks_removed=chunks_removed,
-            chunks_embedded=embedded, contents_total=self.count("contents"), rebuilt=rebuild,
+            chunks_embedded=embedded, contents_total=self.count("contents"), rebuilt=plan.rebuild,
             seconds=round(time.perf_counter() - started, 3))
 
-    def _store_contents(self, chunks: list[Any], embedder: Embedder) -> int:
-        fresh: dict[str, str] = {}
-        for chunk in chunks:
-            fresh.setdefault(chunk.content_hash, chunk.text)
+    def _store_contents(self, chunks: list[Chunk], embedder: Embedder) -> int:
+        fresh = distinct_texts(chunks)
         present: set[str] = set()
         hashes = list(fresh)
         for i in range(0, len(hashes), 500):
@@ -275,13 +248,8 @@ class RagIndex:
             marks = ",".join("?" * len(batch))
             present.update(r[0] for r in self._db.execute(
                 f"SELECT content_hash FROM contents WHERE content_hash IN ({marks})", batch))
-        missing = [h for h in hashes if h not in present]
-        for i in range(0, len(missing), _EMBED_BATCH):
-            batch = missing[i:i + _EMBED_BATCH]
-            vectors = embedder.embed([fresh[h] for h in batch])
-            if vectors.shape != (len(batch), embedder.dim):
-                raise RagIndexError(f"embedder {embedder.name} returned shape {vectors.shape}, "
-                                    f"expected {(len(batch), embedder.dim)}")
+        missing = {h: fresh[h] for h in hashes if h not in present}
+        for batch, vectors in embedded_batches(embedder, missing):
             for h, vector in zip(batch, vectors, strict=True):
                 cursor = self._db.execute("INSERT INTO contents (content_hash, text, embedding) VALUES (?, ?, ?)",
                                           (h, fresh[h], vector.astype("<f4").tobytes()))
@@ -372,12 +340,7 @@ class RagIndex:
         if total <= FREQUENT_MIN_DOCS:
             return content
         docs = [frequencies.get(term, 0) if term is not None else 0 for term in self._terms(content)]
-        weighted = [(w, d) for w, d in zip(content, docs, strict=True) if d <= max(total / 2, FREQUENT_MIN_DOCS)]
-        frequent = max(FREQUENT_TERM_FRACTION * total, FREQUENT_MIN_DOCS)
-        rare = [w for w, d in weighted if d <= frequent]
-        if rare or not weighted:
-            return rare
-        return [min(weighted, key=lambda item: item[1])[0]]
+        return select_by_frequency(content, docs, total)
 
     def lexical_search(self, query: str, limit: int) -> list[int]:
         """Content ids of the ``limit`` best texts by FTS5 BM25 over :meth:`lexical_terms`, best first."""
@@ -394,14 +357,8 @@ class RagIndex:
         """The ``k`` best chunks for ``query`` by hybrid retrieval (see the module docstring)."""
         vector = self.vector_search(query, embedder, candidates)
         lexical = self.lexical_search(query, candidates)
-        ranks: dict[int, list[int | None]] = {}
-        for which, found in enumerate((vector, lexical)):
-            for rank, content in enumerate(found, start=1):
-                ranks.setdefault(content, [None, None])[which] = rank
-        scored = sorted(((sum(1.0 / (rrf_k + r) for r in pair if r is not None), content)
-                         for content, pair in ranks.items()), key=lambda item: (-item[0], item[1]))[:k]
         hits = []
-        for score, content in scored:
+        for score, content, vector_rank, lexical_rank in fuse(vector, lexical, k, rrf_k):
             rows = self._db.execute(
                 "SELECT c.chunk_id, c.source_id, c.position, t.text FROM chunks c JOIN contents t "
                 "ON t.id = c.content_id WHERE c.content_id = ? ORDER BY c.source_id, c.position",
@@ -409,7 +366,7 @@ class RagIndex:
             if not rows:
                 continue
             chunk, source, position, text = rows[0]
-            hits.append(Hit(chunk, source, position, text, score, ranks[content][0], ranks[content][1],
+            hits.append(Hit(chunk, source, position, text, score, vector_rank, lexical_rank,
                             tuple(r[0] for r in rows[1:])))
         return hits
 

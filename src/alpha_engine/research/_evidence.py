@@ -4,8 +4,8 @@ Research may not import the rag package's code (a domain imports another domain'
 constants only), so it declares what it needs here: :class:`EvidenceIndex`, anything with
 ``search(query, k)`` returning hits that have ``chunk_id``, ``source_id``, ``text`` and ``score``,
 and the resource :data:`RAG_EVIDENCE`. The composition root (``app/_resources.py``) opens the
-RAGIngestion stage's index (its ``index_path`` option) read-only behind it, or gives None when
-the file does not exist (no evidence, not an error).
+RAGIngestion stage's index (its backend: the ``index_path`` file or the Postgres schema) read-only
+behind it, or gives None when it does not exist yet (no evidence, not an error).
 
 Retrieval (:func:`retrieve`), per ticker the qual analyst assesses: the query is
 ``"<TICKER> <GICS sector>"``; the index's hybrid search returns its best
@@ -54,8 +54,9 @@ class EvidenceIndex(Protocol):
 
 
 RAG_EVIDENCE: Resource[EvidenceIndex | None] = Resource(
-    "rag-evidence", "the RAG index of stage rag-ingestion (its index_path, default <settings.workspace>/rag/"
-                    "index.sqlite), opened read-only for the qual analyst; None when the file does not exist")
+    "rag-evidence", "the RAG index of stage rag-ingestion (its backend: the index_path file, default "
+                    "<settings.workspace>/rag/index.sqlite, or Postgres), opened read-only for the qual analyst; "
+                    "None when it does not exist yet")
 
 
 def evidence_query(ticker: str, sector: str) -> str:
