@@ -112,6 +112,15 @@ EXPORTS = {
     "alpha_engine.health": [
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
+    "alpha_engine.backtest": [
+        "COVARIANCE_ESTIMATORS", "COVARIANCE_SWEEP", "CausalityCheck", "ClosePanel", "GateDecision", "Interval",
+        "LookAheadError", "OutOfSample", "PORTFOLIO_GATE", "PortfolioBacktest", "PortfolioBacktestError",
+        "PortfolioDataError", "PortfolioOptimizerBacktest", "PortfolioOptimizerOptions", "RISK_AVERSION_SWEEP",
+        "annual_volatility", "annualised_sharpe", "bonferroni_confidence", "bootstrap_interval",
+        "check_causal_splits", "check_no_look_ahead", "covariance_estimator", "equal_weight", "load_closes",
+        "max_drawdown", "mean_variance_utility", "minimum_variance", "one_way_turnover", "optimizer_gate", "returns_from_closes",
+        "run_portfolio_backtest", "sharpe_difference", "stationary_bootstrap_indices", "walk_forward",
+    ],
     "alpha_engine.rag": [
         "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "Document", "EMBEDDERS", "Embedder", "ExtractionError",
         "FREQUENT_MIN_DOCS", "FREQUENT_TERM_FRACTION", "FolderSource", "HashingEmbedder", "Hit",
@@ -126,7 +135,7 @@ EXPORTS = {
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
         "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health",
-        "alpha_engine.rag")
+        "alpha_engine.rag", "alpha_engine.backtest")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alpha_engine.backtest import PortfolioOptimizerBacktest
 from alpha_engine.data import DataPhase1, DataPhase2, MorningEnrich, Scanner, check_data_settings
 from alpha_engine.health import SaturdayHealthCheck
 from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
@@ -37,6 +38,9 @@ SATURDAY_GRAPH = StageGraph(
         ParallelGroup("ResearchPredictorParallel", (Branch("Research", (Research, DataPhase2)),
                                                     Branch("Predictor", (PredictorTraining,)))),
         DriftDetection,
+        # The backtest family (upstream: Backtester -> PredictorBacktest -> PortfolioOptimizerBacktest),
+        # one skip flag for all of it: skip_backtester.
+        PortfolioOptimizerBacktest,
         SaturdayHealthCheck,
     ),
 )

@@ -1,0 +1,5 @@
+"""Backtesting: the portfolio-optimizer backtest on skfolio (stage PortfolioOptimizerBacktest)."""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
