@@ -120,3 +120,14 @@ def test_too_little_data_fails_the_preflight_naming_the_store_and_the_fix(ingest
     _settings(ingested)  # the config as it was
     assert {k: v for k, v in _files(ingested).items() if k != "config.toml"} == \
         {k: v for k, v in before.items() if k != "config.toml"}
+
+
+def test_a_copied_workspace_writes_the_same_bytes(ran: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    workspace, _ = ran
+    copy = tmp_path / "elsewhere" / "ws"
+    shutil.copytree(workspace, copy, ignore=shutil.ignore_patterns("lock.mdb"))
+    report = run_stage(SLUG, RUN_DATE, settings=_settings(copy))
+    assert report.status == "ok", report.error
+    for artifact in (PORTFOLIO_GATE, COVARIANCE_SWEEP, RISK_AVERSION_SWEEP):
+        key = f"artifacts/{artifact.format(RUN_DATE)}"
+        assert (copy / key).read_bytes() == (workspace / key).read_bytes(), key

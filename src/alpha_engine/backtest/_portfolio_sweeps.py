@@ -213,7 +213,8 @@ def run_portfolio_backtest(panel: ClosePanel, options: PortfolioOptimizerOptions
 
     tickers = panel.tickers
     head = {**context,
-            "data": {"source": panel.source, "tickers": tickers, "n_tickers": len(tickers),
+            # No store location here: it is the workspace's path, and the same data must give the same bytes.
+            "data": {"tickers": tickers, "n_tickers": len(tickers),
                      "dropped": [{"ticker": t, "reason": r} for t, r in panel.dropped],
                      "start": _day(panel.closes.index[0]), "end": _day(panel.closes.index[-1]),
                      "n_returns": len(returns)},
