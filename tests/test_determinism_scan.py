@@ -16,7 +16,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # The runtime, and every domain package (stage code).
 SCANNED_ROOTS = ["src/alpha_engine/sfn", "src/alpha_engine/data", "src/alpha_engine/predictor",
-                 "src/alpha_engine/research", "src/alpha_engine/health"]
+                 "src/alpha_engine/research", "src/alpha_engine/health", "src/alpha_engine/backtest",
+                 "src/alpha_engine/evaluator", "src/alpha_engine/rag", "src/alpha_engine/regime"]
 
 # The only places allowed to touch real time or real entropy, each with its reason.
 ALLOWED: list[tuple[str, str]] = [
@@ -33,6 +34,11 @@ ALLOWED: list[tuple[str, str]] = [
     ("src/alpha_engine/data/providers/_http.py", "time.monotonic"),
     # Training logs how long each phase took (progress on long work); no artifact holds the times.
     ("src/alpha_engine/predictor/_training.py", "time.perf_counter"),
+    # The Evaluator logs each grading module's time (progress); the evaluation documents hold none.
+    ("src/alpha_engine/evaluator/_completeness.py", "time.perf_counter"),
+    # An ingestion's IngestionStats.seconds goes to the stage summary and the log, never the report.
+    ("src/alpha_engine/rag/_index.py", "time.perf_counter"),
+    ("src/alpha_engine/rag/_postgres.py", "time.perf_counter"),
 ]
 
 

@@ -35,9 +35,9 @@ def test_a_flat_path_has_zero_sharpe_and_no_calmar() -> None:
 
 
 def test_stationary_bootstrap_is_seeded_and_keeps_blocks() -> None:
-    a = stationary_bootstrap_indices(100, 50, 10.0, seed=3)
-    assert np.array_equal(a, stationary_bootstrap_indices(100, 50, 10.0, seed=3))
-    assert not np.array_equal(a, stationary_bootstrap_indices(100, 50, 10.0, seed=4))
+    a = stationary_bootstrap_indices(100, n_resamples=50, mean_block=10.0, seed=3)
+    assert np.array_equal(a, stationary_bootstrap_indices(100, n_resamples=50, mean_block=10.0, seed=3))
+    assert not np.array_equal(a, stationary_bootstrap_indices(100, n_resamples=50, mean_block=10.0, seed=4))
     steps = np.diff(a, axis=1) % 100
     assert 0.8 < np.mean(steps == 1) < 0.95  # about 1 - 1/10 of steps continue a block
 

@@ -119,7 +119,7 @@ def test_each_stage_has_exactly_one_skip_gate_that_defaults_to_the_stage(definit
                     gates.setdefault(test["Variable"], []).append(name)
                     assert state["Default"] == name.removeprefix("CheckSkip")
     assert {var: len(names) for var, names in gates.items()} == {
-        f"$.skip_{stage.snake()}": 2 for stage in GRAPH.stages()  # IsPresent + BooleanEquals, one gate
+        f"$.{stage.skip_flag()}": 2 for stage in GRAPH.stages()  # IsPresent + BooleanEquals, one gate
     }
     assert all(len(set(names)) == 1 for names in gates.values())
 
@@ -228,6 +228,45 @@ def test_a_non_boolean_skip_value_does_not_skip(definition: dict[str, Any]) -> N
     services = FakeServices()
     run(definition, services, {"skip_alpha": "true"})
     assert "Alpha" in services.stage_calls()
+
+
+def _family_member(name: str, family: str) -> type[Stage[Any]]:
+    class Member(Stage[NoOptions]):
+        failure_class, compute, timeout_seconds = FailureClass.HARD, Compute.BATCH, 60
+
+        def preflight(self, ctx: Any) -> None:
+            pass
+
+        def run(self, ctx: Any) -> None:
+            pass
+
+    Member.name, Member.slug, Member.skip_family = name, name.lower(), family
+    return Member
+
+
+def test_a_family_flag_skips_every_stage_of_the_family_and_nothing_else() -> None:
+    first, second = _family_member("FamilyOne", "family-one"), _family_member("FamilyTwo", "family-one")
+    assert first.skip_flag() == second.skip_flag() == "skip_family_one"
+    definition = compose_definition(StageGraph("Saturday", (*GRAPH.steps, first, second)))
+    assert validate_definition(definition) == []
+    for name in ("FamilyOne", "FamilyTwo"):
+        (rule,) = definition["States"][f"CheckSkip{name}"]["Choices"]
+        assert {t["Variable"] for t in rule["And"]} == {"$.skip_family_one"}
+    services = FakeServices()
+    _, result = run(definition, services, {"skip_family_one": True})
+    assert result.status == "SUCCEEDED"
+    called = {name for name, _ in services.calls}
+    assert not called & {"FamilyOne", "FamilyTwo"} and set(STAGES) <= called
+    services = FakeServices()
+    run(definition, services, {"skip_family_two": True})  # a member's own slug is not a flag of its own
+    assert {"FamilyOne", "FamilyTwo"} <= {name for name, _ in services.calls}
+
+
+def test_skip_family_must_be_empty_or_a_slug() -> None:
+    from alpha_engine.pipeline import StageDefinitionError, check_stage_class
+
+    with pytest.raises(StageDefinitionError, match="skip_family 'Not A Slug' must be '' or a slug"):
+        check_stage_class(_family_member("BadFamily", "Not A Slug"))
 
 
 def test_hard_stage_failure_notifies_and_fails_the_run(definition: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alpha_engine.backtest import PortfolioOptimizerBacktest
 from alpha_engine.data import DataPhase1, DataPhase2, MorningEnrich, Scanner, check_data_settings
 from alpha_engine.evaluator import Evaluator
 from alpha_engine.health import SaturdayHealthCheck
@@ -38,7 +39,10 @@ SATURDAY_GRAPH = StageGraph(
         ParallelGroup("ResearchPredictorParallel", (Branch("Research", (Research, DataPhase2)),
                                                     Branch("Predictor", (PredictorTraining,)))),
         DriftDetection,
-        Evaluator,  # the backtest family and Parity join between DriftDetection and Evaluator
+        # The backtest family (upstream: Backtester -> PredictorBacktest -> PortfolioOptimizerBacktest),
+        # one skip flag for all of it: skip_backtester; Parity joins after it.
+        PortfolioOptimizerBacktest,
+        Evaluator,
         SaturdayHealthCheck,
     ),
 )

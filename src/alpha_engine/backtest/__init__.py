@@ -1,5 +1,6 @@
-"""Backtesting the executor's rules: one rules module, a scalar reference simulator, a vectorized
-(numba) kernel held to the reference trade for trade, and the statistics of a result."""
+"""Backtesting: the executor's rules, a scalar reference simulator and a vectorized (numba) kernel held
+to it trade for trade, the statistics of a result, and the portfolio-optimizer backtest on skfolio
+(stage PortfolioOptimizerBacktest)."""
 
 import lazy_loader as _lazy
 

@@ -1,5 +1,12 @@
 from ._config import ATR_METHOD, DrawdownTier, ExecutorConfig
-from ._errors import BacktestError, BacktestInputError, ParityError
+from ._errors import (
+    BacktestError,
+    BacktestInputError,
+    LookAheadError,
+    ParityError,
+    PortfolioBacktestError,
+    PortfolioDataError,
+)
 from ._features import MarketFeatures, market_features
 from ._inputs import (
     ACTIONS,
@@ -12,10 +19,39 @@ from ._inputs import (
     synthetic_inputs,
 )
 from ._parity import assert_parity, parity_differences
+from ._portfolio import (
+    CausalityCheck,
+    OutOfSample,
+    check_causal_splits,
+    check_no_look_ahead,
+    covariance_estimator,
+    equal_weight,
+    mean_variance_utility,
+    minimum_variance,
+    walk_forward,
+)
+from ._portfolio_artifacts import COVARIANCE_SWEEP, PORTFOLIO_GATE, RISK_AVERSION_SWEEP
+from ._portfolio_data import ClosePanel, load_closes, returns_from_closes
+from ._portfolio_options import COVARIANCE_ESTIMATORS, PortfolioOptimizerOptions
+from ._portfolio_stage import PortfolioOptimizerBacktest
+from ._portfolio_stats import (
+    GateDecision,
+    Interval,
+    annual_volatility,
+    annualised_sharpe,
+    bonferroni_confidence,
+    bootstrap_interval,
+    max_drawdown,
+    one_way_turnover,
+    optimizer_gate,
+    sharpe_difference,
+    stationary_bootstrap_indices,
+)
+from ._portfolio_sweeps import PortfolioBacktest, run_portfolio_backtest
 from ._results import ORDER_REASONS, BacktestResult, Orders
 from ._rules import BLOCK_REASONS, SELL_REASONS
 from ._scalar import simulate_scalar
-from ._stats import BacktestStatistics, backtest_statistics, nav_statistics, stationary_bootstrap_indices
+from ._stats import BacktestStatistics, backtest_statistics, nav_statistics
 from ._vector import simulate_vectorized
 
 __all__ = [
@@ -23,8 +59,12 @@ __all__ = [
     "ATR_METHOD",
     "BLOCK_REASONS",
     "CONVICTIONS",
+    "COVARIANCE_ESTIMATORS",
+    "COVARIANCE_SWEEP",
     "ORDER_REASONS",
+    "PORTFOLIO_GATE",
     "REGIMES",
+    "RISK_AVERSION_SWEEP",
     "SECTOR_RATINGS",
     "SELL_REASONS",
     "BacktestError",
@@ -32,20 +72,49 @@ __all__ = [
     "BacktestInputs",
     "BacktestResult",
     "BacktestStatistics",
+    "CausalityCheck",
+    "ClosePanel",
     "DrawdownTier",
     "ExecutorConfig",
+    "GateDecision",
+    "Interval",
+    "LookAheadError",
     "MarketFeatures",
     "Orders",
+    "OutOfSample",
     "ParityError",
+    "PortfolioBacktest",
+    "PortfolioBacktestError",
+    "PortfolioDataError",
+    "PortfolioOptimizerBacktest",
+    "PortfolioOptimizerOptions",
+    "annual_volatility",
+    "annualised_sharpe",
     "assert_parity",
     "backtest_statistics",
+    "bonferroni_confidence",
+    "bootstrap_interval",
+    "check_causal_splits",
+    "check_no_look_ahead",
     "close_panel",
+    "covariance_estimator",
+    "equal_weight",
+    "load_closes",
     "market_features",
+    "max_drawdown",
+    "mean_variance_utility",
+    "minimum_variance",
     "nav_statistics",
+    "one_way_turnover",
+    "optimizer_gate",
     "parity_differences",
+    "returns_from_closes",
+    "run_portfolio_backtest",
+    "sharpe_difference",
     "signals_panel",
     "simulate_scalar",
     "simulate_vectorized",
     "stationary_bootstrap_indices",
     "synthetic_inputs",
+    "walk_forward",
 ]

@@ -3,13 +3,17 @@
 ::
 
     BacktestError
-     ├── BacktestInputError   a panel, signal array or config does not fit the simulators' contract
-     └── ParityError          the scalar reference and the vectorized kernel disagree
+     ├── BacktestInputError       a panel, signal array or config does not fit the simulators' contract
+     ├── ParityError              the scalar reference and the vectorized kernel disagree
+     └── PortfolioBacktestError   the portfolio-optimizer backtest
+          ├── PortfolioDataError  the closes in the market store cannot feed the walk-forward
+          └── LookAheadError      a walk-forward window saw data from on or after its test window
 """
 
 from __future__ import annotations
 
-__all__ = ["BacktestError", "BacktestInputError", "ParityError"]
+__all__ = ["BacktestError", "BacktestInputError", "LookAheadError", "ParityError", "PortfolioBacktestError",
+           "PortfolioDataError"]
 
 
 class BacktestError(Exception):
@@ -22,3 +26,15 @@ class BacktestInputError(BacktestError):
 
 class ParityError(BacktestError):
     """The two simulators disagree; the message lists the first differences."""
+
+
+class PortfolioBacktestError(BacktestError):
+    """Base of every portfolio-optimizer backtest error."""
+
+
+class PortfolioDataError(PortfolioBacktestError):
+    """The market data is unusable; the message names the store, the ticker or window, and the fix."""
+
+
+class LookAheadError(PortfolioBacktestError):
+    """A fit used data it could not have had; the message names the fold and the dates."""

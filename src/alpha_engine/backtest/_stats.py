@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ._portfolio_stats import stationary_bootstrap_indices  # the one stationary bootstrap of the package
 from ._results import BacktestResult
 
-__all__ = ["BacktestStatistics", "backtest_statistics", "nav_statistics", "stationary_bootstrap_indices"]
+__all__ = ["BacktestStatistics", "backtest_statistics", "nav_statistics"]
 
 TRADING_DAYS = 252
 F64 = npt.NDArray[np.float64]
@@ -93,19 +94,6 @@ def _index_total(index_close: F64) -> float:
     return float(valid[-1] / valid[0] - 1.0) if len(valid) >= 2 else math.nan
 
 
-def stationary_bootstrap_indices(n: int, n_samples: int, block_length: float, seed: int) -> npt.NDArray[np.int64]:
-    """``n_samples`` rows of ``n`` resampled positions: blocks of geometric length (mean
-    ``block_length``) starting at uniform positions, wrapping around the end."""
-    rng = np.random.default_rng(seed)
-    jump = rng.random((n_samples, n)) < 1.0 / block_length
-    jump[:, 0] = True
-    starts = rng.integers(0, n, size=(n_samples, n))
-    position = np.arange(n)
-    block_start = np.maximum.accumulate(np.where(jump, position, 0), axis=1)
-    rows = np.arange(n_samples)[:, None]
-    return np.asarray((starts[rows, block_start] + position - block_start) % n, np.int64)
-
-
 def _interval(values: F64) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if len(finite) == 0:
@@ -135,7 +123,7 @@ def backtest_statistics(result: BacktestResult, index_close: F64 | None = None, 
     if index_close is not None:
         filled = _forward_filled(index_close)
         index_returns = np.nan_to_num(np.concatenate([[0.0], filled[1:] / filled[:-1] - 1.0]), nan=0.0)
-    resample = stationary_bootstrap_indices(n_days, n_bootstrap, block_length, seed)
+    resample = stationary_bootstrap_indices(n_days, n_resamples=n_bootstrap, mean_block=block_length, seed=seed)
     samples = returns[resample]
     active = math.nan
     active_ci = (math.nan, math.nan)

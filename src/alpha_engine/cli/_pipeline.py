@@ -214,7 +214,9 @@ def _finish(pipeline: LocalPipeline, result: ExecutionResult, as_json: bool) -> 
 @command
 def run_cmd(
     run_date: str = typer.Option(None, "--run-date", help=RUN_DATE_HELP),
-    skip: str = typer.Option("", "--skip", help="Comma-separated stage slugs to skip."),
+    skip: str = typer.Option("", "--skip", help="Comma-separated stage slugs to skip (a stage of a family, such "
+                                                "as portfolio-optimizer, sets the family's flag, skip_backtester, "
+                                                "which skips the whole family)."),
     shell: bool = typer.Option(False, "--shell", help="Shell run: every stage boots and runs only its "
                                                       "preflight, with read-only stores; nothing is written."),
     role: str = typer.Option(None, "--role", help="pipeline_role, e.g. 'weekly' for the scheduled run "

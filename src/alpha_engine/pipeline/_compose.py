@@ -11,7 +11,8 @@ the hard way hold here because the wiring is generated, never written by hand:
 * ``shell_run: true`` forces the dry control values over the input (no ``skip_*`` keys), so
   every stage boots and runs only its preflight. Without ``shell_run`` the path is exactly the
   one a definition without the feature would take (strict superset).
-* One ``skip_<slug>`` gate per stage (``And[IsPresent, BooleanEquals true]``).
+* One skip gate per stage (``And[IsPresent, BooleanEquals true]``) on its flag: ``skip_<slug>``,
+  or its family's ``skip_<family>`` (:meth:`Stage.skip_flag`), which gates every stage of the family.
 * Every stage call carries ``run_date`` and the preflight-only flag; a stage that declares
   ``receives_execution_input`` also gets ``$$.Execution.Input`` (its skip flags). Lambda stages
   retry only Lambda service errors; Batch stages are not retried (a stage failure is not transient).
@@ -322,7 +323,7 @@ class _Composer:
         gate = f"CheckSkip{name}"
         states[gate] = {
             "Type": "Choice",
-            "Choices": [{**_is_true(f"$.skip_{snake}"), "Next": next_entry}],
+            "Choices": [{**_is_true(f"$.{stage.skip_flag()}"), "Next": next_entry}],
             "Default": name,
         }
         task = self.invoke(stage)

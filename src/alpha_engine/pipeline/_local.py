@@ -140,7 +140,7 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
                 else:
                     status[name] = ("SUCCEEDED", seconds, None, None)
             elif name in gates and gates[name] not in status:
-                skip_key = f"skip_{stages[gates[name]].snake()}"
+                skip_key = stages[gates[name]].skip_flag()
                 if isinstance(output, dict) and output.get(skip_key) is True:
                     status[gates[name]] = ("SKIPPED", None, None, None)
     out = []
@@ -189,7 +189,7 @@ class LocalPipeline:
         if run_date is not None:
             value["run_date"] = run_date.isoformat()
         for slug in skip:
-            value[f"skip_{self.graph.stage(slug).snake()}"] = True
+            value[self.graph.stage(slug).skip_flag()] = True
         if shell_run:
             value["shell_run"] = True
         if role:

@@ -164,9 +164,10 @@ def artifact_present(store: ArtifactStore, artifact: Artifact, run_date: date) -
 
 
 def skipped_stages(graph: StageGraph, execution_input: Mapping[str, Any] | None) -> frozenset[str]:
-    """Slugs of the stages an execution input skips (``skip_<slug>: true``, as the skip gates test)."""
+    """Slugs of the stages an execution input skips (their ``Stage.skip_flag()`` is true, as the skip
+    gates test)."""
     given = execution_input or {}
-    return frozenset(stage.slug for stage in graph.stages() if given.get(f"skip_{stage.snake()}") is True)
+    return frozenset(stage.slug for stage in graph.stages() if given.get(stage.skip_flag()) is True)
 
 
 def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp | None = None,

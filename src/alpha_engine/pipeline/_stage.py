@@ -12,6 +12,9 @@ the graph checks need:
 * ``consumes``: artifacts of stages upstream in the graph (an :class:`Artifact`, or
   :func:`optional` of one when the stage works without it);
 * ``produces``: its own artifacts, declared in its package;
+* ``skip_family``: empty, or the slug of the family whose one skip flag covers this stage
+  (``skip_family = "backtester"``: ``skip_backtester`` skips it); :meth:`Stage.skip_flag` names the
+  flag either way;
 * ``receives_execution_input``: True for a stage that needs the execution's input: its call
   carries ``$$.Execution.Input``, its context ``ctx.skipped`` (the stages the input skips,
   ``skip_<slug>``: the health check tells a skipped stage from one that failed or never ran) and
@@ -140,7 +143,8 @@ class StageContext(Generic[OptionsT]):
     # Consumed artifacts an upstream stage has not produced yet (shell run only):
     # key pattern -> "<key> from <producer>".
     pending: Mapping[str, str] = field(default_factory=dict)
-    # Slugs of the stages this execution's input skips (``skip_<slug>: true``); known only to a stage
+    # Slugs of the stages this execution's input skips (``skip_<slug>: true``, or the stage's family
+    # flag, ``Stage.skip_flag``); known only to a stage
     # that declares ``receives_execution_input`` (empty otherwise, and when run outside an execution).
     skipped: frozenset[str] = frozenset()
     # The execution's input as the caller gave it, for a stage that declares
@@ -177,7 +181,7 @@ class Stage(ABC, Generic[OptionsT]):
     """Base class of every stage (see module docstring)."""
 
     name: ClassVar[str]  # state name, e.g. 'DataPhase1'
-    slug: ClassVar[str]  # 'data-phase1': CLI, logs, health marker, skip flag skip_data_phase1
+    slug: ClassVar[str]  # 'data-phase1': CLI, logs, health marker, skip flag skip_data_phase1 (see skip_flag)
     failure_class: ClassVar[FailureClass]
     compute: ClassVar[Compute]
     timeout_seconds: ClassVar[int]
@@ -187,6 +191,9 @@ class Stage(ABC, Generic[OptionsT]):
     consumes: ClassVar[tuple[Artifact | Consumption, ...]] = ()
     produces: ClassVar[tuple[Artifact, ...]] = ()
     receives_execution_input: ClassVar[bool] = False
+    # The slug of a family of stages one skip flag covers (upstream's skip_backtester skips the whole
+    # backtest family); empty: the stage's own skip_<slug>.
+    skip_family: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -200,6 +207,12 @@ class Stage(ABC, Generic[OptionsT]):
     def snake(cls) -> str:
         """The slug as an identifier: the suffix of ``skip_*``, ``*_error`` and ``*_result``."""
         return cls.slug.replace("-", "_")
+
+    @classmethod
+    def skip_flag(cls) -> str:
+        """The execution input's flag that skips this stage: ``skip_<slug>``, or ``skip_<family>``
+        for a stage of a family (``skip_family``), as an identifier (``-`` as ``_``)."""
+        return "skip_" + (cls.skip_family or cls.slug).replace("-", "_")
 
     @classmethod
     def consumptions(cls) -> tuple[Consumption, ...]:
@@ -247,6 +260,9 @@ def check_stage_class(stage: type[Stage[Any]]) -> None:
         raise StageDefinitionError(f"stage {where}: consumes must be a tuple of Artifact (or optional(Artifact))")
     if not (isinstance(stage.produces, tuple) and all(isinstance(a, Artifact) for a in stage.produces)):
         raise StageDefinitionError(f"stage {where}: produces must be a tuple of Artifact")
+    if not (isinstance(stage.skip_family, str) and (stage.skip_family == "" or _SLUG.match(stage.skip_family))):
+        raise StageDefinitionError(f"stage {where}: skip_family {stage.skip_family!r} must be '' or a slug "
+                                   "(lowercase words joined by '-')")
     if not isinstance(stage.receives_execution_input, bool):
         raise StageDefinitionError(f"stage {where}: receives_execution_input must be a bool")
     keys = [artifact.key for artifact in stage.produces]
