@@ -124,9 +124,13 @@ EXPORTS = {
         "nav_statistics", "one_way_turnover", "optimizer_gate", "parity_differences", "returns_from_closes",
         "run_portfolio_backtest", "sharpe_difference", "signals_panel", "simulate_scalar", "simulate_vectorized",
         "stationary_bootstrap_indices", "synthetic_inputs", "walk_forward",
+        # the Backtester stage
+        "Backtester", "BacktesterOptions", "BacktesterRun", "DEFAULT_SEARCH_GRID", "EXECUTOR_REC", "HoldoutLeakError",
+        "PARAM_SWEEP", "PORTFOLIO_STATS", "Recommendation", "SYNTHETIC_SIGNAL_NOTE", "check_holdout_split",
+        "recommend_executor", "run_backtester", "search_candidates", "slice_inputs", "synthetic_signal_arrays",
     ],
     "alpha_engine.evaluator": [
-        "BACKTEST_STATS_KEY", "CompletenessTracker", "EVALUATION", "EVALUATION_REPORT", "EvaluationInputs", "Evaluator",
+        "CompletenessTracker", "EVALUATION", "EVALUATION_REPORT", "EvaluationInputs", "Evaluator",
         "EvaluatorError", "EvaluatorInputError", "EvaluatorOptions", "GRADE_HISTORY", "History", "InsufficientDataError",
         "LookAheadError", "MODULES", "MODULE_STATUSES", "ModuleReport", "ModuleResult", "SkipModule",
         "benjamini_hochberg", "check_outcome_alignment", "compute_scorecard", "evaluate", "expected_calibration_error",

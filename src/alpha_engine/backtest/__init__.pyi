@@ -1,7 +1,20 @@
+from ._backtester import (
+    BacktesterRun,
+    Recommendation,
+    check_holdout_split,
+    recommend_executor,
+    run_backtester,
+    search_candidates,
+    slice_inputs,
+)
+from ._backtester_artifacts import EXECUTOR_REC, PARAM_SWEEP, PORTFOLIO_STATS
+from ._backtester_options import DEFAULT_SEARCH_GRID, BacktesterOptions
+from ._backtester_stage import Backtester
 from ._config import ATR_METHOD, DrawdownTier, ExecutorConfig
 from ._errors import (
     BacktestError,
     BacktestInputError,
+    HoldoutLeakError,
     LookAheadError,
     ParityError,
     PortfolioBacktestError,
@@ -52,6 +65,7 @@ from ._results import ORDER_REASONS, BacktestResult, Orders
 from ._rules import BLOCK_REASONS, SELL_REASONS
 from ._scalar import simulate_scalar
 from ._stats import BacktestStatistics, backtest_statistics, nav_statistics
+from ._synthetic_signals import SYNTHETIC_SIGNAL_NOTE, synthetic_signal_arrays
 from ._vector import simulate_vectorized
 
 __all__ = [
@@ -61,22 +75,31 @@ __all__ = [
     "CONVICTIONS",
     "COVARIANCE_ESTIMATORS",
     "COVARIANCE_SWEEP",
+    "DEFAULT_SEARCH_GRID",
+    "EXECUTOR_REC",
     "ORDER_REASONS",
+    "PARAM_SWEEP",
     "PORTFOLIO_GATE",
+    "PORTFOLIO_STATS",
     "REGIMES",
     "RISK_AVERSION_SWEEP",
     "SECTOR_RATINGS",
     "SELL_REASONS",
+    "SYNTHETIC_SIGNAL_NOTE",
     "BacktestError",
     "BacktestInputError",
     "BacktestInputs",
     "BacktestResult",
     "BacktestStatistics",
+    "Backtester",
+    "BacktesterOptions",
+    "BacktesterRun",
     "CausalityCheck",
     "ClosePanel",
     "DrawdownTier",
     "ExecutorConfig",
     "GateDecision",
+    "HoldoutLeakError",
     "Interval",
     "LookAheadError",
     "MarketFeatures",
@@ -88,6 +111,7 @@ __all__ = [
     "PortfolioDataError",
     "PortfolioOptimizerBacktest",
     "PortfolioOptimizerOptions",
+    "Recommendation",
     "annual_volatility",
     "annualised_sharpe",
     "assert_parity",
@@ -95,6 +119,7 @@ __all__ = [
     "bonferroni_confidence",
     "bootstrap_interval",
     "check_causal_splits",
+    "check_holdout_split",
     "check_no_look_ahead",
     "close_panel",
     "covariance_estimator",
@@ -108,13 +133,18 @@ __all__ = [
     "one_way_turnover",
     "optimizer_gate",
     "parity_differences",
+    "recommend_executor",
     "returns_from_closes",
+    "run_backtester",
     "run_portfolio_backtest",
+    "search_candidates",
     "sharpe_difference",
     "signals_panel",
     "simulate_scalar",
     "simulate_vectorized",
+    "slice_inputs",
     "stationary_bootstrap_indices",
     "synthetic_inputs",
+    "synthetic_signal_arrays",
     "walk_forward",
 ]
