@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from alpha_engine.backtest import EXECUTOR_REC, PARAM_SWEEP, PORTFOLIO_STATS, SYNTHETIC_SIGNAL_NOTE, Backtester
+from alpha_engine.backtest import (
+    EXECUTOR_REC,
+    PARAM_SWEEP,
+    PORTFOLIO_STATS,
+    SYNTHETIC_SIGNAL_NOTE,
+    Backtester,
+)
 from alpha_engine.config import Settings, load_settings
 from alpha_engine.evaluator import Evaluator
 from alpha_engine.pipeline import run_stage
@@ -165,3 +171,40 @@ def test_an_invalid_current_config_fails_the_preflight(ingested: Path) -> None:
                        preflight_only=True)
     assert report.status == "preflight_failed" and "[stages.backtester] current" in (report.error or "")
     _settings(ingested)
+
+
+def _write_signals(workspace: Path, first: date, every_days: int) -> int:
+    """Stored weekly-style signals (valid research documents): the first four sample names ENTER."""
+    from datetime import timedelta
+
+    from alpha_engine.app import SATURDAY_GRAPH
+    from alpha_engine.store import ArtifactStore
+
+    store = ArtifactStore(workspace / "artifacts", contracts=SATURDAY_GRAPH.contracts())
+    tickers = sorted(json.loads((workspace / "artifacts/market_data/weekly/2022-12-31/constituents.json")
+                                .read_text())["tickers"])
+    day, written = first, 0
+    while day < RUN_DATE:
+        universe = [{"ticker": t, "signal": "ENTER" if i < 4 else "HOLD", "score": 90.0 - i, "rating": "BUY",
+                     "conviction": "stable", "sector": "Technology", "sector_rating": "market_weight",
+                     "price_target_upside": None, "thesis_summary": "test", "sub_scores": {"quant": 80.0, "qual": None},
+                     "factor_quality_score": 0.5} for i, t in enumerate(tickers)]
+        buys = [{**e, "catalysts": [], "entry_thesis": "test"} for e in universe if e["signal"] == "ENTER"]
+        store.write_json(f"signals/{day.isoformat()}/signals.json", {
+            "date": day.isoformat(), "time": f"{day.isoformat()}T00:00:00Z", "market_regime": "neutral",
+            "sector_ratings": {}, "sector_modifiers": {}, "universe": universe, "buy_candidates": buys, "signals": {},
+            "population": sorted(e["ticker"] for e in buys), "architecture_version": "sector_teams"})
+        day += timedelta(days=every_days)
+        written += 1
+    return written
+
+
+def test_with_a_stored_signal_history_the_backtester_simulates_it(ingested: Path, tmp_path: Path) -> None:
+    workspace = _copy(ingested, tmp_path / "ws")
+    written = _write_signals(workspace, date(2016, 1, 2), 28)
+    report = run_stage(SLUG, RUN_DATE, settings=_settings(workspace))
+    assert report.status == "ok", report.error
+    stats = _read(workspace, PORTFOLIO_STATS.format(RUN_DATE))
+    assert stats["signal_source"] == "stored" and stats["status"] == "ok"
+    assert stats["signal_dates"] == written and stats["total_orders"] > 0
+    assert not any(c.startswith(SYNTHETIC_SIGNAL_NOTE) for c in stats["caveats"])

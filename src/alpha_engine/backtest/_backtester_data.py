@@ -98,6 +98,11 @@ def load_backtester_data(market: MarketStore, *, as_of: date, options: Backteste
     sector_names = sorted({sector_map.get(t, "unknown") for t in names})
     sector_of = np.asarray([sector_names.index(sector_map.get(t, "unknown")) for t in names], np.int64)
     documents = _read_documents(signal_keys, read_json)
+    early = [when for when in documents if np.datetime64(when, "D") < dates[0]]
+    for when in early:  # before the first session of closes: nothing to act on
+        del documents[when]
+    if early:
+        notes.append(f"{len(early)} stored signal date(s) before the first session {dates[0]} were left out")
     use_stored = options.signal_source == "stored" or (
         options.signal_source == "auto" and len(documents) >= options.min_signal_dates)
     if use_stored:

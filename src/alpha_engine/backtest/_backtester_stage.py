@@ -10,7 +10,7 @@ stays light: numpy, pandas and numba are imported inside the methods.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from alpha_engine.data import WEEKLY_CONSTITUENTS, WEEKLY_MANIFEST
@@ -46,7 +46,7 @@ def _load(ctx: StageContext[BacktesterOptions], manifest: dict[str, Any]) -> Bac
     sector_map: dict[str, str] = {}
     if ctx.artifacts.exists(ctx.key(WEEKLY_CONSTITUENTS)):
         sector_map = dict(ctx.artifacts.read_json(ctx.key(WEEKLY_CONSTITUENTS)).get("sector_map", {}))
-    start = date(as_of.year - int(options.years) - 1, 1, 1)
+    start = as_of - timedelta(days=int(round(options.years * 365.25)))  # the window's first calendar day
     keys = stored_signal_keys(ctx.artifacts.list, SIGNALS.prefix, SIGNALS.matches, start, ctx.run_date)
     try:
         return load_backtester_data(ctx.resource(MARKET), as_of=as_of, options=options,
@@ -79,7 +79,7 @@ class Backtester(Stage[BacktesterOptions]):
     skip_family = "backtester"
 
     def preflight(self, ctx: StageContext[BacktesterOptions]) -> None:
-        current = _current(ctx)
+        _current(ctx)
         if ctx.is_pending(WEEKLY_MANIFEST):
             return  # before DataPhase1 has run there is no market data to check yet
         data = _load(ctx, dict(ctx.artifacts.read_json(ctx.key(WEEKLY_MANIFEST))))
@@ -87,7 +87,6 @@ class Backtester(Stage[BacktesterOptions]):
         ctx.logger.info("preflight: %d tickers x %d sessions (%s to %s), %s signals (%d stored document(s) read), "
                         "current config %s", len(inputs.tickers), len(inputs.dates), inputs.dates[0], inputs.dates[-1],
                         data.signal_source, len(data.signal_keys), "defaults" if not ctx.options.current else "overridden")
-        del current
 
     def run(self, ctx: StageContext[BacktesterOptions]) -> StageOutcome:
         from alpha_engine.store import TradingCalendar
@@ -107,7 +106,7 @@ class Backtester(Stage[BacktesterOptions]):
         ctx.artifacts.write_json(ctx.key(PARAM_SWEEP), result.sweep)
         ctx.artifacts.write_json(ctx.key(EXECUTOR_REC), result.executor_rec)
         ctx.artifacts.write_json(ctx.key(PORTFOLIO_STATS), result.portfolio_stats)
-        warnings = [n for n in data.notes]
+        warnings = list(data.notes)
         if result.summary["parity"] == "disagree":
             warnings.append("parity: the scalar reference and the vectorized kernel disagree on the current config "
                             f"(see {ctx.key(PORTFOLIO_STATS)} parity)")
