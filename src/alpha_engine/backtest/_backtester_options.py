@@ -54,7 +54,8 @@ class BacktesterOptions(BaseModel):
     min_trades: int = Field(20, ge=0, description="a selected config with fewer search-part trades is not recommended")
     n_bootstrap: int = Field(1000, ge=200, le=100_000, description="stationary bootstrap resamples")
     mean_block_days: float = Field(20.0, ge=1.0, le=252.0, description="mean block length of the bootstrap, in days")
-    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="two-sided level of every interval")
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="two-sided level of the paired Sharpe-difference "
+                                                               "intervals (the statistics' own intervals are 95 %)")
     parity_check: bool = Field(True, description="run the scalar reference on the current config and compare it "
                                                  "trade for trade with the vectorized kernel")
 
