@@ -1,9 +1,9 @@
 """The backtest family's place in the Saturday graph and its one skip flag.
 
 Upstream order: ... DriftDetection -> Backtester -> PredictorBacktest -> PortfolioOptimizerBacktest
--> Parity -> Evaluator -> SaturdayHealthCheck; ``skip_backtester`` skips the whole family. Only
-PortfolioOptimizerBacktest exists so far: it sits where the family goes (before the Evaluator), and the
-flag gates it."""
+-> Parity -> Evaluator -> SaturdayHealthCheck; ``skip_backtester`` skips the whole family. Backtester and
+PortfolioOptimizerBacktest exist so far (PredictorBacktest will sit between them); they sit where the
+family goes (before the Evaluator), and the flag gates both."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from alpha_engine.app import DEFINITION_FILE, SATURDAY_GRAPH
-from alpha_engine.backtest import PortfolioOptimizerBacktest
+from alpha_engine.backtest import Backtester, PortfolioOptimizerBacktest
 from alpha_engine.pipeline import Compute, FailureClass, compose_definition
 from alpha_engine.pipeline._runner import skipped_stages
 from alpha_engine.sfn import TaskCall
@@ -30,14 +30,15 @@ def definition() -> dict[str, Any]:
 
 def test_the_family_runs_after_drift_detection_and_before_the_health_check() -> None:
     names = [s.name for s in SATURDAY_GRAPH.steps if hasattr(s, "slug")]
-    assert FAMILY == [PortfolioOptimizerBacktest]
-    at = names.index("PortfolioOptimizerBacktest")
-    assert names[at - 1] == "DriftDetection" and names[at + 1:] == ["Evaluator", "SaturdayHealthCheck"]
+    assert FAMILY == [Backtester, PortfolioOptimizerBacktest]
+    at = names.index("Backtester")
+    assert names[at - 1] == "DriftDetection" and names[at + 1] == "PortfolioOptimizerBacktest"
+    assert names[at + 2:] == ["Evaluator", "SaturdayHealthCheck"]
 
 
-def test_the_portfolio_optimizer_backtest_is_hard_batch_with_the_family_budget() -> None:
-    stage = PortfolioOptimizerBacktest
-    assert (stage.slug, stage.failure_class, stage.compute) == ("portfolio-optimizer", FailureClass.HARD, Compute.BATCH)
+@pytest.mark.parametrize(("stage", "slug"), [(Backtester, "backtester"), (PortfolioOptimizerBacktest, "portfolio-optimizer")])
+def test_the_family_is_hard_batch_with_the_family_budget(stage: type, slug: str) -> None:
+    assert (stage.slug, stage.failure_class, stage.compute) == (slug, FailureClass.HARD, Compute.BATCH)
     assert stage.timeout_seconds == 7200  # upstream: the family shares Backtester's budget
 
 
@@ -47,6 +48,10 @@ def test_every_stage_of_the_family_is_gated_by_skip_backtester_and_nothing_else_
              if name.startswith("CheckSkip") for rule in state["Choices"]}
     assert {n for n, v in gated.items() if v == "$.skip_backtester"} == {f"CheckSkip{s.name}" for s in FAMILY}
     assert "$.skip_portfolio_optimizer" not in gated.values()
+    first = definition["States"]["CheckSkipBacktester"]
+    # the flag routes to the family's next gate, which the same flag skips: on to CheckSkipEvaluator
+    assert first["Choices"][0]["Next"] == "CheckSkipPortfolioOptimizerBacktest" and first["Default"] == "Backtester"
+    assert definition["States"]["Backtester"]["Catch"][0]["Next"] == "ExtractBacktesterError"
     gate = definition["States"]["CheckSkipPortfolioOptimizerBacktest"]
     assert gate["Choices"][0]["Next"] == "CheckSkipEvaluator" and gate["Default"] == "PortfolioOptimizerBacktest"
     assert definition["States"]["PortfolioOptimizerBacktest"]["Catch"][0]["Next"] == \
@@ -55,7 +60,7 @@ def test_every_stage_of_the_family_is_gated_by_skip_backtester_and_nothing_else_
 
 def test_the_committed_definition_carries_the_family_and_its_flag() -> None:
     committed = json.loads(DEFINITION_FILE.read_text(encoding="utf-8"))
-    assert committed["States"]["CheckSkipDriftDetection"]["Choices"][0]["Next"] == "CheckSkipPortfolioOptimizerBacktest"
+    assert committed["States"]["CheckSkipDriftDetection"]["Choices"][0]["Next"] == "CheckSkipBacktester"
 
 
 class _Services:
@@ -82,7 +87,7 @@ def test_skip_backtester_skips_the_family_and_the_run_goes_on(definition: dict[s
     env = SfnTestEnvironment(start=datetime(2022, 12, 31, 9, tzinfo=UTC), task_invoker=services)
     result = env.run(definition, given, state_machine_name="alpha-engine-saturday-pipeline")
     assert result.status == "SUCCEEDED"
-    assert ("PortfolioOptimizerBacktest" in services.calls) is runs
+    assert ("Backtester" in services.calls) is runs and ("PortfolioOptimizerBacktest" in services.calls) is runs
     assert "DriftDetection" in services.calls and "SaturdayHealthCheck" in services.calls
 
 

@@ -5,6 +5,7 @@
     BacktestError
      ├── BacktestInputError       a panel, signal array or config does not fit the simulators' contract
      ├── ParityError              the scalar reference and the vectorized kernel disagree
+     ├── HoldoutLeakError         the Backtester's search saw a day of its holdout
      └── PortfolioBacktestError   the portfolio-optimizer backtest
           ├── PortfolioDataError  the closes in the market store cannot feed the walk-forward
           └── LookAheadError      a walk-forward window saw data from on or after its test window
@@ -12,7 +13,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BacktestError", "BacktestInputError", "LookAheadError", "ParityError", "PortfolioBacktestError",
+__all__ = ["BacktestError", "BacktestInputError", "HoldoutLeakError", "LookAheadError", "ParityError", "PortfolioBacktestError",
            "PortfolioDataError"]
 
 
@@ -26,6 +27,10 @@ class BacktestInputError(BacktestError):
 
 class ParityError(BacktestError):
     """The two simulators disagree; the message lists the first differences."""
+
+
+class HoldoutLeakError(BacktestError):
+    """The parameter search's days reach into the holdout; the message names the dates."""
 
 
 class PortfolioBacktestError(BacktestError):

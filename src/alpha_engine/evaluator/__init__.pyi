@@ -15,7 +15,7 @@ from ._scorecard import (
     pct_to_grade,
     update_grade_history,
 )
-from ._stages import BACKTEST_STATS_KEY, Evaluator
+from ._stages import Evaluator
 from ._stats import (
     benjamini_hochberg,
     expected_calibration_error,
@@ -27,7 +27,6 @@ from ._stats import (
 )
 
 __all__ = [
-    "BACKTEST_STATS_KEY",
     "EVALUATION",
     "EVALUATION_REPORT",
     "GRADE_HISTORY",

@@ -3,8 +3,8 @@ and writes the week's report.
 
 It reads only stored artifacts, so ``alpha-engine stage run evaluator`` works alone: the signals and
 predictions of the evaluation window, the serving model's registry manifest, the market store's
-closes (realised outcomes, the index) and, when the backtest family stored them,
-``backtest/{date}/portfolio_stats.json`` (read when present; not declared until that stage lands).
+closes (realised outcomes, the index) and, when the Backtester stored it, its
+``backtest/{date}/portfolio_stats.json`` (an optional consumption of its PORTFOLIO_STATS).
 This module stays light: pandas and matplotlib are imported inside ``run``.
 """
 
@@ -14,6 +14,7 @@ import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from alpha_engine.backtest import PORTFOLIO_STATS
 from alpha_engine.data import WEEKLY_MANIFEST
 from alpha_engine.pipeline import (
     MARKET,
@@ -37,10 +38,8 @@ if TYPE_CHECKING:
 
     from ._inputs import EvaluationInputs
 
-__all__ = ["BACKTEST_STATS_KEY", "Evaluator"]
+__all__ = ["Evaluator"]
 
-# Upstream's backtest/{date}/portfolio_stats.json (backtester.md §6); read when present.
-BACKTEST_STATS_KEY = "backtest/{date}/portfolio_stats.json"
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
@@ -102,7 +101,8 @@ class Evaluator(Stage[EvaluatorOptions]):
     description = ("Grades stored signals, predictions and backtests against realised outcomes (hit rates with Wilson "
                    "CIs and BH-FDR, IC/ECE, vetoes, exit timing), A-F scorecard + 52-week history, weekly HTML report")
     requires = (MARKET,)
-    consumes = (optional(WEEKLY_MANIFEST), optional(SIGNALS), optional(PREDICTIONS), optional(CHAMPION_POINTER))
+    consumes = (optional(WEEKLY_MANIFEST), optional(SIGNALS), optional(PREDICTIONS), optional(CHAMPION_POINTER),
+                optional(PORTFOLIO_STATS))
     produces = (EVALUATION, EVALUATION_REPORT, GRADE_HISTORY)
 
     def preflight(self, ctx: StageContext[EvaluatorOptions]) -> None:
@@ -139,7 +139,7 @@ class Evaluator(Stage[EvaluatorOptions]):
                         len(history.signal_keys), len(history.prediction_keys), len(tickers), len(closes), as_of)
         signal_outcomes = forward_outcomes(history.signals, closes, index, options.horizons, as_of)
         prediction_outcomes = forward_outcomes(history.predictions, closes, index, options.ic_horizons, as_of)
-        backtest_key = BACKTEST_STATS_KEY.format(date=ctx.run_date.isoformat())
+        backtest_key = ctx.key(PORTFOLIO_STATS)
         backtest = dict(ctx.artifacts.read_json(backtest_key)) if ctx.artifacts.exists(backtest_key) else None
         dates = sorted(set(history.signals["signal_date"]) | set(history.predictions["signal_date"]))
         return EvaluationInputs(
