@@ -32,6 +32,9 @@ from ._inputs import (
     synthetic_inputs,
 )
 from ._parity import assert_parity, parity_differences
+from ._parity_artifacts import PARITY_HISTORY, PARITY_REPORT
+from ._parity_options import ParityOptions
+from ._parity_stage import Parity, parity_sessions
 from ._portfolio import (
     CausalityCheck,
     OutOfSample,
@@ -61,6 +64,7 @@ from ._portfolio_stats import (
     stationary_bootstrap_indices,
 )
 from ._portfolio_sweeps import PortfolioBacktest, run_portfolio_backtest
+from ._replay import DecisionLog, compare_decisions, decisions_from_result, decisions_from_trade_log
 from ._results import ORDER_REASONS, BacktestResult, Orders
 from ._rules import BLOCK_REASONS, SELL_REASONS
 from ._scalar import simulate_scalar
@@ -86,6 +90,7 @@ __all__ = [
     "CausalityCheck",
     "ClosePanel",
     "DEFAULT_SEARCH_GRID",
+    "DecisionLog",
     "DrawdownTier",
     "EXECUTOR_REC",
     "ExecutorConfig",
@@ -98,9 +103,13 @@ __all__ = [
     "Orders",
     "OutOfSample",
     "PARAM_SWEEP",
+    "PARITY_HISTORY",
+    "PARITY_REPORT",
     "PORTFOLIO_GATE",
     "PORTFOLIO_STATS",
+    "Parity",
     "ParityError",
+    "ParityOptions",
     "PortfolioBacktest",
     "PortfolioBacktestError",
     "PortfolioDataError",
@@ -122,7 +131,10 @@ __all__ = [
     "check_holdout_split",
     "check_no_look_ahead",
     "close_panel",
+    "compare_decisions",
     "covariance_estimator",
+    "decisions_from_result",
+    "decisions_from_trade_log",
     "equal_weight",
     "load_closes",
     "market_features",
@@ -133,6 +145,7 @@ __all__ = [
     "one_way_turnover",
     "optimizer_gate",
     "parity_differences",
+    "parity_sessions",
     "recommend_executor",
     "returns_from_closes",
     "run_backtester",

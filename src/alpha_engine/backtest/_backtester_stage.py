@@ -36,12 +36,16 @@ __all__ = ["Backtester"]
 
 
 def _load(ctx: StageContext[BacktesterOptions], manifest: dict[str, Any]) -> BacktesterData:
+    return load_window(ctx, ctx.options, manifest)
+
+
+def load_window(ctx: StageContext[Any], options: BacktesterOptions, manifest: dict[str, Any]) -> BacktesterData:
+    """The Backtester's inputs for this run under ``options`` (the Parity stage loads the same)."""
     from alpha_engine.store import TradingCalendar
 
     from ._backtester_data import load_backtester_data, stored_signal_keys
     from ._errors import BacktestInputError
 
-    options = ctx.options
     as_of = TradingCalendar().as_of_session(ctx.run_date)
     sector_map: dict[str, str] = {}
     if ctx.artifacts.exists(ctx.key(WEEKLY_CONSTITUENTS)):
