@@ -124,6 +124,25 @@ def _planted(monkeypatch: pytest.MonkeyPatch, **update: Any) -> None:
     monkeypatch.setattr(_vector, "simulate_vectorized", changed)
 
 
+def test_an_unreadable_trend_fails_the_soft_stage_naming_it_before_writing(ingested: Path, tmp_path: Path) -> None:
+    workspace = _copy(ingested, tmp_path / "ws")
+    path = workspace / "artifacts" / PARITY_HISTORY.format(RUN_DATE)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"rows": []}), encoding="utf-8")
+    report = run_stage("parity", RUN_DATE, settings=_settings(workspace))
+    assert report.status == "failed" and "backtest/parity/history.json" in str(report.error)
+    assert not (workspace / "artifacts" / PARITY_REPORT.format(RUN_DATE)).exists()
+
+
+def test_parity_has_its_own_flag_in_the_saturday_definition() -> None:
+    from alpha_engine.app import DEFINITION_FILE
+
+    states = json.loads(DEFINITION_FILE.read_text(encoding="utf-8"))["States"]
+    assert Parity.skip_flag() == "skip_parity" and Parity.skip_family == ""
+    assert states["CheckSkipParity"]["Choices"][0]["And"][1] == {"Variable": "$.skip_parity", "BooleanEquals": True}
+    assert states["Parity"]["Catch"][0]["Next"] == "CheckSkipEvaluator"
+
+
 def test_a_planted_divergence_is_a_warning_naming_the_first_difference(ingested: Path, tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = _copy(ingested, tmp_path / "ws")

@@ -169,13 +169,13 @@ class Parity(Stage[ParityOptions]):
             "comparisons": {"vectorized": vectorized, "trade_log": trade_log},
             "caveats": list(data.notes),
         }
+        history = self._history(ctx)  # read first: an unreadable trend fails before anything is written
         ctx.artifacts.write_json(ctx.key(PARITY_REPORT), report)
         entry = {"run_date": report["run_date"], "status": status, "sessions": len(session_dates),
                  "first_session": session_dates[0], "last_session": session_dates[-1],
                  **{k: vectorized[k] for k in ("capture_rate", "holdings_jaccard", "count_rms", "field_diff_rate",
                                                "n_reference_orders", "n_other_orders")},
                  "trade_log": trade_log["status"]}
-        history = self._history(ctx)
         history["entries"] = sorted([e for e in history["entries"] if e["run_date"] != entry["run_date"]] + [entry],
                                     key=lambda e: str(e["run_date"]))
         ctx.artifacts.write_json(ctx.key(PARITY_HISTORY), history)
