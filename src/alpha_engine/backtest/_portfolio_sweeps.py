@@ -193,17 +193,17 @@ def run_portfolio_backtest(panel: ClosePanel, options: PortfolioOptimizerOptions
                                 f"MeanRisk(MINIMIZE_RISK, variance), EmpiricalPrior covariance "
                                 f"{covariance_class(options.gate_covariance)}",
                                 lambda: minimum_variance(options.gate_covariance))
-    todo = [("baseline", Configuration("equal_weight", "equal_weight", "skfolio.optimization.EqualWeighted",
-                                       equal_weight))]
-    todo += [("covariance", c) for c in covariance] + [("risk_aversion", c) for c in gammas]
+    planned = [("baseline", Configuration("equal_weight", "equal_weight", "skfolio.optimization.EqualWeighted",
+                                          equal_weight))]
+    planned += [("covariance", c) for c in covariance] + [("risk_aversion", c) for c in gammas]
     if options.gate_covariance not in options.covariance_estimators:
-        todo.append(("gate", gate_config))
+        planned.append(("gate", gate_config))
     results: dict[tuple[str, str], OutOfSample] = {}
-    for i, (sweep, config) in enumerate(todo, start=1):
+    for i, (sweep, config) in enumerate(planned, start=1):
         oos = walk_forward(returns, config.make(), **wf)
         results[(sweep, config.name)] = oos
         sharpe = float(annualised_sharpe(oos.returns))
-        logger.info("walk-forward %d/%d (%s %s): %d folds, %d out-of-sample days, Sharpe %.3f", i, len(todo), sweep,
+        logger.info("walk-forward %d/%d (%s %s): %d folds, %d out-of-sample days, Sharpe %.3f", i, len(planned), sweep,
                     config.name, oos.n_folds, len(oos.returns), sharpe)
     baseline = results[("baseline", "equal_weight")]
     gated = results.get(("covariance", options.gate_covariance)) or results[("gate", options.gate_covariance)]
@@ -263,7 +263,7 @@ def run_portfolio_backtest(panel: ClosePanel, options: PortfolioOptimizerOptions
                "best_risk_aversion_sharpe_difference_bonferroni": [
                    gamma_doc["selection"]["correction"]["sharpe_difference"][k]
                    for k in ("ci_low", "estimate", "ci_high")],
-               "n_folds": baseline.n_folds, "n_tickers": len(tickers), "configurations": len(todo)}
+               "n_folds": baseline.n_folds, "n_tickers": len(tickers), "configurations": len(planned)}
     logger.info("optimizer gate %s: Sharpe difference %.3f [%.3f, %.3f]; best covariance %s, best gamma %s",
                 summary["gate"], difference.estimate, difference.ci_low, difference.ci_high,
                 summary["best_covariance"], summary["best_risk_aversion"])
