@@ -5,7 +5,6 @@ the same bytes, that a preflight writes nothing, and that missing or corrupt dat
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,11 @@ from alpha_engine.backtest import (
     SYNTHETIC_SIGNAL_NOTE,
     Backtester,
 )
-from alpha_engine.config import Settings, load_settings
+from alpha_engine.config import Settings
 from alpha_engine.evaluator import Evaluator
 from alpha_engine.pipeline import run_stage
+
+from .conftest import copy_workspace, read_artifact, stage_settings, workspace_files
 
 RUN_DATE = date(2022, 12, 31)
 SLUG = "backtester"
@@ -29,26 +30,7 @@ SMALL = "n_trials = 6\nn_bootstrap = 200\n"
 
 
 def _settings(workspace: Path, options: str = SMALL) -> Settings:
-    workspace.mkdir(parents=True, exist_ok=True)
-    (workspace / "config.toml").write_text(f"[stages.{SLUG}]\n{options}", encoding="utf-8")
-    return load_settings(workspace=workspace, env={})
-
-
-def _files(workspace: Path) -> dict[str, bytes]:
-    """Every data file's bytes (LMDB's reader table, logs and health markers left out)."""
-    return {p.relative_to(workspace).as_posix(): p.read_bytes() for p in sorted(workspace.rglob("*"))
-            if p.is_file() and p.name != "lock.mdb"
-            and not p.relative_to(workspace).as_posix().startswith(("artifacts/_logs/", "artifacts/health/"))}
-
-
-def _copy(source: Path, destination: Path) -> Path:
-    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("lock.mdb"))
-    return destination
-
-
-def _read(workspace: Path, key: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((workspace / "artifacts" / key).read_text())
-    return document
+    return stage_settings(workspace, SLUG, options)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +43,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ran(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    workspace = _copy(ingested, tmp_path_factory.mktemp("ran") / "ws")
+    workspace = copy_workspace(ingested, tmp_path_factory.mktemp("ran") / "ws")
     report = run_stage(SLUG, RUN_DATE, settings=_settings(workspace))
     assert report.status == "ok", report.error
     return workspace, dict(report.summary)
@@ -77,19 +59,19 @@ def test_on_an_empty_workspace_a_shell_run_passes_and_writes_nothing(tmp_path: P
     settings = _settings(tmp_path / "ws")
     report = run_stage(SLUG, RUN_DATE, settings=settings, preflight_only=True)
     assert report.status == "ok", report.error
-    assert _files(settings.workspace) == {"config.toml": (settings.workspace / "config.toml").read_bytes()}
+    assert workspace_files(settings.workspace) == {"config.toml": (settings.workspace / "config.toml").read_bytes()}
 
 
 def test_a_shell_run_on_real_data_checks_the_window_and_writes_nothing(ingested: Path) -> None:
-    before = _files(ingested)
+    before = workspace_files(ingested)
     report = run_stage(SLUG, RUN_DATE, settings=_settings(ingested), preflight_only=True)
     assert report.status == "ok", report.error
-    assert _files(ingested) == before
+    assert workspace_files(ingested) == before
 
 
 def test_a_run_simulates_ten_years_of_the_current_config_on_synthetic_signals(ran: tuple[Path, dict[str, Any]]) -> None:
     workspace, summary = ran
-    stats = _read(workspace, PORTFOLIO_STATS.format(RUN_DATE))
+    stats = read_artifact(workspace, PORTFOLIO_STATS.format(RUN_DATE))
     assert stats["signal_source"] == "synthetic" and stats["status"] == "degraded"
     assert any(c.startswith(SYNTHETIC_SIGNAL_NOTE) for c in stats["caveats"])
     assert any("survivorship" in c for c in stats["caveats"])
@@ -106,46 +88,46 @@ def test_a_run_simulates_ten_years_of_the_current_config_on_synthetic_signals(ra
 
 def test_the_search_includes_the_current_params_and_ends_before_the_holdout(ran: tuple[Path, dict[str, Any]]) -> None:
     workspace, summary = ran
-    sweep = _read(workspace, PARAM_SWEEP.format(RUN_DATE))
+    sweep = read_artifact(workspace, PARAM_SWEEP.format(RUN_DATE))
     current = {"atr_multiplier": 3.0, "max_position_pct": 0.05, "min_score": 70.0, "profit_take_pct": 0.25,
                "time_decay_exit_days": 15.0, "time_decay_reduce_days": 7.0}
     assert sweep["rows"][0]["params"] == current and sweep["trials"] == 7  # 6 draws + the current params
     split = sweep["split"]
     assert split["search"]["end"] < split["holdout"]["start"]
-    assert split["search"]["n_days"] + split["holdout"]["n_days"] == _read(
+    assert split["search"]["n_days"] + split["holdout"]["n_days"] == read_artifact(
         workspace, PORTFOLIO_STATS.format(RUN_DATE))["window"]["n_days"]
     assert summary["sweep"] == {"trials": 7, "completed": sweep["completed"], "completion": sweep["completion"]}
 
 
 def test_the_recommendation_follows_the_holdout_interval(ran: tuple[Path, dict[str, Any]]) -> None:
     workspace, summary = ran
-    rec = _read(workspace, EXECUTOR_REC.format(RUN_DATE))
+    rec = read_artifact(workspace, EXECUTOR_REC.format(RUN_DATE))
     difference = rec["holdout_sharpe_difference"]
     if rec["recommendation"] == "apply":
         assert difference["ci_low"] > 0
     assert summary["recommendation"] == rec["recommendation"] and rec["reasons"]
-    assert rec["twin"]["window"] == _read(workspace, PORTFOLIO_STATS.format(RUN_DATE))["window"]
+    assert rec["twin"]["window"] == read_artifact(workspace, PORTFOLIO_STATS.format(RUN_DATE))["window"]
     assert summary["holdout_sharpe_difference"] == [difference["ci_low"], difference["estimate"], difference["ci_high"]]
 
 
 def test_the_evaluator_grades_the_backtest_portfolio(ran: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
-    workspace = _copy(ran[0], tmp_path / "ws")
+    workspace = copy_workspace(ran[0], tmp_path / "ws")
     report = run_stage("evaluator", RUN_DATE, settings=_settings(workspace))
     assert report.status == "ok", report.error
-    evaluation = _read(workspace, "evaluator/2022-12-31/evaluation.json")
+    evaluation = read_artifact(workspace, "evaluator/2022-12-31/evaluation.json")
     portfolio = evaluation["modules"]["portfolio"]
-    stats = _read(workspace, PORTFOLIO_STATS.format(RUN_DATE))
+    stats = read_artifact(workspace, PORTFOLIO_STATS.format(RUN_DATE))
     assert portfolio["status"] == "ok", portfolio
     assert portfolio["data"]["source"] == "backtest"
     assert portfolio["data"]["sharpe_ratio"] == stats["sharpe_ratio"]
 
 
 def test_a_second_run_writes_the_same_bytes(ran: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
-    workspace = _copy(ran[0], tmp_path / "ws")
-    before = _files(workspace)
+    workspace = copy_workspace(ran[0], tmp_path / "ws")
+    before = workspace_files(workspace)
     report = run_stage(SLUG, RUN_DATE, settings=_settings(workspace))
     assert report.status == "ok", report.error
-    assert _files(workspace) == before
+    assert workspace_files(workspace) == before
 
 
 def test_stored_signals_that_are_missing_fail_the_preflight_naming_the_fix(ingested: Path) -> None:
@@ -157,7 +139,7 @@ def test_stored_signals_that_are_missing_fail_the_preflight_naming_the_fix(inges
 
 
 def test_a_corrupt_signals_document_fails_the_preflight_naming_its_key(ingested: Path, tmp_path: Path) -> None:
-    workspace = _copy(ingested, tmp_path / "ws")
+    workspace = copy_workspace(ingested, tmp_path / "ws")
     key = "signals/2022-12-24/signals.json"
     (workspace / "artifacts" / key).parent.mkdir(parents=True)
     (workspace / "artifacts" / key).write_text("{not json", encoding="utf-8")
@@ -200,11 +182,11 @@ def _write_signals(workspace: Path, first: date, every_days: int) -> int:
 
 
 def test_with_a_stored_signal_history_the_backtester_simulates_it(ingested: Path, tmp_path: Path) -> None:
-    workspace = _copy(ingested, tmp_path / "ws")
+    workspace = copy_workspace(ingested, tmp_path / "ws")
     written = _write_signals(workspace, date(2016, 1, 2), 28)
     report = run_stage(SLUG, RUN_DATE, settings=_settings(workspace))
     assert report.status == "ok", report.error
-    stats = _read(workspace, PORTFOLIO_STATS.format(RUN_DATE))
+    stats = read_artifact(workspace, PORTFOLIO_STATS.format(RUN_DATE))
     assert stats["signal_source"] == "stored" and stats["status"] == "ok"
     assert stats["signal_dates"] == written and stats["total_orders"] > 0
     assert not any(c.startswith(SYNTHETIC_SIGNAL_NOTE) for c in stats["caveats"])

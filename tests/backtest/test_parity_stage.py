@@ -6,7 +6,6 @@ a rerun writes the same bytes; a preflight writes nothing. And the metrics on ha
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -26,33 +25,17 @@ from alpha_engine.backtest import (
     decisions_from_trade_log,
     parity_sessions,
 )
-from alpha_engine.config import Settings, load_settings
+from alpha_engine.config import Settings
 from alpha_engine.pipeline import FailureClass, run_stage
+
+from .conftest import copy_workspace, read_artifact, stage_settings, workspace_files
 
 RUN_DATE = date(2022, 12, 31)
 WEEK = ["2022-12-27", "2022-12-28"]  # the sample's last sessions after Saturday 2022-12-24
 
 
 def _settings(workspace: Path, options: str = "") -> Settings:
-    workspace.mkdir(parents=True, exist_ok=True)
-    (workspace / "config.toml").write_text(f"[stages.parity]\n{options}", encoding="utf-8")
-    return load_settings(workspace=workspace, env={})
-
-
-def _files(workspace: Path) -> dict[str, bytes]:
-    return {p.relative_to(workspace).as_posix(): p.read_bytes() for p in sorted(workspace.rglob("*"))
-            if p.is_file() and p.name != "lock.mdb"
-            and not p.relative_to(workspace).as_posix().startswith(("artifacts/_logs/", "artifacts/health/"))}
-
-
-def _copy(source: Path, destination: Path) -> Path:
-    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("lock.mdb"))
-    return destination
-
-
-def _read(workspace: Path, key: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((workspace / "artifacts" / key).read_text())
-    return document
+    return stage_settings(workspace, "parity", options)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +48,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ran(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    workspace = _copy(ingested, tmp_path_factory.mktemp("ran") / "ws")
+    workspace = copy_workspace(ingested, tmp_path_factory.mktemp("ran") / "ws")
     report = run_stage("parity", RUN_DATE, settings=_settings(workspace))
     assert report.status == "ok", report.error
     return workspace, report
@@ -73,7 +56,7 @@ def ran(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
 
 def test_on_the_sample_the_kernel_agrees_with_the_executor_replay_over_the_week(ran: tuple[Path, Any]) -> None:
     workspace, report = ran
-    document = _read(workspace, PARITY_REPORT.format(RUN_DATE))
+    document = read_artifact(workspace, PARITY_REPORT.format(RUN_DATE))
     assert document["status"] == "agree" and document["sessions"] == {"selection": "week", "dates": WEEK}
     vectorized = document["comparisons"]["vectorized"]
     assert (vectorized["reference"], vectorized["other"]) == ("scalar", "vectorized")
@@ -86,21 +69,21 @@ def test_on_the_sample_the_kernel_agrees_with_the_executor_replay_over_the_week(
     assert document["config_source"] == "[stages.backtester] current" and document["config"]["min_score"] == 70.0
     assert report.summary["status"] == "agree" and report.summary["trade_log"] == "skipped"
     assert not any("parity:" in w for w in report.warnings)
-    history = _read(workspace, PARITY_HISTORY.format(RUN_DATE))
+    history = read_artifact(workspace, PARITY_HISTORY.format(RUN_DATE))
     assert [e["run_date"] for e in history["entries"]] == ["2022-12-31"]
     assert history["entries"][0]["capture_rate"] == 1.0 and history["entries"][0]["trade_log"] == "skipped"
 
 
 def test_a_rerun_writes_the_same_bytes_and_replaces_its_history_entry(ran: tuple[Path, Any],
                                                                       tmp_path: Path) -> None:
-    workspace = _copy(ran[0], tmp_path / "ws")
-    before = _files(workspace)
+    workspace = copy_workspace(ran[0], tmp_path / "ws")
+    before = workspace_files(workspace)
     assert run_stage("parity", RUN_DATE, settings=_settings(workspace)).status == "ok"
-    assert _files(workspace) == before
+    assert workspace_files(workspace) == before
 
 
 def test_the_trend_keeps_other_run_dates_in_order_and_replaces_a_stale_entry(ingested: Path, tmp_path: Path) -> None:
-    workspace = _copy(ingested, tmp_path / "ws")
+    workspace = copy_workspace(ingested, tmp_path / "ws")
     path = workspace / "artifacts" / PARITY_HISTORY.format(RUN_DATE)
     path.parent.mkdir(parents=True)
     old = {"run_date": "2022-12-24", "status": "differ", "sessions": 5, "capture_rate": 0.5, "holdings_jaccard": 0.9,
@@ -109,7 +92,7 @@ def test_the_trend_keeps_other_run_dates_in_order_and_replaces_a_stale_entry(ing
     path.write_text(json.dumps({"entries": [stale, old]}), encoding="utf-8")
     for _ in range(2):
         assert run_stage("parity", RUN_DATE, settings=_settings(workspace)).status == "ok"
-    entries = _read(workspace, PARITY_HISTORY.format(RUN_DATE))["entries"]
+    entries = read_artifact(workspace, PARITY_HISTORY.format(RUN_DATE))["entries"]
     assert [e["run_date"] for e in entries] == ["2022-12-24", "2022-12-31"]
     assert entries[0] == old and entries[1]["capture_rate"] == 1.0
 
@@ -125,7 +108,7 @@ def _planted(monkeypatch: pytest.MonkeyPatch, **update: Any) -> None:
 
 
 def test_an_unreadable_trend_fails_the_soft_stage_naming_it_before_writing(ingested: Path, tmp_path: Path) -> None:
-    workspace = _copy(ingested, tmp_path / "ws")
+    workspace = copy_workspace(ingested, tmp_path / "ws")
     path = workspace / "artifacts" / PARITY_HISTORY.format(RUN_DATE)
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"rows": []}), encoding="utf-8")
@@ -145,11 +128,11 @@ def test_parity_has_its_own_flag_in_the_saturday_definition() -> None:
 
 def test_a_planted_divergence_is_a_warning_naming_the_first_difference(ingested: Path, tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    workspace = _copy(ingested, tmp_path / "ws")
+    workspace = copy_workspace(ingested, tmp_path / "ws")
     _planted(monkeypatch, min_score=99.0)  # the kernel's entry gate no longer admits what the executor enters
     report = run_stage("parity", RUN_DATE, settings=_settings(workspace, "sessions = 60\n"))
     assert report.status == "ok", report.error  # soft observability: a mismatch never fails the run
-    vectorized = _read(workspace, PARITY_REPORT.format(RUN_DATE))["comparisons"]["vectorized"]
+    vectorized = read_artifact(workspace, PARITY_REPORT.format(RUN_DATE))["comparisons"]["vectorized"]
     assert vectorized["status"] == "differ" and vectorized["capture_rate"] < 1.0
     assert vectorized["n_reference_only"] > 0 and vectorized["holdings_jaccard"] < 1.0
     first = vectorized["differences"][0]
@@ -157,17 +140,17 @@ def test_a_planted_divergence_is_a_warning_naming_the_first_difference(ingested:
     (warning,) = [w for w in report.warnings if w.startswith("parity: the vectorized kernel differs")]
     assert first in warning and "capture" in warning
     assert report.summary["status"] == "differ"
-    entry = _read(workspace, PARITY_HISTORY.format(RUN_DATE))["entries"][0]
+    entry = read_artifact(workspace, PARITY_HISTORY.format(RUN_DATE))["entries"][0]
     assert entry["status"] == "differ" and entry["sessions"] == 60 and entry["capture_rate"] < 1.0
 
 
 def test_a_different_fill_delay_on_the_vectorized_side_is_caught(ingested: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    workspace = _copy(ingested, tmp_path / "ws")
+    workspace = copy_workspace(ingested, tmp_path / "ws")
     _planted(monkeypatch, fill_delay_days=0)
     report = run_stage("parity", RUN_DATE, settings=_settings(workspace, "sessions = 60\n"))
     assert report.status == "ok", report.error
-    vectorized = _read(workspace, PARITY_REPORT.format(RUN_DATE))["comparisons"]["vectorized"]
+    vectorized = read_artifact(workspace, PARITY_REPORT.format(RUN_DATE))["comparisons"]["vectorized"]
     assert vectorized["status"] == "differ" and vectorized["n_differences"] > 0
     assert vectorized["capture_rate"] < 1.0 or vectorized["field_diff_rate"] > 0.0
     assert any(w.startswith("parity: the vectorized kernel differs") for w in report.warnings)
@@ -175,7 +158,7 @@ def test_a_different_fill_delay_on_the_vectorized_side_is_caught(ingested: Path,
 
 def test_a_crash_in_the_replay_is_a_soft_failure_recorded_by_the_runner(ingested: Path, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    workspace = _copy(ingested, tmp_path / "ws")
+    workspace = copy_workspace(ingested, tmp_path / "ws")
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("planted crash in the scalar replay")
@@ -188,7 +171,7 @@ def test_a_crash_in_the_replay_is_a_soft_failure_recorded_by_the_runner(ingested
 
 
 def test_a_trade_log_when_present_is_compared_with_the_reference(ingested: Path, tmp_path: Path) -> None:
-    workspace = _copy(ingested, tmp_path / "ws")
+    workspace = copy_workspace(ingested, tmp_path / "ws")
     key = "executor/trades/2022-12-31/trades.json"
     log = workspace / "artifacts" / key
     log.parent.mkdir(parents=True)
@@ -196,7 +179,7 @@ def test_a_trade_log_when_present_is_compared_with_the_reference(ingested: Path,
                                            "price": 10.0}]}), encoding="utf-8")
     report = run_stage("parity", RUN_DATE, settings=_settings(workspace))
     assert report.status == "ok", report.error
-    trade_log = _read(workspace, PARITY_REPORT.format(RUN_DATE))["comparisons"]["trade_log"]
+    trade_log = read_artifact(workspace, PARITY_REPORT.format(RUN_DATE))["comparisons"]["trade_log"]
     assert trade_log["status"] == "differ" and trade_log["key"] == key and trade_log["n_other_only"] == 1
     assert trade_log["holdings_jaccard"] is None  # the log gave no holdings
     assert any(w.startswith("parity: the executor trade log differs") and "ZZZ ENTER 3" in w for w in report.warnings)
@@ -206,11 +189,11 @@ def test_a_shell_run_writes_nothing_on_an_empty_workspace_or_on_real_data(ingest
     settings = _settings(tmp_path / "ws")
     report = run_stage("parity", RUN_DATE, settings=settings, preflight_only=True)
     assert report.status == "ok", report.error
-    assert _files(settings.workspace) == {"config.toml": (settings.workspace / "config.toml").read_bytes()}
-    before = _files(ingested)
+    assert workspace_files(settings.workspace) == {"config.toml": (settings.workspace / "config.toml").read_bytes()}
+    before = workspace_files(ingested)
     report = run_stage("parity", RUN_DATE, settings=_settings(ingested), preflight_only=True)
     assert report.status == "ok", report.error
-    assert _files(ingested) == before
+    assert workspace_files(ingested) == before
 
 
 def test_a_bad_trade_log_template_fails_the_preflight_naming_the_option(tmp_path: Path) -> None:

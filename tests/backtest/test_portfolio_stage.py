@@ -4,16 +4,16 @@ preflight writes nothing, and that bad or missing data fails naming what and whe
 
 from __future__ import annotations
 
-import json
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from alpha_engine.backtest import COVARIANCE_SWEEP, PORTFOLIO_GATE, RISK_AVERSION_SWEEP
-from alpha_engine.config import Settings, load_settings
+from alpha_engine.config import Settings
 from alpha_engine.pipeline import run_stage
+
+from .conftest import copy_workspace, read_artifact, stage_settings, workspace_files
 
 RUN_DATE = date(2022, 12, 31)
 SLUG = "portfolio-optimizer"
@@ -23,16 +23,7 @@ SHORT = ('history_days = 504\ntrain_days = 189\ntest_days = 63\ncovariance_estim
 
 
 def _settings(workspace: Path, options: str = SHORT) -> Settings:
-    workspace.mkdir(parents=True, exist_ok=True)
-    (workspace / "config.toml").write_text(f"[stages.{SLUG}]\n{options}", encoding="utf-8")
-    return load_settings(workspace=workspace, env={})
-
-
-def _files(workspace: Path) -> dict[str, bytes]:
-    """Every data file's bytes (LMDB's reader table, logs and health markers left out)."""
-    return {p.relative_to(workspace).as_posix(): p.read_bytes() for p in sorted(workspace.rglob("*"))
-            if p.is_file() and p.name != "lock.mdb"
-            and not p.relative_to(workspace).as_posix().startswith(("artifacts/_logs/", "artifacts/health/"))}
+    return stage_settings(workspace, SLUG, options)
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +37,10 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def ran(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
     workspace = tmp_path_factory.mktemp("ran") / "ws"
-    shutil.copytree(ingested, workspace, ignore=shutil.ignore_patterns("lock.mdb"))
+    copy_workspace(ingested, workspace)
     report = run_stage(SLUG, RUN_DATE, settings=_settings(workspace))
     assert report.status == "ok", report.error
     return workspace, dict(report.summary)
-
-
-def _read(workspace: Path, key: str) -> dict[str, object]:
-    document: dict[str, object] = json.loads((workspace / "artifacts" / key).read_text())
-    return document
 
 
 def test_on_an_empty_workspace_a_shell_run_passes_and_writes_nothing(tmp_path: Path) -> None:
@@ -62,20 +48,20 @@ def test_on_an_empty_workspace_a_shell_run_passes_and_writes_nothing(tmp_path: P
     report = run_stage(SLUG, RUN_DATE, settings=settings, preflight_only=True)
     assert report.status == "ok", report.error
     assert report.summary["would_consume"] == ["market_data/weekly/2022-12-31/manifest.json from DataPhase1"]
-    assert _files(settings.workspace) == {"config.toml": (settings.workspace / "config.toml").read_bytes()}
+    assert workspace_files(settings.workspace) == {"config.toml": (settings.workspace / "config.toml").read_bytes()}
 
 
 def test_a_shell_run_on_real_data_checks_the_window_and_writes_nothing(ingested: Path) -> None:
-    before = _files(ingested)
+    before = workspace_files(ingested)
     report = run_stage(SLUG, RUN_DATE, settings=_settings(ingested), preflight_only=True)
     assert report.status == "ok", report.error
-    assert _files(ingested) == before
+    assert workspace_files(ingested) == before
 
 
 def test_a_run_writes_the_gate_and_both_sweeps_and_summarises_them(ran: tuple[Path, dict[str, object]]) -> None:
     workspace, summary = ran
     key = PORTFOLIO_GATE.format(RUN_DATE)
-    gate = _read(workspace, key)
+    gate = read_artifact(workspace, key)
     assert key == "backtest/2022-12-31/portfolio_optimizer/gate.json"
     data = gate["data"]
     assert isinstance(data, dict) and data["n_tickers"] == 20 and data["n_returns"] == 504
@@ -87,9 +73,9 @@ def test_a_run_writes_the_gate_and_both_sweeps_and_summarises_them(ran: tuple[Pa
     assert verdict["passes"] is (interval["ci_low"] > 0)
     assert gate["causality"]["look_ahead"]["passed"] is True  # type: ignore[index]
     assert any("survivor" in c for c in gate["caveats"])  # type: ignore[union-attr]
-    covariance = _read(workspace, COVARIANCE_SWEEP.format(RUN_DATE))
+    covariance = read_artifact(workspace, COVARIANCE_SWEEP.format(RUN_DATE))
     assert [r["name"] for r in covariance["rows"]] == ["empirical", "ledoit_wolf"]  # type: ignore[union-attr]
-    gammas = _read(workspace, RISK_AVERSION_SWEEP.format(RUN_DATE))
+    gammas = read_artifact(workspace, RISK_AVERSION_SWEEP.format(RUN_DATE))
     assert [r["parameter"] for r in gammas["rows"]] == [1.0, 10.0]  # type: ignore[union-attr]
     selection = gammas["selection"]
     assert isinstance(selection, dict) and selection["n_compared"] == 2
@@ -101,10 +87,10 @@ def test_a_run_writes_the_gate_and_both_sweeps_and_summarises_them(ran: tuple[Pa
 
 def test_a_second_run_writes_the_same_bytes(ran: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     workspace, _ = ran
-    before = _files(workspace)
+    before = workspace_files(workspace)
     report = run_stage(SLUG, RUN_DATE, settings=_settings(workspace))
     assert report.status == "ok", report.error
-    assert _files(workspace) == before
+    assert workspace_files(workspace) == before
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -113,19 +99,19 @@ def test_a_second_run_writes_the_same_bytes(ran: tuple[Path, dict[str, object]],
 ])
 def test_too_little_data_fails_the_preflight_naming_the_store_and_the_fix(ingested: Path, options: str,
                                                                           message: str) -> None:
-    before = _files(ingested)
+    before = workspace_files(ingested)
     report = run_stage(SLUG, RUN_DATE, settings=_settings(ingested, options), preflight_only=True)
     assert report.status == "preflight_failed" and message in (report.error or ""), report.error
     assert "market store" in (report.error or "")
     _settings(ingested)  # the config as it was
-    assert {k: v for k, v in _files(ingested).items() if k != "config.toml"} == \
+    assert {k: v for k, v in workspace_files(ingested).items() if k != "config.toml"} == \
         {k: v for k, v in before.items() if k != "config.toml"}
 
 
 def test_a_copied_workspace_writes_the_same_bytes(ran: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     workspace, _ = ran
     copy = tmp_path / "elsewhere" / "ws"
-    shutil.copytree(workspace, copy, ignore=shutil.ignore_patterns("lock.mdb"))
+    copy_workspace(workspace, copy)
     report = run_stage(SLUG, RUN_DATE, settings=_settings(copy))
     assert report.status == "ok", report.error
     for artifact in (PORTFOLIO_GATE, COVARIANCE_SWEEP, RISK_AVERSION_SWEEP):
