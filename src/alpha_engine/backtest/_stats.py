@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ._portfolio_stats import stationary_bootstrap_indices  # the one stationary bootstrap of the package
+# The package's one stationary bootstrap and its one trading-year length.
+from ._portfolio_stats import TRADING_DAYS, stationary_bootstrap_indices
 from ._results import BacktestResult
 
 __all__ = ["BacktestStatistics", "backtest_statistics", "nav_statistics"]
 
-TRADING_DAYS = 252
 F64 = npt.NDArray[np.float64]
 
 

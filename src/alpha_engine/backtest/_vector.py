@@ -56,25 +56,25 @@ def simulate_vectorized(inputs: BacktestInputs, configs: Sequence[ExecutorConfig
     n_days, n_tickers = inputs.shape
     n_combos = len(configs)
     results: list[BacktestResult | None] = [None] * n_combos
-    todo = np.arange(n_combos)
+    pending = np.arange(n_combos)
     rows = max(1, ledger_rows)
-    while len(todo):
-        batch = params[todo]
-        nav, cash, invested = (np.empty((len(todo), n_days)) for _ in range(3))
-        ints = np.empty((len(todo), rows, 7), np.int64)
-        floats = np.empty((len(todo), rows, 3), np.float64)
-        blocked = np.zeros((len(todo), len(BLOCK_REASONS)), np.int64)
-        shares = np.zeros((len(todo), n_tickers), np.int64)
-        avg_cost = np.zeros((len(todo), n_tickers))
-        entry_day = np.zeros((len(todo), n_tickers), np.int64)
-        counts = np.zeros((len(todo), 2), np.int64)
+    while len(pending):
+        batch = params[pending]
+        nav, cash, invested = (np.empty((len(pending), n_days)) for _ in range(3))
+        ints = np.empty((len(pending), rows, 7), np.int64)
+        floats = np.empty((len(pending), rows, 3), np.float64)
+        blocked = np.zeros((len(pending), len(BLOCK_REASONS)), np.int64)
+        shares = np.zeros((len(pending), n_tickers), np.int64)
+        avg_cost = np.zeros((len(pending), n_tickers))
+        entry_day = np.zeros((len(pending), n_tickers), np.int64)
+        counts = np.zeros((len(pending), 2), np.int64)
         simulate_many(batch, tiers_threshold, tiers_multiplier, inputs.close, f.mark, f.atr, f.momentum,
                       f.relative_momentum, f.rsi, f.returns, inputs.signal_day, inputs.regime, inputs.action,
                       inputs.score, inputs.conviction, inputs.sector_rating, inputs.upside, inputs.veto,
                       inputs.confidence, inputs.sector_of, f.enter_start, f.enter_order, nav, cash, invested,
                       ints, floats, blocked, shares, avg_cost, entry_day, counts)
         overflow = []
-        for k, combo in enumerate(int(c) for c in todo):
+        for k, combo in enumerate(int(c) for c in pending):
             n_orders = int(counts[k, 0])
             if n_orders > rows:
                 overflow.append(combo)
@@ -93,5 +93,5 @@ def simulate_vectorized(inputs: BacktestInputs, configs: Sequence[ExecutorConfig
                 blocked=blocked[k].copy(), unfilled=int(counts[k, 1]), simulator="vectorized")
         if overflow:
             rows = int(counts[:, 0].max())
-        todo = np.asarray(overflow, np.int64)
+        pending = np.asarray(overflow, np.int64)
     return [r for r in results if r is not None]
