@@ -190,3 +190,26 @@ def test_with_a_stored_signal_history_the_backtester_simulates_it(ingested: Path
     assert stats["signal_source"] == "stored" and stats["status"] == "ok"
     assert stats["signal_dates"] == written and stats["total_orders"] > 0
     assert not any(c.startswith(SYNTHETIC_SIGNAL_NOTE) for c in stats["caveats"])
+
+
+def test_the_applied_executor_config_wins_over_the_settings_and_is_named(ingested: Path, tmp_path: Path) -> None:
+    from alpha_engine.app import SATURDAY_GRAPH
+    from alpha_engine.backtest import EXECUTOR_PARAMS, ExecutorConfig
+    from alpha_engine.store import ArtifactStore
+
+    workspace = copy_workspace(ingested, tmp_path / "ws")
+    applied = {**ExecutorConfig().model_dump(mode="json"), "min_score": 75.0}
+    ArtifactStore(workspace / "artifacts", contracts=SATURDAY_GRAPH.contracts()).write_json(EXECUTOR_PARAMS.key, {
+        "key": "executor_params", "values": applied, "origin": "applied", "run_date": "2022-12-24", "change": 1,
+        "source": "backtest/2022-12-24/executor_rec.json"})
+    report = run_stage(SLUG, RUN_DATE, settings=_settings(workspace, SMALL + "current = { min_score = 65.0 }\n"))
+    assert report.status == "ok", report.error
+    stats = read_artifact(workspace, PORTFOLIO_STATS.format(RUN_DATE))
+    rec = read_artifact(workspace, EXECUTOR_REC.format(RUN_DATE))
+    assert stats["config"]["min_score"] == 75.0 and rec["current"]["min_score"] == 75.0
+    assert stats["config_source"] == rec["config_source"] == "config/executor_params.json (applied 2022-12-24)"
+
+
+def test_without_an_applied_config_the_settings_are_named_as_the_source(ran: tuple[Path, dict[str, Any]]) -> None:
+    workspace, _ = ran
+    assert read_artifact(workspace, PORTFOLIO_STATS.format(RUN_DATE))["config_source"] == "factory defaults"

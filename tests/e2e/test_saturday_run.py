@@ -74,6 +74,11 @@ def test_the_sample_run_reports_its_caveats_and_a_provisional_model(saturday_run
     predictions = store.read_json(f"predictor/predictions/{RUN_DATE}.json")
     assert predictions["model_status"] == "provisional" and predictions["n_predictions"] == 20
     assert any(c.startswith("provisional model") for c in predictions["caveats"])
+    assert predictions["veto"] == {"confidence": 0.65, "source": "default"}  # nothing applied yet
+    # The Backtester recommends keep on the sample (its holdout interval includes 0): nothing is applied.
+    auto = store.read_json(f"evaluator/{RUN_DATE}/evaluation.json")["modules"]["auto_apply"]
+    assert auto["data"]["applied"] == [] and auto["data"]["executor_params"]["evidence"]["recommendation"] == "keep"
+    assert not store.exists("config/executor_params.json") and store.exists(f"config/metrics_history/{RUN_DATE}.json")
     assert store.read_bytes("predictor/predictions/latest.json") == \
         store.read_bytes(f"predictor/predictions/{RUN_DATE}.json")
     # The direction never contradicts the rank: p_up is non-decreasing in alpha, and no name is DOWN

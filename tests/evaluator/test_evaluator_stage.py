@@ -49,7 +49,7 @@ def test_a_history_with_planted_skill_is_graded_and_the_skill_found(graded: Path
     assert isinstance(modules, dict)
     assert {n: m["status"] for n, m in modules.items()} == {
         "signal_quality": "ok", "attribution": "degraded", "predictor": "ok", "veto": "degraded", "exit_timing": "ok",
-        "portfolio": "degraded"}
+        "portfolio": "degraded", "auto_apply": "skipped"}
     assert modules["attribution"]["reason"] == "no stored qual values"  # the synthetic history has none
     quality = modules["signal_quality"]["data"]
     head = quality["horizons"]["10"]

@@ -7,7 +7,14 @@ from ._backtester import (
     search_candidates,
     slice_inputs,
 )
-from ._backtester_artifacts import EXECUTOR_REC, PARAM_SWEEP, PORTFOLIO_STATS
+from ._backtester_artifacts import (
+    EXECUTOR_PARAMS,
+    EXECUTOR_PARAMS_HISTORY,
+    EXECUTOR_PARAMS_PREVIOUS,
+    EXECUTOR_REC,
+    PARAM_SWEEP,
+    PORTFOLIO_STATS,
+)
 from ._backtester_options import DEFAULT_SEARCH_GRID, BacktesterOptions
 from ._backtester_stage import Backtester
 from ._config import ATR_METHOD, DrawdownTier, ExecutorConfig
@@ -92,6 +99,9 @@ __all__ = [
     "DEFAULT_SEARCH_GRID",
     "DecisionLog",
     "DrawdownTier",
+    "EXECUTOR_PARAMS",
+    "EXECUTOR_PARAMS_HISTORY",
+    "EXECUTOR_PARAMS_PREVIOUS",
     "EXECUTOR_REC",
     "ExecutorConfig",
     "GateDecision",

@@ -327,6 +327,7 @@ def run_backtester(inputs: BacktestInputs, options: BacktesterOptions, *, curren
         **{k: context[k] for k in ("run_date", "as_of_session", "seed", "signal_source")}, "status": status,
         "window": window, "dates_simulated": n_days, "signal_dates": int(inputs.signal_day.sum()),
         "tickers": list(inputs.tickers), "config": current.model_dump(mode="json"),
+        **({"config_source": context["config_source"]} if "config_source" in context else {}),
         **_stats_document(current_stats, current_full), "bootstrap": {
             "method": "stationary", "n_resamples": options.n_bootstrap, "mean_block_days": options.mean_block_days,
             "confidence": 0.95},
@@ -352,6 +353,7 @@ def run_backtester(inputs: BacktestInputs, options: BacktesterOptions, *, curren
     executor_rec = {
         **{k: context[k] for k in ("run_date", "seed", "signal_source")},
         "recommendation": recommendation.action, "reasons": list(recommendation.reasons),
+        **({"config_source": context["config_source"]} if "config_source" in context else {}),
         "current": current.model_dump(mode="json"), "proposed": selected_config.model_dump(mode="json"),
         "changed": {k: v for k, v in selected_row["params"].items() if v != current_row["params"][k]},
         "split": split_doc, "completion": _num(completion), "trials": len(rows),

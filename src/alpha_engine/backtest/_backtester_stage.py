@@ -26,11 +26,12 @@ from alpha_engine.pipeline import (
 )
 from alpha_engine.research import SIGNALS
 
-from ._backtester_artifacts import EXECUTOR_REC, PARAM_SWEEP, PORTFOLIO_STATS
+from ._backtester_artifacts import EXECUTOR_PARAMS, EXECUTOR_REC, PARAM_SWEEP, PORTFOLIO_STATS
 from ._backtester_options import BacktesterOptions
 
 if TYPE_CHECKING:
     from ._backtester_data import BacktesterData
+    from ._config import ExecutorConfig
 
 __all__ = ["Backtester"]
 
@@ -60,13 +61,26 @@ def load_window(ctx: StageContext[Any], options: BacktesterOptions, manifest: di
         raise PreflightError(str(exc)) from exc
 
 
-def _current(ctx: StageContext[BacktesterOptions]) -> Any:
+def current_executor_config(ctx: StageContext[Any], options: BacktesterOptions) -> tuple[ExecutorConfig, str]:
+    """The executor config in force and where it came from: ``config/executor_params.json`` (what the
+    Evaluator's guarded auto-apply or a rollback last wrote) when it exists, else ``[stages.backtester]
+    current`` over the factory defaults. The Backtester and Parity read it the same way."""
     from ._config import ExecutorConfig
 
+    key = EXECUTOR_PARAMS.key
+    if ctx.artifacts.exists(key):
+        document = ctx.artifacts.read_json(key)
+        raw, source = document["values"], f"{key} ({document['origin']}"
+        source += f" {document['run_date']})" if document.get("run_date") else ")"
+        remedy = f"roll it back (alpha-engine config rollback --key executor_params) or delete {key}"
+    else:
+        raw = options.current
+        source = "[stages.backtester] current" if options.current else "factory defaults"
+        remedy = "fix [stages.backtester] current"
     try:
-        return ExecutorConfig.model_validate(ctx.options.current)
+        return ExecutorConfig.model_validate(raw), source
     except ValueError as exc:
-        raise PreflightError(f"[stages.backtester] current is not a valid executor config: {exc}") from exc
+        raise PreflightError(f"the executor config from {source} is not a valid executor config: {exc}; {remedy}") from exc
 
 
 class Backtester(Stage[BacktesterOptions]):
@@ -83,27 +97,28 @@ class Backtester(Stage[BacktesterOptions]):
     skip_family = "backtester"
 
     def preflight(self, ctx: StageContext[BacktesterOptions]) -> None:
-        _current(ctx)
+        _, config_source = current_executor_config(ctx, ctx.options)
         if ctx.is_pending(WEEKLY_MANIFEST):
             return  # before DataPhase1 has run there is no market data to check yet
         data = _load(ctx, dict(ctx.artifacts.read_json(ctx.key(WEEKLY_MANIFEST))))
         inputs = data.inputs
         ctx.logger.info("preflight: %d tickers x %d sessions (%s to %s), %s signals (%d stored document(s) read), "
                         "current config %s", len(inputs.tickers), len(inputs.dates), inputs.dates[0], inputs.dates[-1],
-                        data.signal_source, len(data.signal_keys), "defaults" if not ctx.options.current else "overridden")
+                        data.signal_source, len(data.signal_keys), config_source)
 
     def run(self, ctx: StageContext[BacktesterOptions]) -> StageOutcome:
         from alpha_engine.store import TradingCalendar
 
         from ._backtester import run_backtester
 
-        current = _current(ctx)
+        current, config_source = current_executor_config(ctx, ctx.options)
+        ctx.logger.info("current executor config from %s", config_source)
         manifest = dict(ctx.artifacts.read_json(ctx.key(WEEKLY_MANIFEST)))
         data = _load(ctx, manifest)
         caveats = [str(c) for c in manifest.get("caveats", [])] + list(data.notes)
         context = {"run_date": ctx.run_date.isoformat(),
                    "as_of_session": TradingCalendar().as_of_session(ctx.run_date).isoformat(), "seed": ctx.seed,
-                   "signal_source": data.signal_source, "caveats": caveats,
+                   "signal_source": data.signal_source, "caveats": caveats, "config_source": config_source,
                    "signal_source_status": "ok" if data.signal_source == "stored" else "degraded"}
         result = run_backtester(data.inputs, ctx.options, current=current, seed=ctx.seed, context=context,
                                 log=ctx.logger)

@@ -8,7 +8,7 @@ first differences, never a failed run, and a crash is recorded by the runner as 
 
 Both paths simulate the Backtester's inputs (``[stages.backtester]``: the same window, index,
 sectors and signals) under the executor config the Backtester used (its ``portfolio_stats.json``,
-else ``[stages.backtester] current``), from the window's first session, because the book is path
+else the one in force: ``config/executor_params.json``, else ``[stages.backtester] current``), from the window's first session, because the book is path
 dependent; only the orders decided on the compared sessions and the holdings at their closes are
 compared. A paper executor's trade log, when present at ``[stages.parity] trade_log``, is compared
 with the reference the same way; until that executor exists the comparison is recorded as skipped.
@@ -73,19 +73,18 @@ def _backtester_options(ctx: StageContext[ParityOptions]) -> BacktesterOptions:
 
 
 def _config(ctx: StageContext[ParityOptions], options: BacktesterOptions) -> tuple[ExecutorConfig, str]:
-    """The executor config the Backtester used (its portfolio_stats), else the configured one."""
+    """The executor config the Backtester used (its portfolio_stats), else the one in force
+    (``config/executor_params.json``, else ``[stages.backtester] current``)."""
+    from ._backtester_stage import current_executor_config
     from ._config import ExecutorConfig
 
     key = ctx.key(PORTFOLIO_STATS)
-    if not ctx.is_pending(PORTFOLIO_STATS) and ctx.artifacts.exists(key):
-        raw, source = ctx.artifacts.read_json(key).get("config", {}), key
-    else:
-        raw, source = options.current, "[stages.backtester] current"
+    if ctx.is_pending(PORTFOLIO_STATS) or not ctx.artifacts.exists(key):
+        return current_executor_config(ctx, options)
     try:
-        return ExecutorConfig.model_validate(raw), source
+        return ExecutorConfig.model_validate(ctx.artifacts.read_json(key).get("config", {})), key
     except ValueError as exc:
-        raise PreflightError(f"the executor config from {source} is not valid: {exc}; rerun the Backtester or fix "
-                             "[stages.backtester] current") from exc
+        raise PreflightError(f"the executor config from {key} is not valid: {exc}; rerun the Backtester") from exc
 
 
 def _trade_log_key(ctx: StageContext[ParityOptions]) -> str:

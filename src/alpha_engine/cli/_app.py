@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from ._common import CLICK_EXCEPTION, CLICK_USAGE_ERROR, ExitCode, emit_error, json_requested
+from ._config import config_app
 from ._data import data_app
 from ._pipeline import register
 from ._predictor import predictor_app
@@ -56,6 +57,7 @@ app = typer.Typer(
 register(app)
 app.add_typer(data_app, name="data")
 app.add_typer(predictor_app, name="predictor")
+app.add_typer(config_app, name="config")
 app.add_typer(stage_app, name="stage")
 app.add_typer(logcapture_app, name="logcapture")
 app.add_typer(sfn_app, name="sfn")

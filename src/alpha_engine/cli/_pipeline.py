@@ -382,6 +382,8 @@ def stages_cmd(
                     for c in row["consumes"]]
         typer.echo(f"    consumes: {', '.join(consumed) or '-'}")
         typer.echo(f"    produces: {', '.join(row['produces']) or '-'}")
+        if row.get("updates"):
+            typer.echo(f"    updates (when a decision calls for it): {', '.join(row['updates'])}")
         if row["options"]:
             typer.echo(f"    options:  {', '.join(row['options'])}")
 

@@ -1,10 +1,35 @@
-from ._artifacts import EVALUATION, EVALUATION_REPORT, GRADE_HISTORY
+from ._artifacts import (
+    CONFIG_CHANGES,
+    EVALUATION,
+    EVALUATION_REPORT,
+    GRADE_HISTORY,
+    METRICS_HISTORY,
+    PROMOTION_BASELINE,
+)
+from ._autoapply import (
+    PREDICTOR_REC_FIELDS,
+    PREDICTOR_REC_KEY,
+    Decision,
+    RegressionCheck,
+    auto_apply,
+    check_regression,
+    decide_executor,
+    decide_veto,
+    read_predictor_rec,
+)
 from ._completeness import MODULE_STATUSES, CompletenessTracker, ModuleReport, ModuleResult, SkipModule
-from ._errors import EvaluatorError, EvaluatorInputError, InsufficientDataError, LookAheadError
+from ._config_book import CHANGE_ACTIONS, CONFIG_KEYS, ConfigBook, ConfigKey
+from ._errors import (
+    ConfigChangeError,
+    EvaluatorError,
+    EvaluatorInputError,
+    InsufficientDataError,
+    LookAheadError,
+)
 from ._evaluate import MODULES, evaluate
 from ._history import History, check_outcome_alignment, forward_outcomes, load_history
 from ._inputs import EvaluationInputs
-from ._options import EvaluatorOptions
+from ._options import AutoApplyOptions, EvaluatorOptions
 from ._report import render_report
 from ._scorecard import (
     compute_scorecard,
@@ -27,26 +52,43 @@ from ._stats import (
 )
 
 __all__ = [
+    "AutoApplyOptions",
+    "CHANGE_ACTIONS",
+    "CONFIG_CHANGES",
+    "CONFIG_KEYS",
+    "CompletenessTracker",
+    "ConfigBook",
+    "ConfigChangeError",
+    "ConfigKey",
+    "Decision",
     "EVALUATION",
     "EVALUATION_REPORT",
-    "GRADE_HISTORY",
-    "MODULES",
-    "MODULE_STATUSES",
-    "CompletenessTracker",
     "EvaluationInputs",
     "Evaluator",
     "EvaluatorError",
     "EvaluatorInputError",
     "EvaluatorOptions",
+    "GRADE_HISTORY",
     "History",
     "InsufficientDataError",
     "LookAheadError",
+    "METRICS_HISTORY",
+    "MODULES",
+    "MODULE_STATUSES",
     "ModuleReport",
     "ModuleResult",
+    "PREDICTOR_REC_FIELDS",
+    "PREDICTOR_REC_KEY",
+    "PROMOTION_BASELINE",
+    "RegressionCheck",
     "SkipModule",
+    "auto_apply",
     "benjamini_hochberg",
     "check_outcome_alignment",
+    "check_regression",
     "compute_scorecard",
+    "decide_executor",
+    "decide_veto",
     "evaluate",
     "expected_calibration_error",
     "forward_outcomes",
@@ -59,6 +101,7 @@ __all__ = [
     "pct_to_grade",
     "proportion_pvalue",
     "rank_ic",
+    "read_predictor_rec",
     "reliability_table",
     "render_report",
     "update_grade_history",

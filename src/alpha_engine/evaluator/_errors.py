@@ -5,12 +5,13 @@
     EvaluatorError
      ├── InsufficientDataError   a statistic or grade asked of fewer observations than its floor
      ├── LookAheadError          an outcome that starts on or before its signal date, or ends after the as-of session
-     └── EvaluatorInputError     a stored artifact the evaluator reads is unusable (named with its key)
+     ├── EvaluatorInputError     a stored artifact the evaluator reads is unusable (named with its key)
+     └── ConfigChangeError       a config change that cannot be made (nothing to roll back, an unknown key or date)
 """
 
 from __future__ import annotations
 
-__all__ = ["EvaluatorError", "EvaluatorInputError", "InsufficientDataError", "LookAheadError"]
+__all__ = ["ConfigChangeError", "EvaluatorError", "EvaluatorInputError", "InsufficientDataError", "LookAheadError"]
 
 
 class EvaluatorError(Exception):
@@ -27,3 +28,7 @@ class LookAheadError(EvaluatorError):
 
 class EvaluatorInputError(EvaluatorError):
     """A stored artifact the evaluator reads is unusable; the message names its key and what is wrong."""
+
+
+class ConfigChangeError(EvaluatorError):
+    """A config change that cannot be made; the message names the key, the file and what to do instead."""

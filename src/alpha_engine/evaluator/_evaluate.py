@@ -82,11 +82,17 @@ def _verdict(scorecard: Mapping[str, Any], modules: Mapping[str, Any], primary: 
     return " ".join(parts)
 
 
-def evaluate(inputs: EvaluationInputs, logger: logging.Logger | logging.LoggerAdapter[logging.Logger]) -> dict[str, Any]:
-    """The evaluation document (without the report): verdict, scorecard, modules, window, caveats."""
+def evaluate(inputs: EvaluationInputs, logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+             extra: Mapping[str, Callable[[], ModuleResult]] | None = None) -> dict[str, Any]:
+    """The evaluation document (without the report): verdict, scorecard, modules, window, caveats.
+
+    ``extra`` modules (the stage's config auto-apply, which does I/O) run after the grading ones
+    under the same completeness tracker."""
     tracker = CompletenessTracker(logger)
     for name, module in MODULES.items():
         tracker.run(name, lambda module=module: module(inputs))  # type: ignore[misc]
+    for name, run in (extra or {}).items():
+        tracker.run(name, run)
     scorecard = compute_scorecard(inputs, tracker.reports)
     signals, predictions = inputs.history.signals, inputs.history.predictions
     document = {

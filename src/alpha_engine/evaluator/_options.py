@@ -4,7 +4,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["EvaluatorOptions"]
+__all__ = ["AutoApplyOptions", "EvaluatorOptions"]
+
+
+class AutoApplyOptions(BaseModel):
+    """``[stages.evaluator.auto_apply]``: the guardrails of the config auto-apply (docs/evaluator.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Compute every decision and record what would be applied or rolled back; write nothing under config/.
+    freeze: bool = False
+    # Executor params: the Backtester's holdout guard plus these.
+    executor_min_completion: float = Field(0.5, gt=0, le=1)  # share of search trials that completed with orders
+    # Largest |new - old| / |old| of any changed numeric param (1.0: nothing more than doubles or vanishes in a week).
+    executor_max_relative_change: float = Field(1.0, gt=0)
+    # Veto threshold: the smallest move worth applying (one step of the 0.50..0.80 sweep grid; the evidence
+    # gate is the interval's lower bound, not this step).
+    veto_min_change: float = Field(0.05, ge=0, le=1)
+    # Weekly regression check against the promotion baseline: roll back when the week's Sharpe is below the
+    # baseline's interval low, or its max drawdown is worse than the baseline's by more than this (fraction of NAV).
+    regression_check: bool = True
+    max_drawdown_worsening: float = Field(0.05, gt=0, le=1)
 
 
 class EvaluatorOptions(BaseModel):
@@ -29,6 +49,7 @@ class EvaluatorOptions(BaseModel):
     veto_thresholds: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
     veto_position_usd: float = Field(50_000.0, gt=0)  # notional per vetoed entry (no shadow book here)
     max_hold_sessions: int = Field(30, ge=2)  # exit timing: the longest holding window followed
+    auto_apply: AutoApplyOptions = Field(default_factory=lambda: AutoApplyOptions.model_validate({}))
 
     @model_validator(mode="after")
     def _check(self) -> EvaluatorOptions:

@@ -5,6 +5,9 @@ It reads only stored artifacts, so ``alpha-engine stage run evaluator`` works al
 predictions of the evaluation window, the serving model's registry manifest, the market store's
 closes (realised outcomes, the index) and, when the Backtester stored it, its
 ``backtest/{date}/portfolio_stats.json`` (an optional consumption of its PORTFOLIO_STATS).
+Its config auto-apply (``_autoapply``) reads the Backtester's ``executor_rec.json`` and
+PredictorBacktest's ``predictor_rec.json`` and is the only writer of the applied config
+(``updates``: written only when a guarded decision calls for it).
 This module stays light: pandas and matplotlib are imported inside ``run``.
 """
 
@@ -14,10 +17,17 @@ import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from alpha_engine.backtest import PORTFOLIO_STATS
+from alpha_engine.backtest import (
+    EXECUTOR_PARAMS,
+    EXECUTOR_PARAMS_HISTORY,
+    EXECUTOR_PARAMS_PREVIOUS,
+    EXECUTOR_REC,
+    PORTFOLIO_STATS,
+)
 from alpha_engine.data import WEEKLY_MANIFEST
 from alpha_engine.pipeline import (
     MARKET,
+    NOTIFICATIONS,
     Compute,
     FailureClass,
     PreflightError,
@@ -26,16 +36,31 @@ from alpha_engine.pipeline import (
     StageOutcome,
     optional,
 )
-from alpha_engine.predictor import CHAMPION_POINTER, PREDICTIONS, REGISTRY_MANIFEST
+from alpha_engine.predictor import (
+    CHAMPION_POINTER,
+    PREDICTIONS,
+    PREDICTOR_PARAMS,
+    PREDICTOR_PARAMS_HISTORY,
+    PREDICTOR_PARAMS_PREVIOUS,
+    REGISTRY_MANIFEST,
+)
 from alpha_engine.research import SIGNALS
 
-from ._artifacts import EVALUATION, EVALUATION_REPORT, GRADE_HISTORY
+from ._artifacts import (
+    CONFIG_CHANGES,
+    EVALUATION,
+    EVALUATION_REPORT,
+    GRADE_HISTORY,
+    METRICS_HISTORY,
+    PROMOTION_BASELINE,
+)
 from ._errors import EvaluatorError
 from ._options import EvaluatorOptions
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ._completeness import ModuleResult
     from ._inputs import EvaluationInputs
 
 __all__ = ["Evaluator"]
@@ -100,10 +125,12 @@ class Evaluator(Stage[EvaluatorOptions]):
     timeout_seconds = 3600
     description = ("Grades stored signals, predictions and backtests against realised outcomes (hit rates with Wilson "
                    "CIs and BH-FDR, IC/ECE, vetoes, exit timing), A-F scorecard + 52-week history, weekly HTML report")
-    requires = (MARKET,)
+    requires = (MARKET, NOTIFICATIONS)
     consumes = (optional(WEEKLY_MANIFEST), optional(SIGNALS), optional(PREDICTIONS), optional(CHAMPION_POINTER),
-                optional(PORTFOLIO_STATS))
+                optional(PORTFOLIO_STATS), optional(EXECUTOR_REC))
     produces = (EVALUATION, EVALUATION_REPORT, GRADE_HISTORY)
+    updates = (EXECUTOR_PARAMS, EXECUTOR_PARAMS_PREVIOUS, EXECUTOR_PARAMS_HISTORY, PREDICTOR_PARAMS,
+               PREDICTOR_PARAMS_PREVIOUS, PREDICTOR_PARAMS_HISTORY, CONFIG_CHANGES, PROMOTION_BASELINE, METRICS_HISTORY)
 
     def preflight(self, ctx: StageContext[EvaluatorOptions]) -> None:
         if ctx.is_pending(WEEKLY_MANIFEST):
@@ -147,13 +174,27 @@ class Evaluator(Stage[EvaluatorOptions]):
             prediction_outcomes=prediction_outcomes, closes=closes, index=index, market_symbol=symbol,
             spacing=_spacing(dates, closes.index), training_evidence=_training_evidence(ctx), backtest=backtest)
 
+    def auto_apply(self, ctx: StageContext[EvaluatorOptions], inputs: EvaluationInputs) -> ModuleResult:
+        """The config auto-apply module (``_autoapply``): its evidence, by key, from the store."""
+        from ._autoapply import PREDICTOR_REC_KEY, auto_apply
+        from ._config_book import ConfigBook
+
+        def stored(key: str) -> tuple[str, dict[str, Any] | None]:
+            return key, (dict(ctx.artifacts.read_json(key)) if ctx.artifacts.exists(key) else None)
+
+        return auto_apply(
+            ConfigBook(ctx.artifacts), run_date=ctx.run_date.isoformat(), executor_rec=stored(ctx.key(EXECUTOR_REC)),
+            predictor_rec=stored(PREDICTOR_REC_KEY.format(date=ctx.run_date.isoformat())),
+            portfolio_stats=(ctx.key(PORTFOLIO_STATS), inputs.backtest), options=ctx.options.auto_apply,
+            notify=lambda subject, message: ctx.resource(NOTIFICATIONS).publish(subject, message), log=ctx.logger)
+
     def run(self, ctx: StageContext[EvaluatorOptions]) -> StageOutcome:
         from ._evaluate import evaluate
         from ._report import render_report
         from ._scorecard import update_grade_history
 
         inputs = self.gather(ctx)
-        evaluation = evaluate(inputs, ctx.logger)
+        evaluation = evaluate(inputs, ctx.logger, extra={"auto_apply": lambda: self.auto_apply(ctx, inputs)})
         manifest = _manifest(ctx) or {}
         evaluation["caveats"] = [*evaluation["caveats"], *manifest.get("caveats", [])]
         modules = evaluation["modules"]
@@ -167,10 +208,17 @@ class Evaluator(Stage[EvaluatorOptions]):
         ctx.artifacts.write_json(GRADE_HISTORY.key, history)
         ctx.logger.info("verdict: %s", evaluation["verdict"])
         not_ok = {n: f"{m['status']}: {m['reason']}" for n, m in modules.items() if m["status"] != "ok"}
-        warnings = tuple(f"evaluator module {n} {why}" for n, why in not_ok.items() if why.startswith("error"))
+        warnings = [f"evaluator module {n} {why}" for n, why in not_ok.items() if why.startswith("error")]
+        auto = modules.get("auto_apply", {}).get("data", {})
+        rolled = auto.get("regression", {}).get("rolled_back")
+        if rolled:
+            warnings.append(f"config rolled back by the regression check: {', '.join(rolled)} "
+                            f"({'; '.join(auto['regression']['reasons'])})")
         return StageOutcome(
             summary={"status": evaluation["status"], "verdict": evaluation["verdict"],
                      "overall_grade": evaluation["scorecard"]["overall"]["grade"],
                      "completeness": evaluation["completeness"], "not_ok": not_ok,
-                     "report": ctx.key(EVALUATION_REPORT)},
-            warnings=warnings)
+                     "report": ctx.key(EVALUATION_REPORT),
+                     "auto_apply": {"applied": auto.get("applied", []), "frozen": auto.get("frozen", False),
+                                    "regression": auto.get("regression", {}).get("status")}},
+            warnings=tuple(warnings))

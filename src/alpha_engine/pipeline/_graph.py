@@ -148,7 +148,7 @@ class StageGraph:
         """Artifact key pattern -> the name of the stage that produces it (framework artifacts too)."""
         out = {artifact.key: _FRAMEWORK for artifact in FRAMEWORK_ARTIFACTS}
         for stage in self._walk():
-            for artifact in stage.produces:
+            for artifact in (*stage.produces, *stage.updates):
                 if artifact.key in out:
                     raise StageDefinitionError(
                         f"graph {self.title!r}: {stage.name} and {out[artifact.key]} both produce {artifact.key!r}")
@@ -168,13 +168,15 @@ class StageGraph:
                 "consumes": [{"artifact": c.artifact.key, "from": producers[c.artifact.key], "required": c.required}
                              for c in stage.consumptions()],
                 "produces": [artifact.key for artifact in stage.produces],
+                **({"updates": [artifact.key for artifact in stage.updates]} if stage.updates else {}),
                 "options": stage.Options.model_json_schema().get("properties", {}),
             })
         return rows
 
     def artifacts(self) -> list[Artifact]:
-        """Every artifact the graph's runs write: the framework's, then each stage's, in order."""
-        return [*FRAMEWORK_ARTIFACTS, *(a for stage in self._walk() for a in stage.produces)]
+        """Every artifact the graph's runs write: the framework's, then each stage's (``produces``,
+        then ``updates``), in order."""
+        return [*FRAMEWORK_ARTIFACTS, *(a for stage in self._walk() for a in (*stage.produces, *stage.updates))]
 
     def contracts(self) -> Contracts:
         """The contract table an artifact store opened for this graph validates JSON against."""

@@ -11,7 +11,12 @@ the graph checks need:
 * ``requires``: the external resources its preflight checks (:class:`Resource`);
 * ``consumes``: artifacts of stages upstream in the graph (an :class:`Artifact`, or
   :func:`optional` of one when the stage works without it);
-* ``produces``: its own artifacts, declared in its package;
+* ``produces``: its own artifacts, declared in its package, written by every successful run;
+* ``updates``: artifacts it writes only when a decision calls for it (the configuration the
+  Evaluator applies or rolls back, cross-week state), possibly declared in the package of the
+  domain that owns their contents (``config/executor_params.json`` is the backtest domain's).
+  Their contracts join the graph's table; no stage can consume them (they carry state from one
+  week's run to the next, read by key), and the health check does not expect them every run;
 * ``skip_family``: empty, or the slug of the family whose one skip flag covers this stage
   (``skip_family = "backtester"``: ``skip_backtester`` skips it); :meth:`Stage.skip_flag` names the
   flag either way;
@@ -190,6 +195,7 @@ class Stage(ABC, Generic[OptionsT]):
     requires: ClassVar[tuple[Resource[Any], ...]] = ()
     consumes: ClassVar[tuple[Artifact | Consumption, ...]] = ()
     produces: ClassVar[tuple[Artifact, ...]] = ()
+    updates: ClassVar[tuple[Artifact, ...]] = ()
     receives_execution_input: ClassVar[bool] = False
     # The slug of a family of stages one skip flag covers (upstream's skip_backtester skips the whole
     # backtest family); empty: the stage's own skip_<slug>.
@@ -260,14 +266,16 @@ def check_stage_class(stage: type[Stage[Any]]) -> None:
         raise StageDefinitionError(f"stage {where}: consumes must be a tuple of Artifact (or optional(Artifact))")
     if not (isinstance(stage.produces, tuple) and all(isinstance(a, Artifact) for a in stage.produces)):
         raise StageDefinitionError(f"stage {where}: produces must be a tuple of Artifact")
+    if not (isinstance(stage.updates, tuple) and all(isinstance(a, Artifact) for a in stage.updates)):
+        raise StageDefinitionError(f"stage {where}: updates must be a tuple of Artifact")
     if not (isinstance(stage.skip_family, str) and (stage.skip_family == "" or _SLUG.match(stage.skip_family))):
         raise StageDefinitionError(f"stage {where}: skip_family {stage.skip_family!r} must be '' or a slug "
                                    "(lowercase words joined by '-')")
     if not isinstance(stage.receives_execution_input, bool):
         raise StageDefinitionError(f"stage {where}: receives_execution_input must be a bool")
-    keys = [artifact.key for artifact in stage.produces]
+    keys = [artifact.key for artifact in (*stage.produces, *stage.updates)]
     if len(set(keys)) != len(keys):
-        raise StageDefinitionError(f"stage {where}: produces lists an artifact twice")
+        raise StageDefinitionError(f"stage {where}: produces and updates list an artifact twice")
     if getattr(stage, "__abstractmethods__", None):
         missing = ", ".join(sorted(stage.__abstractmethods__))
         raise StageDefinitionError(f"stage {where} does not implement {missing}")

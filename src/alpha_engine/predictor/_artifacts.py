@@ -11,6 +11,9 @@ __all__ = [
     "MODEL_BUNDLE_FILE",
     "MODEL_REPORT_FILE",
     "PREDICTIONS",
+    "PREDICTOR_PARAMS",
+    "PREDICTOR_PARAMS_HISTORY",
+    "PREDICTOR_PARAMS_PREVIOUS",
     "PROMOTION_DECISION",
     "REGISTRY_MANIFEST",
 ]
@@ -48,4 +51,21 @@ PROMOTION_DECISION = Artifact(
 MODEL_REPORT_FILE = Artifact(
     "predictor/reports/{version}/{file}",
     description="a challenger's training report (markdown and figures)",
+)
+
+# The predictor's serving parameters in force (backtester.md §6 config/predictor_params.json). The predictor
+# domain owns its contents (veto_confidence under "values", other keys kept on every merge); the Evaluator's
+# guarded auto-apply writes it, and PredictorTraining reads it by key when it writes predictions.
+PREDICTOR_PARAMS = Artifact(
+    "config/predictor_params.json", schema="predictor_params.schema.json", package=_PACKAGE,
+    description="the predictor's serving parameters in force (veto_confidence), written only by a guarded apply or a "
+                "rollback; absent: the default veto_confidence 0.65",
+)
+PREDICTOR_PARAMS_PREVIOUS = Artifact(
+    "config/predictor_params_previous.json", schema="predictor_params.schema.json", package=_PACKAGE,
+    description="the predictor parameters in force before the last apply (what a rollback restores)",
+)
+PREDICTOR_PARAMS_HISTORY = Artifact(
+    "config/predictor_params_history/{date}.json", schema="predictor_params.schema.json", package=_PACKAGE,
+    description="the predictor parameters applied on that run date",
 )

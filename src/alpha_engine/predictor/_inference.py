@@ -41,8 +41,10 @@ def load_champion(registry: ModelRegistry) -> ChampionModels | None:
 
 
 def predict_cross_section(models: ChampionModels, dataset: pd.DataFrame, *, as_of: date, run_date: date,
-                          stale_days: Mapping[str, int], caveats: Sequence[str]) -> dict[str, Any]:
-    """The predictions document for every ticker's latest row at or before ``as_of``."""
+                          stale_days: Mapping[str, int], caveats: Sequence[str],
+                          veto_confidence: float = 0.65) -> dict[str, Any]:
+    """The predictions document for every ticker's latest row at or before ``as_of`` (``gbm_veto``
+    at ``veto_confidence``, see ``apply_vetoes``)."""
     rows = dataset[dataset.index.get_level_values("date") <= pd.Timestamp(as_of)]
     latest = rows.groupby(level="ticker", group_keys=False).tail(1)
     # Every ticker is scored as one cross-section dated as_of (a stale ticker's row carries its age).
@@ -68,4 +70,5 @@ def predict_cross_section(models: ChampionModels, dataset: pd.DataFrame, *, as_o
         caveats.append(f"provisional model ({models.status_reason or 'it has not passed the skill gate'}): it serves "
                        f"only because no model has passed the skill gate, so treat these rankings as unvalidated")
     return build_predictions(table, run_date=run_date.isoformat(), model_version=models.version_id,
-                             caveats=caveats, model_status="provisional" if models.provisional else "champion")
+                             caveats=caveats, model_status="provisional" if models.provisional else "champion",
+                             veto_confidence=veto_confidence)

@@ -31,6 +31,7 @@ from ._artifacts import (
     MODEL_BUNDLE_FILE,
     MODEL_REPORT_FILE,
     PREDICTIONS,
+    PREDICTOR_PARAMS,
     PROMOTION_DECISION,
     REGISTRY_MANIFEST,
 )
@@ -61,6 +62,20 @@ def _check_writable(ctx: StageContext[Any], prefixes: tuple[str, ...]) -> None:
             raise PreflightError(f"the artifact store is not writable at {existing} (this stage writes {prefix})")
 
 
+DEFAULT_VETO_CONFIDENCE = 0.65  # apply_vetoes' default (upstream's veto threshold before any tuning)
+
+
+def veto_confidence_in_force(ctx: StageContext[Any]) -> tuple[float, str]:
+    """The ``veto_confidence`` the predictions use and where it came from: ``config/predictor_params.json``
+    (what the Evaluator's guarded auto-apply or a rollback last wrote) when it exists, else the default."""
+    key = PREDICTOR_PARAMS.key
+    if not ctx.artifacts.exists(key):
+        return DEFAULT_VETO_CONFIDENCE, "default"
+    document = ctx.artifacts.read_json(key)  # the contract bounds veto_confidence to [0, 1]
+    dated = f" {document['run_date']}" if document.get("run_date") else ""
+    return float(document["values"]["veto_confidence"]), f"{key} ({document['origin']}{dated})"
+
+
 def _data_context(ctx: StageContext[Any]) -> tuple[str, list[str]]:
     """The market symbol and the data caveats, from this run's data manifest."""
     manifest = ctx.artifacts.read_json(ctx.key(WEEKLY_MANIFEST))
@@ -82,6 +97,7 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
 
     def preflight(self, ctx: StageContext[PredictorTrainingOptions]) -> None:
         _registry(ctx).versions()  # the registry is readable
+        veto_confidence_in_force(ctx)  # an applied predictor_params.json is readable and valid
         _check_writable(ctx, tuple(a.prefix for a in (REGISTRY_MANIFEST, MODEL_REPORT_FILE, PREDICTIONS)))
         if ctx.is_pending(WEEKLY_MANIFEST):
             return  # before DataPhase1 has run there is no history to check yet
@@ -178,8 +194,11 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
         if champion is None:
             warnings.append("no champion model: no predictions were written")
             return StageOutcome(summary=summary, warnings=tuple(warnings))
+        veto_confidence, veto_source = veto_confidence_in_force(ctx)
+        ctx.logger.info("veto_confidence %s from %s", veto_confidence, veto_source)
         document = predict_cross_section(champion, dataset, as_of=as_of, run_date=ctx.run_date,
-                                         stale_days=stale, caveats=caveats)
+                                         stale_days=stale, caveats=caveats, veto_confidence=veto_confidence)
+        document["veto"] = {"confidence": veto_confidence, "source": veto_source}
         ctx.artifacts.write_json(ctx.key(PREDICTIONS), document)
         ctx.artifacts.write_json(ctx.key(LATEST_PREDICTIONS), document)
         summary.update(champion=champion.version_id, model_status=document["model_status"],
