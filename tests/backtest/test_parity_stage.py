@@ -66,7 +66,7 @@ def test_on_the_sample_the_kernel_agrees_with_the_executor_replay_over_the_week(
     assert document["comparisons"]["trade_log"] == {
         "key": "executor/trades/2022-12-31/trades.json", "status": "skipped",
         "reason": "no executor trade log at executor/trades/2022-12-31/trades.json"}
-    assert document["config_source"] == "[stages.backtester] current" and document["config"]["min_score"] == 70.0
+    assert document["config_source"] == "factory defaults" and document["config"]["min_score"] == 70.0  # no Backtester run
     assert report.summary["status"] == "agree" and report.summary["trade_log"] == "skipped"
     assert not any("parity:" in w for w in report.warnings)
     history = read_artifact(workspace, PARITY_HISTORY.format(RUN_DATE))
