@@ -121,3 +121,18 @@ def test_the_live_view_shows_only_this_execution_s_lines(test_settings: Settings
     assert code == 0, shell
     assert "| alpha: preflight for" in shell
     assert "running" not in shell.replace("(shell run)", ""), shell
+
+
+def test_logs_of_a_stage_are_that_execution_s_even_for_the_same_run_date(test_settings: Settings) -> None:
+    names = []
+    for extra in ([], ["--shell"]):
+        code, out, output = invoke("run", "--run-date", DAY, "--skip", "beta,omega", "--json", *extra)
+        assert code == 0, output
+        names.append(json.loads(out)["execution"]["name"])
+    real, shell = names
+    code, out, _ = invoke("logs", real, "alpha")
+    assert code == 0 and "alpha: running" in out and "preflight-only" not in out
+    code, out, _ = invoke("logs", shell, "alpha")
+    assert code == 0 and "alpha: running" not in out and "alpha: preflight for" in out
+    code, out, _ = invoke("logs", shell)
+    assert f"Alpha: _logs/alpha/{DAY}/{shell}/0.0-" in out and real not in out
