@@ -4,6 +4,7 @@ ABORTED and notified, the logs end with a line naming the signal, and a redrive 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -75,3 +76,24 @@ def test_a_signal_aborts_notifies_ships_the_logs_and_the_run_can_be_redriven(
     assert counters(test_settings)["alpha.run"] == 1  # finished stages are not run again
     assert store.exists(f"test/{RUN_DATE}/omega.json")
     assert json.loads(json.dumps(pipeline.describe(record.name)))["redriveCount"] == 1
+
+
+def test_a_stage_process_dies_at_once_on_sigint_even_where_keyboardinterrupt_would_be_swallowed(
+        test_settings: Settings) -> None:
+    workspace = test_settings.workspace
+    set_fault(test_settings, "alpha", "swallow-sigint")
+    stage = subprocess.Popen([sys.executable, "-m", "alpha_engine", "stage", "run", "alpha", "--run-date", RUN_DATE],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        wait_for(lambda: (workspace / "test-pids" / "alpha").exists(), "Alpha to run", stage)
+        os.kill(stage.pid, signal.SIGINT)
+        out, err = stage.communicate(timeout=WAIT)
+    finally:
+        if stage.poll() is None:
+            stage.kill()
+            stage.communicate()
+    assert stage.returncode == -signal.SIGINT, (out, err)  # the kernel's default action, as for SIGTERM
+    assert b"swallowed" not in out
+    store = ArtifactStore(test_settings.artifacts_uri)
+    assert not store.exists(f"test/{RUN_DATE}/alpha.json") and not store.exists("health/alpha.json")
