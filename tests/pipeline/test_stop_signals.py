@@ -97,3 +97,29 @@ def test_a_stage_process_dies_at_once_on_sigint_even_where_keyboardinterrupt_wou
     assert b"swallowed" not in out
     store = ArtifactStore(test_settings.artifacts_uri)
     assert not store.exists(f"test/{RUN_DATE}/alpha.json") and not store.exists("health/alpha.json")
+
+
+@pytest.mark.parametrize("slug", ["alpha", "beta"], ids=["lambda", "batch"])
+def test_a_stage_that_outlives_the_signal_is_killed_in_the_grace_period_and_its_log_still_shipped(
+        test_settings: Settings, slug: str) -> None:
+    workspace = test_settings.workspace
+    set_fault(test_settings, slug, "block-unkillable")  # records the signal, goes on blocking
+    run = subprocess.Popen([sys.executable, "-m", "alpha_engine", "run", "--run-date", RUN_DATE],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: blocked(workspace, slug), f"{slug} to block", run)
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=WAIT)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 128 + signal.SIGTERM, err.decode()
+    (record,) = LocalPipeline(test_settings).executions()
+    assert record.status == "ABORTED"
+    store = ArtifactStore(test_settings.artifacts_uri)
+    (key,) = store.list(stage_log_prefix(slug, RUN_DATE, record.name))  # shipped before the engine's SIGKILL
+    last = store.read_bytes(key).decode().rstrip("\n").rsplit("\n", 1)[-1]
+    assert last.startswith("logcapture: received SIGTERM and forwarded it to the command"), last
+    assert "so log capture killed it (SIGKILL); the command exited with code 137" in last, last  # 5 s grace - 2 s
+    assert not store.exists(f"test/{RUN_DATE}/{slug}.json")
