@@ -206,6 +206,9 @@ def _finish(pipeline: LocalPipeline, result: ExecutionResult, as_json: bool) -> 
             err(f"{how}: finished stages keep their outputs; continue with: alpha-engine redrive {name}")
         elif status == "RUNNING":
             err(f"still RUNNING (its engine stopped): continue it with: alpha-engine resume {name}")
+        elif described.get("error") == "MutexConflict":  # nothing ran, and redrive refuses it
+            err("another run of this state machine and role started in the same minute, so this one ran no "
+                "stage: check that run ('alpha-engine status'); start a new one with 'alpha-engine run' if needed")
         else:
             err(f"fix the cause above, then continue from the failed stage with: alpha-engine redrive {name}")
     raise typer.Exit(signal_exit_code(signum) if signum else ExitCode.FAILED)
