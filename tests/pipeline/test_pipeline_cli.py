@@ -84,6 +84,14 @@ def test_failed_run_exits_1_and_redrive_completes_it(test_settings: Settings) ->
     assert statuses["alpha"] == "SUCCEEDED" and statuses["omega"] == "SOFT_FAILED"
 
 
+def test_the_live_view_shows_a_failed_batch_stage_s_own_error(test_settings: Settings) -> None:
+    set_fault(test_settings, "beta", "preflight")  # Beta: soft, batch
+    code, _, output = invoke("run", "--run-date", DAY, "--skip", "gamma,delta,omega")
+    assert code == 0, output
+    assert "  !!    States.TaskFailed: PreflightError: beta: injected preflight failure (job FAILED, exit code 2)" in output
+    assert '"JobArn"' not in output
+
+
 def test_usage_errors_exit_64(test_settings: Settings) -> None:
     code, _, output = invoke("run", "--skip", "nope", "--json")
     assert code == 64 and "no stage 'nope'" in output

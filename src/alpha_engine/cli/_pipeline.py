@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from alpha_engine.pipeline import STAGE_LOG, stage_log_path
+from alpha_engine.pipeline import STAGE_LOG, short_cause, stage_log_path
 
 from ._common import (
     RUN_DATE_HELP,
@@ -97,7 +97,8 @@ class _LiveView:
                 self.say(f"  {name}")
         elif kind in ("TaskFailed", "TaskTimedOut"):
             details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails") or {}
-            self.say(f"  !!    {details.get('error')}: {str(details.get('cause') or '')[:300]}")
+            # The stage's own error (a Batch job's reason, a Lambda's message), not the raw job JSON.
+            self.say(f"  !!    {short_cause(str(details.get('error')), details.get('cause'))}")
 
     def _tail_loop(self) -> None:
         while not self.stop.wait(0.3):
