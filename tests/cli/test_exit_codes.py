@@ -77,6 +77,18 @@ def test_a_failed_preflight_of_stage_run_is_2(workspace: Path, monkeypatch: pyte
     assert "injected preflight failure" in result.stderr
 
 
+def test_a_failed_preflight_of_data_ingest_is_2(workspace: Path, tmp_path: Path) -> None:
+    workspace.mkdir()
+    (tmp_path / "source" / "macro").mkdir(parents=True)  # a files source without its market index
+    (tmp_path / "source" / "AAA.csv").write_text("date,close\n2022-12-30,1.0\n", encoding="utf-8")
+    (workspace / "config.toml").write_text(
+        f'[data]\nprovider = "files"\nprovider_options = {{ root = "{tmp_path / "source"}" }}\n', encoding="utf-8")
+    result = runner.invoke(app, ["data", "ingest", "--run-date", "2022-12-31"])
+    assert result.exit_code == ExitCode.PREFLIGHT_FAILED, result.output
+    assert "error: PreflightError: files: no file for the market index SPY" in result.stderr
+    assert not (workspace / "arcticdb").exists()
+
+
 @pytest.mark.parametrize("args", [
     ["stage", "run", "scanner"],  # click: missing --run-date (click alone exits 2, the preflight code)
     ["stage", "run"],  # click: missing argument

@@ -81,6 +81,11 @@ def test_unbound_resource_is_rejected_before_running(tmp_path: Path, workspace: 
     assert result.exit_code == 1
     assert ("Resource 'arn:aws:states:::sqs:sendMessage' has no local binding in this runtime "
             "(at /States/T/Resource)") in result.stderr
+    refused = runner.invoke(app, ["sfn", "run", str(machine), "--json"])
+    assert refused.exit_code == 1
+    error = json.loads(refused.stdout)["error"]
+    assert (error["type"], error["exit_code"]) == ("DefinitionInvalid", 1)
+    assert error["message"].startswith(f"{machine}: ") and "has no local binding in this runtime" in error["message"]
 
 
 def test_validate_warns_about_an_unbound_resource_and_exits_zero(tmp_path: Path) -> None:

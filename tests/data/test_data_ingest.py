@@ -382,6 +382,32 @@ def test_the_data_phase1_stage_refuses_a_source_without_its_market_index(tmp_pat
     assert not (tmp_path / "fresh" / "arcticdb").exists()
 
 
+def test_the_preflight_of_a_fresh_store_judges_only_the_directory_it_will_be_created_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from alpha_engine.config import load_settings
+    from alpha_engine.pipeline import run_stage
+
+    source = make_source(tmp_path)
+    unrelated = tmp_path / "someone-else" / "read-only.txt"  # beside the workspace, not in it
+    unrelated.parent.mkdir()
+    unrelated.write_text("x")
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != unrelated and access(p, mode))
+    settings = load_settings(workspace=tmp_path / "fresh", env={},
+                             data={"provider": "files", "provider_options": {"root": str(source)}})
+    result = run_stage("data-phase1", RUN_DATE, settings=settings, preflight_only=True)
+    assert result.status == "ok", result.error
+
+    made = MarketStore(settings.data.market_store_uri, feature_columns=FEATURE_ORDER)
+    assert run_stage("data-phase1", RUN_DATE, settings=settings).status == "ok"
+    stored = next(p for p in made.local_path.rglob("data.mdb"))  # type: ignore[union-attr]
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != stored and access(p, mode))
+    result = run_stage("data-phase1", RUN_DATE, settings=settings, preflight_only=True)
+    assert result.status == "preflight_failed" and f"the market store is not writable: {stored}" in (result.error or "")
+
+
 def test_a_write_computed_from_an_older_generation_is_refused(tmp_path: Path, store: MarketStore) -> None:
     from alpha_engine.data._ingest import published_bars, write_with_features
     from alpha_engine.store import MarketStoreError

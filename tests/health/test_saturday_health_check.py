@@ -120,7 +120,8 @@ def test_three_failed_hard_stages_fail_the_check_naming_them(settings: Settings)
     result = _check(settings, HARD_APP)
     assert result.status == "failed" and result.exit_code == 1
     assert result.error is not None and result.error.startswith(
-        "HealthCheckFailedError: health check failed for 2026-11-21: 3 hard stage(s) failed, did not run or lack outputs")
+        "HealthCheckFailedError: health check failed for 2026-11-21: 3 stage(s) failed, did not run or lack outputs, "
+        "3 of them hard: ")
     for name, slug in (("Ingest", "ingest"), ("Train", "train"), ("Score", "score")):
         assert f"{name} (hard): failed: its marker for 2026-11-21 says failed: RuntimeError: {slug} broke" in result.error
     report = store.read_json(HEALTH_REPORT.format(DAY))  # written before the check fails

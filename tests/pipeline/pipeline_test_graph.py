@@ -160,6 +160,12 @@ class _TestStage(Stage[NoOptions]):
             raise RuntimeError(f"{self.slug}: injected failure after detaching a process")
         if kind == "raise":
             raise RuntimeError(f"{self.slug}: injected failure")
+        if kind == "swallow-sigint":  # as native code may (a LightGBM fit): the run goes on and writes
+            _put(ctx.settings.workspace / "test-pids" / self.slug, str(os.getpid()))
+            try:
+                _wait_for_go(ctx, self.slug)
+            except KeyboardInterrupt:
+                print(f"{self.slug}: swallowed KeyboardInterrupt", flush=True)
         if kind == "exit":
             os._exit(3)
         if kind == "hang":

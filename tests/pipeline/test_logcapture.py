@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from alpha_engine.pipeline import LogCaptureResult, log_key_for, run_with_log_capture
+from alpha_engine.pipeline._logcapture import TERMINATE_GRACE_ENV, _kill_after_for
 
 DRIVER = Path(__file__).with_name("logcapture_child.py")
 WAIT = 30  # seconds: a bound so a bug cannot hang the suite, never an assertion
@@ -268,10 +269,13 @@ def child_code(sig: signal.Signals, trap: bool) -> list[str]:
     """)
 
 
-def run_driver_and_signal(tmp_path: Path, command: list[str], sig: signal.Signals) -> tuple[int, bytes, Path]:
+def run_driver_and_signal(tmp_path: Path, command: list[str], sig: signal.Signals,
+                          env: dict[str, str] | None = None) -> tuple[int, bytes, Path]:
     ship_dir, log_path = tmp_path / "shipped", tmp_path / "logs" / "stage.log"
+    environ = {k: v for k, v in os.environ.items() if k != TERMINATE_GRACE_ENV}
     driver = subprocess.Popen([sys.executable, str(DRIVER), str(ship_dir), str(log_path), "--", *command],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**environ, **(env or {})})
     try:
         deadline = time.monotonic() + WAIT
         while not (log_path.exists() and b"ready\n" in log_path.read_bytes()):
@@ -309,6 +313,40 @@ def test_signal_is_forwarded_to_child_that_traps_it(tmp_path: Path, sig: signal.
     head, last = out.rstrip(b"\n").rsplit(b"\n", 1)
     assert head == f"partial output\nready\ngot {sig.name[3:]}".encode()
     assert last.startswith(f"logcapture: received {sig.name}".encode()) and last.endswith(b"exited with code 0")
+
+
+def test_a_command_that_outlives_the_signal_is_killed_within_the_supervisors_grace_and_the_log_shipped(
+        tmp_path: Path) -> None:
+    ignoring = py(f"""
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("ready", flush=True)
+        time.sleep({WAIT})
+        print("not interrupted", flush=True)
+    """)
+    # The engine gives a stopped task 1 s before its SIGKILL; log capture kills the command at 0.5 s.
+    code, out, _ = run_driver_and_signal(tmp_path, ignoring, signal.SIGTERM, env={TERMINATE_GRACE_ENV: "1"})
+    assert code == 128 + signal.SIGKILL
+    head, last = out.rstrip(b"\n").rsplit(b"\n", 1)
+    assert head == b"ready"
+    assert last.startswith(b"logcapture: received SIGTERM and forwarded it to the command (pid ")
+    assert last.endswith(b"; it was still running 0.5s later, so log capture killed it (SIGKILL); "
+                         b"the command exited with code 137")
+
+
+@pytest.mark.parametrize(("environ", "kill_after"), [
+    ({TERMINATE_GRACE_ENV: "10"}, 8.0), ({TERMINATE_GRACE_ENV: "1"}, 0.5), ({TERMINATE_GRACE_ENV: "0"}, 0.0),
+    ({}, None), ({TERMINATE_GRACE_ENV: "soon"}, None), ({TERMINATE_GRACE_ENV: "-1"}, None),
+])
+def test_log_capture_keeps_part_of_the_grace_period_to_ship_the_log(environ: dict[str, str],
+                                                                    kill_after: float | None) -> None:
+    assert _kill_after_for(environ) == kill_after
+
+
+def test_log_capture_reads_the_grace_period_under_the_runtimes_name() -> None:
+    from alpha_engine.sfn._runtime import TERMINATE_GRACE_ENV as RUNTIME_NAME
+
+    assert TERMINATE_GRACE_ENV == RUNTIME_NAME
 
 
 def test_log_captures_own_line_starts_on_a_line_of_its_own(tmp_path: Path) -> None:

@@ -90,6 +90,24 @@ def test_a_second_signal_kills_the_tasks_without_waiting_out_the_grace_period(tm
     assert process_start_time(pid) is None
 
 
+def test_every_task_of_a_parallel_state_gets_its_grace_period_however_fast_its_sibling_stops(
+        tmp_path: Path) -> None:
+    workspace, flags = tmp_path / "ws", tmp_path / "flags"
+    flags.mkdir()
+    engine = _driver("parallel", workspace, flags, grace=60)
+    _wait_for(flags / "job.pid", "the job started", engine)
+    slow = int(_wait_for(flags / "slow.pid", "the slow job started", engine))
+    engine.send_signal(signal.SIGTERM)
+    out, err = engine.communicate(timeout=TIMEOUT)
+    # Work exits at once; Slow needs a while. The engine must not give up on Slow when Work is done:
+    # Slow finished its shutdown (and was reaped) before the engine returned, and nothing was left behind.
+    assert (flags / "slow.done").exists(), err
+    assert process_start_time(slow) is None
+    assert "Event loop is closed" not in err and "Traceback" not in err, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert (result["status"], result["error"]) == ("ABORTED", "SIGTERM")
+
+
 def test_the_previous_signal_handlers_are_restored(tmp_path: Path) -> None:
     def mine(signum: int, frame: object) -> None:
         del signum, frame

@@ -5,7 +5,8 @@ Exit codes (:class:`ExitCode`; the same table is in docs/cli.md):
 
 * 0 ``OK``: the command did what it was asked.
 * 1 ``FAILED``: the operation failed; the message says what, where and what to do next.
-* 2 ``PREFLIGHT_FAILED``: a stage's preflight failed (``alpha-engine stage run`` only).
+* 2 ``PREFLIGHT_FAILED``: a stage's preflight failed (``alpha-engine stage run``, and ``data ingest``,
+  which runs DataPhase1).
 * 64 ``USAGE``: a bad argument, option, config file, run_date or stage name, including click's
   own usage errors (a missing or unknown option), which click alone would exit 2 for.
 * 75 ``BUSY``: another ``run``, ``resume`` or ``redrive`` holds the workspace (one run per workspace).

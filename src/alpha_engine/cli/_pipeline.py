@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from alpha_engine.pipeline import STAGE_LOG, stage_log_path
+from alpha_engine.pipeline import STAGE_LOG, short_cause, stage_log_path
 
 from ._common import (
     RUN_DATE_HELP,
@@ -97,7 +97,8 @@ class _LiveView:
                 self.say(f"  {name}")
         elif kind in ("TaskFailed", "TaskTimedOut"):
             details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails") or {}
-            self.say(f"  !!    {details.get('error')}: {str(details.get('cause') or '')[:300]}")
+            # The stage's own error (a Batch job's reason, a Lambda's message), not the raw job JSON.
+            self.say(f"  !!    {short_cause(str(details.get('error')), details.get('cause'))}")
 
     def _tail_loop(self) -> None:
         while not self.stop.wait(0.3):
@@ -206,6 +207,9 @@ def _finish(pipeline: LocalPipeline, result: ExecutionResult, as_json: bool) -> 
             err(f"{how}: finished stages keep their outputs; continue with: alpha-engine redrive {name}")
         elif status == "RUNNING":
             err(f"still RUNNING (its engine stopped): continue it with: alpha-engine resume {name}")
+        elif described.get("error") == "MutexConflict":  # nothing ran, and redrive refuses it
+            err("another run of this state machine and role started in the same minute, so this one ran no "
+                "stage: check that run ('alpha-engine status'); start a new one with 'alpha-engine run' if needed")
         else:
             err(f"fix the cause above, then continue from the failed stage with: alpha-engine redrive {name}")
     raise typer.Exit(signal_exit_code(signum) if signum else ExitCode.FAILED)

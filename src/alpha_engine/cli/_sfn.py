@@ -12,7 +12,17 @@ if TYPE_CHECKING:
     from alpha_engine.sfn import LocalRuntime
 
 
-from ._common import JsonOption, UsageError, WorkspaceOption, command, emit_json, err, parse_input
+from ._common import (
+    ExitCode,
+    JsonOption,
+    UsageError,
+    WorkspaceOption,
+    command,
+    emit_error,
+    emit_json,
+    err,
+    parse_input,
+)
 
 sfn_app = typer.Typer(help="The embedded Step Functions runtime.", no_args_is_help=True)
 executions_app = typer.Typer(help="Inspect and recover executions in the workspace.", no_args_is_help=True)
@@ -136,7 +146,9 @@ def run_cmd(
         runtime.check(definition)
     except DefinitionInvalid as exc:
         err(f"error: {file}: {exc}")
-        raise typer.Exit(1) from None
+        if as_json:
+            emit_error(type(exc).__name__, f"{file}: {exc}", ExitCode.FAILED)
+        raise typer.Exit(ExitCode.FAILED) from None
     result = runtime.start(definition, input_value, name=name, state_machine_name=state_machine)
     _print_result(runtime, result.arn, as_json)
 

@@ -5,8 +5,12 @@ Both are on the path of every stage process, so this module imports only what th
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,14 +65,31 @@ def stage_run_cmd(
     check_run_date(app, day)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s", force=True)
-    result = run_stage(slug, day, settings=settings, app=app, preflight_only=preflight_only,
-                       execution_input=given)
+    with _dying_at_once_on_sigint():
+        result = run_stage(slug, day, settings=settings, app=app, preflight_only=preflight_only,
+                           execution_input=given)
     if report is not None:
         write_report(report, result)
     write_termination_message(result)
     line = f"stage {result.slug}: {result.status} in {result.duration_seconds:.1f}s"
     err(line if result.error is None else f"{line}: {result.error}")
     raise typer.Exit(int(result.exit_code) if result.exit_code != ExitCode.OK else 0)
+
+
+@contextlib.contextmanager
+def _dying_at_once_on_sigint() -> Iterator[None]:
+    """While the stage runs, SIGINT kills its process at once (the kernel's default action, exit
+    130), as SIGTERM does. Python's KeyboardInterrupt waits for native code to return and can be
+    swallowed there: PredictorTraining sent SIGINT mid-fit ran on, wrote its outputs and exited 0.
+    A SIGINT ignored on entry stays ignored; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @logcapture_app.command("run", context_settings={"allow_interspersed_args": False})

@@ -81,8 +81,11 @@ def _check_market_store(ctx: StageContext[Any]) -> None:
             return
         # A local LMDB store: every file must be writable, and the single-writer lock free. A
         # sentinel write would change LMDB's pages, and a rerun must leave the store byte-identical.
+        # A store not created yet needs only the directory it will be created in: walking that
+        # directory's tree (the whole of /tmp, say, or the repository) would judge unrelated files.
         existing = next(p for p in (path, *path.parents) if p.exists())
-        blocked = [f for f in (existing, *existing.rglob("*")) if not os.access(f, os.W_OK)]
+        checked = (existing, *existing.rglob("*")) if existing == path else (existing,)
+        blocked = [f for f in checked if not os.access(f, os.W_OK)]
         if blocked:
             raise PreflightError(f"the market store is not writable: {', '.join(map(str, blocked[:5]))}")
         if present and not ctx.preflight_only:

@@ -124,7 +124,8 @@ class SaturdayHealthCheck(Stage[NoOptions]):
         described = [f"{p['stage']} ({p['failure_class']}): {p['status']}: {p['reason']}" for p in problems]
         if verdict == "failed":
             raise HealthCheckFailedError(
-                f"health check failed for {day}: {len(hard)} hard stage(s) failed, did not run or lack outputs: "
+                f"health check failed for {day}: {len(problems)} stage(s) failed, did not run or lack outputs, "
+                f"{len(hard)} of them hard: "
                 + "; ".join(described) + f" (report {key})")
         return StageOutcome(summary={"status": verdict, "checked": len(rows), **counts}, warnings=tuple(described))
 

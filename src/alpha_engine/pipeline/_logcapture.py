@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -135,17 +135,46 @@ def log_key_for(slug: str, run_date: str, host: str, at: datetime, *, execution:
     return STAGE_LOG.format(run_date, slug=slug, execution=_safe_name(execution, "execution name"), file=name)
 
 
+# The runtime's name (alpha_engine.sfn._runtime.TERMINATE_GRACE_ENV, the same string, pinned by a
+# test): the seconds a task process gets between the stop signal and SIGKILL.
+TERMINATE_GRACE_ENV = "SFN_TERMINATE_GRACE_SECONDS"
+# Of that grace, what log capture keeps for itself to write its last line and ship the log.
+_SHIP_RESERVE_SECONDS = 2.0
+
+
+def _kill_after_for(environ: Mapping[str, str]) -> float | None:
+    """How long after a stop signal log capture lets the command run before it kills it itself:
+    the supervisor's grace period (``$SFN_TERMINATE_GRACE_SECONDS``) less a reserve for shipping
+    the log (up to 2 s, at most half the grace), so the log is shipped before the supervisor's
+    SIGKILL reaches log capture. None (wait for the command however long) without the variable."""
+    text = environ.get(TERMINATE_GRACE_ENV)
+    if not text:
+        return None
+    try:
+        grace = float(text)
+    except ValueError:
+        return None
+    if not grace >= 0:
+        return None
+    return grace - min(_SHIP_RESERVE_SECONDS, grace / 2)
+
+
 class _Forwarder:
     """Signal handlers that pass SIGTERM/SIGINT on to the child instead of stopping us.
 
     A signal that arrives before the child exists is held and forwarded as soon as it does; one that
-    arrives after the child was reaped is dropped (we are about to ship and exit anyway).
+    arrives after the child was reaped is dropped (we are about to ship and exit anyway). With
+    ``kill_after``, a child still running that many seconds after the first signal is killed
+    (SIGKILL), so the log can be shipped before the supervisor kills us too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kill_after: float | None = None) -> None:
         self.child: subprocess.Popen[bytes] | None = None
         self.pending: list[int] = []
         self.received: list[int] = []  # every signal handled, in order, for the log's last line
+        self.killed_after: float | None = None  # set when we had to kill the child ourselves
+        self._kill_after = kill_after
+        self._timer: threading.Timer | None = None
         self._previous: dict[int, _SignalHandler] = {}
 
     def install(self) -> None:
@@ -156,6 +185,8 @@ class _Forwarder:
             self._previous[sig] = signal.signal(sig, self._handle)
 
     def restore(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         for sig, previous in self._previous.items():
             # None means a handler not set from Python: the closest we can restore is the default.
             signal.signal(sig, signal.SIG_DFL if previous is None else previous)
@@ -169,10 +200,20 @@ class _Forwarder:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
+        if self._kill_after is not None and self._timer is None:
+            self._timer = threading.Timer(self._kill_after, self._kill)
+            self._timer.daemon = True
+            self._timer.start()
         if self.child is None:
             self.pending.append(signum)
         else:
             self._send(signum)
+
+    def _kill(self) -> None:
+        child = self.child
+        if child is not None and child.poll() is None:
+            self.killed_after = self._kill_after
+            child.kill()  # guarded like send_signal against a child already reaped
 
     def _send(self, sig: int) -> None:
         assert self.child is not None
@@ -242,14 +283,16 @@ def _run_teed(command: Sequence[str], tee: _Tee, forwarder: _Forwarder) -> int:
             tee.write(chunk)
     exit_code = _exit_code(child.wait())
     if forwarder.received:
-        tee.note(_signal_line(forwarder.received, child.pid, exit_code))
+        tee.note(_signal_line(forwarder.received, child.pid, exit_code, forwarder.killed_after))
     return exit_code
 
 
-def _signal_line(received: Sequence[int], pid: int, exit_code: int) -> str:
+def _signal_line(received: Sequence[int], pid: int, exit_code: int, killed_after: float | None = None) -> str:
     """The log's last line when the run was stopped: which signal, that it was forwarded, how it ended."""
     names = ", ".join(dict.fromkeys(signal.Signals(sig).name for sig in received))
-    return (f"logcapture: received {names} and forwarded it to the command (pid {pid}); "
+    killed = ("" if killed_after is None else
+              f"; it was still running {killed_after:g}s later, so log capture killed it (SIGKILL)")
+    return (f"logcapture: received {names} and forwarded it to the command (pid {pid}){killed}; "
             f"the command exited with code {exit_code}\n")
 
 
@@ -289,11 +332,15 @@ def run_with_log_capture(
     console: BinaryIO | None = None,
     execution: str = MANUAL_EXECUTION,
     attempt: str = FIRST_ATTEMPT,
+    environ: Mapping[str, str] | None = None,
 ) -> LogCaptureResult:
     """Run ``command`` (no shell), tee its merged stdout/stderr to ``console`` and ``log_path``, ship.
 
     While the command runs, SIGTERM and SIGINT are forwarded to it and the tee goes on until its
     output ends; the log then ends with one line naming the signal and the command's exit code.
+    Under a supervisor that names its grace period (``$SFN_TERMINATE_GRACE_SECONDS`` in
+    ``environ``, default ``os.environ``; :func:`_kill_after_for`), a command still running near the
+    end of it is killed, so the log is shipped before the supervisor's SIGKILL.
     The log (the command's output, plus that line when a signal came) is then shipped to ``sink``
     under :func:`log_key_for` for ``execution`` and ``attempt``; a shipping failure is printed to
     stderr and reported in ``upload_error`` without changing the exit code. ``console`` defaults
@@ -313,7 +360,7 @@ def run_with_log_capture(
         console = getattr(sys.stdout, "buffer", None)
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    forwarder = _Forwarder()
+    forwarder = _Forwarder(_kill_after_for(os.environ if environ is None else environ))
     key: str | None = None
     upload_error: str | None = None
     with open(log_path, "wb") as log:

@@ -53,6 +53,9 @@ from .services._process import process_start_time, stop_process_group
 __all__ = ["STOP_SIGNALS", "LocalRuntime", "RuntimeConfig"]
 
 _START_EXECUTION = "arn:aws:states:::states:startExecution"
+#: Every task process learns the grace period it gets between the stop signal and SIGKILL from this
+#: variable (a wrapper such as log capture uses it to finish its own work before the SIGKILL).
+TERMINATE_GRACE_ENV = "SFN_TERMINATE_GRACE_SECONDS"
 #: The signals that stop the executions a LocalRuntime is driving in the main thread.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -104,7 +107,8 @@ class LocalRuntime:
         # same seed would repeat a seeded sequence), and tokens never enter a history or an output.
         self._lease_ids = IdSource()
         ctx = BindingContext(
-            workspace=config.workspace, functions=dict(config.functions), env=dict(config.env),
+            workspace=config.workspace, functions=dict(config.functions),
+            env={**config.env, TERMINATE_GRACE_ENV: f"{config.terminate_grace_seconds:g}"},
             ssm_not_found_window_seconds=config.ssm_not_found_window_seconds,
             terminate_grace_seconds=config.terminate_grace_seconds,
             log=self.log, stop_signal=self._stop_signal,

@@ -303,13 +303,21 @@ async def _parallel(run: Run, st: State, raw: Any, frame: Frame, ctx: dict[str, 
 
 
 async def gather_failfast(coros: list[Any]) -> list[Any]:
-    """Run coroutines concurrently; the first failure cancels the rest and is re-raised."""
+    """Run coroutines concurrently; the first failure cancels the rest and is re-raised, once they
+    have all finished.
+
+    A task is cancelled at most once. When this coroutine itself is cancelled (an abort), gather
+    has already cancelled every task, and it gives up as soon as the first one ends; cancelling the
+    others a second time would cut short their cleanup, such as a binding's grace period between a
+    stopped process's SIGTERM and SIGKILL (and leave that process unreaped).
+    """
     tasks = [asyncio.ensure_future(c) for c in coros]
     try:
         return list(await asyncio.gather(*tasks))
     except BaseException:
         for task in tasks:
-            task.cancel()
+            if not task.done() and not task.cancelling():
+                task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
 
