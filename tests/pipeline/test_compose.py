@@ -293,11 +293,15 @@ LAMBDA_ERROR = {"errorMessage": "alpha (2026-11-21): PreflightError: the market 
      "States.TaskFailed: PreflightError: the market store is not writable: /ws/universe/data.mdb"),
     ("StagePreflightFailed", json.dumps(LAMBDA_ERROR),
      "StagePreflightFailed: alpha (2026-11-21): PreflightError: the market store is not writable"),
+    ("States.TaskFailed", json.dumps({**BATCH_JOB, "Container": {"ExitCode": 1, "Reason": "QualityGateError: "
+                                                                     "SP500 is stale. Nothing was written."}}),
+     "States.TaskFailed: QualityGateError: SP500 is stale. Nothing was written"),
     ("States.TaskFailed", json.dumps(BATCH_JOB), "States.TaskFailed: job FAILED, exit code 2"),
     ("States.Timeout", None, "States.Timeout: no cause recorded"),
     ("Lambda.Unknown", "{not json at all", "Lambda.Unknown: {not json at all"),
     ("Lambda.Unknown", "plain text cause", "Lambda.Unknown: plain text cause"),
-], ids=["batch-reason", "lambda", "batch-exit-code", "timeout", "brace-but-not-json", "text"])
+], ids=["batch-reason", "lambda", "reason-ending-in-a-full-stop", "batch-exit-code", "timeout",
+        "brace-but-not-json", "text"])
 def test_the_failure_notice_leads_with_the_stage_s_own_cause(definition: dict[str, Any], error: str,
                                                               cause: str | None, reason: str) -> None:
     services = FakeServices(fail={"Alpha": (error, cause)})
@@ -306,7 +310,9 @@ def test_the_failure_notice_leads_with_the_stage_s_own_cause(definition: dict[st
     assert result.status == "FAILED" and result.error == "PipelineFailure", result.cause
     assert json.loads(result.cause)["reason"] == reason
     (notice,) = services.published
-    assert f"at Alpha. Cause: {reason}. Error: " in notice["Message"]
+    # one full stop after the cause, then what to do, then the whole error
+    assert f"at Alpha. Cause: {reason}. Fix the cause, then resume" in notice["Message"]
+    assert ".." not in notice["Message"].split(". Details: ")[0]
 
 
 @pytest.mark.parametrize("stage", ["Alpha", "Gamma"])
@@ -319,7 +325,7 @@ def test_the_notice_names_the_phase_and_the_reason_first(definition: dict[str, A
     prefix = f"Saturday pipeline failed for run_date 2026-11-21 at {phase}. Cause: "
     assert notice["Message"].startswith(prefix), notice["Message"]
     expected = "States.TaskFailed: QualityGateError: SP500 is stale"
-    line = notice["Message"][len(prefix):].split(". Error: ")[0]
+    line = notice["Message"][len(prefix):].split(". Fix the cause")[0]
     assert line == (f"{stage}: {expected}" if stage == "Gamma" else expected)
     if stage == "Gamma":  # the early notice quotes the same reason
         assert f"Gamma failed for run_date 2026-11-21: {expected}." in services.published[0]["Message"]

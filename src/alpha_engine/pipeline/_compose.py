@@ -106,12 +106,14 @@ REASON_FUNCTION = (
     "function($f) {("
     "$c := ($type($f.Cause) = 'string' and $substring($f.Cause, 0, 1) = '{' and $substring($f.Cause, -1) = '}')"
     " ? $parse($f.Cause) : {};"
-    " $f.Error & ': ' & ("
+    " $r := $f.Error & ': ' & ("
     "$c.Container.Reason ? $c.Container.Reason"
     " : $c.errorMessage ? $c.errorMessage"
     " : $c.Status ? 'job ' & $c.Status & ($exists($c.Container.ExitCode)"
     " ? ', exit code ' & $string($c.Container.ExitCode) : '')"
-    " : $exists($f.Cause) ? $string($f.Cause) : 'no cause recorded'))}"
+    " : $exists($f.Cause) ? $string($f.Cause) : 'no cause recorded');"
+    # one line the notices end with their own full stop: a reason's trailing one is dropped
+    " $substring($r, -1) = '.' ? $substring($r, 0, $length($r) - 1) : $r)}"
 )
 
 
@@ -293,9 +295,9 @@ class _Composer:
                         f"$e := $states.input.error; '{self.title}' & $states.input.pipeline_label & "
                         "' pipeline failed for run_date ' & $states.input.run_date & ' at ' & "
                         "($e.phase ? $e.phase : 'an unexpected state') & '. Cause: ' & "
-                        "($e.reason ? $e.reason : $reason($e)) & '. Error: ' & $string($e) & "
+                        "($e.reason ? $e.reason : $reason($e)) & "
                         "'. Fix the cause, then resume from the failed stage with: alpha-engine redrive ' & "
-                        "$states.context.Execution.Name"),
+                        "$states.context.Execution.Name & '. Details: ' & $string($e)"),
                 },
                 "Output": "{% $merge([$states.input, {'failure_notify': $states.result}]) %}",
                 "Next": "FailExecution",
