@@ -115,7 +115,7 @@ class PredictorHistory:
         config = TrainingConfig(**registry.manifest(champion)["config"])
         span = config.horizon + config.execution_lag
         frames = {t: f for t, f in market.read_many(end=as_of).items() if len(f)}
-        macro = market.read_macro([market_symbol], end=as_of) if market_symbol else {}
+        macro = market.read_macro([market_symbol], end=as_of) if market_symbol in market.macro_symbols() else {}
         market_close = macro[market_symbol]["Close"] if market_symbol in macro else None
         dataset, _ = build_dataset(frames, market_close, horizon=config.horizon, label_clip=config.label_clip,
                                    execution_lag=config.execution_lag)

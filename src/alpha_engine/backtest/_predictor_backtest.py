@@ -119,9 +119,15 @@ class VetoRecommendation:
     reasons: tuple[str, ...]
 
 
-def recommend_veto(*, current: float, best: float, versus_current: Interval | None, vetoes: int) -> VetoRecommendation:
+def recommend_veto(*, current: float, best: float, versus_current: Interval | None, vetoes: int,
+                   swept_vetoes: int | None = None) -> VetoRecommendation:
     """Apply ``best`` only when its paired interval of the Sharpe difference against ``current``
-    lies above 0; keep ``current`` otherwise."""
+    lies above 0; keep ``current`` otherwise. ``swept_vetoes``: the vetoes of every threshold
+    together (0: the sweep has no evidence at all)."""
+    if swept_vetoes == 0:
+        return VetoRecommendation("keep", current, ("no threshold swept vetoes an entry in the window (the "
+                                                    "predictions' confidence never reaches the lowest floor): no "
+                                                    "evidence to change veto_confidence",))
     if best == current or versus_current is None:
         return VetoRecommendation("keep", current, (f"the current veto_confidence {current:.2f} has the best Sharpe of "
                                                     "the thresholds swept",))
@@ -235,7 +241,8 @@ def run_predictor_backtest(base: BacktestInputs, predictions: CausalPredictions,
                                           abs(t - current_t), -t))
     recommendation = recommend_veto(current=current_t, best=best,
                                     versus_current=None if best == current_t else versus_current[best],
-                                    vetoes=int(vetoes[best].sum()))
+                                    vetoes=int(vetoes[best].sum()),
+                                    swept_vetoes=int(sum(vetoes[t].sum() for t in thresholds)))
     log.info("veto sweep: best %.2f (Sharpe %.3f), current %.2f (Sharpe %.3f): %s", best, sharpe[best].sharpe,
              current_t, sharpe[current_t].sharpe, recommendation.action)
 
@@ -245,7 +252,7 @@ def run_predictor_backtest(base: BacktestInputs, predictions: CausalPredictions,
     refits = [r.to_json() for r in predictions.refits]
     causal = {"method": "expanding-window walk-forward refits of the champion's config", "champion": predictions.champion,
               "refit_days": options.refit_days, "label_span_sessions": predictions.label_span,
-              "refits": refits, "n_refits": len(refits), "refits_cached": sum(r.cached for r in predictions.refits),
+              "refits": refits, "n_refits": len(refits),
               "predicted_sessions": len(predictions.dates), "unpredicted_sessions": predictions.unpredicted,
               "note": "each refit trained only on rows whose labels ended before its anchor; the stored champion "
                       "was trained on everything up to its training date, so using it over history would be "
@@ -287,7 +294,7 @@ def run_predictor_backtest(base: BacktestInputs, predictions: CausalPredictions,
         "window": window, "champion": predictions.champion, "caveats": caveats,
     }
     summary = {"window": [window["start"], window["end"]], "refits": len(refits),
-               "refits_cached": causal["refits_cached"], "unpredicted_sessions": predictions.unpredicted,
+               "refits_cached": sum(r.cached for r in predictions.refits), "unpredicted_sessions": predictions.unpredicted,
                "sharpe": [_num(main_stats.sharpe_ci[0]), _num(main_stats.sharpe), _num(main_stats.sharpe_ci[1])],
                "veto": {"current": current_t, "best": best, "recommendation": recommendation.action,
                         "recommended": recommendation.veto_confidence},

@@ -69,7 +69,8 @@ class PredictorBacktest(Stage[PredictorBacktestOptions]):
                    "through the current executor config; GBM veto-threshold sweep with paired bootstrap intervals; "
                    "point-in-time parity of stored predictions")
     requires = (MARKET, PREDICTOR_HISTORY)
-    consumes = (WEEKLY_MANIFEST, optional(WEEKLY_CONSTITUENTS), CHAMPION_POINTER, optional(PREDICTIONS))
+    # the champion is optional to the runner so that its absence gets this stage's own message (NO_CHAMPION)
+    consumes = (WEEKLY_MANIFEST, optional(WEEKLY_CONSTITUENTS), optional(CHAMPION_POINTER), optional(PREDICTIONS))
     produces = (PREDICTOR_STATS, PREDICTOR_SWEEP, PREDICTOR_REC, PREDICTOR_REFITS)
     skip_family = "backtester"
 

@@ -53,7 +53,7 @@ class Refit:
         return {"anchor": self.anchor.isoformat(), "trained_through": self.trained_through.isoformat(),
                 "label_ends": self.label_ends.isoformat(),
                 "predicts": [self.predicts[0].isoformat(), self.predicts[1].isoformat()], "rows": self.rows,
-                "version": self.version, "cached": self.cached}
+                "version": self.version}  # not ``cached``: a rerun from the cache writes the same bytes
 
 
 @dataclass(frozen=True, eq=False)
