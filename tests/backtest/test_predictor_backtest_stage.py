@@ -1,5 +1,5 @@
 """PredictorBacktest on the bundled sample, end to end through the stage runner (a small champion
-config, a 3-year window and two refits keep it fast): what it writes, that a rerun refits nothing
+config, a 3-year window and three refits keep it fast): what it writes, that a rerun refits nothing
 and writes the same bytes, that a preflight writes nothing, that a missing champion names the stage
 to run, that a planted point-in-time mismatch degrades the run, and that the refits are causal (the
 predictions up to a date do not change when the data after it exists; a planted leaking feature
@@ -99,7 +99,9 @@ def test_a_run_writes_stats_sweep_and_recommendation(ran: tuple[Path, dict[str, 
     stats = read_artifact(workspace, PREDICTOR_STATS.format(RUN_DATE))
     assert stats["status"] == "ok" and stats["signal_source"] == "predictor"
     meta = stats["predictor_metadata"]
-    assert meta["n_refits"] == 2 and summary["refits"] == 2 and summary["refits_cached"] == 0
+    # a 3-year window with refits every 378 sessions on a grid from the data's first anchor: 3 refits
+    assert meta["n_refits"] == summary["refits"] == 3 and summary["refits_cached"] == 0
+    assert meta["refits"][0]["anchor"] <= stats["window"]["start"] == meta["refits"][0]["predicts"][0]
     for refit in meta["refits"]:
         assert refit["label_ends"] < refit["anchor"] <= refit["predicts"][0]
     assert stats["pit_parity"]["documents"] == 1 and stats["pit_parity"]["matches"] == 1
@@ -119,8 +121,16 @@ def test_a_rerun_refits_nothing_and_writes_the_same_bytes(ran: tuple[Path, dict[
     before = workspace_files(again)
     report = run_stage(SLUG, RUN_DATE, settings=_settings(again))
     assert report.status == "ok", report.error
-    assert report.summary["refits_cached"] == 2
+    assert report.summary["refits_cached"] == report.summary["refits"] == 3
     assert workspace_files(again) == before
+
+
+def test_a_window_moved_on_meets_the_same_refit_anchors(ran: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    workspace, _ = ran
+    shorter = copy_workspace(workspace, tmp_path / "ws")
+    report = run_stage(SLUG, RUN_DATE, settings=_settings(shorter, SHORT.replace("years = 3", "years = 2.5")))
+    assert report.status == "ok", report.error
+    assert report.summary["refits_cached"] == report.summary["refits"] >= 1  # the anchors lie on one grid
 
 
 def test_two_fresh_runs_write_the_same_bytes(ran: tuple[Path, dict[str, Any]], trained: Path, tmp_path: Path) -> None:

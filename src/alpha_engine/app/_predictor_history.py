@@ -75,9 +75,14 @@ def first_anchor(labelled: np.ndarray, start: int, config: TrainingConfig) -> in
     return lo
 
 
-def refit_anchors(n_dates: int, first: int, every: int) -> list[tuple[int, int]]:
-    """(anchor, stop) session positions: each refit predicts positions anchor..stop-1."""
-    return [(a, min(a + every, n_dates)) for a in range(first, n_dates, every)]
+def refit_anchors(n_dates: int, base: int, start: int, every: int) -> list[tuple[int, int, int]]:
+    """(anchor, first, stop) session positions: the refit anchored at ``anchor`` predicts positions
+    first..stop-1. Anchors lie on one grid, ``base + k * every`` (``base``: the first session of the
+    data with enough history), whatever the window's ``start``, so a window that moves on by a week
+    meets the same anchors and the cache serves them; the first refit is the last anchor at or
+    before ``start`` and predicts from ``start``."""
+    first_k = max(0, (start - base) // every)
+    return [(a, max(a, start), min(a + every, n_dates)) for a in range(base + first_k * every, n_dates, every)]
 
 
 def _digest(frames: Mapping[str, pd.DataFrame], market: pd.Series | None, config: Mapping[str, Any]) -> str:
@@ -123,9 +128,10 @@ class PredictorHistory:
         dates = row_dates.unique().sort_values()
         start = int(dates.searchsorted(pd.Timestamp(window_start)))
         labelled = dataset["label"].notna().groupby(level="date").any().reindex(dates, fill_value=False)
-        first = first_anchor(labelled.to_numpy(dtype=bool), start, config)
+        base = first_anchor(labelled.to_numpy(dtype=bool), 0, config)
+        first = None if base is None or base >= len(dates) else max(base, start)
         tickers = tuple(sorted(dataset.index.get_level_values("ticker").unique()))
-        if first is None:
+        if first is None or base is None:
             log.warning("causal predictions: no session of the window has enough labelled history for the champion's "
                         "config (min_train_dates %d, test_dates %d)", config.min_train_dates, config.test_dates)
             empty = np.empty((0, len(tickers)))
@@ -133,21 +139,21 @@ class PredictorHistory:
                                      tickers=tickers, alpha=empty, confidence=empty.copy(),
                                      refit_of=np.empty(0, np.int64), refits=(), unpredicted=len(dates) - start,
                                      label_span=span)
-        anchors = refit_anchors(len(dates), first, refit_days)
+        anchors = refit_anchors(len(dates), base, start, refit_days)
         with tempfile.TemporaryDirectory(prefix="alpha-engine-refits-") as scratch:
             store = artifacts if cache else ArtifactStore(scratch)
             refits_registry = ModelRegistry(store, prefix=f"{REFITS_PREFIX}/{champion}")
             alpha_rows, conf_rows, refits, refit_of = [], [], [], []
-            for k, (anchor, stop) in enumerate(anchors):
+            for k, (anchor, begin, stop) in enumerate(anchors):
                 refit, models = self._refit(refits_registry, store, dataset, frames, market_close, config, dates,
-                                            anchor, stop, champion=champion, log=log)
+                                            anchor, begin, stop, champion=champion, log=log)
                 refits.append(refit)
-                block = dataset.iloc[np.flatnonzero((row_dates >= dates[anchor]) & (row_dates < (
+                block = dataset.iloc[np.flatnonzero((row_dates >= dates[begin]) & (row_dates < (
                     dates[stop] if stop < len(dates) else dates[-1] + pd.Timedelta(days=1))))]
                 alpha, confidence = _predict_block(models, block)
-                alpha_rows.append(alpha.reindex(index=dates[anchor:stop], columns=list(tickers)))
-                conf_rows.append(confidence.reindex(index=dates[anchor:stop], columns=list(tickers)))
-                refit_of.extend([k] * (stop - anchor))
+                alpha_rows.append(alpha.reindex(index=dates[begin:stop], columns=list(tickers)))
+                conf_rows.append(confidence.reindex(index=dates[begin:stop], columns=list(tickers)))
+                refit_of.extend([k] * (stop - begin))
         alpha_frame = pd.concat(alpha_rows)
         return CausalPredictions(
             champion=champion, config=config.model_dump(),
@@ -158,7 +164,7 @@ class PredictorHistory:
 
     def _refit(self, registry: ModelRegistry, store: ArtifactStore, dataset: pd.DataFrame,
                frames: Mapping[str, pd.DataFrame], market_close: pd.Series | None, config: TrainingConfig,
-               dates: pd.DatetimeIndex, anchor: int, stop: int, *, champion: str,
+               dates: pd.DatetimeIndex, anchor: int, begin: int, stop: int, *, champion: str,
                log: logging.Logger | logging.LoggerAdapter[Any]) -> tuple[Refit, ChampionModels]:
         from alpha_engine.predictor import ChampionModels, data_vintage, train_predictor
 
@@ -170,7 +176,7 @@ class PredictorHistory:
         market_before = None if market_close is None else market_close[market_close.index < anchor_day]
         digest = _digest(before, market_before, config.model_dump())
         index_key = f"{registry.prefix}/anchors/{anchor_day.date().isoformat()}-{digest[:16]}.json"
-        predicts = (dates[anchor].date(), dates[stop - 1].date())
+        predicts = (dates[begin].date(), dates[stop - 1].date())
         trained_through, label_ends = dates[anchor - span - 1].date(), dates[anchor - 1].date()
         if store.exists(index_key):
             version = str(store.read_json(index_key)["version"])

@@ -36,25 +36,6 @@ from ._parity import assert_parity, parity_differences
 from ._parity_artifacts import PARITY_HISTORY, PARITY_REPORT
 from ._parity_options import ParityOptions
 from ._parity_stage import Parity, parity_sessions
-from ._predictor_backtest import (
-    PredictorBacktestRun,
-    VetoRecommendation,
-    pit_parity,
-    predictor_signal_arrays,
-    recommend_veto,
-    run_predictor_backtest,
-)
-from ._predictor_backtest_artifacts import PREDICTOR_REC, PREDICTOR_REFITS, PREDICTOR_STATS, PREDICTOR_SWEEP
-from ._predictor_backtest_options import DEFAULT_VETO_THRESHOLDS, PredictorBacktestOptions
-from ._predictor_backtest_stage import PredictorBacktest
-from ._predictor_history import (
-    PREDICTOR_HISTORY,
-    CausalPredictions,
-    HistoricalPredictions,
-    Refit,
-    check_causal_refits,
-    gbm_vetoes,
-)
 from ._portfolio import (
     CausalityCheck,
     OutOfSample,
@@ -84,6 +65,25 @@ from ._portfolio_stats import (
     stationary_bootstrap_indices,
 )
 from ._portfolio_sweeps import PortfolioBacktest, run_portfolio_backtest
+from ._predictor_backtest import (
+    PredictorBacktestRun,
+    VetoRecommendation,
+    pit_parity,
+    predictor_signal_arrays,
+    recommend_veto,
+    run_predictor_backtest,
+)
+from ._predictor_backtest_artifacts import PREDICTOR_REC, PREDICTOR_REFITS, PREDICTOR_STATS, PREDICTOR_SWEEP
+from ._predictor_backtest_options import DEFAULT_VETO_THRESHOLDS, PredictorBacktestOptions
+from ._predictor_backtest_stage import PredictorBacktest
+from ._predictor_history import (
+    PREDICTOR_HISTORY,
+    CausalPredictions,
+    HistoricalPredictions,
+    Refit,
+    check_causal_refits,
+    gbm_vetoes,
+)
 from ._replay import DecisionLog, compare_decisions, decisions_from_result, decisions_from_trade_log
 from ._results import ORDER_REASONS, BacktestResult, Orders
 from ._rules import BLOCK_REASONS, SELL_REASONS

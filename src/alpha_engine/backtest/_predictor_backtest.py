@@ -60,8 +60,8 @@ def _panel(values: F64, predicted: npt.NDArray[np.datetime64], tickers: Sequence
     inside = day < len(dates)
     inside[inside] = dates.astype("datetime64[D]")[day[inside]] == predicted.astype("datetime64[D]")[inside]
     column = {t: i for i, t in enumerate(names)}
-    source = [j for j, t in enumerate(tickers) if t in column]
-    target = [column[tickers[j]] for j in source]
+    source = np.asarray([j for j, t in enumerate(tickers) if t in column], np.int64)
+    target = np.asarray([column[tickers[j]] for j in source], np.int64)
     rows = np.flatnonzero(inside)
     out[np.ix_(day[rows], target)] = values[np.ix_(rows, source)]
     return out
@@ -196,7 +196,7 @@ def run_predictor_backtest(base: BacktestInputs, predictions: CausalPredictions,
     ``base`` carries the closes (its signal arrays are replaced)."""
     alpha = _panel(predictions.alpha, predictions.dates, predictions.tickers, base.dates, base.tickers)
     confidence = _panel(predictions.confidence, predictions.dates, predictions.tickers, base.dates, base.tickers)
-    arrays = predictor_signal_arrays(base.dates, base.close, alpha, min_score=options.min_score, top_n=options.top_n,
+    arrays: dict[str, Any] = predictor_signal_arrays(base.dates, base.close, alpha, min_score=options.min_score, top_n=options.top_n,
                                      exit_below=options.exit_below, alpha_weight=options.alpha_weight,
                                      alpha_cap=options.alpha_cap)
     signal_days = np.flatnonzero(arrays["signal_day"])

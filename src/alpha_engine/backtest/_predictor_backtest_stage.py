@@ -51,12 +51,28 @@ def _current(ctx: StageContext[PredictorBacktestOptions]) -> ExecutorConfig:
         raise PreflightError(f"[stages.predictor-backtest] current is not a valid executor config: {exc}") from exc
 
 
+# Closes loaded before the window so the technical score (200-session mean, 210 bars) exists on its first day.
+WARM_UP_YEARS = 1.0
+
+
 def _closes(ctx: StageContext[PredictorBacktestOptions], manifest: dict[str, Any]) -> BacktesterData:
     from ._backtester_options import BacktesterOptions
     from ._backtester_stage import load_window
 
     # The Backtester's loader with synthetic weekly signals, which are replaced by the predictor's daily ones.
-    return load_window(ctx, BacktesterOptions(years=ctx.options.years, signal_source="synthetic"), manifest)
+    options = BacktesterOptions.model_validate({"years": ctx.options.years + WARM_UP_YEARS,
+                                                "signal_source": "synthetic"})
+    return load_window(ctx, options, manifest)
+
+
+def _window_start(ctx: StageContext[PredictorBacktestOptions]) -> date:
+    """The first calendar day of the simulated window (the last ``years`` up to the as-of session)."""
+    from datetime import timedelta
+
+    from alpha_engine.store import TradingCalendar
+
+    as_of = TradingCalendar().as_of_session(ctx.run_date)
+    return as_of - timedelta(days=int(round(ctx.options.years * 365.25)))
 
 
 class PredictorBacktest(Stage[PredictorBacktestOptions]):
@@ -104,10 +120,10 @@ class PredictorBacktest(Stage[PredictorBacktestOptions]):
         base = data.inputs
         as_of = TradingCalendar().as_of_session(ctx.run_date)
         market = ctx.resource(MARKET)
+        window_start = max(_window_start(ctx), date.fromisoformat(str(base.dates[0])))
         predictions = history.causal_predictions(
-            market, ctx.artifacts, as_of=as_of, window_start=date.fromisoformat(str(base.dates[0])),
-            market_symbol=market_symbol, refit_days=ctx.options.refit_days, cache=ctx.options.cache_refits,
-            log=ctx.logger)
+            market, ctx.artifacts, as_of=as_of, window_start=window_start, market_symbol=market_symbol,
+            refit_days=ctx.options.refit_days, cache=ctx.options.cache_refits, log=ctx.logger)
         check_causal_refits(predictions)
         refit_seconds = [r.seconds for r in predictions.refits if not r.cached]
         ctx.logger.info("causal predictions: %d refit(s) (%d from the cache), %d predicted session(s), %d before the "

@@ -34,8 +34,9 @@ F64 = npt.NDArray[np.float64]
 class Refit:
     """One walk-forward refit of the champion's config.
 
-    ``anchor``: the first session it predicts; ``trained_through``: the last date whose label it
-    trained on (that label ends at the close ``label_span`` sessions later, before the anchor);
+    ``anchor``: the session from which it may predict (a grid anchor: the first refit of a window
+    may be anchored before the window starts); ``trained_through``: the last date whose label it
+    trained on (that label ends ``label_span`` sessions later, at ``label_ends``, before the anchor);
     ``predicts``: its first and last predicted session; ``version``: its content-addressed id in
     the refit cache; ``cached``: read from the cache rather than fitted.
     """
