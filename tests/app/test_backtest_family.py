@@ -135,3 +135,12 @@ def test_skip_parity_skips_parity_and_a_failed_parity_does_not_fail_the_run(
     assert skipped_stages(SATURDAY_GRAPH, given) == ({"parity"} if "skip_parity" in given
                                                      else {s.slug for s in FAMILY} | {"parity"} if given
                                                      else frozenset())
+
+
+def test_the_run_report_marks_the_family_and_parity_skipped_by_the_one_gate() -> None:
+    from alpha_engine.pipeline._local import stage_statuses
+
+    exited = {"type": "ChoiceStateExited", "stateExitedEventDetails": {
+        "name": "CheckSkipBacktester", "output": json.dumps({"skip_backtester": True})}}
+    statuses = {s.name: s.status for s in stage_statuses([exited], SATURDAY_GRAPH)}
+    assert {n for n, v in statuses.items() if v == "SKIPPED"} == {s.name for s in FAMILY} | {"Parity"}

@@ -188,7 +188,7 @@ class PredictorHistory:
         train = dataset.iloc[np.flatnonzero(row_dates < anchor_day)].copy()
         train.loc[train.index.get_level_values("date") >= label_cut, "label"] = np.nan
         vintage = data_vintage(before, dates[anchor - 1].date(), digest)
-        result = train_predictor(train, config, data_vintage=vintage, log=_quiet(log))
+        result = train_predictor(train, config, data_vintage=vintage, log=_quiet())
         version = registry.register(result.files, result.manifest, label="refit",
                                     run_date=anchor_day.date().isoformat())
         store.write_json(index_key, {"anchor": anchor_day.date().isoformat(), "data_sha256": digest,
@@ -225,8 +225,8 @@ class PredictorHistory:
         return {str(p["ticker"]): float(p["predicted_alpha"]) for p in document["predictions"]}
 
 
-def _quiet(log: logging.Logger | logging.LoggerAdapter[Any]) -> logging.Logger:
-    """A logger that keeps a refit's own training log at DEBUG (one INFO line per refit is enough)."""
+def _quiet() -> logging.Logger:
+    """The refits' own training log, at WARNING and above only (the stage logs one INFO line per refit)."""
     quiet = logging.getLogger("alpha_engine.app.refits")
     quiet.setLevel(logging.WARNING)
     return quiet
