@@ -101,15 +101,12 @@ class PredictorBacktest(Stage[PredictorBacktestOptions]):
                         len(inputs.dates), inputs.dates[0], inputs.dates[-1], ctx.options.refit_days)
 
     def run(self, ctx: StageContext[PredictorBacktestOptions]) -> StageOutcome:
-        import time
-
         from alpha_engine.store import TradingCalendar
 
         from ._predictor_backtest import pit_parity, run_predictor_backtest
         from ._predictor_history import check_causal_refits, stored_prediction_dates
         from ._synthetic_signals import SYNTHETIC_SIGNAL_NOTE
 
-        started = time.perf_counter()
         current = _current(ctx)
         history = ctx.resource(PREDICTOR_HISTORY)
         if history.champion(ctx.artifacts) is None:
@@ -157,6 +154,5 @@ class PredictorBacktest(Stage[PredictorBacktestOptions]):
         ctx.artifacts.write_json(ctx.key(PREDICTOR_REC), result.recommendation)
         ctx.artifacts.write_json(ctx.key(PREDICTOR_STATS), result.stats)
         summary = {**result.summary, "status": result.stats["status"],
-                   "refit_seconds": round(sum(refit_seconds), 1),
-                   "wall_seconds": round(time.perf_counter() - started, 1)}
+                   "refit_seconds": round(sum(refit_seconds), 1)}
         return StageOutcome(summary=summary, warnings=tuple(notes + degraded))
