@@ -78,7 +78,8 @@ def test_the_stage_list_shows_it(workspace: Path, cli: Callable[..., Any]) -> No
 
 
 def test_a_shell_run_then_a_real_run_include_it(workspace: Path, cli: Callable[..., Any]) -> None:
-    skip = "predictor-training,drift-detection"  # not needed here, and slow
+    # not needed here, and slow; the backtest family goes too (PredictorBacktest refits the champion training makes)
+    skip = "predictor-training,drift-detection,backtester"
     shell = cli(workspace, "run", "--shell", "--skip", skip, "--json")
     assert shell.exit_code == 0, shell.output
     store = ArtifactStore(workspace / "artifacts", read_only=True, contracts=GRAPH.contracts())

@@ -249,9 +249,10 @@ def test_a_family_flag_skips_every_stage_of_the_family_and_nothing_else() -> Non
     assert first.skip_flag() == second.skip_flag() == "skip_family_one"
     definition = compose_definition(StageGraph("Saturday", (*GRAPH.steps, first, second)))
     assert validate_definition(definition) == []
-    for name in ("FamilyOne", "FamilyTwo"):
-        (rule,) = definition["States"][f"CheckSkip{name}"]["Choices"]
-        assert {t["Variable"] for t in rule["And"]} == {"$.skip_family_one"}
+    (rule,) = definition["States"]["CheckSkipFamilyOne"]["Choices"]
+    assert {t["Variable"] for t in rule["And"]} == {"$.skip_family_one"}
+    assert "CheckSkipFamilyTwo" not in definition["States"]  # one gate for the family, none between members
+    assert definition["States"]["FamilyOne"]["Next"] == "FamilyTwo"
     services = FakeServices()
     _, result = run(definition, services, {"skip_family_one": True})
     assert result.status == "SUCCEEDED"
@@ -260,6 +261,42 @@ def test_a_family_flag_skips_every_stage_of_the_family_and_nothing_else() -> Non
     services = FakeServices()
     run(definition, services, {"skip_family_two": True})  # a member's own slug is not a flag of its own
     assert {"FamilyOne", "FamilyTwo"} <= {name for name, _ in services.calls}
+
+
+def _skipped_with(name: str, family: str) -> type[Stage[Any]]:
+    stage = _family_member(name, "")
+    stage.skipped_with = family
+    return stage
+
+
+def test_a_stage_skipped_with_a_family_keeps_its_own_gate_and_the_family_gate_skips_past_it() -> None:
+    first, second = _family_member("FamilyOne", "family-one"), _family_member("FamilyTwo", "family-one")
+    follower = _skipped_with("Follower", "family-one")
+    assert follower.skip_flags() == ("skip_follower", "skip_family_one")
+    definition = compose_definition(StageGraph("Saturday", (first, second, follower, *GRAPH.steps)))
+    assert validate_definition(definition) == []
+    states = definition["States"]
+    assert states["CheckSkipFamilyOne"]["Choices"][0]["Next"] == states["Follower"]["Next"]  # past the follower
+    assert states["FamilyTwo"]["Next"] == "CheckSkipFollower"
+    services = FakeServices()
+    run(definition, services, {"skip_family_one": True})
+    assert not {name for name, _ in services.calls} & {"FamilyOne", "FamilyTwo", "Follower"}
+    services = FakeServices()
+    run(definition, services, {"skip_follower": True})
+    called = {name for name, _ in services.calls}
+    assert {"FamilyOne", "FamilyTwo"} <= called and "Follower" not in called
+
+
+def test_a_family_split_by_another_stage_or_a_stray_follower_is_refused() -> None:
+    from alpha_engine.pipeline import StageDefinitionError
+
+    first, second = _family_member("FamilyOne", "family-one"), _family_member("FamilyTwo", "family-one")
+    with pytest.raises(StageDefinitionError, match="FamilyTwo is of family 'family-one', whose members must be "
+                                                   "consecutive"):
+        StageGraph("Saturday", (first, *GRAPH.steps, second))
+    with pytest.raises(StageDefinitionError, match="Follower is skipped_with family 'family-one' but does not "
+                                                   "directly follow it"):
+        StageGraph("Saturday", (first, second, *GRAPH.steps, _skipped_with("Follower", "family-one")))
 
 
 def test_skip_family_must_be_empty_or_a_slug() -> None:

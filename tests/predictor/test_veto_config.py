@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from alpha_engine.app import SATURDAY_GRAPH
-from alpha_engine.predictor import PREDICTOR_PARAMS
-from alpha_engine.predictor._stages import veto_confidence_in_force
+from alpha_engine.predictor import PREDICTOR_PARAMS, veto_confidence_in_force
 from alpha_engine.store import ArtifactStore, ContractError
-
-
-@dataclass
-class _Ctx:
-    artifacts: ArtifactStore
 
 
 def _store(tmp_path: Path) -> ArtifactStore:
@@ -28,13 +21,13 @@ def _params(veto: float) -> dict[str, object]:
 
 
 def test_without_an_applied_file_the_default_is_used_and_named(tmp_path: Path) -> None:
-    assert veto_confidence_in_force(_Ctx(_store(tmp_path))) == (0.65, "default")  # type: ignore[arg-type]
+    assert veto_confidence_in_force(_store(tmp_path)) == (0.65, "default")
 
 
 def test_the_applied_threshold_is_used_and_its_file_named(tmp_path: Path) -> None:
     store = _store(tmp_path)
     store.write_json(PREDICTOR_PARAMS.key, _params(0.7))
-    assert veto_confidence_in_force(_Ctx(store)) == (  # type: ignore[arg-type]
+    assert veto_confidence_in_force(store) == (
         0.7, "config/predictor_params.json (applied 2022-12-24)")
 
 

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from alpha_engine.backtest import PREDICTOR_HISTORY
 from alpha_engine.config import Settings
 from alpha_engine.pipeline import ARTIFACTS, MARKET, NOTIFICATIONS, Notifier, PreflightError, Resource, Wiring
 from alpha_engine.rag import EDGAR_FILINGS
@@ -25,8 +26,10 @@ if TYPE_CHECKING:
     from alpha_engine.research import EvidenceIndex, ResearchDB
     from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
 
+    from ._predictor_history import PredictorHistory
+
 __all__ = ["RESOURCES", "open_artifacts", "open_edgar_filings", "open_market", "open_notifications",
-           "open_rag_evidence", "open_research_db", "probe_edgar_filings", "probe_market", "probe_research_db"]
+           "open_predictor_history", "open_rag_evidence", "open_research_db", "probe_edgar_filings", "probe_market", "probe_research_db"]
 
 
 def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts,
@@ -129,6 +132,15 @@ def probe_edgar_filings(settings: Settings) -> None:
         raise PreflightError(f"[data] edgar_base_url {data.edgar_base_url!r} is not an http(s) URL")
 
 
+def open_predictor_history(settings: Settings, read_only: bool, contracts: Contracts,
+                           fence: WriteFence | None = None) -> PredictorHistory:
+    """PredictorBacktest's view of the predictor (its public API): walk-forward refits of the champion's
+    config and the replay of stored predictions. It holds nothing: the stage passes the stores it opened."""
+    from ._predictor_history import PredictorHistory
+
+    return PredictorHistory()
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -144,4 +156,5 @@ RESOURCES: dict[Resource[Any], Wiring] = {
     RESEARCH_DB: Wiring(open=open_research_db, probe=probe_research_db),
     RAG_EVIDENCE: Wiring(open=open_rag_evidence),
     EDGAR_FILINGS: Wiring(open=open_edgar_filings, probe=probe_edgar_filings),
+    PREDICTOR_HISTORY: Wiring(open=open_predictor_history),
 }

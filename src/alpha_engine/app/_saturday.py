@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alpha_engine.backtest import Backtester, Parity, PortfolioOptimizerBacktest
+from alpha_engine.backtest import Backtester, Parity, PortfolioOptimizerBacktest, PredictorBacktest
 from alpha_engine.data import DataPhase1, DataPhase2, MorningEnrich, Scanner, check_data_settings
 from alpha_engine.evaluator import Evaluator
 from alpha_engine.health import SaturdayHealthCheck
@@ -40,10 +40,11 @@ SATURDAY_GRAPH = StageGraph(
                                                     Branch("Predictor", (PredictorTraining,)))),
         DriftDetection,
         # The backtest family (upstream: Backtester -> PredictorBacktest -> PortfolioOptimizerBacktest),
-        # one skip flag for all of it: skip_backtester; PredictorBacktest joins between the two.
+        # one skip flag for all of it and Parity: skip_backtester.
         Backtester,
+        PredictorBacktest,
         PortfolioOptimizerBacktest,
-        Parity,  # soft, its own flag skip_parity
+        Parity,  # soft, its own flag skip_parity too
         Evaluator,
         SaturdayHealthCheck,
     ),

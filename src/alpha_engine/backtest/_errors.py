@@ -6,6 +6,7 @@
      ├── BacktestInputError       a panel, signal array or config does not fit the simulators' contract
      ├── ParityError              the scalar reference and the vectorized kernel disagree
      ├── HoldoutLeakError         the Backtester's search saw a day of its holdout
+     ├── CausalityError           a historical prediction came from a model fitted on data from its future
      └── PortfolioBacktestError   the portfolio-optimizer backtest
           ├── PortfolioDataError  the closes in the market store cannot feed the walk-forward
           └── LookAheadError      a walk-forward window saw data from on or after its test window
@@ -13,7 +14,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BacktestError", "BacktestInputError", "HoldoutLeakError", "LookAheadError", "ParityError", "PortfolioBacktestError",
+__all__ = ["BacktestError", "BacktestInputError", "CausalityError", "HoldoutLeakError", "LookAheadError", "ParityError", "PortfolioBacktestError",
            "PortfolioDataError"]
 
 
@@ -31,6 +32,11 @@ class ParityError(BacktestError):
 
 class HoldoutLeakError(BacktestError):
     """The parameter search's days reach into the holdout; the message names the dates."""
+
+
+class CausalityError(BacktestError):
+    """PredictorBacktest: a prediction for a date used a model fitted on data from on or after it; the
+    message names the refit and the dates."""
 
 
 class PortfolioBacktestError(BacktestError):

@@ -3,7 +3,7 @@ what the vectorized kernel decided on the same sessions (upstream Saturday row 1
 backtester.md §1.2).
 
 Soft and batch-class, after the backtest family and before the Evaluator, with its own flag
-``skip_parity`` (not the family's). An observability stage: a mismatch is a warning naming the
+``skip_parity``; the family's ``skip_backtester`` skips it too (``skipped_with``, as upstream). An observability stage: a mismatch is a warning naming the
 first differences, never a failed run, and a crash is recorded by the runner as a soft failure.
 
 Both paths simulate the Backtester's inputs (``[stages.backtester]``: the same window, index,
@@ -106,6 +106,7 @@ class Parity(Stage[ParityOptions]):
     requires = (MARKET,)
     consumes = (WEEKLY_MANIFEST, optional(WEEKLY_CONSTITUENTS), optional(SIGNALS), optional(PORTFOLIO_STATS))
     produces = (PARITY_REPORT, PARITY_HISTORY)
+    skipped_with = "backtester"  # upstream: skip_backtester skips Parity too; skip_parity skips Parity alone
 
     def _data(self, ctx: StageContext[ParityOptions], options: BacktesterOptions) -> tuple[BacktesterData, list[int]]:
         from ._backtester_stage import load_window

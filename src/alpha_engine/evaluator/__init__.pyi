@@ -8,7 +8,6 @@ from ._artifacts import (
 )
 from ._autoapply import (
     PREDICTOR_REC_FIELDS,
-    PREDICTOR_REC_KEY,
     Decision,
     RegressionCheck,
     auto_apply,
@@ -78,7 +77,6 @@ __all__ = [
     "ModuleReport",
     "ModuleResult",
     "PREDICTOR_REC_FIELDS",
-    "PREDICTOR_REC_KEY",
     "PROMOTION_BASELINE",
     "RegressionCheck",
     "SkipModule",

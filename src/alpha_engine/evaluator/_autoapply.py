@@ -40,34 +40,22 @@ from ._completeness import ModuleResult, SkipModule
 from ._config_book import CONFIG_KEYS, ConfigBook
 from ._options import AutoApplyOptions
 
-__all__ = ["PREDICTOR_REC_FIELDS", "PREDICTOR_REC_KEY", "Decision", "RegressionCheck", "auto_apply",
+__all__ = ["PREDICTOR_REC_FIELDS", "Decision", "RegressionCheck", "auto_apply",
            "check_regression", "decide_executor", "decide_veto", "read_predictor_rec"]
 
-# PredictorBacktest's recommendation (another stage, landing in parallel): the key and the fields read,
-# each tried in order (the first present wins). Nothing else of the document is read.
-PREDICTOR_REC_KEY = "backtest/{date}/predictor_rec.json"
-PREDICTOR_REC_FIELDS: dict[str, tuple[str, ...]] = {
-    "recommendation": ("recommendation",),  # "apply" recommends a change
-    "recommended": ("recommended_veto_confidence", "recommended.veto_confidence", "proposed.veto_confidence",
-                    "veto_confidence"),
-    "current": ("current_veto_confidence", "current.veto_confidence"),
-    "interval": ("sharpe_difference", "interval", "holdout_sharpe_difference"),  # {estimate, ci_low, ci_high}
+# The fields of PredictorBacktest's recommendation (backtest/{date}/predictor_rec.json, its schema
+# predictor_rec.schema.json) the veto guardrails read; nothing else of the document is read.
+PREDICTOR_REC_FIELDS: dict[str, str] = {
+    "recommendation": "recommendation",  # "apply" recommends a change, "keep" does not
+    "recommended": "recommended_veto_confidence",
+    "current": "current_veto_confidence",  # what the sweep measured against
+    "interval": "sharpe_difference",  # {estimate, ci_low, ci_high, confidence}, or null
 }
-
-
-def _path(document: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = document
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def read_predictor_rec(document: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of :data:`PREDICTOR_REC_FIELDS` from a predictor_rec document (None when absent)."""
-    return {name: next((v for p in paths if (v := _path(document, p)) is not None), None)
-            for name, paths in PREDICTOR_REC_FIELDS.items()}
+    return {name: document.get(field) for name, field in PREDICTOR_REC_FIELDS.items()}
 
 
 def _finite(value: Any) -> float | None:

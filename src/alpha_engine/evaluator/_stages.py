@@ -23,6 +23,7 @@ from alpha_engine.backtest import (
     EXECUTOR_PARAMS_PREVIOUS,
     EXECUTOR_REC,
     PORTFOLIO_STATS,
+    PREDICTOR_REC,
 )
 from alpha_engine.data import WEEKLY_MANIFEST
 from alpha_engine.pipeline import (
@@ -127,7 +128,7 @@ class Evaluator(Stage[EvaluatorOptions]):
                    "CIs and BH-FDR, IC/ECE, vetoes, exit timing), A-F scorecard + 52-week history, weekly HTML report")
     requires = (MARKET, NOTIFICATIONS)
     consumes = (optional(WEEKLY_MANIFEST), optional(SIGNALS), optional(PREDICTIONS), optional(CHAMPION_POINTER),
-                optional(PORTFOLIO_STATS), optional(EXECUTOR_REC))
+                optional(PORTFOLIO_STATS), optional(EXECUTOR_REC), optional(PREDICTOR_REC))
     produces = (EVALUATION, EVALUATION_REPORT, GRADE_HISTORY)
     updates = (EXECUTOR_PARAMS, EXECUTOR_PARAMS_PREVIOUS, EXECUTOR_PARAMS_HISTORY, PREDICTOR_PARAMS,
                PREDICTOR_PARAMS_PREVIOUS, PREDICTOR_PARAMS_HISTORY, CONFIG_CHANGES, PROMOTION_BASELINE, METRICS_HISTORY)
@@ -176,7 +177,7 @@ class Evaluator(Stage[EvaluatorOptions]):
 
     def auto_apply(self, ctx: StageContext[EvaluatorOptions], inputs: EvaluationInputs) -> ModuleResult:
         """The config auto-apply module (``_autoapply``): its evidence, by key, from the store."""
-        from ._autoapply import PREDICTOR_REC_KEY, auto_apply
+        from ._autoapply import auto_apply
         from ._config_book import ConfigBook
 
         def stored(key: str) -> tuple[str, dict[str, Any] | None]:
@@ -184,7 +185,7 @@ class Evaluator(Stage[EvaluatorOptions]):
 
         return auto_apply(
             ConfigBook(ctx.artifacts), run_date=ctx.run_date.isoformat(), executor_rec=stored(ctx.key(EXECUTOR_REC)),
-            predictor_rec=stored(PREDICTOR_REC_KEY.format(date=ctx.run_date.isoformat())),
+            predictor_rec=stored(ctx.key(PREDICTOR_REC)),
             portfolio_stats=(ctx.key(PORTFOLIO_STATS), inputs.backtest), options=ctx.options.auto_apply,
             notify=lambda subject, message: ctx.resource(NOTIFICATIONS).publish(subject, message), log=ctx.logger)
 

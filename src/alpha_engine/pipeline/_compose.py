@@ -11,8 +11,10 @@ the hard way hold here because the wiring is generated, never written by hand:
 * ``shell_run: true`` forces the dry control values over the input (no ``skip_*`` keys), so
   every stage boots and runs only its preflight. Without ``shell_run`` the path is exactly the
   one a definition without the feature would take (strict superset).
-* One skip gate per stage (``And[IsPresent, BooleanEquals true]``) on its flag: ``skip_<slug>``,
-  or its family's ``skip_<family>`` (:meth:`Stage.skip_flag`), which gates every stage of the family.
+* One skip gate per stage (``And[IsPresent, BooleanEquals true]``) on its flag ``skip_<slug>``; a
+  family (consecutive stages with one ``skip_family``) has one gate, in front of its first member,
+  on ``skip_<family>``, which skips the family and the stages ``skipped_with`` it that follow (these
+  keep their own gates); no gate stands between members of a family.
 * Every stage call carries ``run_date`` and the preflight-only flag; a stage that declares
   ``receives_execution_input`` also gets ``$$.Execution.Input`` (its skip flags). Lambda stages
   retry only Lambda service errors; Batch stages are not retried (a stage failure is not transient).
@@ -313,21 +315,28 @@ class _Composer:
     def steps(self, steps: tuple[Any, ...], states: dict[str, Any], next_entry: str,
               branch: Branch | None) -> str:
         """Add the states of ``steps`` (in reverse, each knowing its successor); return the entry."""
-        for step in reversed(steps):
+        entries = [""] * len(steps) + [next_entry]
+        for i in reversed(range(len(steps))):
+            step = steps[i]
             if isinstance(step, ParallelGroup):
-                next_entry = self.group(step, states, next_entry)
+                entries[i] = self.group(step, states, entries[i + 1])
             else:
-                next_entry = self.stage(step, states, next_entry, branch)
-        return next_entry
+                entries[i] = self.stage(step, states, entries[i + 1], branch, gated=not _continues_family(steps, i),
+                                        skip_to=entries[_skip_end(steps, i)])
+        return entries[0]
 
-    def stage(self, stage: type[Stage[Any]], states: dict[str, Any], next_entry: str, branch: Branch | None) -> str:
+    def stage(self, stage: type[Stage[Any]], states: dict[str, Any], next_entry: str, branch: Branch | None, *,
+              gated: bool = True, skip_to: str | None = None) -> str:
+        """Add the stage's states; ``gated``: behind its own skip gate, whose skip edge goes to
+        ``skip_to`` (default: ``next_entry``). Return its entry."""
         name, snake = stage.name, stage.snake()
         gate = f"CheckSkip{name}"
-        states[gate] = {
-            "Type": "Choice",
-            "Choices": [{**_is_true(f"$.{stage.skip_flag()}"), "Next": next_entry}],
-            "Default": name,
-        }
+        if gated:
+            states[gate] = {
+                "Type": "Choice",
+                "Choices": [{**_is_true(f"$.{stage.skip_flag()}"), "Next": skip_to or next_entry}],
+                "Default": name,
+            }
         task = self.invoke(stage)
         if stage.failure_class is FailureClass.HARD:
             extract = f"Extract{name}Error"
@@ -347,7 +356,7 @@ class _Composer:
         else:
             task["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.{snake}_error", "Next": next_entry}]
             states[name] = {**task, "Next": next_entry}
-        return gate
+        return gate if gated else name
 
     def invoke(self, stage: type[Stage[Any]]) -> dict[str, Any]:
         snake = stage.snake()
@@ -499,3 +508,23 @@ def rewind_states(graph: StageGraph) -> dict[str, frozenset[str]]:
             top.add(f"Extract{step.name}Error")
     routes[""] = frozenset(top)
     return routes
+
+
+def _continues_family(steps: tuple[Any, ...], i: int) -> bool:
+    """Whether ``steps[i]`` is a family member after the family's first (it has no gate of its own)."""
+    step, previous = steps[i], steps[i - 1] if i > 0 else None
+    return (not isinstance(step, ParallelGroup) and bool(step.skip_family) and previous is not None
+            and not isinstance(previous, ParallelGroup) and previous.skip_family == step.skip_family)
+
+
+def _skip_end(steps: tuple[Any, ...], i: int) -> int:
+    """The position of the first step the skip gate of ``steps[i]`` skips to: past the family it
+    starts and the stages skipped with that family right after it; else the next step."""
+    family = steps[i].skip_family
+    j = i + 1
+    if not family:
+        return j
+    while j < len(steps) and not isinstance(steps[j], ParallelGroup) and family in (steps[j].skip_family,
+                                                                                    steps[j].skipped_with):
+        j += 1
+    return j

@@ -68,8 +68,32 @@ class StageGraph:
         for step in self.steps:
             if isinstance(step, ParallelGroup):
                 self._check_group(step, names)
+        self._check_families(self.steps)
+        for group in self.groups():
+            for branch in group.branches:
+                self._check_families(branch.stages)
         self._check_producers()
         self.contracts()  # two declarations of one key with different schemas fail here
+
+    def _check_families(self, steps: tuple[Any, ...]) -> None:
+        """A family's members are consecutive steps of one sequence (its one gate skips them all), and a
+        stage ``skipped_with`` a family directly follows it (or another stage skipped with it)."""
+        seen: dict[str, int] = {}
+        for i, step in enumerate(steps):
+            if isinstance(step, ParallelGroup):
+                continue
+            family = step.skip_family
+            if family:
+                if family in seen and seen[family] != i - 1:
+                    raise StageDefinitionError(f"graph {self.title!r}: {step.name} is of family {family!r}, whose "
+                                               "members must be consecutive steps (one skip gate covers them)")
+                seen[family] = i
+            if step.skipped_with:
+                previous = steps[i - 1] if i > 0 else None
+                if isinstance(previous, ParallelGroup) or previous is None or step.skipped_with not in (
+                        previous.skip_family, previous.skipped_with):
+                    raise StageDefinitionError(f"graph {self.title!r}: {step.name} is skipped_with family "
+                                               f"{step.skipped_with!r} but does not directly follow it")
 
     def _check_group(self, group: ParallelGroup, stage_names: set[str]) -> None:
         where = f"graph {self.title!r}, parallel group {group.name!r}"

@@ -142,7 +142,10 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
             elif name in gates and gates[name] not in status:
                 skip_key = stages[gates[name]].skip_flag()
                 if isinstance(output, dict) and output.get(skip_key) is True:
-                    status[gates[name]] = ("SKIPPED", None, None, None)
+                    # the gate skips every stage its flag covers (a family, and what is skipped with it)
+                    for skipped in stages.values():
+                        if skip_key in skipped.skip_flags() and skipped.name not in status:
+                            status[skipped.name] = ("SKIPPED", None, None, None)
     out = []
     for name, stage in stages.items():
         state, elapsed, note, tail = status.get(name, ("NOT_RUN", None, None, None))

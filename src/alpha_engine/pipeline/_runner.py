@@ -164,10 +164,11 @@ def artifact_present(store: ArtifactStore, artifact: Artifact, run_date: date) -
 
 
 def skipped_stages(graph: StageGraph, execution_input: Mapping[str, Any] | None) -> frozenset[str]:
-    """Slugs of the stages an execution input skips (their ``Stage.skip_flag()`` is true, as the skip
-    gates test)."""
+    """Slugs of the stages an execution input skips (one of their ``Stage.skip_flags()`` is true, as
+    the skip gates test)."""
     given = execution_input or {}
-    return frozenset(stage.slug for stage in graph.stages() if given.get(stage.skip_flag()) is True)
+    return frozenset(stage.slug for stage in graph.stages()
+                     if any(given.get(flag) is True for flag in stage.skip_flags()))
 
 
 def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp | None = None,

@@ -198,8 +198,12 @@ class Stage(ABC, Generic[OptionsT]):
     updates: ClassVar[tuple[Artifact, ...]] = ()
     receives_execution_input: ClassVar[bool] = False
     # The slug of a family of stages one skip flag covers (upstream's skip_backtester skips the whole
-    # backtest family); empty: the stage's own skip_<slug>.
+    # backtest family); empty: the stage's own skip_<slug>. A family's members are consecutive steps;
+    # only the first has a skip gate, which skips the whole family.
     skip_family: ClassVar[str] = ""
+    # The slug of a family whose flag skips this stage too, though it keeps its own flag and gate; it
+    # directly follows the family (upstream's skip_backtester skips Parity as well).
+    skipped_with: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -219,6 +223,13 @@ class Stage(ABC, Generic[OptionsT]):
         """The execution input's flag that skips this stage: ``skip_<slug>``, or ``skip_<family>``
         for a stage of a family (``skip_family``), as an identifier (``-`` as ``_``)."""
         return "skip_" + (cls.skip_family or cls.slug).replace("-", "_")
+
+    @classmethod
+    def skip_flags(cls) -> tuple[str, ...]:
+        """Every execution-input flag that skips this stage: :meth:`skip_flag`, and the flag of the
+        family it is ``skipped_with``."""
+        extra = ("skip_" + cls.skipped_with.replace("-", "_"),) if cls.skipped_with else ()
+        return (cls.skip_flag(), *extra)
 
     @classmethod
     def consumptions(cls) -> tuple[Consumption, ...]:
@@ -271,6 +282,12 @@ def check_stage_class(stage: type[Stage[Any]]) -> None:
     if not (isinstance(stage.skip_family, str) and (stage.skip_family == "" or _SLUG.match(stage.skip_family))):
         raise StageDefinitionError(f"stage {where}: skip_family {stage.skip_family!r} must be '' or a slug "
                                    "(lowercase words joined by '-')")
+    if not (isinstance(stage.skipped_with, str) and (stage.skipped_with == "" or _SLUG.match(stage.skipped_with))):
+        raise StageDefinitionError(f"stage {where}: skipped_with {stage.skipped_with!r} must be '' or a slug "
+                                   "(lowercase words joined by '-')")
+    if stage.skipped_with and stage.skip_family:
+        raise StageDefinitionError(f"stage {where}: a stage of family {stage.skip_family!r} cannot also be skipped_with "
+                                   f"{stage.skipped_with!r}")
     if not isinstance(stage.receives_execution_input, bool):
         raise StageDefinitionError(f"stage {where}: receives_execution_input must be a bool")
     keys = [artifact.key for artifact in (*stage.produces, *stage.updates)]

@@ -35,12 +35,13 @@ from ._registry import BundleFile, ModelRegistry
 from ._report import render_report
 from ._rows import build_dataset, data_vintage, latest_model_inputs, macro_features, model_rows, training_rows
 from ._splits import CombinatorialPurgedCV, WalkForward
-from ._stages import DriftDetection, PredictorTraining
+from ._stages import DEFAULT_VETO_CONFIDENCE, DriftDetection, PredictorTraining, veto_confidence_in_force
 from ._training import META_FEATURES, train_predictor
 from ._volatility import VOLATILITY_FEATURES, VolatilityModel
 
 __all__ = [
     "CHAMPION_POINTER",
+    "DEFAULT_VETO_CONFIDENCE",
     "DRIFT_REPORT",
     "LATEST_PREDICTIONS",
     "META_FEATURES",
@@ -102,5 +103,6 @@ __all__ = [
     "summarize_ic",
     "train_predictor",
     "training_rows",
+    "veto_confidence_in_force",
     "vol_bucket_relative_labels",
 ]

@@ -38,9 +38,11 @@ from ._artifacts import (
 from ._options import PredictorTrainingOptions
 
 if TYPE_CHECKING:
+    from alpha_engine.store import ArtifactStore
+
     from ._registry import ModelRegistry
 
-__all__ = ["DriftDetection", "PredictorTraining"]
+__all__ = ["DEFAULT_VETO_CONFIDENCE", "DriftDetection", "PredictorTraining", "veto_confidence_in_force"]
 
 def _registry(ctx: StageContext[Any]) -> ModelRegistry:
     from ._registry import ModelRegistry
@@ -65,13 +67,14 @@ def _check_writable(ctx: StageContext[Any], prefixes: tuple[str, ...]) -> None:
 DEFAULT_VETO_CONFIDENCE = 0.65  # apply_vetoes' default (upstream's veto threshold before any tuning)
 
 
-def veto_confidence_in_force(ctx: StageContext[Any]) -> tuple[float, str]:
+def veto_confidence_in_force(artifacts: ArtifactStore) -> tuple[float, str]:
     """The ``veto_confidence`` the predictions use and where it came from: ``config/predictor_params.json``
-    (what the Evaluator's guarded auto-apply or a rollback last wrote) when it exists, else the default."""
+    (what the Evaluator's guarded auto-apply or a rollback last wrote) when it exists, else the default.
+    PredictorTraining applies it; PredictorBacktest measures its sweep against it (through the app)."""
     key = PREDICTOR_PARAMS.key
-    if not ctx.artifacts.exists(key):
+    if not artifacts.exists(key):
         return DEFAULT_VETO_CONFIDENCE, "default"
-    document = ctx.artifacts.read_json(key)  # the contract bounds veto_confidence to [0, 1]
+    document = artifacts.read_json(key)  # the contract bounds veto_confidence to [0, 1]
     dated = f" {document['run_date']}" if document.get("run_date") else ""
     return float(document["values"]["veto_confidence"]), f"{key} ({document['origin']}{dated})"
 
@@ -97,7 +100,7 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
 
     def preflight(self, ctx: StageContext[PredictorTrainingOptions]) -> None:
         _registry(ctx).versions()  # the registry is readable
-        veto_confidence_in_force(ctx)  # an applied predictor_params.json is readable and valid
+        veto_confidence_in_force(ctx.artifacts)  # an applied predictor_params.json is readable and valid
         _check_writable(ctx, tuple(a.prefix for a in (REGISTRY_MANIFEST, MODEL_REPORT_FILE, PREDICTIONS)))
         if ctx.is_pending(WEEKLY_MANIFEST):
             return  # before DataPhase1 has run there is no history to check yet
@@ -194,7 +197,7 @@ class PredictorTraining(Stage[PredictorTrainingOptions]):
         if champion is None:
             warnings.append("no champion model: no predictions were written")
             return StageOutcome(summary=summary, warnings=tuple(warnings))
-        veto_confidence, veto_source = veto_confidence_in_force(ctx)
+        veto_confidence, veto_source = veto_confidence_in_force(ctx.artifacts)
         ctx.logger.info("veto_confidence %s from %s", veto_confidence, veto_source)
         document = predict_cross_section(champion, dataset, as_of=as_of, run_date=ctx.run_date,
                                          stale_days=stale, caveats=caveats, veto_confidence=veto_confidence)
