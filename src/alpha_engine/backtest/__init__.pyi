@@ -37,6 +37,7 @@ from ._parity_options import ParityOptions
 from ._parity_stage import Parity, parity_sessions
 from ._portfolio import (
     CausalityCheck,
+    LowestVarianceSelection,
     OutOfSample,
     check_causal_splits,
     check_no_look_ahead,
@@ -44,6 +45,7 @@ from ._portfolio import (
     equal_weight,
     mean_variance_utility,
     minimum_variance,
+    pre_selected,
     walk_forward,
 )
 from ._portfolio_artifacts import COVARIANCE_SWEEP, PORTFOLIO_GATE, RISK_AVERSION_SWEEP
@@ -98,6 +100,7 @@ __all__ = [
     "HoldoutLeakError",
     "Interval",
     "LookAheadError",
+    "LowestVarianceSelection",
     "MarketFeatures",
     "ORDER_REASONS",
     "Orders",
@@ -146,6 +149,7 @@ __all__ = [
     "optimizer_gate",
     "parity_differences",
     "parity_sessions",
+    "pre_selected",
     "recommend_executor",
     "returns_from_closes",
     "run_backtester",

@@ -2,6 +2,14 @@ from ._artifacts import EVALUATION, EVALUATION_REPORT, GRADE_HISTORY
 from ._completeness import MODULE_STATUSES, CompletenessTracker, ModuleReport, ModuleResult, SkipModule
 from ._errors import EvaluatorError, EvaluatorInputError, InsufficientDataError, LookAheadError
 from ._evaluate import MODULES, evaluate
+from ._factor import (
+    FactorReport,
+    HorizonReport,
+    check_forward_returns,
+    cross_sectional_ic,
+    factor_report,
+    forward_returns,
+)
 from ._history import History, check_outcome_alignment, forward_outcomes, load_history
 from ._inputs import EvaluationInputs
 from ._options import EvaluatorOptions
@@ -38,18 +46,24 @@ __all__ = [
     "EvaluatorError",
     "EvaluatorInputError",
     "EvaluatorOptions",
+    "FactorReport",
     "History",
+    "HorizonReport",
     "InsufficientDataError",
     "LookAheadError",
     "ModuleReport",
     "ModuleResult",
     "SkipModule",
     "benjamini_hochberg",
+    "check_forward_returns",
     "check_outcome_alignment",
     "compute_scorecard",
+    "cross_sectional_ic",
     "evaluate",
     "expected_calibration_error",
+    "factor_report",
     "forward_outcomes",
+    "forward_returns",
     "grade_component",
     "hac_mean_interval",
     "ic_to_grade",
