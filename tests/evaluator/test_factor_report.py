@@ -174,7 +174,8 @@ def test_rank_ic_matches_alphalens(alphalens_oracle: dict[str, object], h: int) 
     ic: pd.DataFrame = alphalens_oracle["ic"]  # type: ignore[assignment]
     ours = pd.Series(alphalens_oracle["ours"].horizon(h).rank_ic, index=alphalens_oracle["dates"])  # type: ignore[attr-defined]
     theirs = ic[f"{h}D"]
-    np.testing.assert_allclose(ours.reindex(theirs.index), theirs, rtol=0, atol=1e-3)
+    # The issue asks for 1e-3 (tie handling); on the same dates and names the two agree far closer.
+    np.testing.assert_allclose(ours.reindex(theirs.index), theirs, rtol=0, atol=1e-9)
     assert abs(ours.mean() - theirs.mean()) < 1e-3
     assert ours.dropna().index.equals(theirs.dropna().index)
 
@@ -189,7 +190,7 @@ def test_quantile_returns_spread_and_group_ic_match_alphalens(alphalens_oracle: 
     assert np.nanmean(report.spread) == pytest.approx(2 * spread[f"{h}D"].mean(), rel=1e-9)
     group_ic: pd.DataFrame = alphalens_oracle["group_ic"]  # type: ignore[assignment]
     for group, value in report.group_ic.items():
-        assert value == pytest.approx(group_ic.loc[int(group), f"{h}D"], abs=1e-3)
+        assert value == pytest.approx(group_ic.loc[int(group), f"{h}D"], abs=1e-9)
 
 
 @pytest.mark.parametrize("h", HORIZONS)
