@@ -13,10 +13,12 @@ import pytest
 
 from alpha_engine.backtest import (
     LookAheadError,
+    LowestVarianceSelection,
     check_causal_splits,
     check_no_look_ahead,
     equal_weight,
     minimum_variance,
+    pre_selected,
     returns_from_closes,
     walk_forward,
 )
@@ -106,3 +108,36 @@ def test_the_look_ahead_check_catches_a_planted_future_leak(prepare: Any) -> Non
 def test_equal_weight_holds_equal_weights_in_every_window() -> None:
     oos = walk_forward(returns_from_closes(_closes()), equal_weight(), train_days=TRAIN, test_days=TEST)
     np.testing.assert_allclose(oos.weights, 1 / 6)
+
+
+def test_the_pre_selection_keeps_the_lowest_variance_names_of_each_training_window() -> None:
+    returns = returns_from_closes(_closes(n_assets=8))  # volatility rises with the column
+    returns.iloc[:, 7] *= 0.01  # the last name is the calmest by far
+    oos = walk_forward(returns, pre_selected(minimum_variance("ledoit_wolf"), 3), train_days=TRAIN, test_days=TEST)
+    assert oos.weights.shape == (oos.n_folds, 8)
+    np.testing.assert_allclose(oos.weights.sum(axis=1), 1.0)
+    for k, start in enumerate(oos.test_starts):
+        train = returns.loc[:start].iloc[-TRAIN - 1:-1]
+        kept = set(np.argsort(train.var().to_numpy(), kind="stable")[:3])
+        assert set(np.flatnonzero(oos.weights[k] > 1e-9)) <= kept
+        assert 7 in kept
+
+
+def test_the_look_ahead_check_passes_a_pre_selected_walk_forward() -> None:
+    closes = _closes(n_assets=8)
+    make = lambda: pre_selected(minimum_variance("ledoit_wolf"), 4)  # noqa: E731
+    reference = walk_forward(returns_from_closes(closes), make(), train_days=TRAIN, test_days=TEST)
+    check = check_no_look_ahead(closes, make, reference, train_days=TRAIN, test_days=TEST, seed=1)
+    assert check.max_weight_change == 0.0
+
+
+def test_the_pre_selection_counts_only_the_training_window() -> None:
+    # A name calm before a fold's test window and wild inside it is kept for that fold: a selector that
+    # saw the test window would drop it.
+    returns = returns_from_closes(_closes(n_assets=6))
+    returns.iloc[:, 5] *= 0.01
+    returns.iloc[TRAIN:TRAIN + TEST, 5] *= 1000.0
+    selector = LowestVarianceSelection(2).fit(returns.iloc[:TRAIN])
+    assert selector.support_[5] and selector.get_feature_names_out()[-1] == "T5"
+    oos = walk_forward(returns, pre_selected(equal_weight(), 2), train_days=TRAIN, test_days=TEST)
+    assert oos.weights[0, 5] == 0.5

@@ -45,6 +45,7 @@ from ._parity_options import ParityOptions
 from ._parity_stage import Parity, parity_sessions
 from ._portfolio import (
     CausalityCheck,
+    LowestVarianceSelection,
     OutOfSample,
     check_causal_splits,
     check_no_look_ahead,
@@ -52,6 +53,7 @@ from ._portfolio import (
     equal_weight,
     mean_variance_utility,
     minimum_variance,
+    pre_selected,
     walk_forward,
 )
 from ._portfolio_artifacts import COVARIANCE_SWEEP, PORTFOLIO_GATE, RISK_AVERSION_SWEEP
@@ -132,6 +134,7 @@ __all__ = [
     "HoldoutLeakError",
     "Interval",
     "LookAheadError",
+    "LowestVarianceSelection",
     "MarketFeatures",
     "ORDER_REASONS",
     "Orders",
@@ -194,6 +197,7 @@ __all__ = [
     "parity_sessions",
     "pit_parity",
     "predictor_signal_arrays",
+    "pre_selected",
     "recommend_executor",
     "recommend_veto",
     "returns_from_closes",

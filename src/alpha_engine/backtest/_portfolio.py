@@ -7,6 +7,14 @@ of the estimator on each training window and predicts the test window, giving a
 ``MultiPeriodPortfolio``. Every estimator is skfolio's (``MeanRisk``, ``EqualWeighted``, the
 ``skfolio.moments`` covariance estimators); nothing here optimizes or estimates by hand.
 
+At universe scale an optimizer fits on a pre-selection (:func:`pre_selected`): per fold, the
+``max_assets`` names with the lowest variance over that fold's training window
+(:class:`LowestVarianceSelection`, fitted on the training window only, like the optimizer after it),
+then the optimizer on those. A convex fit costs ~25-35 ms at 20 names, ~0.3 s at 100 and 3-9 s at
+900, so the sweeps over 900 names would not fit the family's budget. skfolio's own
+``SelectKExtremes`` would rank by variance too, but it builds one Portfolio per asset (~1.9 s a fold
+at 900 names), so the ranking here is a plain column variance.
+
 Causality is checked twice, and a failure raises :class:`LookAheadError`:
 
 * :func:`check_causal_splits`, before anything is fitted: every training index precedes every test
@@ -27,13 +35,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.feature_selection import SelectorMixin
 from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._errors import LookAheadError, PortfolioBacktestError
 from ._portfolio_data import returns_from_closes
 
 __all__ = [
     "CausalityCheck",
+    "LowestVarianceSelection",
     "OutOfSample",
     "check_causal_splits",
     "check_no_look_ahead",
@@ -41,6 +53,7 @@ __all__ = [
     "equal_weight",
     "mean_variance_utility",
     "minimum_variance",
+    "pre_selected",
     "walk_forward",
 ]
 
@@ -99,6 +112,44 @@ def equal_weight() -> Any:
     return EqualWeighted()
 
 
+class LowestVarianceSelection(SelectorMixin, BaseEstimator):  # type: ignore[misc]
+    """Keep the ``k`` assets whose daily returns vary least over the data it is fitted on (ties: the
+    earlier column), a scikit-learn feature selector, so that it sits in a ``Pipeline`` before a
+    skfolio optimizer and is refitted on each training window.
+
+    Attributes
+    ----------
+    support_ : ndarray of shape (n_assets,)
+        Which assets are kept.
+    """
+
+    def __init__(self, k: int = 100) -> None:
+        self.k = k
+
+    def fit(self, X: Any, y: Any = None) -> LowestVarianceSelection:
+        values = validate_data(self, X, dtype=np.float64)
+        if self.k < 1:
+            raise ValueError(f"LowestVarianceSelection keeps k >= 1 assets, got k={self.k}")
+        keep = np.argsort(values.var(axis=0), kind="stable")[: self.k]
+        self.support_ = np.zeros(values.shape[1], dtype=bool)
+        self.support_[keep] = True
+        return self
+
+    def _get_support_mask(self) -> np.ndarray:
+        check_is_fitted(self, "support_")
+        mask: np.ndarray = self.support_
+        return mask
+
+
+def pre_selected(estimator: Any, max_assets: int) -> Any:
+    """``estimator`` fitted on the ``max_assets`` lowest-variance assets of each training window: a
+    ``Pipeline`` of :class:`LowestVarianceSelection` and the estimator. Its portfolios hold only the
+    kept assets; :func:`walk_forward` writes the others' weights as 0."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("pre_selection", LowestVarianceSelection(k=max_assets)), ("optimization", estimator)])
+
+
 @dataclass(frozen=True)
 class OutOfSample:
     """What a walk-forward produced.
@@ -110,7 +161,7 @@ class OutOfSample:
     returns : ndarray of shape (n_days,)
         The portfolio's daily return on each (skfolio's constant-weight convention, gross of costs).
     weights : ndarray of shape (n_folds, n_assets)
-        The weights fitted for each test window.
+        The weights fitted for each test window (0 for an asset a pre-selection left out).
     test_starts : DatetimeIndex of shape (n_folds,)
         The first day of each test window.
     train_ends : DatetimeIndex of shape (n_folds,)
@@ -178,14 +229,20 @@ def walk_forward(returns: pd.DataFrame, estimator: Any, *, train_days: int, test
     estimator : skfolio optimization estimator
         Cloned and fitted once per fold by ``cross_val_predict``.
     """
+    import sklearn
     from skfolio.model_selection import WalkForward, cross_val_predict
 
     splitter = cv if cv is not None else WalkForward(test_size=test_days, train_size=train_days)
     splits = [(np.asarray(train), np.asarray(test)) for train, test in splitter.split(returns)]
     dates = pd.DatetimeIndex(returns.index)
     check_causal_splits(splits, dates)
-    portfolio = cross_val_predict(estimator, returns, cv=_CheckedSplits(splits))
-    weights = np.vstack([np.asarray(p.weights, dtype=np.float64) for p in portfolio.portfolios])
+    # A pre-selection passes its kept columns on by name, so the weights map back to the universe.
+    with sklearn.config_context(transform_output="pandas"):
+        portfolio = cross_val_predict(estimator, returns, cv=_CheckedSplits(splits))
+    column = {str(name): i for i, name in enumerate(returns.columns)}
+    weights = np.zeros((len(portfolio.portfolios), returns.shape[1]))
+    for k, p in enumerate(portfolio.portfolios):
+        weights[k, [column[str(a)] for a in p.assets]] = np.asarray(p.weights, dtype=np.float64)
     oos_dates = pd.DatetimeIndex(np.concatenate([dates[test] for _, test in splits]))
     oos_returns = np.asarray(portfolio.returns, dtype=np.float64)
     if len(oos_returns) != len(oos_dates):

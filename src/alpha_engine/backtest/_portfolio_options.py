@@ -28,6 +28,9 @@ class PortfolioOptimizerOptions(BaseModel):
     history_days: int | None = Field(None, ge=100, description="use only the last N daily returns up to the "
                                                                "run's as-of session (None: all stored history)")
     min_assets: int = Field(5, ge=2, description="fewer tickers with complete closes in the window is an error")
+    max_assets: int | None = Field(100, ge=2, description="the optimizers fit, per fold, on at most this many names: "
+                                                          "the lowest-variance ones over the fold's training window "
+                                                          "(the baseline holds every name; None: no pre-selection)")
     gate_covariance: CovarianceName = Field("ledoit_wolf", description="covariance estimator of the gated "
                                                                        "optimizer (minimum variance)")
     covariance_estimators: tuple[CovarianceName, ...] = Field(COVARIANCE_ESTIMATORS, min_length=1,

@@ -33,6 +33,7 @@ from ._portfolio import (
     equal_weight,
     mean_variance_utility,
     minimum_variance,
+    pre_selected,
     walk_forward,
 )
 from ._portfolio_data import SURVIVORSHIP_CAVEAT, ClosePanel, returns_from_closes
@@ -165,15 +166,32 @@ def _selection(configs: list[Configuration], results: dict[str, OutOfSample], ev
                            "beats_baseline": corrected.passes}}
 
 
-def _configurations(options: PortfolioOptimizerOptions) -> tuple[list[Configuration], list[Configuration]]:
+def _selecting(max_assets: int | None, make: Callable[[], Any]) -> Callable[[], Any]:
+    """``make`` behind the pre-selection when the universe is larger than ``max_assets``."""
+    if max_assets is None:
+        return make
+    return lambda: pre_selected(make(), max_assets)
+
+
+def _pre_selection_json(max_assets: int | None, n_assets: int) -> dict[str, Any]:
+    applied = max_assets is not None and n_assets > max_assets
+    return {"applied": applied, "max_assets": max_assets, "n_assets": n_assets,
+            "method": ("per fold, the optimizers fit on the max_assets names with the lowest variance of daily "
+                       "returns over that fold's training window; the others get weight 0; the baseline holds "
+                       "every name") if applied else "none: every optimizer fits on every name"}
+
+
+def _configurations(options: PortfolioOptimizerOptions, max_assets: int | None
+                    ) -> tuple[list[Configuration], list[Configuration]]:
     covariance = [Configuration(name, name, f"MeanRisk(MINIMIZE_RISK, variance), EmpiricalPrior covariance "
                                             f"{covariance_class(name)}",
-                                (lambda n=name: minimum_variance(n)))  # type: ignore[misc]
+                                _selecting(max_assets, lambda n=name: minimum_variance(n)))  # type: ignore[misc]
                   for name in options.covariance_estimators]
     gammas = [Configuration(f"gamma={gamma:g}", float(gamma),
                             f"MeanRisk(MAXIMIZE_UTILITY, variance, risk_aversion={gamma:g}), EmpiricalPrior "
                             f"(empirical mean, covariance {covariance_class(options.gate_covariance)})",
-                            (lambda g=gamma: mean_variance_utility(g, options.gate_covariance)))  # type: ignore[misc]
+                            _selecting(max_assets,
+                                       lambda g=gamma: mean_variance_utility(g, options.gate_covariance)))  # type: ignore[misc]
               for gamma in options.risk_aversions]
     return covariance, gammas
 
@@ -188,11 +206,13 @@ def run_portfolio_backtest(panel: ClosePanel, options: PortfolioOptimizerOptions
     logger = log or logging.getLogger(__name__)
     returns = prepare(panel.closes)
     wf = {"train_days": options.train_days, "test_days": options.test_days}
-    covariance, gammas = _configurations(options)
+    pre_selection = _pre_selection_json(options.max_assets, returns.shape[1])
+    max_assets = options.max_assets if pre_selection["applied"] else None
+    covariance, gammas = _configurations(options, max_assets)
     gate_config = Configuration(options.gate_covariance, options.gate_covariance,
                                 f"MeanRisk(MINIMIZE_RISK, variance), EmpiricalPrior covariance "
                                 f"{covariance_class(options.gate_covariance)}",
-                                lambda: minimum_variance(options.gate_covariance))
+                                _selecting(max_assets, lambda: minimum_variance(options.gate_covariance)))
     planned = [("baseline", Configuration("equal_weight", "equal_weight", "skfolio.optimization.EqualWeighted",
                                           equal_weight))]
     planned += [("covariance", c) for c in covariance] + [("risk_aversion", c) for c in gammas]
@@ -220,7 +240,8 @@ def run_portfolio_backtest(panel: ClosePanel, options: PortfolioOptimizerOptions
                      "n_returns": len(returns)},
             "walk_forward": {"method": "skfolio.model_selection.WalkForward (rolling) + cross_val_predict",
                              **wf, "n_folds": baseline.n_folds, "oos_start": _day(baseline.dates[0]),
-                             "oos_end": _day(baseline.dates[-1]), "n_oos_days": len(baseline.dates)},
+                             "oos_end": _day(baseline.dates[-1]), "n_oos_days": len(baseline.dates),
+                             "pre_selection": pre_selection},
             "interval": evaluator.interval_json(),
             "caveats": [*context.get("caveats", []), SURVIVORSHIP_CAVEAT, COSTS_NOTE]}
     baseline_json = {"name": "equal_weight", "estimator": "skfolio.optimization.EqualWeighted",
@@ -263,7 +284,8 @@ def run_portfolio_backtest(panel: ClosePanel, options: PortfolioOptimizerOptions
                "best_risk_aversion_sharpe_difference_bonferroni": [
                    gamma_doc["selection"]["correction"]["sharpe_difference"][k]
                    for k in ("ci_low", "estimate", "ci_high")],
-               "n_folds": baseline.n_folds, "n_tickers": len(tickers), "configurations": len(planned)}
+               "n_folds": baseline.n_folds, "n_tickers": len(tickers), "configurations": len(planned),
+               "optimizer_universe": options.max_assets if max_assets is not None else len(tickers)}
     logger.info("optimizer gate %s: Sharpe difference %.3f [%.3f, %.3f]; best covariance %s, best gamma %s",
                 summary["gate"], difference.estimate, difference.ci_low, difference.ci_high,
                 summary["best_covariance"], summary["best_risk_aversion"])

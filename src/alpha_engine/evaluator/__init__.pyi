@@ -26,6 +26,14 @@ from ._errors import (
     LookAheadError,
 )
 from ._evaluate import MODULES, evaluate
+from ._factor import (
+    FactorReport,
+    HorizonReport,
+    check_forward_returns,
+    cross_sectional_ic,
+    factor_report,
+    forward_returns,
+)
 from ._history import History, check_outcome_alignment, forward_outcomes, load_history
 from ._inputs import EvaluationInputs
 from ._options import AutoApplyOptions, EvaluatorOptions
@@ -68,7 +76,9 @@ __all__ = [
     "EvaluatorInputError",
     "EvaluatorOptions",
     "GRADE_HISTORY",
+    "FactorReport",
     "History",
+    "HorizonReport",
     "InsufficientDataError",
     "LookAheadError",
     "METRICS_HISTORY",
@@ -82,14 +92,18 @@ __all__ = [
     "SkipModule",
     "auto_apply",
     "benjamini_hochberg",
+    "check_forward_returns",
     "check_outcome_alignment",
     "check_regression",
     "compute_scorecard",
     "decide_executor",
     "decide_veto",
+    "cross_sectional_ic",
     "evaluate",
     "expected_calibration_error",
+    "factor_report",
     "forward_outcomes",
+    "forward_returns",
     "grade_component",
     "hac_mean_interval",
     "ic_to_grade",

@@ -28,23 +28,32 @@ import pandas as pd
 
 from ._completeness import ModuleResult, SkipModule
 from ._errors import InsufficientDataError
+from ._factor import cross_sectional_ic
 from ._inputs import EvaluationInputs, overlap
-from ._stats import expected_calibration_error, hac_mean_interval, rank_ic, reliability_table, wilson_interval
+from ._stats import expected_calibration_error, hac_mean_interval, reliability_table, wilson_interval
 
 __all__ = ["daily_ics", "predictor_quality", "veto_analysis"]
 
 
 def daily_ics(frame: pd.DataFrame, column: str, outcome: str, min_names: int) -> pd.Series:
     """date -> Spearman IC of ``column`` with ``outcome`` over that date's realised rows (dates with
-    fewer than ``min_names`` realised rows are left out)."""
-    values: dict[str, float] = {}
-    for day, rows in frame.groupby("signal_date", sort=True):
-        realised = rows[np.isfinite(rows[outcome].to_numpy(dtype=float))]
-        if len(realised) >= min_names:
-            ic = rank_ic(realised[column], realised[outcome])
-            if np.isfinite(ic):
-                values[str(day)] = ic
-    return pd.Series(values, dtype=float)
+    fewer than ``min_names`` realised rows are left out).
+
+    The long frame is laid out wide (one row per date, one column per row of that date, so a ticker
+    listed twice stays two entries) and every date is ranked at once (``cross_sectional_ic``)."""
+    if frame.empty:
+        return pd.Series({}, dtype=float)
+    dates = frame["signal_date"].to_numpy()
+    day_codes, days = pd.factorize(dates, sort=True)
+    slot = frame.groupby(day_codes, sort=False).cumcount().to_numpy()
+    x = np.full((len(days), int(slot.max()) + 1), np.nan)
+    y = x.copy()
+    x[day_codes, slot] = frame[column].to_numpy(dtype=float)
+    y[day_codes, slot] = frame[outcome].to_numpy(dtype=float)
+    ics = cross_sectional_ic(x, y, min_names=3)
+    realised = np.isfinite(y).sum(axis=1) >= min_names
+    keep = realised & np.isfinite(ics)
+    return pd.Series({str(day): float(ic) for day, ic in zip(days[keep], ics[keep], strict=True)}, dtype=float)
 
 
 def _training_fallback(inputs: EvaluationInputs) -> dict[str, Any] | None:
