@@ -106,6 +106,36 @@ def test_freeze_set_in_the_config_file_reports_would_apply_and_writes_nothing(ba
     assert _config_files(workspace) == {}
 
 
+def test_the_freeze_flag_on_stage_run_writes_no_config(backtested: Path, tmp_path: Path) -> None:
+    """``alpha-engine stage run evaluator --freeze``: the settings' freeze_config (what ``run --freeze``
+    passes on to every stage process) freezes the auto-apply as the config file's option does."""
+    from typer.testing import CliRunner
+
+    from alpha_engine.cli import app
+
+    workspace = copy_workspace(backtested, tmp_path / "ws")
+    _plant_apply(workspace)
+    _settings(workspace)
+    result = CliRunner().invoke(app, ["stage", "run", "evaluator", "--run-date", RUN_DATE.isoformat(), "--freeze",
+                                      "--workspace", str(workspace), "--config", str(workspace / "config.toml")])
+    assert result.exit_code == 0, result.output
+    data = _auto(workspace)["data"]
+    assert data["frozen"] is True and data["executor_params"]["would_apply"] is True and data["applied"] == []
+    assert _config_files(workspace) == {}
+    # without the flag the same planted recommendation is applied (the flag is what froze it)
+    report = run_stage("evaluator", RUN_DATE, settings=_settings(workspace))
+    assert report.status == "ok" and "config/executor_params.json" in [
+        f"config/{name}" for name in _config_files(workspace)]
+
+
+def test_freeze_config_comes_from_the_environment_and_is_passed_to_stage_processes(tmp_path: Path) -> None:
+    assert load_settings(workspace=tmp_path, env={}).freeze_config is False
+    frozen = load_settings(workspace=tmp_path, env={"ALPHA_ENGINE_FREEZE_CONFIG": "1"})
+    assert frozen.freeze_config is True
+    assert frozen.child_environment()["ALPHA_ENGINE_FREEZE_CONFIG"] == "1"
+    assert "ALPHA_ENGINE_FREEZE_CONFIG" not in load_settings(workspace=tmp_path, env={}).child_environment()
+
+
 def test_an_unknown_auto_apply_option_is_refused() -> None:
     assert EvaluatorOptions.model_validate({"auto_apply": {"freeze": True}}).auto_apply.freeze is True
     with pytest.raises(ValueError, match="frezee"):

@@ -89,6 +89,11 @@ ConfigOption = typer.Option(
     help="Config file (TOML or YAML). Default: <workspace>/config.toml or config.yaml if present.",
 )
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
+FreezeOption = typer.Option(
+    False, "--freeze",
+    help="Compute and record every config change (the Evaluator's auto-apply and regression rollback) as "
+         "'would apply', but write no config (freeze_config; $ALPHA_ENGINE_FREEZE_CONFIG).",
+)
 # What the shipped app's run-date policy does (alpha_engine.app.default_run_date, check_run_date).
 RUN_DATE_HELP = ("YYYY-MM-DD. Default: for a provider with a fixed dataset (sample, files, synthetic) the first "
                  "Saturday after its last bar (the sample: 2022-12-31); for a live feed (yfinance, polygon) "
@@ -192,13 +197,15 @@ def check_run_date(app: PipelineApp, day: date) -> None:
         warn(warning)
 
 
-def load_configured(config: Path | None, workspace: Path | None) -> tuple[Settings, PipelineApp]:
+def load_configured(config: Path | None, workspace: Path | None, *,
+                    freeze: bool = False) -> tuple[Settings, PipelineApp]:
     """The settings and the pipeline app they name, with every stage's options and the domains'
-    settings validated (ConfigError naming the file and the field otherwise)."""
+    settings validated (ConfigError naming the file and the field otherwise). ``freeze``: the
+    ``--freeze`` flag (``freeze_config``, passed on to the stage processes)."""
     from alpha_engine.config import load_settings
     from alpha_engine.pipeline import load_app
 
-    settings = load_settings(config, workspace=workspace)
+    settings = load_settings(config, workspace=workspace, **({"freeze_config": True} if freeze else {}))
     app = load_app(settings.pipeline.app)
     app.check_settings(settings)
     return settings, app

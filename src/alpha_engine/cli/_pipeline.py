@@ -20,6 +20,7 @@ from ._common import (
     RUN_DATE_HELP,
     ConfigOption,
     ExitCode,
+    FreezeOption,
     JsonOption,
     UsageError,
     WorkspaceOption,
@@ -226,6 +227,7 @@ def run_cmd(
     role: str = typer.Option(None, "--role", help="pipeline_role, e.g. 'weekly' for the scheduled run "
                                                   "(cadence roles take the execution mutex)."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON; no live view."),
+    freeze: bool = FreezeOption,
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
@@ -235,7 +237,7 @@ def run_cmd(
     exits 75 naming it. SIGTERM or SIGINT stops the run: the stages get the signal, the execution is
     recorded ABORTED and notified, and the command exits 128+N.
     """
-    settings, app = load_configured(config, workspace)
+    settings, app = load_configured(config, workspace, freeze=freeze)
     day = parse_date(run_date) if run_date else app.default_run_date(settings, datetime.now(UTC).date())
     check_run_date(app, day)  # a refused run_date exits 64 here, before anything is written
 
@@ -289,11 +291,12 @@ def status_cmd(
 def redrive_cmd(
     execution: str = typer.Argument(..., help="Execution name or ARN."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON; no live view."),
+    freeze: bool = FreezeOption,
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Redrive a failed or aborted run from the stage that failed: finished stages are not run again."""
-    settings, app = load_configured(config, workspace)
+    settings, app = load_configured(config, workspace, freeze=freeze)
 
     def redrive(pipeline: LocalPipeline) -> ExecutionResult:
         result, rewound = pipeline.redrive(execution)
@@ -308,12 +311,13 @@ def redrive_cmd(
 def resume_cmd(
     execution: str = typer.Argument(..., help="Execution name or ARN."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON; no live view."),
+    freeze: bool = FreezeOption,
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
     """Continue a RUNNING execution whose process died, from its last checkpoint, with a live view.
     An attempt the dead engine left running is stopped first."""
-    settings, app = load_configured(config, workspace)
+    settings, app = load_configured(config, workspace, freeze=freeze)
     _drive(settings, app, as_json, lambda pipeline: pipeline.resume(execution), execution)
 
 

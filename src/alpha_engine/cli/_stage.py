@@ -16,7 +16,16 @@ from pathlib import Path
 
 import typer
 
-from ._common import ConfigOption, WorkspaceOption, check_run_date, command, err, load_configured, parse_date
+from ._common import (
+    ConfigOption,
+    FreezeOption,
+    WorkspaceOption,
+    check_run_date,
+    command,
+    err,
+    load_configured,
+    parse_date,
+)
 
 stage_app = typer.Typer(help="Run one pipeline stage (what a Task state executes).", no_args_is_help=True)
 logcapture_app = typer.Typer(help="Run a command with its output teed to a log that is shipped on exit.",
@@ -38,6 +47,7 @@ def stage_run_cmd(
         help="The execution's input as a JSON object (its skip_<slug> flags, a control field such as "
              "regime_action), for a stage that receives it.",
     ),
+    freeze: bool = FreezeOption,
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
@@ -61,7 +71,7 @@ def stage_run_cmd(
             raise UsageError(f"--execution-input is not JSON: {exc}") from None
         if not isinstance(given, dict):
             raise UsageError(f"--execution-input must be a JSON object, got {execution_input!r}")
-    settings, app = load_configured(config, workspace)
+    settings, app = load_configured(config, workspace, freeze=freeze)
     check_run_date(app, day)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s", force=True)

@@ -7,7 +7,8 @@ Resolution, first match wins:
 * config file: the ``config_path`` argument, ``$ALPHA_ENGINE_CONFIG``, then
   ``<workspace>/config.toml``, ``config.yaml`` or ``config.yml`` if present; none is fine;
 * ``[data] edgar_identity`` / ``edgar_base_url``: ``$ALPHA_ENGINE_EDGAR_IDENTITY`` /
-  ``$ALPHA_ENGINE_EDGAR_BASE_URL`` over the file (``DATA_ENV_OVERRIDES``).
+  ``$ALPHA_ENGINE_EDGAR_BASE_URL`` over the file (``DATA_ENV_OVERRIDES``);
+* ``freeze_config``: ``$ALPHA_ENGINE_FREEZE_CONFIG`` (``FREEZE_ENV``), which ``--freeze`` sets.
 
 Everything a local run writes lives under the workspace, so ``rm -rf`` of it is a full reset.
 """
@@ -31,6 +32,9 @@ CONFIG_NAMES = ("config.toml", "config.yaml", "config.yml")
 # Environment variables that override a [data] key (an identity is per person, not per file).
 DATA_ENV_OVERRIDES = {"ALPHA_ENGINE_EDGAR_IDENTITY": "edgar_identity",
                       "ALPHA_ENGINE_EDGAR_BASE_URL": "edgar_base_url"}
+# ``freeze_config``: set ("1", "true" or "yes") by ``--freeze`` on run/resume/redrive/stage run, and
+# passed on to every stage process, so a frozen run's Evaluator writes no config at all.
+FREEZE_ENV = "ALPHA_ENGINE_FREEZE_CONFIG"
 DEFAULT_APP = "alpha_engine.app:SATURDAY"
 
 
@@ -107,6 +111,9 @@ class Settings(BaseModel):
     stages: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # The file these settings came from, if any.
     source: Path | None = None
+    # Compute every config change (the Evaluator's auto-apply, its regression rollback) and record
+    # it as "would apply", but write none (upstream's --freeze). $ALPHA_ENGINE_FREEZE_CONFIG or --freeze.
+    freeze_config: bool = False
 
     def model_post_init(self, context: Any) -> None:
         if not self.artifacts_uri:
@@ -123,6 +130,8 @@ class Settings(BaseModel):
         env = {"ALPHA_ENGINE_HOME": str(self.workspace)}
         if self.source is not None:
             env["ALPHA_ENGINE_CONFIG"] = str(self.source)
+        if self.freeze_config:
+            env[FREEZE_ENV] = "1"
         return env
 
 
@@ -178,6 +187,8 @@ def load_settings(config_path: str | Path | None = None, *, workspace: str | Pat
         section = data.get("data", {})
         if env.get(variable) and isinstance(section, dict):  # a malformed [data] fails validation as is
             data["data"] = {**section, key: env[variable]}
+    if env.get(FREEZE_ENV, "").strip().lower() in ("1", "true", "yes"):
+        data["freeze_config"] = True
     data.update(overrides)
     try:
         return Settings.model_validate(data)

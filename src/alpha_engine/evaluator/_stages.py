@@ -56,7 +56,7 @@ from ._artifacts import (
     PROMOTION_BASELINE,
 )
 from ._errors import EvaluatorError
-from ._options import EvaluatorOptions
+from ._options import AutoApplyOptions, EvaluatorOptions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -175,6 +175,12 @@ class Evaluator(Stage[EvaluatorOptions]):
             prediction_outcomes=prediction_outcomes, closes=closes, index=index, market_symbol=symbol,
             spacing=_spacing(dates, closes.index), training_evidence=_training_evidence(ctx), backtest=backtest)
 
+    @staticmethod
+    def auto_apply_options(ctx: StageContext[EvaluatorOptions]) -> AutoApplyOptions:
+        """``[stages.evaluator.auto_apply]``, frozen also by the settings' ``freeze_config`` (``--freeze``)."""
+        options = ctx.options.auto_apply
+        return options.model_copy(update={"freeze": True}) if ctx.settings.freeze_config else options
+
     def auto_apply(self, ctx: StageContext[EvaluatorOptions], inputs: EvaluationInputs) -> ModuleResult:
         """The config auto-apply module (``_autoapply``): its evidence, by key, from the store."""
         from ._autoapply import auto_apply
@@ -186,7 +192,7 @@ class Evaluator(Stage[EvaluatorOptions]):
         return auto_apply(
             ConfigBook(ctx.artifacts), run_date=ctx.run_date.isoformat(), executor_rec=stored(ctx.key(EXECUTOR_REC)),
             predictor_rec=stored(ctx.key(PREDICTOR_REC)),
-            portfolio_stats=(ctx.key(PORTFOLIO_STATS), inputs.backtest), options=ctx.options.auto_apply,
+            portfolio_stats=(ctx.key(PORTFOLIO_STATS), inputs.backtest), options=self.auto_apply_options(ctx),
             notify=lambda subject, message: ctx.resource(NOTIFICATIONS).publish(subject, message), log=ctx.logger)
 
     def run(self, ctx: StageContext[EvaluatorOptions]) -> StageOutcome:
