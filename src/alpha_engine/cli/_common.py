@@ -205,7 +205,8 @@ def load_configured(config: Path | None, workspace: Path | None, *,
     from alpha_engine.config import load_settings
     from alpha_engine.pipeline import load_app
 
-    settings = load_settings(config, workspace=workspace, **({"freeze_config": True} if freeze else {}))
+    settings = load_settings(config, workspace=workspace, freeze_config=True) if freeze else \
+        load_settings(config, workspace=workspace)
     app = load_app(settings.pipeline.app)
     app.check_settings(settings)
     return settings, app
