@@ -36,7 +36,7 @@ EXPORTS = {
         "PipelineError", "PreflightError", "Probe", "RecoveryError", "Resource", "Resources", "RunDateError",
         "STAGE_LOG", "Stage", "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome",
         "StageReport", "StageStatus", "Step", "TERMINATION_MESSAGE_ENV", "UnknownStageError", "Wiring",
-        "WorkspaceBusyError", "artifact_present", "check_stage_class", "compose_definition", "definition_json", "execution_cause_line",
+        "WorkspaceBusyError", "WorkspaceLock", "artifact_present", "check_stage_class", "compose_definition", "definition_json", "execution_cause_line",
         "load_app", "log_key_for", "optional", "run_stage", "run_with_log_capture", "short_cause", "stage_log_path",
         "stage_log_prefix", "stage_statuses", "write_report", "write_termination_message",
     ],

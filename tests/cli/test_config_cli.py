@@ -100,3 +100,16 @@ def test_an_empty_workspace_has_nothing_to_roll_back_and_bad_arguments_are_usage
     assert runner.invoke(app, ["config", "rollback", "--key", "nope"]).exit_code == 64
     assert runner.invoke(app, ["config", "rollback", "--all", "--to", "2022-12-24"]).exit_code == 64
     assert runner.invoke(app, ["config", "history"]).output.strip() == "(no config changes recorded)"
+
+
+def test_rollback_is_refused_while_a_run_holds_the_workspace(applied: ConfigBook, workspace: Path) -> None:
+    """The Evaluator of a running execution may write config: a rollback then waits its turn (exit 75)."""
+    from alpha_engine.pipeline import WorkspaceLock
+
+    before = applied.store.read_bytes(EXECUTOR_PARAMS.key)
+    with WorkspaceLock(workspace, command="run", execution="saturday-2022-12-31-test"):
+        busy = runner.invoke(app, ["config", "rollback", "--key", "executor_params"])
+    assert busy.exit_code == 75, busy.output
+    assert "saturday-2022-12-31-test" in busy.output and "is busy" in busy.output
+    assert applied.store.read_bytes(EXECUTOR_PARAMS.key) == before and len(applied.changes()) == 2
+    assert runner.invoke(app, ["config", "rollback", "--key", "executor_params"]).exit_code == 0  # lock released

@@ -110,8 +110,10 @@ def rollback_cmd(key: str = KeyOption,
                  reason: str = typer.Option("manual rollback", "--reason", help="Recorded in the change log."),
                  as_json: bool = JsonOption, config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
     """Restore a key's config from before its last apply (its _previous file), or the one applied on
-    --to DATE; recorded as a manual change. Refused (exit 1) when there is nothing to roll back."""
-    from alpha_engine.evaluator import ConfigChangeError
+    --to DATE; recorded as a manual change. Refused (exit 1) when there is nothing to roll back,
+    and (exit 75) while a run holds the workspace."""
+    from alpha_engine.evaluator import ConfigBook
+    from alpha_engine.pipeline import WorkspaceLock
 
     if (key is None) == (not all_keys):
         raise UsageError("name one key with --key K, or every key with --all")
@@ -119,7 +121,18 @@ def rollback_cmd(key: str = KeyOption,
         raise UsageError("--to restores one key's dated config: use it with --key, not --all")
     if to is not None:
         to = parse_date(to, "--to").isoformat()
-    book = _book(config, workspace, writable=True)
+    settings, pipeline_app = load_configured(config, workspace)
+    # A running execution's Evaluator may apply or roll back config: one writer at a time, so the
+    # rollback takes the run lock (refused with exit 75, naming the run, while one is in progress).
+    with WorkspaceLock(settings.workspace, command="config rollback", execution="(none: a manual config rollback)"):
+        _rollback(ConfigBook(pipeline_app.open_artifacts(settings, read_only=False)), key, all_keys=all_keys, to=to,
+                  reason=reason, as_json=as_json)
+
+
+def _rollback(book: ConfigBook, key: str | None, *, all_keys: bool, to: str | None, reason: str,
+              as_json: bool) -> None:
+    from alpha_engine.evaluator import ConfigChangeError
+
     stamp = utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
     done: list[dict[str, Any]] = []
     refused: list[str] = []

@@ -36,6 +36,7 @@ from ._stage import (
     check_stage_class,
     optional,
 )
+from ._workspace_lock import WorkspaceLock
 
 __all__ = [
     "ARTIFACTS",
@@ -77,6 +78,7 @@ __all__ = [
     "UnknownStageError",
     "Wiring",
     "WorkspaceBusyError",
+    "WorkspaceLock",
     "artifact_present",
     "check_stage_class",
     "compose_definition",
