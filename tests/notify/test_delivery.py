@@ -182,3 +182,14 @@ def test_sns_channel_publishes_through_boto3(tmp_path: Path, monkeypatch: pytest
     assert [d.status for d in report.deliveries] == ["sent"]
     assert [d.status for d in failed.deliveries] == ["failed"]
     assert "NotFound" in (failed.failed[0].error or "")
+
+
+def test_the_documented_configuration_validates() -> None:
+    import re
+    import tomllib
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(.*?)```", docs, re.S)
+    assert example is not None
+    settings = NotifySettings.model_validate(tomllib.loads(example.group(1))["notify"])
+    assert [c.kind for c in settings.channels] == ["email", "webhook", "sns"]
