@@ -207,7 +207,7 @@ def _finish(pipeline: LocalPipeline, result: ExecutionResult, as_json: bool) -> 
     """Report the execution, say how to go on if it did not succeed, and exit: 0, 1, or 128+N when
     signal N stopped it. First the outbox goes to the configured channels (a failing channel is
     reported, never fails the run)."""
-    _report(pipeline, result.arn, as_json, deliver_outbox(pipeline, result.arn))
+    _report(pipeline, result.arn, as_json, _deliver_outbox(pipeline, result.arn))
     described = pipeline.describe(result.arn)
     status, name = described["status"], described["name"]
     if status == "SUCCEEDED":
@@ -227,7 +227,7 @@ def _finish(pipeline: LocalPipeline, result: ExecutionResult, as_json: bool) -> 
     raise typer.Exit(signal_exit_code(signum) if signum else ExitCode.FAILED)
 
 
-def deliver_outbox(pipeline: LocalPipeline, arn: str) -> DeliveryReport | None:
+def _deliver_outbox(pipeline: LocalPipeline, arn: str) -> DeliveryReport | None:
     """Deliver the workspace's outbox, and the execution's status notice, to the configured channels
     (``settings.notify.channels``); None when none is configured.
 

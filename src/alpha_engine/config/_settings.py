@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._errors import ConfigError
 
@@ -140,6 +140,12 @@ class WebhookChannel(_Channel):
     # The environment variable holding the URL (webhook URLs carry their token).
     url_env: str = Field(pattern=_ENV_NAME)
     chat_id: str = ""
+
+    @model_validator(mode="after")
+    def _telegram_has_a_chat(self) -> WebhookChannel:
+        if self.style == "telegram" and not self.chat_id:
+            raise ValueError(f"channel {self.name}: a telegram-style webhook needs chat_id")
+        return self
 
 
 class SnsChannel(_Channel):

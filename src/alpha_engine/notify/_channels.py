@@ -11,6 +11,7 @@ import json
 import smtplib
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from email.message import EmailMessage
@@ -50,8 +51,14 @@ def redact(text: str, secrets: list[str]) -> str:
 
 
 def _secrets(channel: ChannelSettings, env: Mapping[str, str]) -> list[str]:
-    names = [getattr(channel, "password_env", ""), getattr(channel, "url_env", "")]
-    return [env[name] for name in names if name and env.get(name)]
+    """The secret values, and for a URL also the parts a library may echo alone (path, query,
+    password): a token lives in any of them."""
+    values = [env[name] for name in (getattr(channel, "password_env", ""), getattr(channel, "url_env", ""))
+              if name and env.get(name)]
+    if isinstance(channel, WebhookChannel) and env.get(channel.url_env):
+        parts = urllib.parse.urlsplit(env[channel.url_env].strip())
+        values += [parts.path, parts.query, parts.password or "", f"{parts.path}?{parts.query}"]
+    return [value for value in values if len(value) >= 4]
 
 
 def _secret(channel: ChannelSettings, variable: str, env: Mapping[str, str], what: str) -> str:
@@ -81,6 +88,9 @@ def _send_email(channel: EmailChannel, subject: str, message: str, env: Mapping[
 
 def _send_webhook(channel: WebhookChannel, subject: str, message: str, env: Mapping[str, str]) -> None:
     url = _secret(channel, channel.url_env, env, "webhook URL")
+    if not url.startswith(("http://", "https://")):
+        raise ChannelError(f"channel {channel.name} (webhook): the URL in {channel.url_env} is not http(s)://; "
+                           "set it to the webhook's URL")
     text = f"{subject}\n{message}" if subject else message
     body: dict[str, str] = {"text": text}
     if channel.style == "telegram":
