@@ -18,7 +18,8 @@ EXPORTS = {
         "probe_research_db",
     ],
     "alpha_engine.config": [
-        "ConfigError", "DataSettings", "PipelineSettings", "Settings", "load_settings",
+        "ChannelSettings", "ConfigError", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings",
+        "Settings", "SnsChannel", "WebhookChannel", "load_settings",
     ],
     "alpha_engine.store": [
         "Artifact", "ArtifactNotFoundError", "ArtifactStore", "CalendarError", "ContractError",
@@ -152,6 +153,10 @@ EXPORTS = {
     "alpha_engine.health": [
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
+    "alpha_engine.notify": [
+        "ChannelError", "DELIVERY_LOG", "Delivery", "DeliveryReport", "FAILURE_DETAIL_MAX_CHARS", "NotifyError",
+        "deliver", "execution_status_notice", "failed_deliveries", "send", "status_notice",
+    ],
     "alpha_engine.rag": [
         "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "DEFAULT_DSN_ENV", "Document", "EDGAR_FILINGS",
         "EMBEDDERS", "EdgarCompany", "EdgarFiling", "EdgarOptions", "EdgarSource", "Embedder", "ExtractionError",
@@ -168,7 +173,7 @@ EXPORTS = {
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
         "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health",
-        "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator")
+        "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator", "alpha_engine.notify")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

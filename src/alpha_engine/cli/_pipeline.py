@@ -35,6 +35,7 @@ from ._common import (
 
 if TYPE_CHECKING:
     from alpha_engine.config import Settings
+    from alpha_engine.notify import DeliveryReport
     from alpha_engine.pipeline import LocalPipeline, PipelineApp, StageStatus
     from alpha_engine.sfn import ExecutionResult
 
@@ -164,7 +165,8 @@ def _print_table(statuses: list[StageStatus]) -> None:
         err(f"{s.name:<{width}}  {s.failure_class:<5}  {_MARK[s.status]:<11}  {seconds:>7}  {s.error or ''}")
 
 
-def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
+def _report(pipeline: LocalPipeline, arn: str, as_json: bool, delivery: DeliveryReport | None = None) -> None:
+    from alpha_engine.notify import failed_deliveries
     from alpha_engine.pipeline import execution_cause_line
 
     described = pipeline.describe(arn)
@@ -173,9 +175,12 @@ def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
     notice = pipeline.last_notification(described["name"])
     logs = f"{pipeline.settings.artifacts_uri}/{STAGE_LOG.prefix}<slug>/{run_date}/{described['name']}/"
     warnings = pipeline.stage_warnings(arn)
+    undelivered = failed_deliveries(pipeline.settings.workspace)
     if as_json:
         emit_json({"execution": described, "run_date": run_date, "stages": [s.__dict__ for s in statuses],
-                   "warnings": warnings, "notification": notice, "outbox": str(pipeline.outbox()), "logs": logs})
+                   "warnings": warnings, "notification": notice, "outbox": str(pipeline.outbox()), "logs": logs,
+                   "delivery": delivery.to_json() if delivery is not None else None,
+                   "undelivered": undelivered})
         return
     err("")
     _print_table(statuses)
@@ -190,13 +195,19 @@ def _report(pipeline: LocalPipeline, arn: str, as_json: bool) -> None:
         err(f"error: {execution_cause_line(described['error'], described.get('cause'))}")
     if notice:
         err(f"notification: {notice.get('subject')}  (outbox: {pipeline.outbox()})")
+    if delivery is not None and delivery.deliveries:
+        err(f"delivered to channels: {delivery.summary()}")
+    for item in undelivered:
+        err(f"undelivered: {item['subject']!r} to channel {item['channel']} ({item['attempts']} attempt(s)): "
+            f"{item['error']}  (retry: alpha-engine notify deliver)")
     err(f"logs: {logs}  (alpha-engine logs {described['name']} STAGE)")
 
 
 def _finish(pipeline: LocalPipeline, result: ExecutionResult, as_json: bool) -> None:
     """Report the execution, say how to go on if it did not succeed, and exit: 0, 1, or 128+N when
-    signal N stopped it."""
-    _report(pipeline, result.arn, as_json)
+    signal N stopped it. First the outbox goes to the configured channels (a failing channel is
+    reported, never fails the run)."""
+    _report(pipeline, result.arn, as_json, _deliver_outbox(pipeline, result.arn))
     described = pipeline.describe(result.arn)
     status, name = described["status"], described["name"]
     if status == "SUCCEEDED":
@@ -214,6 +225,28 @@ def _finish(pipeline: LocalPipeline, result: ExecutionResult, as_json: bool) -> 
         else:
             err(f"fix the cause above, then continue from the failed stage with: alpha-engine redrive {name}")
     raise typer.Exit(signal_exit_code(signum) if signum else ExitCode.FAILED)
+
+
+def _deliver_outbox(pipeline: LocalPipeline, arn: str) -> DeliveryReport | None:
+    """Deliver the workspace's outbox, and the execution's status notice, to the configured channels
+    (``settings.notify.channels``); None when none is configured.
+
+    A failure of the delivery itself (an unreadable delivery log) is printed, never raised: the
+    run's own outcome stands, and ``alpha-engine notify deliver`` retries."""
+    import os
+
+    from alpha_engine.notify import deliver, status_notice
+
+    settings = pipeline.settings
+    if not settings.notify.channels:
+        return None
+    try:
+        notice = status_notice(pipeline.describe(arn), title=pipeline.graph.title)
+        return deliver(settings.workspace, settings.notify.channels, env=os.environ, now=lambda: datetime.now(UTC),
+                       status_notices=[notice] if notice else [])
+    except Exception as exc:  # noqa: BLE001 (delivery never fails the run)
+        err(f"notification delivery failed: {type(exc).__name__}: {exc}; retry with: alpha-engine notify deliver")
+        return None
 
 
 @command

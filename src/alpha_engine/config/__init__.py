@@ -1,6 +1,17 @@
 """Settings for alpha-engine: one optional TOML/YAML file, validated, with offline defaults."""
 
 from ._errors import ConfigError
-from ._settings import DataSettings, PipelineSettings, Settings, load_settings
+from ._settings import (
+    ChannelSettings,
+    DataSettings,
+    EmailChannel,
+    NotifySettings,
+    PipelineSettings,
+    Settings,
+    SnsChannel,
+    WebhookChannel,
+    load_settings,
+)
 
-__all__ = ["ConfigError", "DataSettings", "PipelineSettings", "Settings", "load_settings"]
+__all__ = ["ChannelSettings", "ConfigError", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings",
+           "Settings", "SnsChannel", "WebhookChannel", "load_settings"]

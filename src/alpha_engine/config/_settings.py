@@ -19,14 +19,15 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._errors import ConfigError
 
-__all__ = ["DataSettings", "PipelineSettings", "Settings", "load_settings"]
+__all__ = ["ChannelSettings", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings", "Settings",
+           "SnsChannel", "WebhookChannel", "load_settings"]
 
 CONFIG_NAMES = ("config.toml", "config.yaml", "config.yml")
 # Environment variables that override a [data] key (an identity is per person, not per file).
@@ -95,6 +96,86 @@ class DataSettings(BaseModel):
     edgar_base_url: str = ""
 
 
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class _Channel(BaseModel):
+    """What every notification channel has: a unique name and a dedup window.
+
+    Secrets are never written in the file: a channel names the environment variable that holds
+    one (``password_env``, ``url_env``), and the variable is read only when a message is sent.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    # A message whose dedup key this channel sent less than this many seconds earlier (by the
+    # outbox timestamps) is recorded as suppressed, not sent again. 0 = no dedup.
+    dedup_window_seconds: float = Field(default=3600.0, ge=0)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    # Also send the execution status notice (succeeded with its duration, failed with error: cause,
+    # aborted, timed out; shell runs labelled) when a run, resume or redrive ends.
+    status_notices: bool = False
+
+
+class EmailChannel(_Channel):
+    """E-mail over SMTP (STARTTLS optional; login only when ``username`` is set)."""
+
+    kind: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str = ""
+    # The environment variable holding the SMTP password (needed when ``username`` is set).
+    password_env: str = Field(default="", pattern=r"^$|" + _ENV_NAME)
+    from_addr: str = Field(min_length=3)
+    to: list[str] = Field(min_length=1)
+
+
+class WebhookChannel(_Channel):
+    """A JSON POST: Slack-style ``{"text"}`` or Telegram-style ``{"chat_id", "text"}``."""
+
+    kind: Literal["webhook"]
+    style: Literal["slack", "telegram"] = "slack"
+    # The environment variable holding the URL (webhook URLs carry their token).
+    url_env: str = Field(pattern=_ENV_NAME)
+    chat_id: str = ""
+
+    @model_validator(mode="after")
+    def _telegram_has_a_chat(self) -> WebhookChannel:
+        if self.style == "telegram" and not self.chat_id:
+            raise ValueError(f"channel {self.name}: a telegram-style webhook needs chat_id")
+        return self
+
+
+class SnsChannel(_Channel):
+    """An SNS topic on AWS (boto3 ``publish``; credentials from boto3's usual chain)."""
+
+    kind: Literal["sns"]
+    topic_arn: str = Field(pattern=r"^arn:aws[a-z-]*:sns:")
+    region: str = ""
+
+
+ChannelSettings = Annotated[EmailChannel | WebhookChannel | SnsChannel, Field(discriminator="kind")]
+
+
+class NotifySettings(BaseModel):
+    """Where the outbox's notifications are delivered: its subscriptions (``[[notify.channels]]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channels: list[ChannelSettings] = Field(default_factory=list)
+
+    @field_validator("channels")
+    @classmethod
+    def _names_are_unique(cls, value: list[Any]) -> list[Any]:
+        names = [channel.name for channel in value]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"channel names must be unique, repeated: {', '.join(repeated)}")
+        return value
+
+
 class Settings(BaseModel):
     """Everything configurable, with defaults that run the bundled sample offline."""
 
@@ -106,6 +187,7 @@ class Settings(BaseModel):
     seed: int = 20240601
     pipeline: PipelineSettings = PipelineSettings()
     data: DataSettings = DataSettings()
+    notify: NotifySettings = NotifySettings()
     # Per-stage options, keyed by stage slug: raw here; the pipeline app validates each section
     # against its stage's Options model when the settings load (PipelineApp.check_settings).
     stages: dict[str, dict[str, Any]] = Field(default_factory=dict)
