@@ -26,6 +26,8 @@ EXPORTS = {
         "MarketStoreLockedError", "OHLCV_COLUMNS", "PRICE_COLUMNS", "Panel", "ReadOnlyMarketStoreError",
         "ReadOnlyStoreError", "SOURCE_COLUMN", "StoreError", "SymbolNotFoundError", "TradingCalendar", "UpsertResult",
         "WriteFence", "WriterLock",
+        "MAX_DATUMS_PER_CALL", "STATISTICS", "CloudWatchMetrics", "Datapoint", "MetricSummary", "MetricsError",
+        "MetricsStore", "SqliteMetrics",
         "content_digest", "empty_ticker_frame", "normalize_ticker_frame", "panel_from_frames",
         "probe_market_store",
     ],
