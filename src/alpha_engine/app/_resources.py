@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from alpha_engine.backtest import PREDICTOR_HISTORY
 from alpha_engine.config import Settings
-from alpha_engine.pipeline import ARTIFACTS, MARKET, METRICS, NOTIFICATIONS, Notifier, PreflightError, Resource, Wiring
+from alpha_engine.pipeline import (
+    ARTIFACTS,
+    MARKET,
+    METRICS,
+    NOTIFICATIONS,
+    Notifier,
+    PreflightError,
+    Resource,
+    Wiring,
+)
 from alpha_engine.rag import EDGAR_FILINGS
 from alpha_engine.research import RAG_EVIDENCE, RESEARCH_DB
 

@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from ._common import CLICK_EXCEPTION, CLICK_USAGE_ERROR, ExitCode, emit_error, json_requested
 from ._config import config_app
 from ._data import data_app
+from ._metrics import metrics_app
 from ._pipeline import register
 from ._predictor import predictor_app
 from ._sfn import sfn_app
@@ -61,6 +62,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(stage_app, name="stage")
 app.add_typer(logcapture_app, name="logcapture")
 app.add_typer(sfn_app, name="sfn")
+app.add_typer(metrics_app, name="metrics")
 
 
 def main() -> None:

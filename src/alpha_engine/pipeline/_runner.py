@@ -58,8 +58,8 @@ from ._app import PipelineApp, load_app
 from ._artifacts import HEALTH_MARKER
 from ._errors import PreflightError
 from ._fence import LeaseFence
-from ._resources import METRICS
 from ._graph import StageGraph
+from ._resources import METRICS
 from ._stage import Stage, StageContext, StageOutcome
 
 if TYPE_CHECKING:
