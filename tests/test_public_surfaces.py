@@ -137,6 +137,10 @@ EXPORTS = {
         "simulate_scalar", "simulate_vectorized", "slice_inputs", "stationary_bootstrap_indices", "synthetic_inputs",
         "synthetic_signal_arrays", "walk_forward",
     ],
+    "alpha_engine.monitor": [
+        "ALARM", "Alarm", "AlarmBook", "AlarmError", "Evaluation", "INSUFFICIENT_DATA", "OK", "StateChange",
+        "default_alarms", "evaluate", "evaluate_all", "heartbeat_alarm",
+    ],
     "alpha_engine.evaluator": [
         "AutoApplyOptions", "CHANGE_ACTIONS", "CONFIG_CHANGES", "CONFIG_KEYS", "CompletenessTracker", "ConfigBook",
         "ConfigChangeError", "ConfigKey", "Decision", "EVALUATION", "EVALUATION_REPORT", "EvaluationInputs",
@@ -169,7 +173,8 @@ EXPORTS = {
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
         "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health",
-        "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator")
+        "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator",
+        "alpha_engine.monitor")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

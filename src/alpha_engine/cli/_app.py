@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from ._alarms import alarms_app
 from ._common import CLICK_EXCEPTION, CLICK_USAGE_ERROR, ExitCode, emit_error, json_requested
 from ._config import config_app
 from ._data import data_app
@@ -63,6 +64,7 @@ app.add_typer(stage_app, name="stage")
 app.add_typer(logcapture_app, name="logcapture")
 app.add_typer(sfn_app, name="sfn")
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(alarms_app, name="alarms")
 
 
 def main() -> None:

@@ -317,6 +317,16 @@ class SqliteMetrics:
             (namespace, name, _dims_key(dims), _bound(start, -(2 ** 62)), _bound(end, 2 ** 62)))
         return [Datapoint(namespace, name, dims, _from_ms(ts), value, unit) for ts, value, unit in rows]
 
+    def values(self, namespace: str, name: str, dimensions: Mapping[str, str] | None,
+               start: datetime | None = None, end: datetime | None = None) -> list[tuple[float, float]]:
+        """As :meth:`datapoints`, but only ``(epoch seconds, value)`` pairs: the cheap read alarm
+        evaluation uses over long series."""
+        rows = self._rows(
+            "SELECT ts_ms / 1000.0, value FROM datapoints WHERE namespace = ? AND name = ? AND dimensions = ? "
+            "AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, rowid",
+            (namespace, name, _dims_key(_dims(dimensions)), _bound(start, -(2 ** 62)), _bound(end, 2 ** 62)))
+        return [(ts, value) for ts, value in rows]
+
     def statistics(self, namespace: str, name: str, dimensions: Mapping[str, str] | None, start: datetime,
                    end: datetime, period: int, statistic: Statistic) -> list[tuple[datetime, float]]:
         """``statistic`` per period over ``[start, end)``: (period start, value), oldest first; a period
