@@ -75,10 +75,12 @@ def test_a_completed_run_emits_one_heartbeat_at_the_runs_clock(test_settings: Se
     assert (HEARTBEAT_NAMESPACE, HEARTBEAT_METRIC) == ("AlphaEngine", "Heartbeat")  # upstream's names
 
 
-def test_a_preflight_only_run_emits_none_and_creates_no_metrics_file(test_settings: Settings) -> None:
+def test_a_preflight_only_run_emits_none_and_creates_no_metrics_file(
+        test_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     report = run_stage("works", DAY, settings=test_settings, app=APP, preflight_only=True, now=lambda: CLOCK)
     assert report.status == "ok"
     assert not (test_settings.workspace / "metrics.db").exists()
+    assert "heartbeat" not in caplog.text  # not even tried (the read-only store would refuse it)
 
 
 @pytest.mark.parametrize("slug", ["breaks", "refuses"])
