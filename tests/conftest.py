@@ -23,10 +23,10 @@ for _variable in ("ALPHA_ENGINE_EDGAR_IDENTITY", "ALPHA_ENGINE_EDGAR_BASE_URL"):
     os.environ.pop(_variable, None)
 
 # Operational records carry wall-clock times (health markers, logs, execution history, the mutex
-# table); LMDB's lock.mdb is its reader table and the writer lock file holds a pid while held.
-# Everything else in a workspace is data.
+# table, the heartbeats each completed stage emits to metrics.db, alarm states); LMDB's lock.mdb is
+# its reader table and the writer lock file holds a pid while held. Everything else in a workspace is data.
 OPERATIONAL = ("sfn/", "notifications/", "dynamodb.sqlite3", "logs/", "artifacts/_logs/", "artifacts/health/",
-               "run.lock")
+               "run.lock", "metrics.db", "alarms.db")
 OPERATIONAL_NAMES = ("lock.mdb", ".alpha-engine-writer.lock")
 
 

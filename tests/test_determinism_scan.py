@@ -17,7 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The runtime, and every domain package (stage code).
 SCANNED_ROOTS = ["src/alpha_engine/sfn", "src/alpha_engine/data", "src/alpha_engine/predictor",
                  "src/alpha_engine/research", "src/alpha_engine/health", "src/alpha_engine/backtest",
-                 "src/alpha_engine/evaluator", "src/alpha_engine/rag", "src/alpha_engine/regime"]
+                 "src/alpha_engine/evaluator", "src/alpha_engine/rag", "src/alpha_engine/regime",
+                 "src/alpha_engine/monitor"]
 
 # The only places allowed to touch real time or real entropy, each with its reason.
 ALLOWED: list[tuple[str, str]] = [

@@ -13,7 +13,7 @@ import pytest
 EXPORTS = {
     "alpha_engine.app": [
         "DEFINITION_FILE", "EDGAR_ERROR_MAP", "EdgarClientFetcher", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH",
-        "check_run_date", "default_run_date", "open_artifacts", "open_edgar_filings", "open_market",
+        "check_run_date", "default_run_date", "open_artifacts", "open_edgar_filings", "open_market", "open_metrics",
         "open_notifications", "open_rag_evidence", "open_research_db", "probe_edgar_filings", "probe_market",
         "probe_research_db",
     ],
@@ -22,24 +22,25 @@ EXPORTS = {
         "Settings", "SnsChannel", "WebhookChannel", "load_settings",
     ],
     "alpha_engine.store": [
-        "Artifact", "ArtifactNotFoundError", "ArtifactStore", "CalendarError", "ContractError",
-        "Contracts", "FencedWriteError", "InvalidKeyError", "MarketStore", "MarketStoreCorruptError", "MarketStoreError",
-        "MarketStoreLockedError", "OHLCV_COLUMNS", "PRICE_COLUMNS", "Panel", "ReadOnlyMarketStoreError",
-        "ReadOnlyStoreError", "SOURCE_COLUMN", "StoreError", "SymbolNotFoundError", "TradingCalendar", "UpsertResult",
-        "WriteFence", "WriterLock",
-        "content_digest", "empty_ticker_frame", "normalize_ticker_frame", "panel_from_frames",
-        "probe_market_store",
+        "Artifact", "ArtifactNotFoundError", "ArtifactStore", "CalendarError", "CloudWatchMetrics", "ContractError",
+        "Contracts", "Datapoint", "FencedWriteError", "InvalidKeyError", "MAX_DATUMS_PER_CALL", "MarketStore",
+        "MarketStoreCorruptError", "MarketStoreError", "MarketStoreLockedError", "MetricSummary", "MetricsError",
+        "MetricsStore", "OHLCV_COLUMNS", "PRICE_COLUMNS", "Panel", "ReadOnlyMarketStoreError", "ReadOnlyStoreError",
+        "SOURCE_COLUMN", "STATISTICS", "SqliteMetrics", "StoreError", "SymbolNotFoundError", "TradingCalendar",
+        "UpsertResult", "WriteFence", "WriterLock", "content_digest", "empty_ticker_frame", "normalize_ticker_frame",
+        "panel_from_frames", "probe_market_store",
     ],
     "alpha_engine.pipeline": [
-        "ARTIFACTS", "Branch", "ComposeOptions", "Compute", "Consumption", "ExitCode",
-        "FRAMEWORK_ARTIFACTS", "FailureClass", "HEALTH_MARKER", "LeaseFence", "LocalPipeline",
-        "LogCaptureResult", "MARKET", "NOTIFICATIONS", "NoOptions", "Notifier", "Opener", "ParallelGroup", "PipelineApp",
-        "PipelineError", "PreflightError", "Probe", "RecoveryError", "Resource", "Resources", "RunDateError",
-        "STAGE_LOG", "Stage", "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome",
+        "ARTIFACTS", "Branch", "ComposeOptions", "Compute", "Consumption", "ExitCode", "FRAMEWORK_ARTIFACTS",
+        "FailureClass", "HEALTH_MARKER", "HEARTBEAT_METRIC", "HEARTBEAT_NAMESPACE", "LeaseFence", "LocalPipeline",
+        "LogCaptureResult", "MARKET", "METRICS", "NOTIFICATIONS", "NoOptions", "Notifier", "Opener", "ParallelGroup",
+        "PipelineApp", "PipelineError", "PreflightError", "Probe", "RecoveryError", "Resource", "Resources",
+        "RunDateError", "STAGE_LOG", "Stage", "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome",
         "StageReport", "StageStatus", "Step", "TERMINATION_MESSAGE_ENV", "UnknownStageError", "Wiring",
-        "WorkspaceBusyError", "WorkspaceLock", "artifact_present", "check_stage_class", "compose_definition", "definition_json", "execution_cause_line",
-        "load_app", "log_key_for", "optional", "run_stage", "run_with_log_capture", "short_cause", "stage_log_path",
-        "stage_log_prefix", "stage_statuses", "write_report", "write_termination_message",
+        "WorkspaceBusyError", "WorkspaceLock", "artifact_present", "check_stage_class", "compose_definition",
+        "definition_json", "execution_cause_line", "load_app", "log_key_for", "optional", "run_stage",
+        "run_with_log_capture", "short_cause", "stage_log_path", "stage_log_prefix", "stage_statuses",
+        "write_report", "write_termination_message",
     ],
     "alpha_engine.data": [
         "Anomaly", "CANDIDATES", "DataError", "DataPhase1", "DataPhase2", "DataPhase2Options", "FEATURES",
@@ -137,6 +138,10 @@ EXPORTS = {
         "simulate_scalar", "simulate_vectorized", "slice_inputs", "stationary_bootstrap_indices", "synthetic_inputs",
         "synthetic_signal_arrays", "walk_forward",
     ],
+    "alpha_engine.monitor": [
+        "ALARM", "Alarm", "AlarmBook", "AlarmError", "Evaluation", "INSUFFICIENT_DATA", "OK", "StateChange",
+        "default_alarms", "evaluate", "evaluate_all", "heartbeat_alarm",
+    ],
     "alpha_engine.evaluator": [
         "AutoApplyOptions", "CHANGE_ACTIONS", "CONFIG_CHANGES", "CONFIG_KEYS", "CompletenessTracker", "ConfigBook",
         "ConfigChangeError", "ConfigKey", "Decision", "EVALUATION", "EVALUATION_REPORT", "EvaluationInputs",
@@ -173,7 +178,8 @@ EXPORTS = {
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
         "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health",
-        "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator", "alpha_engine.notify")
+        "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator", "alpha_engine.notify",
+        "alpha_engine.monitor")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

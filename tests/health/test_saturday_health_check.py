@@ -176,3 +176,18 @@ def test_with_no_marker_at_all_every_stage_did_not_run(settings: Settings) -> No
     assert result.status == "ok" and result.summary == {"status": "degraded", "checked": 5, "ok": 0,
                                                         "skipped": 0, "failed": 0, "not_run": 5,
                                                         "missing_outputs": 0}
+
+
+def test_the_check_emits_health_checks_failed_for_the_alarm(settings: Settings) -> None:
+    from alpha_engine.store import SqliteMetrics
+
+    store = HARD_APP.open_artifacts(settings, read_only=False)
+    for slug in ("ingest", "train", "score", "scan"):
+        _marker(store, slug)
+    _check(settings, HARD_APP)
+    _marker(store, "train", status="failed", error="RuntimeError: broke")
+    _marker(store, "scan", status="failed", error="RuntimeError: soft")
+    _check(settings, HARD_APP)
+    metrics = SqliteMetrics(settings.workspace / "metrics.db", read_only=True)
+    assert [(p.value, p.timestamp, p.unit) for p in metrics.datapoints("AlphaEngine", "HealthChecksFailed", None)] \
+        == [(0.0, NOW, "Count"), (1.0, NOW, "Count")]  # only the hard problem counts

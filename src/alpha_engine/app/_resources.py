@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from alpha_engine.backtest import PREDICTOR_HISTORY
 from alpha_engine.config import Settings
-from alpha_engine.pipeline import ARTIFACTS, MARKET, NOTIFICATIONS, Notifier, PreflightError, Resource, Wiring
+from alpha_engine.pipeline import (
+    ARTIFACTS,
+    MARKET,
+    METRICS,
+    NOTIFICATIONS,
+    Notifier,
+    PreflightError,
+    Resource,
+    Wiring,
+)
 from alpha_engine.rag import EDGAR_FILINGS
 from alpha_engine.research import RAG_EVIDENCE, RESEARCH_DB
 
@@ -24,11 +33,11 @@ if TYPE_CHECKING:
     from alpha_engine.data.providers import HttpSettings
     from alpha_engine.rag import FilingFetcher
     from alpha_engine.research import EvidenceIndex, ResearchDB
-    from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
+    from alpha_engine.store import ArtifactStore, Contracts, MarketStore, SqliteMetrics, WriteFence
 
     from ._predictor_history import PredictorHistory
 
-__all__ = ["RESOURCES", "open_artifacts", "open_edgar_filings", "open_market", "open_notifications",
+__all__ = ["RESOURCES", "open_artifacts", "open_edgar_filings", "open_market", "open_metrics", "open_notifications",
            "open_predictor_history", "open_rag_evidence", "open_research_db", "probe_edgar_filings", "probe_market", "probe_research_db"]
 
 
@@ -75,6 +84,16 @@ def open_notifications(settings: Settings, read_only: bool, contracts: Contracts
     when the pipeline runs on AWS is a later issue; this opener always writes the local outbox."""
     return Notifier(settings.workspace, settings.pipeline.sns_topic_arn, now=_utc_now, new_id=_uuid4,
                     read_only=read_only, fence=fence)
+
+
+def open_metrics(settings: Settings, read_only: bool, contracts: Contracts,
+                 fence: WriteFence | None = None) -> SqliteMetrics:
+    """The metrics store ``<settings.workspace>/metrics.db`` (SQLite, WAL; created on the first emit,
+    never by a read-only open). CloudWatch (``CloudWatchMetrics`` over a boto3 client) when the
+    pipeline runs on AWS is wired by a later issue; this opener always uses the workspace file."""
+    from alpha_engine.store import SqliteMetrics
+
+    return SqliteMetrics(settings.workspace / "metrics.db", read_only=read_only, fence=fence)
 
 
 def open_research_db(settings: Settings, read_only: bool, contracts: Contracts,
@@ -153,6 +172,7 @@ RESOURCES: dict[Resource[Any], Wiring] = {
     ARTIFACTS: Wiring(open=open_artifacts),
     MARKET: Wiring(open=open_market, probe=probe_market),
     NOTIFICATIONS: Wiring(open=open_notifications),
+    METRICS: Wiring(open=open_metrics),
     RESEARCH_DB: Wiring(open=open_research_db, probe=probe_research_db),
     RAG_EVIDENCE: Wiring(open=open_rag_evidence),
     EDGAR_FILINGS: Wiring(open=open_edgar_filings, probe=probe_edgar_filings),

@@ -9,9 +9,11 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from ._alarms import alarms_app
 from ._common import CLICK_EXCEPTION, CLICK_USAGE_ERROR, ExitCode, emit_error, json_requested
 from ._config import config_app
 from ._data import data_app
+from ._metrics import metrics_app
 from ._notify import notify_app
 from ._pipeline import register
 from ._predictor import predictor_app
@@ -63,6 +65,8 @@ app.add_typer(stage_app, name="stage")
 app.add_typer(logcapture_app, name="logcapture")
 app.add_typer(sfn_app, name="sfn")
 app.add_typer(notify_app, name="notify")
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(alarms_app, name="alarms")
 
 
 def main() -> None:

@@ -27,6 +27,10 @@ run goes on to its notification either way: in the stage table it is SOFT_FAILED
 cause; run on its own (``alpha-engine stage run saturday-health-check``) it exits 1. A shell run
 only runs the preflight and writes nothing.
 
+**Metric.** After writing the report it emits ``AlphaEngine/HealthChecksFailed`` (no dimensions,
+unit Count, the check's clock) = the number of hard problems, so 0 unless the verdict is
+``failed``: the ``AlphaEngine-HealthCheckFailures`` alarm (``alpha_engine.monitor``) watches it.
+
 It learns which stages are skipped from the execution's input (``receives_execution_input``); run
 outside an execution, no stage is skipped.
 """
@@ -38,6 +42,7 @@ from typing import Any
 
 from alpha_engine.pipeline import (
     HEALTH_MARKER,
+    METRICS,
     Compute,
     FailureClass,
     NoOptions,
@@ -121,6 +126,9 @@ class SaturdayHealthCheck(Stage[NoOptions]):
         ctx.artifacts.write_json(key, {"run_date": day, "status": verdict, "problems": problems,
                                        "stages": rows, "counts": counts})
         ctx.logger.info("checked %d stages: %s; verdict %s", len(rows), counts, verdict)
+        if ctx.resources.wired(METRICS):
+            ctx.resource(METRICS).emit("AlphaEngine", "HealthChecksFailed", float(len(hard)), None, ctx.now(),
+                                       unit="Count")
         described = [f"{p['stage']} ({p['failure_class']}): {p['status']}: {p['reason']}" for p in problems]
         if verdict == "failed":
             raise HealthCheckFailedError(

@@ -15,8 +15,10 @@ from ._graph import Branch, ParallelGroup, StageGraph, Step
 from ._local import LocalPipeline, StageStatus, execution_cause_line, short_cause, stage_statuses
 from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path, stage_log_prefix
 from ._notifier import Notifier
-from ._resources import ARTIFACTS, MARKET, NOTIFICATIONS, Opener, Probe, Resource, Resources, Wiring
+from ._resources import ARTIFACTS, MARKET, METRICS, NOTIFICATIONS, Opener, Probe, Resource, Resources, Wiring
 from ._runner import (
+    HEARTBEAT_METRIC,
+    HEARTBEAT_NAMESPACE,
     TERMINATION_MESSAGE_ENV,
     ExitCode,
     StageReport,
@@ -42,7 +44,10 @@ __all__ = [
     "ARTIFACTS",
     "FRAMEWORK_ARTIFACTS",
     "HEALTH_MARKER",
+    "HEARTBEAT_METRIC",
+    "HEARTBEAT_NAMESPACE",
     "MARKET",
+    "METRICS",
     "NOTIFICATIONS",
     "STAGE_LOG",
     "TERMINATION_MESSAGE_ENV",

@@ -7,7 +7,8 @@ opening it or importing its client library). A stage lists the resources its pre
 ``requires``: before the stage's own preflight the runner probes each one. For one stage process
 the runner builds a :class:`Resources` registry: each resource opens lazily on first use,
 read-only under a preflight-only run, and a stage can reach only the resources it declared (plus
-the artifact store every stage writes its health marker to), so ``requires`` is always the truth.
+the artifact store every stage writes its health marker to, and the metrics store the runner
+writes its heartbeat to), so ``requires`` is always the truth.
 A registry may carry a write fence (:class:`~alpha_engine.store.WriteFence`): every resource it
 opens gets it, so a stage attempt that is no longer current cannot publish anything.
 """
@@ -22,11 +23,11 @@ from ._errors import StageDefinitionError
 
 if TYPE_CHECKING:
     from alpha_engine.config import Settings
-    from alpha_engine.store import ArtifactStore, Contracts, MarketStore, WriteFence
+    from alpha_engine.store import ArtifactStore, Contracts, MarketStore, MetricsStore, WriteFence
 
     from ._notifier import Notifier
 
-__all__ = ["ARTIFACTS", "MARKET", "NOTIFICATIONS", "Opener", "Probe", "Resource", "Resources", "Wiring"]
+__all__ = ["ARTIFACTS", "MARKET", "METRICS", "NOTIFICATIONS", "Opener", "Probe", "Resource", "Resources", "Wiring"]
 
 T = TypeVar("T")
 
@@ -62,6 +63,8 @@ MARKET: Resource[MarketStore] = Resource(
     "market", "the ArcticDB market store (settings.data.market_store_uri): daily bars and features")
 NOTIFICATIONS: Resource[Notifier] = Resource(
     "notifications", "operator notifications to settings.pipeline.sns_topic_arn (locally: the workspace's outbox)")
+METRICS: Resource[MetricsStore] = Resource(
+    "metrics", "the metrics store (locally <workspace>/metrics.db): heartbeats and stage metrics")
 
 
 class Resources:
@@ -75,7 +78,7 @@ class Resources:
         self._contracts = contracts
         self.read_only = read_only
         self.fence = fence
-        self._allowed = None if allowed is None else {ARTIFACTS, *allowed}
+        self._allowed = None if allowed is None else {ARTIFACTS, METRICS, *allowed}
         self._owner = owner
         self._open: dict[Resource[Any], Any] = {}
 
@@ -86,6 +89,10 @@ class Resources:
         value = self._wired(resource).open(self._settings, self.read_only, self._contracts, self.fence)
         self._open[resource] = value
         return cast(T, value)
+
+    def wired(self, resource: Resource[Any]) -> bool:
+        """Whether the pipeline app wires ``resource`` (the runner's heartbeat needs METRICS wired)."""
+        return resource in self._wiring
 
     def probe(self, resource: Resource[Any]) -> None:
         """Run the resource's probe (cheap and read-only; raises naming what is wrong)."""

@@ -21,6 +21,12 @@ stage that produces it.
 Under ``--preflight-only`` the stores are opened read-only, so any write is an error, and no
 health marker is written: a shell run leaves the stores byte-identical.
 
+After a run that completed ok (health marker written), the runner emits the stage's heartbeat,
+``AlphaEngine/Heartbeat`` with dimension ``Process=<slug>``, value 1, stamped with the run's clock
+(``now``), to the ``METRICS`` resource when the app wires it. A failed run and a preflight-only run
+emit none, so a heartbeat alarm notices work that did not happen. A heartbeat that cannot be
+written is logged as an error; the stage's own outcome stands.
+
 On a real run launched by the local runtime, the stores are fenced by the task attempt's lease
 (:class:`~._fence.LeaseFence`): once the attempt is no longer current (its execution ended, a
 newer attempt started) every write, health marker included, is refused.
@@ -53,12 +59,15 @@ from ._artifacts import HEALTH_MARKER
 from ._errors import PreflightError
 from ._fence import LeaseFence
 from ._graph import StageGraph
+from ._resources import METRICS
 from ._stage import Stage, StageContext, StageOutcome
 
 if TYPE_CHECKING:
     from alpha_engine.store import ArtifactStore
 
 __all__ = [
+    "HEARTBEAT_METRIC",
+    "HEARTBEAT_NAMESPACE",
     "TERMINATION_MESSAGE_ENV",
     "ExitCode",
     "StageReport",
@@ -72,6 +81,11 @@ __all__ = [
 # The Batch binding's name for it (alpha_engine.sfn.services.TERMINATION_MESSAGE_ENV, pinned by a
 # test), spelled here so the stage process never imports the runtime.
 TERMINATION_MESSAGE_ENV = "SFN_TERMINATION_MESSAGE_PATH"
+
+# Upstream's liveness metric (saturday-sf.md §5): namespace AlphaEngine, metric Heartbeat, dimension
+# Process = the stage's slug.
+HEARTBEAT_NAMESPACE = "AlphaEngine"
+HEARTBEAT_METRIC = "Heartbeat"
 
 
 class ExitCode(IntEnum):
@@ -237,8 +251,23 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
     except Exception as exc:
         log.error("could not write the health marker: %s", _describe(exc))
         return report("failed", ExitCode.RUN_FAILED, outcome, error=f"health marker not written: {_describe(exc)}")
+    _emit_heartbeat(ctx, slug, now, log)
     log.info("done in %.1fs", result.duration_seconds)
     return result
+
+
+def _emit_heartbeat(ctx: StageContext[Any], slug: str, now: Callable[[], datetime],
+                    log: logging.LoggerAdapter[logging.Logger]) -> None:
+    """``AlphaEngine/Heartbeat{Process=slug}`` = 1 for a completed run (see module docstring)."""
+    resources = ctx.resources
+    if not resources.wired(METRICS):
+        return
+    try:
+        resources.get(METRICS).emit(HEARTBEAT_NAMESPACE, HEARTBEAT_METRIC, 1.0, {"Process": slug}, now(),
+                                    unit="Count")
+    except Exception as exc:
+        log.error("could not emit the heartbeat %s/%s{Process=%s}: %s", HEARTBEAT_NAMESPACE, HEARTBEAT_METRIC,
+                  slug, _describe(exc))
 
 
 def _write_health_marker(ctx: StageContext[Any], result: StageReport, now: Callable[[], datetime]) -> None:

@@ -20,6 +20,7 @@ from ._errors import (
     MarketStoreCorruptError,
     MarketStoreError,
     MarketStoreLockedError,
+    MetricsError,
     ReadOnlyMarketStoreError,
     ReadOnlyStoreError,
     StoreError,
@@ -28,27 +29,44 @@ from ._errors import (
 from ._fence import WriteFence
 from ._market_location import probe_market_store
 from ._market_store import MarketStore, UpsertResult
+from ._metrics import (
+    MAX_DATUMS_PER_CALL,
+    STATISTICS,
+    CloudWatchMetrics,
+    Datapoint,
+    MetricsStore,
+    MetricSummary,
+    SqliteMetrics,
+)
 from ._writer_lock import WriterLock
 
 __all__ = [
+    "MAX_DATUMS_PER_CALL",
     "OHLCV_COLUMNS",
     "PRICE_COLUMNS",
     "SOURCE_COLUMN",
+    "STATISTICS",
     "Artifact",
     "ArtifactNotFoundError",
     "ArtifactStore",
     "CalendarError",
+    "CloudWatchMetrics",
     "ContractError",
     "Contracts",
+    "Datapoint",
     "FencedWriteError",
     "InvalidKeyError",
     "MarketStore",
     "MarketStoreCorruptError",
     "MarketStoreError",
     "MarketStoreLockedError",
+    "MetricSummary",
+    "MetricsError",
+    "MetricsStore",
     "Panel",
     "ReadOnlyMarketStoreError",
     "ReadOnlyStoreError",
+    "SqliteMetrics",
     "StoreError",
     "SymbolNotFoundError",
     "TradingCalendar",

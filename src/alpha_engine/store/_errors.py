@@ -14,6 +14,7 @@
     │    ├── MarketStoreLockedError     another writer holds the single-writer lock
     │    ├── MarketStoreCorruptError    the store's files are damaged (LMDB says so); names the recovery
     │    └── SymbolNotFoundError        a ticker or macro series that is not stored (names what is)
+    ├── MetricsError              a datapoint CloudWatch would refuse, or a metrics back-end failure
     └── CalendarError             a date the trading calendar cannot answer for
 
 Each carries the ``key`` and the store ``uri`` it is about (``None`` when not known), and the
@@ -31,6 +32,7 @@ __all__ = [
     "MarketStoreCorruptError",
     "MarketStoreError",
     "MarketStoreLockedError",
+    "MetricsError",
     "ReadOnlyMarketStoreError",
     "ReadOnlyStoreError",
     "StoreError",
@@ -132,3 +134,8 @@ class ReadOnlyMarketStoreError(ReadOnlyStoreError, MarketStoreError):
 
 class CalendarError(StoreError):
     """A date the trading calendar cannot answer for."""
+
+
+class MetricsError(StoreError):
+    """A datapoint CloudWatch would refuse (names the rule), a query it cannot answer, or a failure of
+    the metrics back-end."""

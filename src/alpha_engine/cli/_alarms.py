@@ -1,0 +1,116 @@
+"""``alpha-engine alarms``: the alarms declared in code, their states and history, and a local evaluation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ._common import (
+    ConfigOption,
+    JsonOption,
+    UsageError,
+    WorkspaceOption,
+    command,
+    emit_json,
+    load_configured,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    from alpha_engine.config import Settings
+    from alpha_engine.monitor import Alarm, AlarmBook
+    from alpha_engine.pipeline import PipelineApp
+
+alarms_app = typer.Typer(help="Alarms over the metrics store (CloudWatch semantics): list, history, evaluate.",
+                         no_args_is_help=True)
+
+
+def _alarms(app: PipelineApp) -> list[Alarm]:
+    from alpha_engine.monitor import default_alarms
+
+    return default_alarms(stage.slug for stage in app.graph.stages())
+
+
+def _book(settings: Settings, *, read_only: bool) -> AlarmBook:
+    from alpha_engine.monitor import AlarmBook
+
+    return AlarmBook(settings.workspace / "alarms.db", read_only=read_only)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@alarms_app.command("list")
+@command
+def list_cmd(as_json: bool = JsonOption, config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
+    """Every declared alarm with its last recorded state (INSUFFICIENT_DATA before its first evaluation)."""
+    settings, app = load_configured(config, workspace)
+    states = _book(settings, read_only=True).states()
+    rows = []
+    for alarm in _alarms(app):
+        state, reason, at = states.get(alarm.name, ("INSUFFICIENT_DATA", "not evaluated yet", None))
+        rows.append({**alarm.to_json(), "state": state, "reason": reason, "evaluated_at": at})
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        dims = ",".join(f"{k}={v}" for k, v in row["dimensions"].items()) or "-"
+        typer.echo(f"{row['state']:<17} {row['name']}  {row['namespace']}/{row['metric']} {dims}  "
+                   f"{row['statistic']} {row['comparison']} {row['threshold']:g}, {row['datapoints_to_alarm']} of "
+                   f"{row['evaluation_periods']} x {row['period']} s, missing={row['treat_missing_data']}")
+
+
+@alarms_app.command("history")
+@command
+def history_cmd(as_json: bool = JsonOption, config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
+    """Every recorded state change, oldest first: time, alarm, from -> to, reason."""
+    settings, _ = load_configured(config, workspace)
+    changes = _book(settings, read_only=True).history()
+    if as_json:
+        emit_json([c.to_json() for c in changes])
+        return
+    if not changes:
+        typer.echo("(no alarm state changes recorded)")
+    for c in changes:
+        typer.echo(f"{_iso(c.at)}  {c.alarm}  {c.old} -> {c.new}\n    {c.reason}")
+
+
+@alarms_app.command("evaluate")
+@command
+def evaluate_cmd(at: str = typer.Option(None, "--at", help="Evaluate as of this ISO time (UTC when it names no "
+                                        "zone); default now."),
+                 as_json: bool = JsonOption, config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
+    """Evaluate every alarm, record the states, and notify each state change through the outbox."""
+    from alpha_engine.app import open_notifications
+    from alpha_engine.monitor import evaluate_all
+    from alpha_engine.pipeline import METRICS
+    from alpha_engine.store import SqliteMetrics
+
+    settings, app = load_configured(config, workspace)
+    when = utc_now() if at is None else _parse_at(at)
+    metrics = app.open_resources(settings, read_only=True).get(METRICS)
+    if not isinstance(metrics, SqliteMetrics):
+        raise UsageError(f"the pipeline app wires metrics to {type(metrics).__name__}; 'alpha-engine alarms "
+                         "evaluate' evaluates over the workspace's metrics.db only")
+    notifier = open_notifications(settings, False, app.graph.contracts())
+    evaluations, changes = evaluate_all(_alarms(app), metrics, _book(settings, read_only=False), when, notifier)
+    if as_json:
+        emit_json({"at": _iso(when), "alarms": [{"alarm": e.alarm, "state": e.state, "reason": e.reason}
+                                                for e in evaluations],
+                   "changes": [c.to_json() for c in changes]})
+        return
+    for e in evaluations:
+        typer.echo(f"{e.state:<17} {e.alarm}  {e.reason}")
+    typer.echo(f"{len(changes)} state change(s) recorded and notified")
+
+
+def _parse_at(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at must be an ISO time such as 2026-12-05T12:00:00Z, got {text!r}") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
