@@ -43,10 +43,12 @@ def stage_settings(workspace: Path, slug: str, options: str) -> Settings:
 
 
 def workspace_files(workspace: Path) -> dict[str, bytes]:
-    """Every data file's bytes (LMDB's reader table, logs and health markers left out)."""
+    """Every data file's bytes (LMDB's reader table, logs, health markers and the operational metrics
+    and alarm databases left out: a completed rerun rightly emits its heartbeat)."""
     return {p.relative_to(workspace).as_posix(): p.read_bytes() for p in sorted(workspace.rglob("*"))
             if p.is_file() and p.name != "lock.mdb"
-            and not p.relative_to(workspace).as_posix().startswith(("artifacts/_logs/", "artifacts/health/"))}
+            and not p.relative_to(workspace).as_posix().startswith(
+                ("artifacts/_logs/", "artifacts/health/", "metrics.db", "alarms.db"))}
 
 
 def copy_workspace(source: Path, destination: Path) -> Path:
