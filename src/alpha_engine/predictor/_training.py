@@ -112,23 +112,24 @@ def _clean(value: Any) -> Any:
 def _fit_volatility_models(binned: BinnedRows, ranked: pd.DataFrame, jobs: list[tuple[np.ndarray, np.ndarray]], *,
                            n_estimators: int, seed: int, workers: int, purge: int = 0,
                            ) -> list[tuple[VolatilityModel, pd.Series]]:
-    """For each (train rows, predict rows) job, a volatility model and its predictions, ``workers``
-    jobs at a time with one LightGBM thread each; ``purge`` dates are dropped in front of each
+    """For each (train rows, predict rows) job, a volatility model and its predictions, one job
+    after another with one LightGBM thread each; ``purge`` dates are dropped in front of each
     model's early-stopping block (see :class:`VolatilityModel`).
 
-    LightGBM releases the GIL while it trains and its models do not depend on the thread count,
-    so jobs side by side give the same models as one after another, and faster than one fit on
-    all cores. The largest fits start first, so the workers end together.
+    The jobs ran side by side on ``workers`` threads until a clean-clone CI run died by SIGSEGV
+    (exit 139) inside PredictorBacktest's refits, after the subsets were already built under a
+    lock: LightGBM does not document training on subsets of one shared Dataset from several
+    threads as safe, and ``lgb.train`` updates the shared reference from Python. One at a time
+    gives the same models (one thread each, as before), only slower; ``workers`` is kept for the
+    callers and ignored here.
     """
-    def run(job: tuple[np.ndarray, np.ndarray]) -> tuple[VolatilityModel, pd.Series]:
+    del workers
+    out = []
+    for train_rows, predict_rows in jobs:
         model = VolatilityModel(n_estimators=n_estimators, seed=seed, num_threads=1,
-                                purge=purge).fit_binned(binned, job[0])
-        return model, model.predict(ranked.iloc[job[1]], ranked=True)
-
-    order = sorted(range(len(jobs)), key=lambda i: (-len(jobs[i][0]), i))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(run, jobs[i]) for i in order}
-        return [futures[i].result() for i in range(len(jobs))]
+                                purge=purge).fit_binned(binned, train_rows)
+        out.append((model, model.predict(ranked.iloc[predict_rows], ranked=True)))
+    return out
 
 
 def _meta_out_of_sample(values: np.ndarray, label: np.ndarray, blocks: DateBlocks,
