@@ -61,6 +61,15 @@ def load_window(ctx: StageContext[Any], options: BacktesterOptions, manifest: di
         raise PreflightError(str(exc)) from exc
 
 
+def backtester_options(ctx: StageContext[Any], *, why: str) -> BacktesterOptions:
+    """``[stages.backtester]`` for another stage of the family that reuses it (``why``: what that
+    stage takes from it, for the error)."""
+    try:
+        return BacktesterOptions.model_validate(ctx.settings.stage_options("backtester"))
+    except ValueError as exc:
+        raise PreflightError(f"[stages.backtester] ({why}) is invalid: {exc}") from exc
+
+
 def current_executor_config(ctx: StageContext[Any], options: BacktesterOptions) -> tuple[ExecutorConfig, str]:
     """The executor config in force and where it came from: ``config/executor_params.json`` (what the
     Evaluator's guarded auto-apply or a rollback last wrote) when it exists, else ``[stages.backtester]

@@ -37,6 +37,7 @@ from alpha_engine.research import SIGNALS
 
 from ._backtester_artifacts import PORTFOLIO_STATS
 from ._backtester_options import BacktesterOptions
+from ._backtester_stage import backtester_options
 from ._parity_artifacts import PARITY_HISTORY, PARITY_REPORT
 from ._parity_options import ParityOptions
 
@@ -63,13 +64,6 @@ def parity_sessions(dates: npt.NDArray[np.datetime64], run_date: date, last: int
     saturday = run_date - timedelta(days=(run_date.weekday() - 5) % 7 or 7)
     after = np.datetime64(saturday, "D")
     return [i for i in within if dates[i].astype("datetime64[D]") > after]
-
-
-def _backtester_options(ctx: StageContext[ParityOptions]) -> BacktesterOptions:
-    try:
-        return BacktesterOptions.model_validate(ctx.settings.stage_options("backtester"))
-    except ValueError as exc:
-        raise PreflightError(f"[stages.backtester] (whose inputs Parity replays) is invalid: {exc}") from exc
 
 
 def _config(ctx: StageContext[ParityOptions], options: BacktesterOptions) -> tuple[ExecutorConfig, str]:
@@ -120,7 +114,7 @@ class Parity(Stage[ParityOptions]):
         return data, sessions
 
     def preflight(self, ctx: StageContext[ParityOptions]) -> None:
-        options = _backtester_options(ctx)
+        options = backtester_options(ctx, why="whose inputs Parity replays")
         _trade_log_key(ctx)
         _config(ctx, options)
         if ctx.is_pending(WEEKLY_MANIFEST):
@@ -137,7 +131,7 @@ class Parity(Stage[ParityOptions]):
         from ._features import market_features
         from ._replay import compare_decisions, decisions_from_result, decisions_from_trade_log
 
-        options = _backtester_options(ctx)
+        options = backtester_options(ctx, why="whose inputs Parity replays")
         config, config_source = _config(ctx, options)
         data, sessions = self._data(ctx, options)
         inputs = data.inputs

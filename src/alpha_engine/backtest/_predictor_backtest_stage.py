@@ -45,14 +45,9 @@ NO_CHAMPION = ("no champion model in the registry (predictor/registry/champion.j
 def _current(ctx: StageContext[PredictorBacktestOptions]) -> tuple[ExecutorConfig, str]:
     """The executor config in force and its source, read as the Backtester reads it
     (``config/executor_params.json``, else ``[stages.backtester] current``, else the defaults)."""
-    from ._backtester_options import BacktesterOptions
-    from ._backtester_stage import current_executor_config
+    from ._backtester_stage import backtester_options, current_executor_config
 
-    try:
-        options = BacktesterOptions.model_validate(ctx.settings.stage_options("backtester"))
-    except ValueError as exc:
-        raise PreflightError(f"[stages.backtester] (whose executor config PredictorBacktest simulates) is invalid: "
-                             f"{exc}") from exc
+    options = backtester_options(ctx, why="whose executor config PredictorBacktest simulates")
     return current_executor_config(ctx, options)
 
 
