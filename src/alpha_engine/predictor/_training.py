@@ -110,7 +110,7 @@ def _clean(value: Any) -> Any:
 
 
 def _fit_volatility_models(binned: BinnedRows, ranked: pd.DataFrame, jobs: list[tuple[np.ndarray, np.ndarray]], *,
-                           n_estimators: int, seed: int, workers: int, purge: int = 0,
+                           n_estimators: int, seed: int, purge: int = 0,
                            ) -> list[tuple[VolatilityModel, pd.Series]]:
     """For each (train rows, predict rows) job, a volatility model and its predictions, one job
     after another with one LightGBM thread each; ``purge`` dates are dropped in front of each
@@ -120,10 +120,8 @@ def _fit_volatility_models(binned: BinnedRows, ranked: pd.DataFrame, jobs: list[
     (exit 139) inside PredictorBacktest's refits, after the subsets were already built under a
     lock: LightGBM does not document training on subsets of one shared Dataset from several
     threads as safe, and ``lgb.train`` updates the shared reference from Python. One at a time
-    gives the same models (one thread each, as before), only slower; ``workers`` is kept for the
-    callers and ignored here.
+    gives the same models (one thread each, as before), only slower.
     """
-    del workers
     out = []
     for train_rows, predict_rows in jobs:
         model = VolatilityModel(n_estimators=n_estimators, seed=seed, num_threads=1,
@@ -206,7 +204,7 @@ def train_predictor(dataset: pd.DataFrame, config: TrainingConfig, *, data_vinta
             for train_pos, test_pos in splits]
     # The final model (every labelled row) is fitted alongside the folds.
     fitted = _fit_volatility_models(binned, ranked, [*jobs, (np.arange(len(labelled)), np.arange(0))],
-                                    n_estimators=config.vol_estimators, seed=config.seed, workers=config.threads,
+                                    n_estimators=config.vol_estimators, seed=config.seed,
                                     purge=span)
     final_vol = fitted.pop()[0]
     # The out-of-fold (OOF) rows: every fold's test rows, with its volatility model's predictions.

@@ -8,7 +8,6 @@ gives a byte-identical model string.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,12 +18,6 @@ import pandas as pd
 from sklearn.exceptions import NotFittedError
 
 from ._crosssection import DateBlocks, rank_rows
-
-# LightGBM builds a subset of a shared, binned Dataset (LGBM_DatasetGetSubset) with OpenMP over the
-# parent's rows; two threads doing it at once on one parent crashed the process (SIGSEGV, seen in CI
-# with _fit_volatility_models' worker threads). Subsets are built one at a time under this lock and
-# handed to lgb.train already constructed; the training itself, on separate Boosters, runs in parallel.
-_SUBSET_LOCK = threading.Lock()
 
 __all__ = ["VOLATILITY_FEATURES", "BinnedRows", "VolatilityModel", "rank_normalize_by_date"]
 
@@ -216,9 +209,10 @@ class VolatilityModel:
         if len(rows) == 0:
             raise ValueError("VolatilityModel.fit_binned: no rows")
         in_fit, in_valid, valid_start = self._early_stopping_blocks(pd.DatetimeIndex(binned.dates[rows]))
-        with _SUBSET_LOCK:
-            train_set = binned.dataset.subset(rows[in_fit]).construct()
-            valid_set = binned.dataset.subset(rows[in_valid]).construct() if in_valid.any() else None
+        # Not thread-safe: two threads building subsets of one binned Dataset at once crashed the process
+        # (SIGSEGV in LGBM_DatasetGetSubset), so the callers fit one model at a time.
+        train_set = binned.dataset.subset(rows[in_fit]).construct()
+        valid_set = binned.dataset.subset(rows[in_valid]).construct() if in_valid.any() else None
         return self._train(train_set, valid_set, present=binned.features, missing=binned.missing,
                            valid_start=valid_start, n_fit=int(in_fit.sum()), n_valid=int(in_valid.sum()))
 
