@@ -196,3 +196,36 @@ def test_the_documented_configuration_validates() -> None:
     assert example is not None
     settings = NotifySettings.model_validate(tomllib.loads(example.group(1))["notify"])
     assert [c.kind for c in settings.channels] == ["email", "webhook", "sns"]
+
+
+def test_two_deliveries_at_once_send_each_message_once(tmp_path: Path) -> None:
+    # B starts while A is in the middle of sending m1, before A has logged it: without the delivery
+    # lock B would read an empty log and send m1 a second time.
+    import threading
+    import time
+
+    publish(tmp_path, "s", "text")
+    sent: list[str] = []
+    a_is_sending = threading.Event()
+
+    def sender(ch: ChannelSettings, subject: str, message: str, env: Mapping[str, str]) -> None:
+        sent.append(threading.current_thread().name)
+        a_is_sending.set()
+        time.sleep(0.5)
+
+    hook = channel(kind="webhook", name="hook", url_env="U")
+    reports: dict[str, Any] = {}
+
+    def run(name: str) -> None:
+        reports[name] = deliver(tmp_path, [hook], env={}, now=now, sender=sender)
+
+    a = threading.Thread(target=run, args=("a",), name="a")
+    a.start()
+    assert a_is_sending.wait(10)
+    b = threading.Thread(target=run, args=("b",), name="b")
+    b.start()
+    a.join(20)
+    b.join(20)
+    assert sent == ["a"]
+    assert [d.status for d in reports["a"].deliveries] == ["sent"]
+    assert reports["b"].deliveries == []

@@ -33,7 +33,14 @@ if TYPE_CHECKING:
     from alpha_engine.data.providers import HttpSettings
     from alpha_engine.rag import FilingFetcher
     from alpha_engine.research import EvidenceIndex, ResearchDB
-    from alpha_engine.store import ArtifactStore, Contracts, MarketStore, SqliteMetrics, WriteFence
+    from alpha_engine.store import (
+        ArtifactStore,
+        CloudWatchMetrics,
+        Contracts,
+        MarketStore,
+        SqliteMetrics,
+        WriteFence,
+    )
 
     from ._predictor_history import PredictorHistory
 
@@ -87,12 +94,23 @@ def open_notifications(settings: Settings, read_only: bool, contracts: Contracts
 
 
 def open_metrics(settings: Settings, read_only: bool, contracts: Contracts,
-                 fence: WriteFence | None = None) -> SqliteMetrics:
-    """The metrics store ``<settings.workspace>/metrics.db`` (SQLite, WAL; created on the first emit,
-    never by a read-only open). CloudWatch (``CloudWatchMetrics`` over a boto3 client) when the
-    pipeline runs on AWS is wired by a later issue; this opener always uses the workspace file."""
-    from alpha_engine.store import SqliteMetrics
+                 fence: WriteFence | None = None) -> SqliteMetrics | CloudWatchMetrics:
+    """The metrics store ``settings.pipeline.metrics_uri`` names: by default ``<settings.workspace>/metrics.db``
+    (SQLite, WAL; created on the first emit, never by a read-only open); ``cloudwatch://REGION``:
+    CloudWatch over a boto3 client for that region (credentials from boto3's usual chain), as when
+    the pipeline runs on AWS."""
+    from alpha_engine.store import CloudWatchMetrics, SqliteMetrics, StoreError
 
+    uri = settings.pipeline.metrics_uri
+    if uri.startswith("cloudwatch://"):
+        try:
+            import boto3
+        except ImportError as exc:  # the 'aws' extra is not installed
+            raise StoreError(f"metrics_uri {uri}: boto3 is not installed; pip install 'alpha-engine[aws]' "
+                             "or leave pipeline.metrics_uri empty for the workspace's metrics.db",
+                             uri=uri) from exc
+        client = boto3.client("cloudwatch", region_name=uri.removeprefix("cloudwatch://"))
+        return CloudWatchMetrics(client, read_only=read_only, fence=fence)
     return SqliteMetrics(settings.workspace / "metrics.db", read_only=read_only, fence=fence)
 
 

@@ -55,6 +55,9 @@ class PipelineSettings(BaseModel):
     job_definition: str = "alpha-engine-stage"
     # Seconds a stage gets between SIGTERM and SIGKILL when it is stopped (timeout, abort).
     terminate_grace_seconds: float = Field(default=10.0, ge=0)
+    # Where metrics go: "" = <workspace>/metrics.db (SQLite); "cloudwatch://REGION" = CloudWatch
+    # PutMetricData in that region (deployed; needs the 'aws' extra and boto3 credentials).
+    metrics_uri: str = Field(default="", pattern=r"^(cloudwatch://[a-z]{2}(-[a-z]+)+-[0-9]+)?$")
 
     @field_validator("app")
     @classmethod

@@ -14,8 +14,10 @@ message text (which name the execution and its outcome).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,6 +35,7 @@ __all__ = ["DELIVERY_LOG", "Delivery", "DeliveryReport", "deliver", "failed_deli
 
 # Relative to the workspace.
 DELIVERY_LOG = Path("notifications") / "deliveries.sqlite"
+DELIVERY_LOCK = Path("notifications") / "deliveries.lock"
 _OUTBOX = Path("notifications") / "outbox.jsonl"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -98,7 +101,7 @@ def deliver(workspace: Path, channels: Sequence[ChannelSettings], *, env: Mappin
     if not channels or not (messages or status_notices):
         return DeliveryReport()
     deliveries: list[Delivery] = []
-    with _open_log(workspace) as log:
+    with _delivery_lock(workspace), _open_log(workspace) as log:
         for channel in channels:
             done = {row[0]: row[1] for row in log.execute(
                 "SELECT message_id, status FROM deliveries WHERE channel = ?", (channel.name,))}
@@ -184,6 +187,22 @@ def _read_outbox(path: Path) -> list[dict[str, Any]]:
         if isinstance(record, dict) and record.get("message_id") and record.get("timestamp"):
             records.append(record)
     return records
+
+
+@contextmanager
+def _delivery_lock(workspace: Path) -> Iterator[None]:
+    """One delivery at a time per workspace: two (a run's end and ``notify deliver``, say) would each
+    read the log before the other wrote it and send the same message twice. A blocking ``flock`` on
+    ``notifications/deliveries.lock``: the second waits, then finds the first one's rows ``sent``. The
+    kernel drops it when its holder dies."""
+    path = workspace / DELIVERY_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextmanager
