@@ -13,7 +13,7 @@ import pytest
 EXPORTS = {
     "alpha_engine.app": [
         "DEFINITION_FILE", "EDGAR_ERROR_MAP", "EdgarClientFetcher", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH",
-        "check_run_date", "default_run_date", "open_artifacts", "open_edgar_filings", "open_market", "open_metrics",
+        "check_run_date", "default_run_date", "health_overview", "open_artifacts", "open_edgar_filings", "open_market", "open_metrics",
         "open_notifications", "open_rag_evidence", "open_research_db", "probe_edgar_filings", "probe_market",
         "probe_research_db",
     ],

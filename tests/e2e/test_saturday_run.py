@@ -178,3 +178,15 @@ def test_data_commands_on_an_empty_workspace_say_what_to_do(tmp_path: Path, cli:
     assert result.exit_code == 1 and "alpha-engine data ingest" in result.output
     catalog = cli(tmp_path / "empty", "data", "features", "--json")
     assert catalog.exit_code == 0 and len(json.loads(catalog.stdout)["features"]) == 56
+
+
+def test_the_health_overview_shows_the_run_and_writes_nothing(saturday_run: SaturdayRun, cli: Callable[..., Any]) -> None:
+    workspace = saturday_run.workspace
+    before = data_snapshot(workspace)
+    result = cli(workspace, "health", "--json")
+    assert data_snapshot(workspace) == before
+    view = json.loads(result.stdout)
+    assert view["runs"][0]["name"] == saturday_run.report["execution"]["name"]
+    assert view["runs"][0]["status"] == "SUCCEEDED" and view["runs"][0]["run_date"] == RUN_DATE
+    assert {s["slug"]: s["status"] for s in view["stages"]} == {s.slug: "ok" for s in STAGES}
+    assert not [item for item in view["attention"] if item.startswith(("stage ", "the last execution"))]

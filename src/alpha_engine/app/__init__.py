@@ -7,6 +7,7 @@ date, and which run dates are refused before anything runs), bundled as the
 """
 
 from ._edgar import EDGAR_ERROR_MAP, EdgarClientFetcher
+from ._overview import health_overview
 from ._resources import (
     RESOURCES,
     open_artifacts,
@@ -32,6 +33,7 @@ __all__ = [
     "EdgarClientFetcher",
     "check_run_date",
     "default_run_date",
+    "health_overview",
     "open_artifacts",
     "open_edgar_filings",
     "open_market",

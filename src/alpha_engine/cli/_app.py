@@ -13,6 +13,7 @@ from ._alarms import alarms_app
 from ._common import CLICK_EXCEPTION, CLICK_USAGE_ERROR, ExitCode, emit_error, json_requested
 from ._config import config_app
 from ._data import data_app
+from ._health import health_cmd
 from ._metrics import metrics_app
 from ._notify import notify_app
 from ._pipeline import register
@@ -58,6 +59,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 register(app)
+app.command("health")(health_cmd)
 app.add_typer(data_app, name="data")
 app.add_typer(predictor_app, name="predictor")
 app.add_typer(config_app, name="config")
