@@ -141,6 +141,19 @@ def test_heartbeat_alarms_go_off_when_a_stage_did_not_run_for_a_week(tmp_path: P
     assert evaluate(alarms["AlphaEngine-HealthCheckFailures"], store, AT).state == ALARM
 
 
+def test_the_eval_quality_floor_alarms_below_three_and_stays_ok_without_scores(tmp_path: Path) -> None:
+    store = SqliteMetrics(tmp_path / "metrics.db")
+    floor = {a.name: a for a in default_alarms([])}["alpha-engine-eval-quality-regression"]
+    assert (floor.namespace, floor.metric, floor.statistic) == ("AlphaEngine/Eval", "agent_quality_score_4w_mean_min",
+                                                                "Minimum")
+    assert evaluate(floor, store, AT).state == OK  # no judge has scored yet: notBreaching
+    store.emit("AlphaEngine/Eval", "agent_quality_score_4w_mean_min", 3.0, None, AT - timedelta(days=3))
+    assert evaluate(floor, store, AT).state == OK  # at the floor is not below it
+    store.emit("AlphaEngine/Eval", "agent_quality_score_4w_mean_min", 2.9, None, AT - timedelta(days=1))
+    assert evaluate(floor, store, AT).state == ALARM  # the week's minimum is under 3.0
+    assert evaluate(floor, store, AT + timedelta(days=7)).state == OK  # a week later that score is out of range
+
+
 def test_changes_are_recorded_and_notified_once(tmp_path: Path) -> None:
     store = SqliteMetrics(tmp_path / "metrics.db")
     book = AlarmBook(tmp_path / "alarms.db")

@@ -343,8 +343,17 @@ HEALTH_CHECK_ALARM = Alarm(
     description="a health check failed in the last 6 hours")
 
 
+EVAL_QUALITY_ALARM = Alarm(
+    name="alpha-engine-eval-quality-regression", namespace="AlphaEngine/Eval",
+    metric="agent_quality_score_4w_mean_min", dimensions=(), statistic="Minimum", period=WEEK,
+    evaluation_periods=1, datapoints_to_alarm=1, comparison="LessThanThreshold", threshold=3.0,
+    treat_missing_data="notBreaching",
+    description="the weakest agent's 4-week mean judge score fell below the floor of 3.0 (of 5)")
+
+
 def default_alarms(processes: Iterable[str]) -> list[Alarm]:
-    """The alarms that apply today: a weekly heartbeat alarm per stage slug, and the health-check failure alarm."""
-    return [*(heartbeat_alarm(p) for p in processes), HEALTH_CHECK_ALARM]
+    """The alarms that apply today: a weekly heartbeat alarm per stage slug, the health-check failure
+    alarm and the eval-quality floor."""
+    return [*(heartbeat_alarm(p) for p in processes), HEALTH_CHECK_ALARM, EVAL_QUALITY_ALARM]
 
 
