@@ -92,3 +92,10 @@ def test_a_check_at_the_real_time_emits_the_watchdog_heartbeat(workspace: Path,
 def test_a_bad_time_is_a_usage_error(workspace: Path) -> None:
     code, out = check("--at", "Sunday")
     assert code == 64 and "--at must be an ISO time" in out
+
+
+def test_a_missed_window_without_a_watchdog_subscriber_says_where_the_alert_stays(workspace: Path) -> None:
+    result = runner.invoke(app, ["watchdog", "check", "--at", SUNDAY])
+    assert result.exit_code == 1
+    assert "no channel subscribes to the watchdog topic" in result.stderr
+    assert "watchdog:saturday:2026-12-05" in (workspace / "notifications" / "watchdog.jsonl").read_text(encoding="utf-8")

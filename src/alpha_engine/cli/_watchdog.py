@@ -88,6 +88,9 @@ def check_cmd(at: str = typer.Option(None, "--at", help="Check as of this ISO ti
         if missed:
             err(f"watchdog: {len(alerted)} alert(s) published to the watchdog topic "
                 f"({len(missed) - len(alerted)} already sent within 12 h); delivered: {report.summary()}")
+        if missed and not any(WATCHDOG_TOPIC in c.topics for c in settings.notify.channels):
+            err("warning: no channel subscribes to the watchdog topic (topics = [\"watchdog\"] in "
+                "[[notify.channels]]; docs/notifications.md); the alert stays in notifications/watchdog.jsonl")
         for item in report.failed:
             err(f"undelivered: {item.subject!r} to channel {item.channel}: {item.error}")
         if heartbeat:
