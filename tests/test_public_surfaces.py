@@ -139,8 +139,10 @@ EXPORTS = {
         "synthetic_signal_arrays", "walk_forward",
     ],
     "alpha_engine.monitor": [
-        "ALARM", "Alarm", "AlarmBook", "AlarmError", "Evaluation", "INSUFFICIENT_DATA", "OK", "StateChange",
-        "default_alarms", "evaluate", "evaluate_all", "heartbeat_alarm",
+        "ALARM", "Alarm", "AlarmBook", "AlarmError", "Evaluation", "INSUFFICIENT_DATA", "OK", "Schedule",
+        "StartedExecution", "StateChange", "Verdict", "WATCHDOG_DEDUP_SECONDS", "WATCHDOG_RESULTS", "WatchdogError",
+        "Window", "check_schedules", "declared_schedules", "default_alarms", "evaluate", "evaluate_all",
+        "expected_window", "heartbeat_alarm", "list_started", "watchdog_alert", "write_last_check",
     ],
     "alpha_engine.evaluator": [
         "AutoApplyOptions", "CHANGE_ACTIONS", "CONFIG_CHANGES", "CONFIG_KEYS", "CompletenessTracker", "ConfigBook",
@@ -159,8 +161,9 @@ EXPORTS = {
         "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
     ],
     "alpha_engine.notify": [
-        "ChannelError", "DELIVERY_LOG", "Delivery", "DeliveryReport", "FAILURE_DETAIL_MAX_CHARS", "NotifyError",
-        "deliver", "execution_status_notice", "failed_deliveries", "send", "status_notice",
+        "ALERTS_TOPIC", "ChannelError", "DELIVERY_LOG", "Delivery", "DeliveryReport", "FAILURE_DETAIL_MAX_CHARS",
+        "NotifyError", "TOPICS", "WATCHDOG_TOPIC", "deliver", "execution_status_notice", "failed_deliveries",
+        "publish_to_topic", "send", "status_notice",
     ],
     "alpha_engine.rag": [
         "ArchiveSource", "Chunk", "DEFAULT_ARCHIVE_PREFIXES", "DEFAULT_DSN_ENV", "Document", "EDGAR_FILINGS",

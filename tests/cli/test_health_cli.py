@@ -58,8 +58,9 @@ def _plant(workspace: Path) -> None:
     _write(artifacts / "monitoring" / "substrate" / "2022-12-31.json",
            {"run_date": "2022-12-31", "counts": {"ok": 1, "fail": 1},
             "rows": [{"id": "data_quality", "status": "ok"}, {"id": "predictor_decisions", "status": "fail"}]})
-    _write(artifacts / "_watchdog" / "last_check.json",
-           {"checked_at": "2026-01-01T00:00:00Z", "verdicts": [{"schedule": "saturday", "status": "missed"}]})
+    _write(workspace / "_watchdog" / "last_check.json",
+           {"checked_at": "2026-01-01T00:00:00Z", "error": None,
+            "verdicts": [{"schedule": "saturday", "status": "missed", "reason": "no start in 7 days"}]})
     alarm = Alarm("planted-alarm", "AlphaEngine", "m", (), "Maximum", 60, 1, 1, "GreaterThanThreshold", 0)
     AlarmBook(workspace / "alarms.db").record([Evaluation(alarm.name, ALARM, "1 of 1 breaching", T0)])
     publish_to_outbox(workspace, topic="arn:aws:sns:us-east-1:111111111111:alpha-engine-alerts", subject="planted",
@@ -89,7 +90,7 @@ def test_every_planted_problem_needs_attention_and_nothing_is_written(tmp_path: 
     for expected in ("no pipeline execution yet", "Evaluator (hard) is failed for run_date 2022-12-31: ValueError: "
                      "planted", "freshness monitor: 1 problem(s), e.g. weekly-manifest: stale",
                      "substrate check: 1 problem(s), e.g. predictor_decisions: fail",
-                     "watchdog: 1 problem(s), e.g. saturday: missed", "alarm planted-alarm is in ALARM",
+                     "watchdog: 1 problem(s), e.g. saturday: missed (no start in 7 days)", "alarm planted-alarm is in ALARM",
                      "'planted' not delivered to channel hook: connection refused"):
         assert expected in attention
     assert "old_row" not in attention  # only the latest substrate report counts
@@ -108,7 +109,15 @@ def test_an_unreadable_monitor_result_is_named(tmp_path: Path, cli: Any) -> None
     path.write_text("{not json", encoding="utf-8")
     view = json.loads(cli(tmp_path, "--json").stdout)
     assert view["freshness"]["error"] and "check_results.json" in view["freshness"]["error"]
-    assert any("freshness monitor's last result cannot be read" in item for item in view["attention"])
+    assert any("freshness monitor's last result cannot be used" in item for item in view["attention"])
+
+
+def test_a_watchdog_that_could_not_check_is_not_read_as_ok(tmp_path: Path, cli: Any) -> None:
+    _write(tmp_path / "_watchdog" / "last_check.json",
+           {"checked_at": "2026-01-01T00:00:00Z", "error": "WatchdogError: cannot list", "verdicts": []})
+    view = json.loads(cli(tmp_path, "--json").stdout)
+    assert any("watchdog's last result cannot be used: its last check at 2026-01-01T00:00:00Z could not run: "
+               "WatchdogError: cannot list" in item for item in view["attention"])
 
 
 def test_a_fresh_workspace_says_what_to_run(tmp_path: Path, cli: Any) -> None:

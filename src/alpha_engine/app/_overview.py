@@ -6,7 +6,7 @@
 * **stages**: each stage's health marker (``health/{slug}.json``): status, run_date, last success;
 * **freshness**: the freshness monitor's last cycle (``_freshness_monitor/check_results.json``);
 * **substrate**: the latest substrate report (``monitoring/substrate/{date}.json``);
-* **watchdog**: the watchdog's last check (``_watchdog/last_check.json``);
+* **watchdog**: the watchdog's last check (``<workspace>/_watchdog/last_check.json``);
 * **alarms**: the recorded alarm states (``<workspace>/alarms.db``), those in ALARM first;
 * **notifications**: the last outbox messages, and those a channel has not taken yet.
 
@@ -25,16 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from alpha_engine.config import Settings
-from alpha_engine.monitor import ALARM, AlarmBook
+from alpha_engine.monitor import ALARM, WATCHDOG_RESULTS, AlarmBook
 from alpha_engine.notify import failed_deliveries
 from alpha_engine.pipeline import ARTIFACTS, HEALTH_MARKER, LocalPipeline, PipelineApp
 from alpha_engine.store import ArtifactStore, StoreError
 
-__all__ = ["FRESHNESS_RESULTS", "SUBSTRATE_PREFIX", "WATCHDOG_RESULTS", "health_overview"]
+__all__ = ["health_overview"]
 
 FRESHNESS_RESULTS = "_freshness_monitor/check_results.json"
 SUBSTRATE_PREFIX = "monitoring/substrate/"
-WATCHDOG_RESULTS = "_watchdog/last_check.json"
 _RUNS = 5
 _NOTICES = 5
 
@@ -53,6 +52,19 @@ def _read(store: ArtifactStore, key: str) -> tuple[Any, str | None]:
         return store.read_json(key), None
     except (StoreError, OSError, ValueError) as exc:
         return None, f"{key}: {exc}"
+
+
+def _read_file(path: Path) -> tuple[Any, str | None]:
+    """A workspace file's JSON, as :func:`_read`; a check that could not run (its ``error``) is an error."""
+    if not path.exists():
+        return None, None
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"{path}: {exc}"
+    if isinstance(payload, dict) and payload.get("error"):
+        return payload, f"its last check at {payload.get('checked_at')} could not run: {payload['error']}"
+    return payload, None
 
 
 def _runs(pipeline: LocalPipeline) -> list[dict[str, Any]]:
@@ -112,8 +124,15 @@ def _notifications(outbox: Path, workspace: Path) -> dict[str, Any]:
 
 
 def _counts_line(payload: Any) -> dict[str, Any]:
-    counts = payload.get("counts") if isinstance(payload, dict) else None
-    return counts if isinstance(counts, dict) else {}
+    if not isinstance(payload, dict):
+        return {}
+    if isinstance(payload.get("counts"), dict):
+        return dict(payload["counts"])
+    counts: dict[str, int] = {}  # the watchdog: one verdict per schedule
+    for verdict in payload.get("verdicts", []):
+        if isinstance(verdict, dict):
+            counts[str(verdict.get("status"))] = counts.get(str(verdict.get("status")), 0) + 1
+    return counts
 
 
 def _attention(overview: dict[str, Any]) -> list[str]:
@@ -138,7 +157,7 @@ def _attention(overview: dict[str, Any]) -> list[str]:
                                 ("watchdog", "watchdog", "alpha-engine watchdog check")):
         section = overview[name]
         if section["error"]:
-            items.append(f"the {what}'s last result cannot be read: {section['error']}")
+            items.append(f"the {what}'s last result cannot be used: {section['error']}")
         elif section["result"] is None:
             items.append(f"the {what} has not run here yet: run '{command}'")
         elif section["problems"]:
@@ -164,9 +183,8 @@ def _problems(name: str, payload: Any) -> list[str]:
     if name == "substrate":
         return [f"{r.get('id')}: {r.get('status')}" for r in payload.get("rows", [])
                 if isinstance(r, dict) and r.get("status") in ("fail", "error")]
-    return [f"{v.get('schedule') or v.get('name')}: {v.get('status') or v.get('verdict')}"
-            for v in payload.get("verdicts", []) if isinstance(v, dict)
-            and (v.get("status") or v.get("verdict")) == "missed"]
+    return [f"{v.get('schedule')}: missed ({v.get('reason')})" for v in payload.get("verdicts", [])
+            if isinstance(v, dict) and v.get("status") == "missed"]
 
 
 def health_overview(settings: Settings, app: PipelineApp) -> dict[str, Any]:
@@ -176,7 +194,7 @@ def health_overview(settings: Settings, app: PipelineApp) -> dict[str, Any]:
     overview: dict[str, Any] = {"workspace": str(settings.workspace), "runs": _runs(pipeline),
                                 "stages": _stages(app, store)}
     sources = {"freshness": _read(store, FRESHNESS_RESULTS), "substrate": _latest_substrate(store),
-               "watchdog": _read(store, WATCHDOG_RESULTS)}
+               "watchdog": _read_file(settings.workspace / WATCHDOG_RESULTS)}
     for name, (payload, error) in sources.items():
         overview[name] = {"result": payload, "error": error, "counts": _counts_line(payload),
                           "problems": _problems(name, payload)}

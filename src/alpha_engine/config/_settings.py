@@ -102,6 +102,9 @@ class DataSettings(BaseModel):
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
+NotifyTopic = Literal["alerts", "watchdog"]
+
+
 class _Channel(BaseModel):
     """What every notification channel has: a unique name and a dedup window.
 
@@ -119,6 +122,16 @@ class _Channel(BaseModel):
     # Also send the execution status notice (succeeded with its duration, failed with error: cause,
     # aborted, timed out; shell runs labelled) when a run, resume or redrive ends.
     status_notices: bool = False
+    # The topics this channel subscribes to: "alerts" (the pipeline's notices, the outbox) and/or
+    # "watchdog" (the watchdog's alerts, kept apart as upstream's separate SNS topic).
+    topics: list[NotifyTopic] = Field(default_factory=lambda: list[NotifyTopic](["alerts"]), min_length=1)
+
+    @field_validator("topics")
+    @classmethod
+    def _topics_are_unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"topics must be unique, got {value}")
+        return value
 
 
 class EmailChannel(_Channel):

@@ -1,7 +1,9 @@
 """Delivering the outbox to its channels, once per message and channel, with dedup.
 
-The outbox (``<workspace>/notifications/outbox.jsonl``) is the local SNS topic and the configured
-channels are its subscriptions. :func:`deliver` reads every outbox message and, for each channel,
+Each topic's outbox (``<workspace>/notifications/outbox.jsonl`` for ``alerts``, ``watchdog.jsonl``
+for ``watchdog``: see ``_topics``) is a local SNS topic, and the configured channels are its
+subscriptions: a channel gets the messages of the topics it lists in ``topics`` only.
+:func:`deliver` reads every outbox message and, for each subscribed channel,
 either sends it, suppresses it (the channel sent the same dedup key less than its dedup window
 earlier, by outbox timestamps), or leaves it failed for the next call. The delivery log
 (``<workspace>/notifications/deliveries.sqlite``, keyed by message id and channel) remembers what
@@ -30,13 +32,13 @@ from alpha_engine.config import ChannelSettings
 
 from ._channels import send
 from ._errors import ChannelError
+from ._topics import TOPICS
 
 __all__ = ["DELIVERY_LOG", "Delivery", "DeliveryReport", "deliver", "failed_deliveries"]
 
 # Relative to the workspace.
 DELIVERY_LOG = Path("notifications") / "deliveries.sqlite"
 DELIVERY_LOCK = Path("notifications") / "deliveries.lock"
-_OUTBOX = Path("notifications") / "outbox.jsonl"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     message_id TEXT NOT NULL,
@@ -87,8 +89,10 @@ class DeliveryReport:
 
 def deliver(workspace: Path, channels: Sequence[ChannelSettings], *, env: Mapping[str, str],
             now: Callable[[], datetime], status_notices: Sequence[Mapping[str, Any]] = (),
-            sender: Callable[[ChannelSettings, str, str, Mapping[str, str]], None] = send) -> DeliveryReport:
-    """Deliver every outbox message of ``workspace`` not yet sent or suppressed to each channel.
+            sender: Callable[[ChannelSettings, str, str, Mapping[str, str]], None] = send,
+            topics: Sequence[str] | None = None) -> DeliveryReport:
+    """Deliver every message of ``workspace``'s topics not yet sent or suppressed to each channel
+    subscribed to its topic (``topics``: only these topics' outboxes; default all).
 
     ``status_notices`` (records from :func:`status_notice`) go, after the outbox, to the channels
     that set ``status_notices = true`` only, as upstream's status notifier adds to the topic's
@@ -97,7 +101,10 @@ def deliver(workspace: Path, channels: Sequence[ChannelSettings], *, env: Mappin
     and the log, and the next call retries it. Raises OSError/sqlite3 errors for an unreadable
     workspace only.
     """
-    messages = _read_outbox(workspace / _OUTBOX)
+    unknown = sorted(set(topics or ()) - set(TOPICS))
+    if unknown:
+        raise ValueError(f"notify: unknown topic(s) {', '.join(unknown)}; the topics are {', '.join(sorted(TOPICS))}")
+    messages = [(topic, record) for topic in (topics or TOPICS) for record in _read_outbox(workspace / TOPICS[topic])]
     if not channels or not (messages or status_notices):
         return DeliveryReport()
     deliveries: list[Delivery] = []
@@ -105,7 +112,8 @@ def deliver(workspace: Path, channels: Sequence[ChannelSettings], *, env: Mappin
         for channel in channels:
             done = {row[0]: row[1] for row in log.execute(
                 "SELECT message_id, status FROM deliveries WHERE channel = ?", (channel.name,))}
-            for record in [*messages, *(status_notices if channel.status_notices else ())]:
+            subscribed = [record for topic, record in messages if topic in channel.topics]
+            for record in [*subscribed, *(status_notices if channel.status_notices else ())]:
                 message_id = str(record["message_id"])
                 if done.get(message_id) in ("sent", "suppressed"):
                     continue
