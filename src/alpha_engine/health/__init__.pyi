@@ -12,7 +12,7 @@ from ._freshness import (
     cycle_date,
     run_freshness_cycle,
 )
-from ._registry import CADENCES, DEFAULT_REGISTRY, ArtifactSpec, load_registry
+from ._registry import CADENCES, DEFAULT_REGISTRY, ArtifactSpec, load_registry, registry_gaps
 
 __all__ = [
     "CADENCES",
@@ -32,5 +32,6 @@ __all__ = [
     "check_freshness",
     "cycle_date",
     "load_registry",
+    "registry_gaps",
     "run_freshness_cycle",
 ]

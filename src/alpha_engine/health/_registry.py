@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -22,7 +23,7 @@ from alpha_engine.store import Artifact
 
 from ._errors import FreshnessRegistryError
 
-__all__ = ["CADENCES", "DEFAULT_REGISTRY", "ArtifactSpec", "load_registry"]
+__all__ = ["CADENCES", "DEFAULT_REGISTRY", "ArtifactSpec", "load_registry", "registry_gaps"]
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "freshness_registry.yaml"
 CADENCES = ("saturday", "weekday", "eod", "continuous")
@@ -170,3 +171,27 @@ def load_registry(path: str | Path | None = None) -> tuple[ArtifactSpec, ...]:
                      since=date.fromisoformat(e["since"]) if "since" in e else None,
                      description=e.get("description", ""))
         for e in document["artifacts"])
+
+
+class _Producer(Protocol):
+    slug: str
+    produces: tuple[Artifact, ...]
+
+
+def registry_gaps(specs: Sequence[ArtifactSpec], stages: Iterable[type[_Producer]]) -> list[str]:
+    """Where the registry and the stages disagree, one line each: a stage's dated output with no
+    entry owned by that stage, and an entry whose owner is no stage or does not produce its key.
+    Empty when they agree (tests/health/test_freshness_registry.py pins it for the Saturday graph)."""
+    stages = list(stages)
+    produced = {stage.slug: {a.key for a in stage.produces if a.dated} for stage in stages}
+    registered = {(spec.owner, spec.key) for spec in specs}
+    gaps = [f"stage {stage.slug} writes {key!r} but no registry entry with owner {stage.slug} registers it: "
+            f"add one to {DEFAULT_REGISTRY.name}"
+            for stage in stages for key in sorted(produced[stage.slug]) if (stage.slug, key) not in registered]
+    for spec in specs:
+        if spec.owner not in produced:
+            gaps.append(f"registry entry {spec.id!r}: its owner {spec.owner!r} is no stage of the graph")
+        elif spec.key not in produced[spec.owner]:
+            gaps.append(f"registry entry {spec.id!r}: stage {spec.owner} declares no dated output {spec.key!r} "
+                        "(fix the key or the owner, or remove the entry)")
+    return gaps
