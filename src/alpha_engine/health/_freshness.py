@@ -67,7 +67,12 @@ class _Publisher(Protocol):
     def publish(self, subject: str, message: str, *, attributes: Mapping[str, str] | None = None) -> None: ...
 
 
-Lister = Callable[[str], Sequence[str]]
+Probe = Callable[[ArtifactSpec], list[tuple[date, str]]]
+"""Given a spec, every (date, key) of its artifact that is stored."""
+
+
+def _dated(spec: ArtifactSpec, keys: Sequence[str]) -> list[tuple[date, str]]:
+    return [(day, key) for key in keys if (day := spec.date_of(key)) is not None]
 
 
 @dataclass(frozen=True)
@@ -137,20 +142,20 @@ def _cycles_since(spec: ArtifactSpec, start: date, cycle: date, calendar: Tradin
 
 
 def check_freshness(store: ArtifactStore, spec: ArtifactSpec, now: datetime, calendar: TradingCalendar, *,
-                    lister: Lister | None = None) -> CheckResult:
+                    probe: Probe | None = None) -> CheckResult:
     """The state of ``spec`` at ``now``; never raises for a store or calendar problem (``probe_failed``).
 
-    ``lister(prefix)`` lists a folder (default ``store.list``); :func:`run_freshness_cycle` passes
-    one that lists each folder once per cycle.
+    The probe lists the spec's folder (``store.list(spec.prefix)``, one call); :func:`run_freshness_cycle`
+    passes one that lists each folder once per cycle and indexes its keys.
     """
     if now.tzinfo is None:
         raise ValueError(f"check_freshness({spec.id!r}): now must be timezone-aware, got {now!r}")
     cycle: date | None = None
     try:
         cycle = cycle_date(spec.cadence, now, calendar)
-        keys = (lister or store.list)(spec.prefix)
+        stored = probe(spec) if probe is not None else _dated(spec, store.list(spec.prefix))
         today = now.astimezone(UTC).date()
-        dated = [(day, key) for key in keys if (day := spec.date_of(key)) is not None and day <= today]
+        dated = [(day, key) for day, key in stored if day <= today]
         if not dated:
             return _absent(spec, cycle, calendar)
         found, key = max(dated)
@@ -185,24 +190,40 @@ def _absent(spec: ArtifactSpec, cycle: date, calendar: TradingCalendar) -> Check
 
 
 @dataclass
-class _CachedLister:
-    """Lists each folder once; a failed listing is remembered and raised again for the next spec."""
+class _CachedProbe:
+    """Lists each folder once per cycle and indexes its keys by the text around the date, so a
+    spec's keys are one dictionary lookup; a failed listing is remembered and raised again for
+    every spec under that folder."""
 
     store: ArtifactStore
     calls: int = 0
-    _done: dict[str, Sequence[str] | Exception] = field(default_factory=dict)
+    _listed: dict[str, Sequence[str] | Exception] = field(default_factory=dict)
+    _index: dict[tuple[str, int, int], dict[tuple[str, str], list[str]]] = field(default_factory=dict)
 
-    def __call__(self, prefix: str) -> Sequence[str]:
-        if prefix not in self._done:
+    def _list(self, prefix: str) -> Sequence[str]:
+        if prefix not in self._listed:
             self.calls += 1
             try:
-                self._done[prefix] = self.store.list(prefix)
+                self._listed[prefix] = self.store.list(prefix)
             except Exception as exc:
-                self._done[prefix] = exc
-        answer = self._done[prefix]
+                self._listed[prefix] = exc
+        answer = self._listed[prefix]
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    def __call__(self, spec: ArtifactSpec) -> list[tuple[date, str]]:
+        keys = self._list(spec.prefix)
+        head, tail = len(spec.head), len(spec.tail)
+        shape = (spec.prefix, head, tail)
+        if shape not in self._index:
+            index: dict[tuple[str, str], list[str]] = {}
+            for key in keys:
+                if len(key) == head + 10 + tail:
+                    index.setdefault((key[:head], key[head + 10:]), []).append(key)
+            self._index[shape] = index
+        candidates = self._index[shape].get((spec.head, spec.tail), [])
+        return _dated(spec, candidates)
 
 
 @dataclass(frozen=True)
@@ -277,15 +298,15 @@ def run_freshness_cycle(specs: Sequence[ArtifactSpec], store: ArtifactStore, *, 
     cycle sends nothing new). A failing publish or emit is recorded in the result, never raised.
     Without ``write`` it only checks.
     """
-    lister = _CachedLister(store)
+    probe = _CachedProbe(store)
     results = []
     for spec in sorted(specs, key=lambda s: s.id):
         try:
-            results.append(check_freshness(store, spec, now, calendar, lister=lister))
+            results.append(check_freshness(store, spec, now, calendar, probe=probe))
         except Exception as exc:  # a bug in one spec's check: reported, never fatal
             results.append(CheckResult(spec, "probe_failed", None, f"the check raised {type(exc).__name__}: {exc}"))
     if not write:
-        return FreshnessCycle(now, tuple(results), (), (), [], lister.calls, False)
+        return FreshnessCycle(now, tuple(results), (), (), [], probe.calls, False)
     before = _previously_alerted(store)
     alerted: list[str] = []
     already: list[str] = []
@@ -304,7 +325,7 @@ def run_freshness_cycle(specs: Sequence[ArtifactSpec], store: ArtifactStore, *, 
             alerted.append(result.dedup_key)
         except Exception as exc:
             errors.append(f"{result.spec.id}: could not publish the alert: {type(exc).__name__}: {exc}")
-    cycle = FreshnessCycle(now, tuple(results), tuple(alerted), tuple(already), errors, lister.calls, True)
+    cycle = FreshnessCycle(now, tuple(results), tuple(alerted), tuple(already), errors, probe.calls, True)
     document = cycle.to_json()
     store.write_json(FRESHNESS_RESULTS.key, document)
     store.write_json(FRESHNESS_HEARTBEAT.key, {"process": FRESHNESS_PROCESS, "checked_at": document["checked_at"],

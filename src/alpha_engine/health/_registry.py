@@ -65,7 +65,7 @@ class ArtifactSpec:
     @property
     def prefix(self) -> str:
         """The folder to list for this artifact's keys (the longest one without ``{date}``)."""
-        return Artifact(self.key).prefix
+        return self.head.rsplit("/", 1)[0] + "/" if "/" in self.head else ""
 
     def format(self, day: date | str) -> str:
         """The key for ``day``."""
