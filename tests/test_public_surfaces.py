@@ -158,7 +158,10 @@ EXPORTS = {
         "update_grade_history", "wilson_interval",
     ],
     "alpha_engine.health": [
-        "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
+        "ArtifactSpec", "CADENCES", "CYCLE_ANCHORS", "CheckResult", "DEFAULT_REGISTRY", "FRESHNESS_HEARTBEAT",
+        "FRESHNESS_PROCESS", "FRESHNESS_RESULTS", "FreshnessCycle", "FreshnessRegistryError", "HEALTH_REPORT",
+        "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck", "check_freshness", "cycle_date",
+        "load_registry", "registry_gaps", "run_freshness_cycle",
     ],
     "alpha_engine.notify": [
         "ALERTS_TOPIC", "ChannelError", "DELIVERY_LOG", "Delivery", "DeliveryReport", "FAILURE_DETAIL_MAX_CHARS",

@@ -191,3 +191,42 @@ def test_the_check_emits_health_checks_failed_for_the_alarm(settings: Settings) 
     metrics = SqliteMetrics(settings.workspace / "metrics.db", read_only=True)
     assert [(p.value, p.timestamp, p.unit) for p in metrics.datapoints("AlphaEngine", "HealthChecksFailed", None)] \
         == [(0.0, NOW, "Count"), (1.0, NOW, "Count")]  # only the hard problem counts
+
+
+def test_an_output_missing_from_the_freshness_registry_is_checked_and_reported(settings: Settings) -> None:
+    store = APP.open_artifacts(settings, read_only=False)
+    _marker(store, "forgetful")
+    _check(settings)
+    report = store.read_json(HEALTH_REPORT.format(DAY))
+    # Neither test stage's dated output is in the packaged registry: still checked, and named.
+    assert report["stages"]["forgetful"] == {"status": "missing_outputs",
+                                             "missing_outputs": ["test/2026-11-21/forgotten.json"]}
+    assert report["unregistered"] == {"fine": ["test/{date}/report.json"], "forgetful": ["test/{date}/forgotten.json"]}
+
+
+def test_the_registry_entries_a_stage_owns_are_checked_too(settings: Settings, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = tmp_path / "registry.yaml"
+    registry.write_text("version: 1\nartifacts:\n" + "".join(
+        f"  - {{id: {name}, key: 'test/{{date}}/{name}.json', cadence: saturday, max_age_trading_days: 5, "
+        f"severity: warning, owner: {owner}}}\n"
+        for name, owner in (("report", "fine"), ("extra", "fine"), ("forgotten", "forgetful"))), encoding="utf-8")
+    monkeypatch.setattr(SaturdayHealthCheck, "registry_path", str(registry))
+    store = APP.open_artifacts(settings, read_only=False)
+    _marker(store, "fine")
+    store.write_json(REPORT.format(DAY), {})
+    _check(settings)
+    report = store.read_json(HEALTH_REPORT.format(DAY))
+    # 'extra' is registered to Fine but not declared by it: the health check and the monitor agree on it.
+    assert report["stages"]["fine"] == {"status": "missing_outputs", "missing_outputs": ["test/2026-11-21/extra.json"]}
+    assert report["unregistered"] == {}
+
+
+def test_a_broken_freshness_registry_fails_the_preflight(settings: Settings, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = tmp_path / "registry.yaml"
+    registry.write_text("version: 1\nartifacts: [{id: x}]\n", encoding="utf-8")
+    monkeypatch.setattr(SaturdayHealthCheck, "registry_path", str(registry))
+    result = _check(settings)
+    assert result.status != "ok" and result.error is not None
+    assert str(registry) in result.error and "field 'key'" in result.error

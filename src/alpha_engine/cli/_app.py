@@ -13,6 +13,7 @@ from ._alarms import alarms_app
 from ._common import CLICK_EXCEPTION, CLICK_USAGE_ERROR, ExitCode, emit_error, json_requested
 from ._config import config_app
 from ._data import data_app
+from ._freshness import freshness_app
 from ._health import health_cmd
 from ._metrics import metrics_app
 from ._notify import notify_app
@@ -71,6 +72,7 @@ app.add_typer(notify_app, name="notify")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(alarms_app, name="alarms")
 app.add_typer(watchdog_app, name="watchdog")
+app.add_typer(freshness_app, name="freshness")
 
 
 def main() -> None:

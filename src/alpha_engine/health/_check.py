@@ -11,7 +11,11 @@ stage's declared outputs for the run date, and classifies the stage:
 * ``missing_outputs``: marker ok but a declared output is absent.
 
 Outputs checked are those with one key per run (dated by run_date) or one fixed key; families
-such as a model registry's versions are not. ``failed`` and ``not_run`` rows carry the marker's
+such as a model registry's versions are not. The dated keys come from the freshness registry
+(``freshness_registry.yaml``, the entries the stage owns) as well as from the stage's declared
+outputs, so the health check and the freshness monitor check the same keys; a dated output with
+no registry entry is still checked, and listed under ``unregistered`` in the report (and the log)
+so the gap in the registry is seen. ``failed`` and ``not_run`` rows carry the marker's
 ``last_success`` and its age in days (from the check's clock, ``ctx.now``).
 
 **Verdict** (``status`` in the report, with every problem stage in ``problems``):
@@ -55,7 +59,8 @@ from alpha_engine.pipeline import (
 from alpha_engine.store import StoreError
 
 from ._artifacts import HEALTH_REPORT
-from ._errors import HealthCheckFailedError
+from ._errors import FreshnessRegistryError, HealthCheckFailedError
+from ._registry import ArtifactSpec, load_registry
 
 __all__ = ["SaturdayHealthCheck"]
 
@@ -100,6 +105,7 @@ class SaturdayHealthCheck(Stage[NoOptions]):
     consumes = (optional(HEALTH_MARKER),)  # every stage may have been skipped
     produces = (HEALTH_REPORT,)
     receives_execution_input = True  # to tell a skipped stage from one that never ran
+    registry_path: str | None = None  # the freshness registry; None: the packaged freshness_registry.yaml
 
     def _others(self, ctx: StageContext[NoOptions]) -> list[type[Stage[Any]]]:
         return [stage for stage in ctx.graph.stages() if stage.slug != self.slug]
@@ -109,13 +115,25 @@ class SaturdayHealthCheck(Stage[NoOptions]):
             ctx.artifacts.list(HEALTH_MARKER.prefix)
         except StoreError as exc:
             raise PreflightError(f"cannot list health markers in {ctx.settings.artifacts_uri}: {exc}") from exc
+        try:
+            load_registry(self.registry_path)
+        except FreshnessRegistryError as exc:
+            raise PreflightError(str(exc)) from exc
 
     def run(self, ctx: StageContext[NoOptions]) -> StageOutcome:
         day = ctx.run_date.isoformat()
         rows: dict[str, dict[str, Any]] = {}
         problems: list[dict[str, str]] = []
+        specs = load_registry(self.registry_path)
+        unregistered: dict[str, list[str]] = {}
         for stage in self._others(ctx):
-            rows[stage.slug] = row = self._check(ctx, stage, day)
+            owned = [spec for spec in specs if spec.owner == stage.slug]
+            known = {spec.key for spec in owned}
+            if missing_entries := [a.key for a in stage.produces if a.dated and a.key not in known]:
+                unregistered[stage.slug] = missing_entries
+                ctx.logger.warning("%s: dated output(s) %s have no freshness registry entry (checked here all "
+                                   "the same); add them to the registry", stage.name, ", ".join(missing_entries))
+            rows[stage.slug] = row = self._check(ctx, stage, day, owned)
             if row["status"] in _PROBLEMS:
                 problems.append({"stage": stage.name, "failure_class": stage.failure_class.value,
                                  "status": row["status"], "reason": _reason(row, day)})
@@ -124,7 +142,7 @@ class SaturdayHealthCheck(Stage[NoOptions]):
         counts = {status: sum(1 for r in rows.values() if r["status"] == status) for status in _STATUSES}
         key = ctx.key(HEALTH_REPORT)
         ctx.artifacts.write_json(key, {"run_date": day, "status": verdict, "problems": problems,
-                                       "stages": rows, "counts": counts})
+                                       "stages": rows, "counts": counts, "unregistered": unregistered})
         ctx.logger.info("checked %d stages: %s; verdict %s", len(rows), counts, verdict)
         if ctx.resources.wired(METRICS):
             ctx.resource(METRICS).emit("AlphaEngine", "HealthChecksFailed", float(len(hard)), None, ctx.now(),
@@ -138,7 +156,8 @@ class SaturdayHealthCheck(Stage[NoOptions]):
         return StageOutcome(summary={"status": verdict, "checked": len(rows), **counts}, warnings=tuple(described))
 
     @staticmethod
-    def _check(ctx: StageContext[NoOptions], stage: type[Stage[Any]], day: str) -> dict[str, Any]:
+    def _check(ctx: StageContext[NoOptions], stage: type[Stage[Any]], day: str,
+               owned: list[ArtifactSpec]) -> dict[str, Any]:
         key = HEALTH_MARKER.format(slug=stage.slug)
         marker = ctx.artifacts.read_json(key) if ctx.artifacts.exists(key) else None
         marker_day = marker.get("run_date") if marker else None
@@ -150,6 +169,7 @@ class SaturdayHealthCheck(Stage[NoOptions]):
             return {"status": "not_run", "marker_run_date": marker_day, **since}
         if marker["status"] != "ok":
             return {"status": "failed", "error": marker.get("error"), **since}
-        keys = [a.run_key(ctx.run_date) for a in stage.produces]
-        missing = [key for key in keys if key is not None and not ctx.artifacts.exists(key)]
+        declared = [output for a in stage.produces if (output := a.run_key(ctx.run_date)) is not None]
+        keys = list(dict.fromkeys([*declared, *(spec.format(day) for spec in owned)]))
+        missing = [key for key in keys if not ctx.artifacts.exists(key)]
         return {"status": "missing_outputs" if missing else "ok", "missing_outputs": missing}

@@ -3,12 +3,13 @@
 ::
 
     HealthError
-     └── HealthCheckFailedError   a hard stage failed, did not run, or lacks its outputs for the run date
+     ├── HealthCheckFailedError   a hard stage failed, did not run, or lacks its outputs for the run date
+     └── FreshnessRegistryError   the freshness registry file is unreadable or fails its checks
 """
 
 from __future__ import annotations
 
-__all__ = ["HealthCheckFailedError", "HealthError"]
+__all__ = ["FreshnessRegistryError", "HealthCheckFailedError", "HealthError"]
 
 
 class HealthError(Exception):
@@ -17,3 +18,7 @@ class HealthError(Exception):
 
 class HealthCheckFailedError(HealthError):
     """The health check's verdict is ``failed``; the message names every problem stage and why."""
+
+
+class FreshnessRegistryError(HealthError):
+    """The freshness registry cannot be used; the message names the file, each entry and field."""

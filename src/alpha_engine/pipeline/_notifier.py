@@ -15,7 +15,7 @@ notify. Publishing to SNS itself on AWS (boto3) is a later issue and is not buil
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,8 +46,9 @@ class Notifier:
     read_only: bool = False
     fence: WriteFence | None = None
 
-    def publish(self, subject: str, message: str) -> None:
-        """Send ``message`` under ``subject`` to the topic.
+    def publish(self, subject: str, message: str, *, attributes: Mapping[str, str] | None = None) -> None:
+        """Send ``message`` under ``subject`` to the topic, with string message ``attributes``
+        (``dedup_key``: the delivery's dedup key, docs/notifications.md).
 
         Raises ValueError for a subject that is empty, longer than 100 characters or holds a line
         break or control character (SNS refuses those), or an empty message;
@@ -71,7 +72,7 @@ class Notifier:
         if self.fence is not None:
             self.fence.check(self.topic, f"notification {subject!r}")
         publish_to_outbox(self.workspace, topic=self.topic, subject=subject, message=message,
-                          now=self.now(), message_id=self.new_id())
+                          attributes=attributes, now=self.now(), message_id=self.new_id())
 
 
 def _check_subject(subject: str) -> None:
