@@ -12,10 +12,11 @@ import pytest
 
 EXPORTS = {
     "alpha_engine.app": [
-        "DEFINITION_FILE", "EDGAR_ERROR_MAP", "EdgarClientFetcher", "RESOURCES", "SATURDAY", "SATURDAY_GRAPH",
-        "check_run_date", "default_run_date", "health_overview", "open_artifacts", "open_edgar_filings", "open_market", "open_metrics",
-        "open_notifications", "open_rag_evidence", "open_research_db", "probe_edgar_filings", "probe_market",
-        "probe_research_db",
+        "DEFINITION_FILE", "EDGAR_ERROR_MAP", "EdgarClientFetcher", "MONITOR_LOCK", "MonitorBusyError", "RESOURCES",
+        "SATURDAY", "SATURDAY_GRAPH", "TickPart", "TickReport", "WatchdogCheck", "alarm_evaluation", "check_run_date",
+        "declared_alarms", "default_run_date", "freshness_cycle", "health_overview", "monitor_tick", "open_artifacts",
+        "open_edgar_filings", "open_market", "open_metrics", "open_notifications", "open_rag_evidence",
+        "open_research_db", "probe_edgar_filings", "probe_market", "probe_research_db", "watchdog_check"
     ],
     "alpha_engine.config": [
         "ChannelSettings", "ConfigError", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings",

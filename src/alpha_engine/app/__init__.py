@@ -7,6 +7,18 @@ date, and which run dates are refused before anything runs), bundled as the
 """
 
 from ._edgar import EDGAR_ERROR_MAP, EdgarClientFetcher
+from ._monitoring import (
+    MONITOR_LOCK,
+    MonitorBusyError,
+    TickPart,
+    TickReport,
+    WatchdogCheck,
+    alarm_evaluation,
+    declared_alarms,
+    freshness_cycle,
+    monitor_tick,
+    watchdog_check,
+)
 from ._overview import health_overview
 from ._resources import (
     RESOURCES,
@@ -25,6 +37,16 @@ from ._run_date import check_run_date, default_run_date
 from ._saturday import DEFINITION_FILE, SATURDAY, SATURDAY_GRAPH
 
 __all__ = [
+    "MONITOR_LOCK",
+    "MonitorBusyError",
+    "TickPart",
+    "TickReport",
+    "WatchdogCheck",
+    "alarm_evaluation",
+    "declared_alarms",
+    "freshness_cycle",
+    "monitor_tick",
+    "watchdog_check",
     "DEFINITION_FILE",
     "EDGAR_ERROR_MAP",
     "RESOURCES",

@@ -21,17 +21,10 @@ from ._common import (
 
 if TYPE_CHECKING:
     from alpha_engine.config import Settings
-    from alpha_engine.monitor import Alarm, AlarmBook
-    from alpha_engine.pipeline import PipelineApp
+    from alpha_engine.monitor import AlarmBook
 
 alarms_app = typer.Typer(help="Alarms over the metrics store (CloudWatch semantics): list, history, evaluate.",
                          no_args_is_help=True)
-
-
-def _alarms(app: PipelineApp) -> list[Alarm]:
-    from alpha_engine.monitor import default_alarms
-
-    return default_alarms(stage.slug for stage in app.graph.stages())
 
 
 def _book(settings: Settings, *, read_only: bool) -> AlarmBook:
@@ -48,10 +41,12 @@ def _iso(when: datetime) -> str:
 @command
 def list_cmd(as_json: bool = JsonOption, config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
     """Every declared alarm with its last recorded state (INSUFFICIENT_DATA before its first evaluation)."""
+    from alpha_engine.app import declared_alarms
+
     settings, app = load_configured(config, workspace)
     states = _book(settings, read_only=True).states()
     rows = []
-    for alarm in _alarms(app):
+    for alarm in declared_alarms(settings, app):
         state, reason, at = states.get(alarm.name, ("INSUFFICIENT_DATA", "not evaluated yet", None))
         rows.append({**alarm.to_json(), "state": state, "reason": reason, "evaluated_at": at})
     if as_json:
@@ -85,19 +80,15 @@ def evaluate_cmd(at: str = typer.Option(None, "--at", help="Evaluate as of this 
                                         "zone); default now."),
                  as_json: bool = JsonOption, config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
     """Evaluate every alarm, record the states, and notify each state change through the outbox."""
-    from alpha_engine.app import open_notifications
-    from alpha_engine.monitor import evaluate_all
-    from alpha_engine.pipeline import METRICS
-    from alpha_engine.store import SqliteMetrics
+    from alpha_engine.app import alarm_evaluation
+    from alpha_engine.pipeline import PipelineError
 
     settings, app = load_configured(config, workspace)
     when = utc_now() if at is None else _parse_at(at)
-    metrics = app.open_resources(settings, read_only=True).get(METRICS)
-    if not isinstance(metrics, SqliteMetrics):
-        raise UsageError(f"the pipeline app wires metrics to {type(metrics).__name__}; 'alpha-engine alarms "
-                         "evaluate' evaluates over the workspace's metrics.db only")
-    notifier = open_notifications(settings, False, app.graph.contracts())
-    evaluations, changes = evaluate_all(_alarms(app), metrics, _book(settings, read_only=False), when, notifier)
+    try:
+        evaluations, changes = alarm_evaluation(settings, app, when)
+    except PipelineError as exc:
+        raise UsageError(str(exc)) from None
     if as_json:
         emit_json({"at": _iso(when), "alarms": [{"alarm": e.alarm, "state": e.state, "reason": e.reason}
                                                 for e in evaluations],

@@ -16,6 +16,7 @@ from ._data import data_app
 from ._freshness import freshness_app
 from ._health import health_cmd
 from ._metrics import metrics_app
+from ._monitor import monitor_app
 from ._notify import notify_app
 from ._pipeline import register
 from ._predictor import predictor_app
@@ -73,6 +74,7 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(alarms_app, name="alarms")
 app.add_typer(watchdog_app, name="watchdog")
 app.add_typer(freshness_app, name="freshness")
+app.add_typer(monitor_app, name="monitor")
 
 
 def main() -> None:

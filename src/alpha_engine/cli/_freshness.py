@@ -39,22 +39,15 @@ def check_cmd(at: str = typer.Option(None, "--at", help="Check as of this ISO ti
     notifications outbox (a rerun of the same cycle sends nothing new). Exit 1 when any artifact is
     missing, stale or probe_failed.
     """
-    from alpha_engine.app import open_notifications
-    from alpha_engine.health import FreshnessRegistryError, load_registry, run_freshness_cycle
-    from alpha_engine.pipeline import ARTIFACTS, METRICS
-    from alpha_engine.store import TradingCalendar
+    from alpha_engine.app import freshness_cycle
+    from alpha_engine.health import FreshnessRegistryError
 
     settings, app = load_configured(config, workspace)
     when = utc_now() if at is None else _parse_at(at)
     try:
-        specs = load_registry(registry)
+        cycle = freshness_cycle(settings, app, when, write=not no_write, registry=registry)
     except FreshnessRegistryError as exc:
         raise UsageError(str(exc)) from None
-    resources = app.open_resources(settings, read_only=no_write)
-    notifier = None if no_write else open_notifications(settings, False, app.graph.contracts())
-    cycle = run_freshness_cycle(specs, resources.get(ARTIFACTS), now=when, calendar=TradingCalendar(),
-                                metrics=None if no_write else resources.get(METRICS), notifier=notifier,
-                                write=not no_write)
     if as_json:
         emit_json({**cycle.to_json(), "alerted": list(cycle.alerted), "already_alerted": list(cycle.already_alerted),
                    "errors": cycle.errors, "written": cycle.written})
