@@ -4,7 +4,7 @@ own source shows up under ``attention``, and the command writes nothing."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from alpha_engine.cli import app
 from alpha_engine.monitor import ALARM, Alarm, AlarmBook, Evaluation
-from alpha_engine.notify import deliver
+from alpha_engine.notify import WATCHDOG_TOPIC, deliver, publish_to_topic
 from alpha_engine.sfn import publish_to_outbox
 from conftest import data_snapshot
 
@@ -66,6 +66,9 @@ def _plant(workspace: Path) -> None:
     publish_to_outbox(workspace, topic="arn:aws:sns:us-east-1:111111111111:alpha-engine-alerts", subject="planted",
                       message="text", now=T0, message_id="m1")
 
+    publish_to_topic(workspace, WATCHDOG_TOPIC, subject="planted watchdog alert", message="m", dedup_key="k",
+                     now=T0 + timedelta(minutes=1), message_id="w1")
+
     def broken(*args: Any) -> None:
         from alpha_engine.notify import ChannelError
 
@@ -97,7 +100,9 @@ def test_every_planted_problem_needs_attention_and_nothing_is_written(tmp_path: 
     assert "Parity" not in attention
     assert "stage Backtester (hard): its health marker is unreadable" in attention and "health/backtester.json" in attention
     assert view["alarms"]["in_alarm"][0]["alarm"] == "planted-alarm"
-    assert view["notifications"]["last"] == [{"timestamp": "2024-11-23T10:50:00.000Z", "subject": "planted"}]
+    assert view["notifications"]["last"] == [
+        {"timestamp": "2024-11-23T10:51:00.000Z", "topic": "watchdog", "subject": "planted watchdog alert"},
+        {"timestamp": "2024-11-23T10:50:00.000Z", "topic": "alerts", "subject": "planted"}]
     text = cli(tmp_path)
     assert text.exit_code == 1
     assert "ALARM planted-alarm" in text.stdout and "attention (" in text.stdout

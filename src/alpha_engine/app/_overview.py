@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from alpha_engine.config import Settings
+from alpha_engine.health import FRESHNESS_RESULTS
 from alpha_engine.monitor import ALARM, WATCHDOG_RESULTS, AlarmBook
-from alpha_engine.notify import failed_deliveries
+from alpha_engine.notify import TOPICS, failed_deliveries
 from alpha_engine.pipeline import ARTIFACTS, HEALTH_MARKER, LocalPipeline, PipelineApp
 from alpha_engine.store import ArtifactStore, StoreError
 
 __all__ = ["health_overview"]
 
-FRESHNESS_RESULTS = "_freshness_monitor/check_results.json"
 SUBSTRATE_PREFIX = "monitoring/substrate/"
 _RUNS = 5
 _NOTICES = 5
@@ -110,17 +110,23 @@ def _alarms(workspace: Path) -> dict[str, Any]:
     return {"evaluated": len(states), "counts": counts, "in_alarm": firing}
 
 
-def _notifications(outbox: Path, workspace: Path) -> dict[str, Any]:
+def _notifications(workspace: Path) -> dict[str, Any]:
+    """The last messages of every topic's outbox (the pipeline's alerts and the watchdog's), newest
+    first, and the deliveries a channel has not taken yet."""
     last: list[dict[str, Any]] = []
-    if outbox.exists():
+    for name in sorted(TOPICS):
+        outbox = workspace / TOPICS[name]
+        if not outbox.exists():
+            continue
         for line in outbox.read_text(encoding="utf-8").splitlines():
             try:
                 record = json.loads(line)
             except ValueError:
                 continue  # a torn last line of a crashed writer
             if isinstance(record, dict):
-                last.append({"timestamp": record.get("timestamp"), "subject": record.get("subject")})
-    return {"last": last[-_NOTICES:][::-1], "undelivered": failed_deliveries(workspace)}
+                last.append({"timestamp": record.get("timestamp"), "topic": name, "subject": record.get("subject")})
+    last.sort(key=lambda r: str(r["timestamp"]), reverse=True)
+    return {"last": last[:_NOTICES], "undelivered": failed_deliveries(workspace)}
 
 
 def _counts_line(payload: Any) -> dict[str, Any]:
@@ -193,12 +199,12 @@ def health_overview(settings: Settings, app: PipelineApp) -> dict[str, Any]:
     store = app.open_resources(settings, read_only=True).get(ARTIFACTS)
     overview: dict[str, Any] = {"workspace": str(settings.workspace), "runs": _runs(pipeline),
                                 "stages": _stages(app, store)}
-    sources = {"freshness": _read(store, FRESHNESS_RESULTS), "substrate": _latest_substrate(store),
+    sources = {"freshness": _read(store, FRESHNESS_RESULTS.key), "substrate": _latest_substrate(store),
                "watchdog": _read_file(settings.workspace / WATCHDOG_RESULTS)}
     for name, (payload, error) in sources.items():
         overview[name] = {"result": payload, "error": error, "counts": _counts_line(payload),
                           "problems": _problems(name, payload)}
     overview["alarms"] = _alarms(settings.workspace)
-    overview["notifications"] = _notifications(pipeline.outbox(), settings.workspace)
+    overview["notifications"] = _notifications(settings.workspace)
     overview["attention"] = _attention(overview)
     return overview

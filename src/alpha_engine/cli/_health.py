@@ -56,7 +56,7 @@ def _print(view: dict[str, Any]) -> None:
     echo("")
     echo(f"notifications (last {len(notes['last'])}):")
     for note in notes["last"]:
-        echo(f"  {note['timestamp']}  {note['subject']}")
+        echo(f"  {note['timestamp']}  [{note['topic']}] {note['subject']}")
     echo("")
     if view["attention"]:
         echo(f"attention ({len(view['attention'])}):")
