@@ -139,8 +139,9 @@ EXPORTS = {
         "synthetic_signal_arrays", "walk_forward",
     ],
     "alpha_engine.monitor": [
-        "ALARM", "Alarm", "AlarmBook", "AlarmError", "Evaluation", "INSUFFICIENT_DATA", "OK", "StateChange",
-        "default_alarms", "evaluate", "evaluate_all", "heartbeat_alarm",
+        "ALARM", "Alarm", "AlarmBook", "AlarmError", "Evaluation", "INSUFFICIENT_DATA", "OK",
+        "SUBSTRATE_AGGREGATE_ALARM", "StateChange", "default_alarms", "evaluate", "evaluate_all", "heartbeat_alarm",
+        "substrate_row_alarm",
     ],
     "alpha_engine.evaluator": [
         "AutoApplyOptions", "CHANGE_ACTIONS", "CONFIG_CHANGES", "CONFIG_KEYS", "CompletenessTracker", "ConfigBook",
@@ -156,7 +157,10 @@ EXPORTS = {
         "update_grade_history", "wilson_interval",
     ],
     "alpha_engine.health": [
-        "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck",
+        "CADENCES", "DEFAULT_INVENTORY", "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "Inventory",
+        "RowResult", "SUBSTRATE_NAMESPACE", "SUBSTRATE_REPORT", "SaturdayHealthCheck", "Source",
+        "SubstrateCheckFailedError", "SubstrateCheckOptions", "SubstrateInventoryError", "SubstrateReport",
+        "SubstrateRow", "WeeklySubstrateHealthCheck", "check_substrate", "load_inventory", "substrate_datapoints",
     ],
     "alpha_engine.notify": [
         "ChannelError", "DELIVERY_LOG", "Delivery", "DeliveryReport", "FAILURE_DETAIL_MAX_CHARS", "NotifyError",

@@ -28,10 +28,15 @@ alarms_app = typer.Typer(help="Alarms over the metrics store (CloudWatch semanti
                          no_args_is_help=True)
 
 
-def _alarms(app: PipelineApp) -> list[Alarm]:
+def _alarms(settings: Settings, app: PipelineApp) -> list[Alarm]:
+    """The declared alarms: per stage, plus one per row of the app's substrate inventory."""
     from alpha_engine.monitor import default_alarms
 
-    return default_alarms(stage.slug for stage in app.graph.stages())
+    from ._substrate import configured_inventory
+
+    inventory = configured_inventory(settings, app)
+    return default_alarms((stage.slug for stage in app.graph.stages()),
+                          substrate_rows=inventory.row_ids if inventory is not None else ())
 
 
 def _book(settings: Settings, *, read_only: bool) -> AlarmBook:
@@ -51,7 +56,7 @@ def list_cmd(as_json: bool = JsonOption, config: Path = ConfigOption, workspace:
     settings, app = load_configured(config, workspace)
     states = _book(settings, read_only=True).states()
     rows = []
-    for alarm in _alarms(app):
+    for alarm in _alarms(settings, app):
         state, reason, at = states.get(alarm.name, ("INSUFFICIENT_DATA", "not evaluated yet", None))
         rows.append({**alarm.to_json(), "state": state, "reason": reason, "evaluated_at": at})
     if as_json:
@@ -97,7 +102,7 @@ def evaluate_cmd(at: str = typer.Option(None, "--at", help="Evaluate as of this 
         raise UsageError(f"the pipeline app wires metrics to {type(metrics).__name__}; 'alpha-engine alarms "
                          "evaluate' evaluates over the workspace's metrics.db only")
     notifier = open_notifications(settings, False, app.graph.contracts())
-    evaluations, changes = evaluate_all(_alarms(app), metrics, _book(settings, read_only=False), when, notifier)
+    evaluations, changes = evaluate_all(_alarms(settings, app), metrics, _book(settings, read_only=False), when, notifier)
     if as_json:
         emit_json({"at": _iso(when), "alarms": [{"alarm": e.alarm, "state": e.state, "reason": e.reason}
                                                 for e in evaluations],

@@ -19,6 +19,7 @@ from ._pipeline import register
 from ._predictor import predictor_app
 from ._sfn import sfn_app
 from ._stage import logcapture_app, stage_app
+from ._substrate import substrate_app
 
 
 class _RootGroup(TyperGroup):
@@ -67,6 +68,7 @@ app.add_typer(sfn_app, name="sfn")
 app.add_typer(notify_app, name="notify")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(alarms_app, name="alarms")
+app.add_typer(substrate_app, name="substrate")
 
 
 def main() -> None:

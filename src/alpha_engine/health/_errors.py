@@ -3,12 +3,14 @@
 ::
 
     HealthError
-     └── HealthCheckFailedError   a hard stage failed, did not run, or lacks its outputs for the run date
+     ├── HealthCheckFailedError     a hard stage failed, did not run, or lacks its outputs for the run date
+     ├── SubstrateInventoryError    the substrate inventory file is unreadable or breaks its schema
+     └── SubstrateCheckFailedError  a substrate row failed (fail or error) in WeeklySubstrateHealthCheck
 """
 
 from __future__ import annotations
 
-__all__ = ["HealthCheckFailedError", "HealthError"]
+__all__ = ["HealthCheckFailedError", "HealthError", "SubstrateCheckFailedError", "SubstrateInventoryError"]
 
 
 class HealthError(Exception):
@@ -17,3 +19,11 @@ class HealthError(Exception):
 
 class HealthCheckFailedError(HealthError):
     """The health check's verdict is ``failed``; the message names every problem stage and why."""
+
+
+class SubstrateInventoryError(HealthError):
+    """The substrate inventory cannot be used; the message names the file, the row id and the field."""
+
+
+class SubstrateCheckFailedError(HealthError):
+    """At least one substrate row failed; the message names each row, why, and what to do."""

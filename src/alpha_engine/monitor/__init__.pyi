@@ -2,6 +2,7 @@ from ._alarms import (
     ALARM,
     INSUFFICIENT_DATA,
     OK,
+    SUBSTRATE_AGGREGATE_ALARM,
     Alarm,
     AlarmBook,
     AlarmError,
@@ -11,12 +12,14 @@ from ._alarms import (
     evaluate,
     evaluate_all,
     heartbeat_alarm,
+    substrate_row_alarm,
 )
 
 __all__ = [
     "ALARM",
     "INSUFFICIENT_DATA",
     "OK",
+    "SUBSTRATE_AGGREGATE_ALARM",
     "Alarm",
     "AlarmBook",
     "AlarmError",
@@ -26,4 +29,5 @@ __all__ = [
     "evaluate",
     "evaluate_all",
     "heartbeat_alarm",
+    "substrate_row_alarm",
 ]
