@@ -68,7 +68,8 @@ def test_a_failed_row_fails_the_stage_naming_it_after_writing_report_and_metrics
     assert result.status == "failed" and result.exit_code == 1
     assert result.error.startswith("SubstrateCheckFailedError: substrate check for 2026-11-21 (weekly): 1 of 3 "
                                    "row(s) failed: missing (fail): no absent/{date}.json from 2026-11-13 to "
-                                   "2026-11-21 (8 days back); to fix: rerun the stage that writes absent/")
+                                   "2026-11-21 (8 days back); to fix: rerun the stage that writes absent/{date}.json "
+                                   "for this run date (or fix the inventory row)")
     report = APP.open_artifacts(settings).read_json(SUBSTRATE_REPORT.format(DAY))
     assert [(r["id"], r["status"]) for r in report["rows"]] == [
         ("present", "ok"), ("drifting", "degraded"), ("missing", "fail")]  # per_event rows are not weekly

@@ -59,12 +59,13 @@ class SubstrateCheckOptions(BaseModel):
     inventory: str | None = None
 
 
-def _remedy(row: RowResult) -> str:
+def _remedy(row: RowResult, inventory: Inventory) -> str:
     if row.status == "error":
         return "read the error, fix the artifact or the inventory row, then rerun the check"
-    if row.source and "/" in row.source and not row.source.startswith("AlphaEngine"):
-        return f"rerun the stage that writes {row.source.split('{')[0]}... for this run date, or fix the inventory row"
-    return "look at the metric's series (alpha-engine metrics get) and the executions that feed it"
+    kinds = {s.kind for r in inventory.rows if r.id == row.id for s in r.sources}
+    if kinds == {"metric"}:
+        return "look at the metric's series (alpha-engine metrics get NAME) and what emits it"
+    return f"rerun the stage that writes {row.source} for this run date (or fix the inventory row)"
 
 
 def constituents_drift(configured: list[str] | None, stored: list[str] | None, source: str | None,
@@ -131,7 +132,7 @@ class WeeklySubstrateHealthCheck(Stage[SubstrateCheckOptions]):
         if failed:
             raise SubstrateCheckFailedError(
                 f"substrate check for {ctx.run_date} ({self.cadence}): {len(failed)} of {len(report.rows)} row(s) "
-                "failed: " + "; ".join(f"{r.id} ({r.status}): {r.reason}; to fix: {_remedy(r)}" for r in failed)
+                "failed: " + "; ".join(f"{r.id} ({r.status}): {r.reason}; to fix: {_remedy(r, inventory)}" for r in failed)
                 + f" (report {key}; inventory {inventory.path})")
         return StageOutcome(summary=self._summary(report, drift), warnings=tuple(warnings))
 
