@@ -23,10 +23,11 @@ for _variable in ("ALPHA_ENGINE_EDGAR_IDENTITY", "ALPHA_ENGINE_EDGAR_BASE_URL"):
     os.environ.pop(_variable, None)
 
 # Operational records carry wall-clock times (health markers, logs, execution history, the mutex
-# table, the heartbeats each completed stage emits to metrics.db, alarm states); LMDB's lock.mdb is
+# table, the heartbeats each completed stage emits to metrics.db, alarm states, the substrate report:
+# its check time and metric windows follow the wall clock); LMDB's lock.mdb is
 # its reader table and the writer lock file holds a pid while held. Everything else in a workspace is data.
 OPERATIONAL = ("sfn/", "notifications/", "dynamodb.sqlite3", "logs/", "artifacts/_logs/", "artifacts/health/",
-               "run.lock", "metrics.db", "alarms.db")
+               "artifacts/monitoring/substrate/", "run.lock", "metrics.db", "alarms.db")
 OPERATIONAL_NAMES = ("lock.mdb", ".alpha-engine-writer.lock")
 
 

@@ -14,9 +14,10 @@ EXPORTS = {
     "alpha_engine.app": [
         "DEFINITION_FILE", "EDGAR_ERROR_MAP", "EdgarClientFetcher", "MONITOR_LOCK", "MonitorBusyError", "RESOURCES",
         "SATURDAY", "SATURDAY_GRAPH", "TickPart", "TickReport", "WatchdogCheck", "alarm_evaluation", "check_run_date",
-        "declared_alarms", "default_run_date", "freshness_cycle", "health_overview", "monitor_tick", "open_artifacts",
-        "open_edgar_filings", "open_market", "open_metrics", "open_notifications", "open_rag_evidence",
-        "open_research_db", "probe_edgar_filings", "probe_market", "probe_research_db", "watchdog_check"
+        "configured_inventory", "declared_alarms", "default_run_date", "freshness_cycle", "health_overview",
+        "monitor_tick", "open_artifacts", "open_edgar_filings", "open_market", "open_metrics", "open_notifications",
+        "open_rag_evidence", "open_research_db", "probe_edgar_filings", "probe_market", "probe_research_db",
+        "watchdog_check"
     ],
     "alpha_engine.config": [
         "ChannelSettings", "ConfigError", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings",
@@ -140,10 +141,11 @@ EXPORTS = {
         "synthetic_signal_arrays", "walk_forward",
     ],
     "alpha_engine.monitor": [
-        "ALARM", "Alarm", "AlarmBook", "AlarmError", "Evaluation", "INSUFFICIENT_DATA", "OK", "Schedule",
-        "StartedExecution", "StateChange", "Verdict", "WATCHDOG_DEDUP_SECONDS", "WATCHDOG_RESULTS", "WatchdogError",
-        "Window", "check_schedules", "declared_schedules", "default_alarms", "evaluate", "evaluate_all",
-        "expected_window", "heartbeat_alarm", "list_started", "watchdog_alert", "write_last_check",
+        "ALARM", "Alarm", "AlarmBook", "AlarmError", "Evaluation", "INSUFFICIENT_DATA", "OK",
+        "SUBSTRATE_AGGREGATE_ALARM", "Schedule", "StartedExecution", "StateChange", "Verdict",
+        "WATCHDOG_DEDUP_SECONDS", "WATCHDOG_RESULTS", "WatchdogError", "Window", "check_schedules",
+        "declared_schedules", "default_alarms", "evaluate", "evaluate_all", "expected_window", "heartbeat_alarm",
+        "list_started", "substrate_row_alarm", "watchdog_alert", "write_last_check"
     ],
     "alpha_engine.evaluator": [
         "AutoApplyOptions", "CHANGE_ACTIONS", "CONFIG_CHANGES", "CONFIG_KEYS", "CompletenessTracker", "ConfigBook",
@@ -159,10 +161,13 @@ EXPORTS = {
         "update_grade_history", "wilson_interval",
     ],
     "alpha_engine.health": [
-        "ArtifactSpec", "CADENCES", "CYCLE_ANCHORS", "CheckResult", "DEFAULT_REGISTRY", "FRESHNESS_HEARTBEAT",
-        "FRESHNESS_PROCESS", "FRESHNESS_RESULTS", "FreshnessCycle", "FreshnessRegistryError", "HEALTH_REPORT",
-        "HealthCheckFailedError", "HealthError", "SaturdayHealthCheck", "check_freshness", "cycle_date",
-        "load_registry", "registry_gaps", "run_freshness_cycle",
+        "ArtifactSpec", "CYCLE_ANCHORS", "CheckResult", "DEFAULT_INVENTORY", "DEFAULT_REGISTRY", "FRESHNESS_CADENCES",
+        "FRESHNESS_HEARTBEAT", "FRESHNESS_PROCESS", "FRESHNESS_RESULTS", "FreshnessCycle", "FreshnessRegistryError",
+        "HEALTH_REPORT", "HealthCheckFailedError", "HealthError", "Inventory", "RowResult", "SUBSTRATE_CADENCES",
+        "SUBSTRATE_NAMESPACE", "SUBSTRATE_REPORT", "SaturdayHealthCheck", "Source", "SubstrateCheckFailedError",
+        "SubstrateCheckOptions", "SubstrateInventoryError", "SubstrateReport", "SubstrateRow",
+        "WeeklySubstrateHealthCheck", "check_freshness", "check_substrate", "cycle_date", "load_inventory",
+        "load_registry", "registry_gaps", "run_freshness_cycle", "substrate_datapoints"
     ],
     "alpha_engine.notify": [
         "ALERTS_TOPIC", "ChannelError", "DELIVERY_LOG", "Delivery", "DeliveryReport", "FAILURE_DETAIL_MAX_CHARS",

@@ -35,7 +35,7 @@ def test_the_family_runs_after_drift_detection_and_before_the_health_check() -> 
     at = names.index("Backtester")
     assert names[at - 1] == "DriftDetection"
     assert names[at:] == ["Backtester", "PredictorBacktest", "PortfolioOptimizerBacktest", "Parity", "Evaluator",
-                          "SaturdayHealthCheck"]
+                          "SaturdayHealthCheck", "WeeklySubstrateHealthCheck"]
 
 
 @pytest.mark.parametrize(("stage", "slug"), [(Backtester, "backtester"), (PredictorBacktest, "predictor-backtest"),

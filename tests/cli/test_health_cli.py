@@ -53,11 +53,16 @@ def _plant(workspace: Path) -> None:
     _write(artifacts / "_freshness_monitor" / "check_results.json",
            {"checked_at": "2026-01-01T00:00:00Z", "counts": {"fresh": 1, "stale": 1},
             "results": [{"artifact_id": "a", "state": "fresh"}, {"artifact_id": "weekly-manifest", "state": "stale"}]})
-    _write(artifacts / "monitoring" / "substrate" / "2022-12-24.json",
-           {"run_date": "2022-12-24", "counts": {"ok": 1}, "rows": [{"id": "old_row", "status": "fail"}]})
-    _write(artifacts / "monitoring" / "substrate" / "2022-12-31.json",
-           {"run_date": "2022-12-31", "counts": {"ok": 1, "fail": 1},
-            "rows": [{"id": "data_quality", "status": "ok"}, {"id": "predictor_decisions", "status": "fail"}]})
+    for day, rows in (("2022-12-24", [("old_row", "fail")]),
+                      ("2022-12-31", [("data_quality", "ok"), ("predictor_decisions", "fail")])):
+        counts = {s: sum(1 for _, status in rows if status == s)
+                  for s in ("ok", "fail", "degraded", "not_yet_effective", "error")}
+        _write(artifacts / "monitoring" / "substrate" / f"{day}.json", {
+            "run_date": day, "cadence": "weekly", "checked_at": "2026-01-01T00:00:00Z", "counts": counts,
+            "pct_ok": 50.0, "rows": [{"id": i, "status": s, "reason": "planted", "source": None, "non_fatal": False,
+                                      "cadence": "weekly"} for i, s in rows],
+            "constituents_drift": {"status": "skipped", "reason": "planted", "source": None, "added": [],
+                                   "removed": []}})
     _write(workspace / "_watchdog" / "last_check.json",
            {"checked_at": "2026-01-01T00:00:00Z", "error": None,
             "verdicts": [{"schedule": "saturday", "status": "missed", "reason": "no start in 7 days"}]})

@@ -16,7 +16,7 @@ import pytest
 
 from alpha_engine.app import SATURDAY_GRAPH
 from alpha_engine.pipeline import HEALTH_MARKER, stage_log_prefix
-from alpha_engine.store import ArtifactStore
+from alpha_engine.store import ArtifactStore, SqliteMetrics
 from conftest import SaturdayRun, data_snapshot
 
 pytestmark = pytest.mark.xdist_group("saturday_run")
@@ -49,14 +49,25 @@ def test_a_fresh_workspace_runs_every_stage_of_the_graph(saturday_run: SaturdayR
         assert len(logs) == 1 and b"done in" in store.read_bytes(logs[0]), stage.name
 
 
-def test_the_health_check_finds_every_other_stage_ok(saturday_run: SaturdayRun) -> None:
+def test_the_health_check_finds_every_stage_before_it_ok(saturday_run: SaturdayRun) -> None:
     (health_check,) = [s for s in STAGES if s.slug == "saturday-health-check"]
     (report_artifact,) = health_check.produces
     report = _artifacts(saturday_run.workspace).read_json(report_artifact.format(RUN_DATE))
-    others = [s.slug for s in STAGES if s is not health_check]
+    others = [s.slug for s in STAGES[:STAGES.index(health_check)]]  # those after it have not run yet
     assert sorted(report["stages"]) == sorted(others)
     assert report["counts"] == {"ok": len(others), "skipped": 0, "failed": 0, "not_run": 0, "missing_outputs": 0}
     assert report["status"] == "ok" and report["problems"] == []
+
+
+def test_the_substrate_check_finds_no_failed_row_and_no_constituents_drift(saturday_run: SaturdayRun) -> None:
+    report = _artifacts(saturday_run.workspace).read_json(f"monitoring/substrate/{RUN_DATE}.json")
+    statuses = {r["id"]: r["status"] for r in report["rows"]}
+    assert report["counts"]["fail"] == report["counts"]["error"] == 0, report["rows"]
+    assert statuses["predictor_decisions"] == statuses["data_quality"] == "ok"
+    # the run's own execution has not ended when it checks: no execution recorded yet (non_fatal)
+    assert statuses["pipeline_execution"] == "degraded"
+    assert statuses["agent_decisions"] == statuses["cost_telemetry"] == "not_yet_effective"
+    assert report["constituents_drift"]["status"] == "ok"  # the sample's 20 tickers, all stored
 
 
 def test_the_sample_run_reports_its_caveats_and_a_provisional_model(saturday_run: SaturdayRun) -> None:
@@ -131,7 +142,10 @@ def test_a_shell_run_on_an_empty_workspace_passes_and_writes_nothing(tmp_path: P
     report = json.loads(shell.stdout)
     assert {s["name"]: s["status"] for s in report["stages"]} == {s.name: "SUCCEEDED" for s in STAGES}
     written = data_snapshot(workspace, operational=("sfn/", "notifications/", "logs/", "artifacts/_logs/", "run.lock"))
-    assert written == {}, f"a shell run wrote {sorted(written)}"
+    # metrics.db holds only the execution count (a shell run is an execution, as on Step Functions)
+    assert sorted(written) == ["metrics.db"], f"a shell run wrote {sorted(written)}"
+    series = SqliteMetrics(workspace / "metrics.db", read_only=True).metrics()
+    assert [(m.namespace, m.name, m.count) for m in series] == [("AlphaEngine/Pipeline", "ExecutionsSucceeded", 1)]
     store = _artifacts(workspace)
     producers = SATURDAY_GRAPH.producers()
     for stage in STAGES:
@@ -190,3 +204,5 @@ def test_the_health_overview_shows_the_run_and_writes_nothing(saturday_run: Satu
     assert view["runs"][0]["status"] == "SUCCEEDED" and view["runs"][0]["run_date"] == RUN_DATE
     assert {s["slug"]: s["status"] for s in view["stages"]} == {s.slug: "ok" for s in STAGES}
     assert not [item for item in view["attention"] if item.startswith(("stage ", "the last execution"))]
+    substrate = view["substrate"]  # WeeklySubstrateHealthCheck's report of this run
+    assert substrate["result"]["run_date"] == RUN_DATE and substrate["problems"] == []

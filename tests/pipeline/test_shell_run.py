@@ -20,15 +20,24 @@ from typer.testing import CliRunner
 from alpha_engine.cli import app
 from alpha_engine.config import load_settings
 from alpha_engine.pipeline import load_app
-from alpha_engine.store import ArtifactStore
+from alpha_engine.store import ArtifactStore, SqliteMetrics
 from conftest import counters, write_config
 
 RUN_DATE = "2026-11-21"
+# metrics.db is compared on its own: a shell run adds its execution count and no heartbeat.
 OPERATIONAL = ("sfn/", "notifications/", "dynamodb.sqlite3", "logs/", "test-counters/", "artifacts/_logs/",
-               "run.lock")
+               "run.lock", "metrics.db")
 # LMDB rewrites its reader table (lock.mdb) on every read; the writer lock file holds a pid while
 # held. Neither holds data.
 OPERATIONAL_NAMES = ("lock.mdb", ".alpha-engine-writer.lock")
+
+
+def _series(workspace: Path) -> dict[tuple[str, str], int]:
+    """Datapoints per metric (namespace, name) in the workspace's metrics store."""
+    out: dict[tuple[str, str], int] = {}
+    for summary in SqliteMetrics(workspace / "metrics.db", read_only=True).metrics():
+        out[summary.namespace, summary.name] = out.get((summary.namespace, summary.name), 0) + summary.count
+    return out
 
 
 def data_snapshot(workspace: Path) -> dict[str, str]:
@@ -56,6 +65,7 @@ def test_shell_run_runs_every_preflight_and_writes_nothing(
     real = runner.invoke(app, ["run", *dated, "--json"])
     assert real.exit_code == 0, real.output
     before, counts_before = data_snapshot(settings.workspace), counters(settings)
+    series_before = _series(settings.workspace)
     assert any(key.startswith("artifacts/health/") for key in before)
 
     shell = runner.invoke(app, ["run", "--shell", *dated, "--json"])
@@ -70,6 +80,8 @@ def test_shell_run_runs_every_preflight_and_writes_nothing(
         assert statuses.pop("DriftDetection") == "SOFT_FAILED"
         assert set(statuses.values()) == {"SUCCEEDED"}
     assert data_snapshot(settings.workspace) == before
+    executions = ("AlphaEngine/Pipeline", "ExecutionsSucceeded")
+    assert _series(settings.workspace) == {**series_before, executions: series_before[executions] + 1}
     store = ArtifactStore(settings.artifacts_uri)
     for stage in stages:
         (latest,) = store.list(f"_logs/{stage.slug}/{report['run_date']}/{report['execution']['name']}/")

@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from alpha_engine.config import Settings
-from alpha_engine.health import FreshnessCycle, load_registry, run_freshness_cycle
+from alpha_engine.health import (
+    FreshnessCycle,
+    Inventory,
+    WeeklySubstrateHealthCheck,
+    load_inventory,
+    load_registry,
+    run_freshness_cycle,
+)
 from alpha_engine.monitor import (
     WATCHDOG_DEDUP_SECONDS,
     Alarm,
@@ -66,6 +73,7 @@ __all__ = [
     "TickReport",
     "WatchdogCheck",
     "alarm_evaluation",
+    "configured_inventory",
     "declared_alarms",
     "freshness_cycle",
     "monitor_tick",
@@ -173,10 +181,26 @@ def _watchdog_heartbeat(settings: Settings, app: PipelineApp, at: datetime) -> s
 # -- alarms ------------------------------------------------------------------------------------------
 
 
+def configured_inventory(settings: Settings, app: PipelineApp, path: Path | None = None) -> Inventory | None:
+    """The substrate inventory ``path`` names, else the one the app's substrate stage is configured
+    with (``[stages.weekly-substrate-health-check] inventory``, default the packaged one); None when
+    the app has no substrate stage and no ``path`` is given."""
+    if path is not None:
+        return load_inventory(path)
+    stages = [s for s in app.graph.stages() if issubclass(s, WeeklySubstrateHealthCheck)]
+    if not stages:
+        return None
+    configured = getattr(app.stage_options(settings, stages[0]), "inventory", None)
+    return load_inventory(None if configured is None else Path(configured).expanduser())
+
+
 def declared_alarms(settings: Settings, app: PipelineApp) -> list[Alarm]:
     """Every alarm this installation declares: a weekly heartbeat alarm per stage of the app's
-    graph, the health-check failure alarm and the eval-quality floor."""
-    return default_alarms(stage.slug for stage in app.graph.stages())
+    graph, the health-check failure alarm, the eval-quality floor, and a substrate alarm per row
+    of the configured inventory plus the aggregate one."""
+    inventory = configured_inventory(settings, app)
+    return default_alarms((stage.slug for stage in app.graph.stages()),
+                          substrate_rows=inventory.row_ids if inventory is not None else ())
 
 
 def alarm_evaluation(settings: Settings, app: PipelineApp, at: datetime) -> tuple[list[Evaluation], list[StateChange]]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from alpha_engine.config import Settings
-from alpha_engine.health import FRESHNESS_RESULTS
+from alpha_engine.health import FRESHNESS_RESULTS, SUBSTRATE_REPORT
 from alpha_engine.monitor import ALARM, WATCHDOG_RESULTS, AlarmBook
 from alpha_engine.notify import TOPICS, failed_deliveries
 from alpha_engine.pipeline import ARTIFACTS, HEALTH_MARKER, LocalPipeline, PipelineApp
@@ -33,7 +33,6 @@ from alpha_engine.store import ArtifactStore, StoreError
 
 __all__ = ["health_overview"]
 
-SUBSTRATE_PREFIX = "monitoring/substrate/"
 _RUNS = 5
 _NOTICES = 5
 
@@ -94,9 +93,9 @@ def _stages(app: PipelineApp, store: ArtifactStore) -> list[dict[str, Any]]:
 
 def _latest_substrate(store: ArtifactStore) -> tuple[Any, str | None]:
     try:
-        keys = sorted(k for k in store.list(SUBSTRATE_PREFIX) if k.endswith(".json"))
+        keys = sorted(k for k in store.list(SUBSTRATE_REPORT.prefix) if k.endswith(".json"))
     except (StoreError, OSError) as exc:
-        return None, f"{SUBSTRATE_PREFIX}: {exc}"
+        return None, f"{SUBSTRATE_REPORT.prefix}: {exc}"
     return _read(store, keys[-1]) if keys else (None, None)
 
 

@@ -3,7 +3,7 @@
 Stages join as they are implemented; the graph is never padded with placeholders. Upstream
 order (see docs/architecture.md): MorningEnrich, DataPhase1, Scanner, ..., a parallel group of
 the Research and Predictor branches, DriftDetection, the backtest family, Parity, Evaluator,
-SaturdayHealthCheck. The Research branch holds DataPhase2 until the Research stage joins in front of it.
+SaturdayHealthCheck, WeeklySubstrateHealthCheck. The Research branch holds DataPhase2 until the Research stage joins in front of it.
 
 Adding a stage is its module in its domain package plus one line here.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from alpha_engine.backtest import Backtester, Parity, PortfolioOptimizerBacktest, PredictorBacktest
 from alpha_engine.data import DataPhase1, DataPhase2, MorningEnrich, Scanner, check_data_settings
 from alpha_engine.evaluator import Evaluator
-from alpha_engine.health import SaturdayHealthCheck
+from alpha_engine.health import SaturdayHealthCheck, WeeklySubstrateHealthCheck
 from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
 from alpha_engine.predictor import DriftDetection, PredictorTraining
 from alpha_engine.rag import RAGIngestion
@@ -47,6 +47,7 @@ SATURDAY_GRAPH = StageGraph(
         Parity,  # soft, its own flag skip_parity too
         Evaluator,
         SaturdayHealthCheck,
+        WeeklySubstrateHealthCheck,  # soft; runs whatever SaturdayHealthCheck's verdict
     ),
 )
 

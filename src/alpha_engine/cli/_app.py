@@ -22,6 +22,7 @@ from ._pipeline import register
 from ._predictor import predictor_app
 from ._sfn import sfn_app
 from ._stage import logcapture_app, stage_app
+from ._substrate import substrate_app
 from ._watchdog import watchdog_app
 
 
@@ -74,6 +75,7 @@ app.add_typer(metrics_app, name="metrics")
 app.add_typer(alarms_app, name="alarms")
 app.add_typer(watchdog_app, name="watchdog")
 app.add_typer(freshness_app, name="freshness")
+app.add_typer(substrate_app, name="substrate")
 app.add_typer(monitor_app, name="monitor")
 
 

@@ -114,9 +114,10 @@ class UsageError(Exception):
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
     from alpha_engine.config import ConfigError
+    from alpha_engine.health import SubstrateInventoryError
     from alpha_engine.pipeline import RunDateError, StageDefinitionError, UnknownStageError
 
-    return UsageError, ConfigError, StageDefinitionError, UnknownStageError, RunDateError
+    return UsageError, ConfigError, StageDefinitionError, UnknownStageError, RunDateError, SubstrateInventoryError
 
 
 def _busy_errors() -> tuple[type[BaseException], ...]:

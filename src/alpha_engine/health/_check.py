@@ -1,6 +1,7 @@
 """SaturdayHealthCheck: did every stage of this run leave a fresh health marker and its outputs?
 
-For each other stage of the graph it runs in, it reads the stage's health marker and checks the
+For each stage before it in the graph it runs in (a stage after it, such as
+WeeklySubstrateHealthCheck, has not run yet when it checks), it reads the stage's health marker and checks the
 stage's declared outputs for the run date, and classifies the stage:
 
 * ``ok``: marker status ok for this run_date and every declared output present;
@@ -108,7 +109,10 @@ class SaturdayHealthCheck(Stage[NoOptions]):
     registry_path: str | None = None  # the freshness registry; None: the packaged freshness_registry.yaml
 
     def _others(self, ctx: StageContext[NoOptions]) -> list[type[Stage[Any]]]:
-        return [stage for stage in ctx.graph.stages() if stage.slug != self.slug]
+        """The stages before this one in graph order (every other stage if it is not in the graph)."""
+        stages = list(ctx.graph.stages())
+        slugs = [stage.slug for stage in stages]
+        return stages[:slugs.index(self.slug)] if self.slug in slugs else stages
 
     def preflight(self, ctx: StageContext[NoOptions]) -> None:
         try:

@@ -23,10 +23,10 @@ from alpha_engine.store import Artifact
 
 from ._errors import FreshnessRegistryError
 
-__all__ = ["CADENCES", "DEFAULT_REGISTRY", "ArtifactSpec", "load_registry", "registry_gaps"]
+__all__ = ["FRESHNESS_CADENCES", "DEFAULT_REGISTRY", "ArtifactSpec", "load_registry", "registry_gaps"]
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "freshness_registry.yaml"
-CADENCES = ("saturday", "weekday", "eod", "continuous")
+FRESHNESS_CADENCES = ("saturday", "weekday", "eod", "continuous")
 _SCHEMA = Path(__file__).resolve().parent / "schemas" / "freshness_registry.schema.json"
 _DATE_FIELD = "{date}"
 

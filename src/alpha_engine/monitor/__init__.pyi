@@ -2,6 +2,7 @@ from ._alarms import (
     ALARM,
     INSUFFICIENT_DATA,
     OK,
+    SUBSTRATE_AGGREGATE_ALARM,
     Alarm,
     AlarmBook,
     AlarmError,
@@ -11,6 +12,7 @@ from ._alarms import (
     evaluate,
     evaluate_all,
     heartbeat_alarm,
+    substrate_row_alarm,
 )
 from ._watchdog import (
     WATCHDOG_DEDUP_SECONDS,
@@ -32,6 +34,7 @@ __all__ = [
     "ALARM",
     "INSUFFICIENT_DATA",
     "OK",
+    "SUBSTRATE_AGGREGATE_ALARM",
     "WATCHDOG_DEDUP_SECONDS",
     "WATCHDOG_RESULTS",
     "Alarm",
@@ -52,6 +55,7 @@ __all__ = [
     "expected_window",
     "heartbeat_alarm",
     "list_started",
+    "substrate_row_alarm",
     "watchdog_alert",
     "write_last_check",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "ALARM",
     "INSUFFICIENT_DATA",
     "OK",
+    "SUBSTRATE_AGGREGATE_ALARM",
     "Alarm",
     "AlarmBook",
     "AlarmError",
@@ -51,6 +52,7 @@ __all__ = [
     "evaluate",
     "evaluate_all",
     "heartbeat_alarm",
+    "substrate_row_alarm",
 ]
 
 OK = "OK"
@@ -351,9 +353,33 @@ EVAL_QUALITY_ALARM = Alarm(
     description="the weakest agent's 4-week mean judge score fell below the floor of 3.0 (of 5)")
 
 
-def default_alarms(processes: Iterable[str]) -> list[Alarm]:
-    """The alarms that apply today: a weekly heartbeat alarm per stage slug, the health-check failure
-    alarm and the eval-quality floor."""
-    return [*(heartbeat_alarm(p) for p in processes), HEALTH_CHECK_ALARM, EVAL_QUALITY_ALARM]
+# Substrate alarms (upstream's setup_substrate_alarms.sh): hourly periods over a day, one bad
+# datapoint alarms, and no data is not breaching (a check that did not run is the heartbeat's alarm).
+_SUBSTRATE_NAMESPACE = "AlphaEngine/Substrate"
+_SUBSTRATE_WINDOW = {"period": 3600, "evaluation_periods": 24, "datapoints_to_alarm": 1}
+
+
+def substrate_row_alarm(row_id: str) -> Alarm:
+    """``alpha-engine-substrate-<row_id>``: ``SubstrateRowOK{RowID}`` Minimum < 1 in any hour of the
+    last 24 (the row reported fail or error), notBreaching."""
+    return Alarm(name=f"alpha-engine-substrate-{row_id}", namespace=_SUBSTRATE_NAMESPACE, metric="SubstrateRowOK",
+                 dimensions=(("RowID", row_id),), statistic="Minimum", comparison="LessThanThreshold", threshold=1,
+                 treat_missing_data="notBreaching", **_SUBSTRATE_WINDOW,
+                 description=f"substrate row {row_id} failed in the last 24 hours")
+
+
+SUBSTRATE_AGGREGATE_ALARM = Alarm(
+    name="alpha-engine-substrate-aggregate-failures", namespace=_SUBSTRATE_NAMESPACE, metric="SubstrateChecksFailed",
+    dimensions=(), statistic="Maximum", comparison="GreaterThanThreshold", threshold=0,
+    treat_missing_data="notBreaching", **_SUBSTRATE_WINDOW,
+    description="a substrate check reported failed rows in the last 24 hours")
+
+
+def default_alarms(processes: Iterable[str], *, substrate_rows: Iterable[str] = ()) -> list[Alarm]:
+    """The alarms that apply today: a weekly heartbeat alarm per stage slug, the health-check
+    failure alarm, the eval-quality floor, one substrate alarm per substrate row id and the
+    aggregate substrate alarm."""
+    return [*(heartbeat_alarm(p) for p in processes), HEALTH_CHECK_ALARM, EVAL_QUALITY_ALARM,
+            *(substrate_row_alarm(r) for r in substrate_rows), SUBSTRATE_AGGREGATE_ALARM]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -35,7 +36,12 @@ from ._workspace_lock import WorkspaceLock
 
 __all__ = ["LocalPipeline", "StageStatus", "execution_cause_line", "short_cause", "stage_statuses"]
 
+_LOG = logging.getLogger(__name__)
 LAMBDA_HANDLER = "alpha_engine.pipeline._lambda_handler:handler"
+# Upstream's Step Functions metrics, which the substrate row pipeline_execution reads as a success rate.
+EXECUTION_NAMESPACE = "AlphaEngine/Pipeline"
+_EXECUTION_METRIC = {"SUCCEEDED": "ExecutionsSucceeded", "FAILED": "ExecutionsFailed",
+                     "TIMED_OUT": "ExecutionsFailed", "ABORTED": "ExecutionsFailed"}
 
 
 @dataclass(frozen=True)
@@ -207,10 +213,31 @@ class LocalPipeline:
                                                      state_machine_name=self.state_machine_name))
 
     def _notified(self, result: ExecutionResult) -> ExecutionResult:
-        """Send the stopped-run notice for an execution that ended ABORTED (see :meth:`notify_aborted`)."""
+        """Every driven execution (run, resume, redrive) ends here: count it, and send the stopped-run
+        notice for one that ended ABORTED (see :meth:`notify_aborted`)."""
+        self._count_execution(result)
         if result.status == "ABORTED":
             self.notify_aborted(result.arn)
         return result
+
+    def _count_execution(self, result: ExecutionResult) -> None:
+        """Emit ``AlphaEngine/Pipeline`` ``ExecutionsSucceeded`` or ``ExecutionsFailed`` (FAILED,
+        TIMED_OUT, ABORTED) ``{StateMachine=<name>}`` = 1 at the execution's stop time, as the
+        Step Functions metrics upstream's substrate row reads; a shell run counts too. A metrics store
+        that refuses the datapoint is logged, never fatal to the run."""
+        from ._resources import METRICS
+
+        metric = _EXECUTION_METRIC.get(result.status)
+        if metric is None or METRICS not in self.app.resources:
+            return
+        stopped = self.runtime.store.get(result.arn).stop_date
+        when = datetime.fromtimestamp(stopped, UTC) if stopped is not None else datetime.now(UTC)
+        try:
+            store = self.app.open_resources(self.settings, read_only=False).get(METRICS)
+            store.emit(EXECUTION_NAMESPACE, metric, 1.0, {"StateMachine": self.state_machine_name}, when,
+                       unit="Count")
+        except Exception as exc:  # noqa: BLE001 - counting an execution must never change its outcome
+            _LOG.warning("could not count execution %s in %s/%s: %s", result.name, EXECUTION_NAMESPACE, metric, exc)
 
     def notify_aborted(self, execution: str) -> dict[str, Any]:
         """Publish the notice of an ABORTED execution to the pipeline's topic; returns what was sent.
@@ -276,6 +303,9 @@ class LocalPipeline:
         from alpha_engine.store import StoreError
 
         described = self.describe(execution)
+        if json.loads(described.get("input") or "{}").get("shell_run"):
+            # A shell run writes no marker; one stamped in the second it started is the previous run's.
+            return []
         started = str(described["startDate"])[:19] + "Z"  # markers keep whole seconds
         ended = str(described["stopDate"])[:19] + "Z" if described.get("stopDate") else "9999"
         store = self.app.open_artifacts(self.settings, read_only=True)
