@@ -62,7 +62,7 @@ from alpha_engine.pipeline import (
     PipelineError,
     WorkspaceBusyError,
 )
-from alpha_engine.store import SqliteMetrics, TradingCalendar
+from alpha_engine.store import SqliteMetrics
 
 from ._resources import open_notifications
 
@@ -104,6 +104,8 @@ def freshness_cycle(settings: Settings, app: PipelineApp, at: datetime, *, write
                     registry: Path | None = None) -> FreshnessCycle:
     """One freshness cycle over the workspace's artifact store (``registry``: another registry file
     than the packaged one). Without ``write`` it only checks: no results, metrics or alerts."""
+    from alpha_engine.store import TradingCalendar  # pandas and exchange_calendars: only when a monitor runs
+
     specs = load_registry(registry)
     resources = app.open_resources(settings, read_only=not write)
     notifier = open_notifications(settings, False, app.graph.contracts()) if write else None
@@ -142,6 +144,8 @@ def watchdog_check(settings: Settings, app: PipelineApp, at: datetime, *, heartb
     ``<workspace>/_watchdog/last_check.json``. ``heartbeat``: emit ``Heartbeat{Process=watchdog}``
     (a what-if check at another time should not). Raises WatchdogError, after recording it, when
     the executions cannot be listed: never an "ok" it did not check."""
+    from alpha_engine.store import TradingCalendar  # pandas and exchange_calendars: only when a monitor runs
+
     schedules = [s for s in declared_schedules(settings.pipeline.state_machine_name) if s.active]
     try:
         started = list_started(lambda: LocalPipeline(settings, app=app).executions(limit=_LISTED),

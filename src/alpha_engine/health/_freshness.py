@@ -30,9 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from alpha_engine.store import Artifact, ArtifactStore, Datapoint, MetricsStore, StoreError, TradingCalendar
+from alpha_engine.store import Artifact, Datapoint, StoreError
+
+if TYPE_CHECKING:  # the calendar module imports pandas and exchange_calendars: not for a light import
+    from alpha_engine.store import ArtifactStore, MetricsStore, TradingCalendar
 
 from ._registry import ArtifactSpec
 
