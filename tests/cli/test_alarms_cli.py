@@ -44,8 +44,10 @@ def test_evaluate_records_changes_once_and_notifies_them(workspace: Path) -> Non
     assert again["changes"] == []
     history = json.loads(runner.invoke(app, ["alarms", "history", "--json"]).stdout)
     assert len(history) == len(states)
-    outbox = (workspace / "notifications" / "outbox.jsonl").read_text().splitlines()
-    assert len(outbox) == len(states)  # one notification per change, none for the re-evaluation
+    outbox = [json.loads(line) for line in (workspace / "notifications" / "outbox.jsonl").read_text().splitlines()]
+    # one notification per change into ALARM (INSUFFICIENT_DATA -> OK is recorded, not sent), none for the
+    # re-evaluation
+    assert sorted(r["subject"] for r in outbox) == sorted(f'ALARM: "{a}"' for a, s in states.items() if s == "ALARM")
     text = runner.invoke(app, ["alarms", "list"]).output
     assert "OK                alpha-engine-heartbeat-data-phase1" in text
 

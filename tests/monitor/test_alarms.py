@@ -176,6 +176,25 @@ def test_changes_are_recorded_and_notified_once(tmp_path: Path) -> None:
     assert subjects == ['ALARM: "alpha-engine-heartbeat-data-phase1"', 'OK: "alpha-engine-heartbeat-data-phase1"']
 
 
+def test_only_changes_into_or_out_of_alarm_are_notified(tmp_path: Path) -> None:
+    store = SqliteMetrics(tmp_path / "metrics.db")
+    book = AlarmBook(tmp_path / "alarms.db")
+    notifier = Notifier(tmp_path, "arn:aws:sns:us-east-1:123456789012:alerts", now=lambda: AT, new_id=lambda: "id")
+    quiet = alarm(n=1, m=1, missing="missing", threshold=5)
+    store.emit("T", "Errors", 1, None, AT - timedelta(minutes=5))
+    _, changes = evaluate_all([quiet], store, book, AT, notifier)  # first evaluation: INSUFFICIENT_DATA -> OK
+    assert [(c.old, c.new) for c in changes] == [(INSUFFICIENT_DATA, OK)]
+    _, changes = evaluate_all([quiet], store, book, AT + timedelta(hours=2), notifier)  # no data: back to it
+    assert [(c.old, c.new) for c in changes] == [(OK, INSUFFICIENT_DATA)]
+    assert len(book.history()) == 2
+    assert not (tmp_path / "notifications" / "outbox.jsonl").exists()
+    store.emit("T", "Errors", 9, None, AT + timedelta(hours=3))
+    _, changes = evaluate_all([quiet], store, book, AT + timedelta(hours=3), notifier)
+    assert [(c.old, c.new) for c in changes] == [(INSUFFICIENT_DATA, ALARM)]
+    outbox = [json.loads(line) for line in (tmp_path / "notifications" / "outbox.jsonl").read_text().splitlines()]
+    assert [r["subject"] for r in outbox] == ['ALARM: "a"']
+
+
 def test_a_read_only_book_refuses_to_record(tmp_path: Path) -> None:
     with pytest.raises(AlarmError, match="read-only"):
         AlarmBook(tmp_path / "alarms.db", read_only=True).record([])

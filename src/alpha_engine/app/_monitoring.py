@@ -209,7 +209,7 @@ def declared_alarms(settings: Settings, app: PipelineApp) -> list[Alarm]:
 
 def alarm_evaluation(settings: Settings, app: PipelineApp, at: datetime) -> tuple[list[Evaluation], list[StateChange]]:
     """Evaluate every declared alarm at ``at`` over the workspace's metrics.db, record the states in
-    ``<workspace>/alarms.db`` and publish each change to the notifications outbox. Raises
+    ``<workspace>/alarms.db`` and publish each change into or out of ALARM to the notifications outbox. Raises
     PipelineError when the metrics are on CloudWatch: there the alarms are CloudWatch's own."""
     metrics = app.open_resources(settings, read_only=True).get(METRICS)
     if not isinstance(metrics, SqliteMetrics):

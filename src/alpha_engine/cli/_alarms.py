@@ -96,7 +96,7 @@ def evaluate_cmd(at: str = typer.Option(None, "--at", help="Evaluate as of this 
         return
     for e in evaluations:
         typer.echo(f"{e.state:<17} {e.alarm}  {e.reason}")
-    typer.echo(f"{len(changes)} state change(s) recorded and notified")
+    typer.echo(f"{len(changes)} state change(s) recorded; those into or out of ALARM notified")
 
 
 def _parse_at(text: str) -> datetime:

@@ -311,13 +311,18 @@ class AlarmBook:
 
 def evaluate_all(alarms: Sequence[Alarm], metrics: _Series, book: AlarmBook, at: datetime,
                  notifier: _Publisher | None = None) -> tuple[list[Evaluation], list[StateChange]]:
-    """Evaluate every alarm at ``at``, record the states, and publish each change through ``notifier``
-    (subject ``ALARM: "<name>"`` as CloudWatch's SNS messages, the reason as the message)."""
+    """Evaluate every alarm at ``at``, record the states, and publish each change into or out of
+    ALARM through ``notifier`` (subject ``ALARM: "<name>"`` or ``OK: "<name>"`` as CloudWatch's SNS
+    messages, the reason as the message). A change between INSUFFICIENT_DATA and OK is recorded
+    but not sent: a new alarm's first evaluation is such a change, and the first tick of a new
+    workspace would otherwise send one "OK" per declared alarm."""
     current = {name: s for name, (s, _, _) in book.states().items()}
     evaluations = evaluate_many(alarms, metrics, at, current)
     changes = book.record(evaluations)
     if notifier is not None:
         for change in changes:
+            if ALARM not in (change.old, change.new):
+                continue
             notifier.publish(f'{change.new}: "{change.alarm}"'[:100],
                              f"Alarm {change.alarm} changed from {change.old} to {change.new} at {_iso(change.at)}.\n"
                              f"Reason: {change.reason}")
