@@ -78,7 +78,7 @@ def test_an_unreadable_execution_store_fails_loud_and_never_reports_ok(workspace
 
 def test_a_check_at_the_real_time_emits_the_watchdog_heartbeat(workspace: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("alpha_engine.cli._watchdog.utc_now", lambda: datetime(2026, 12, 6, 14, tzinfo=UTC))
+    monkeypatch.setattr("alpha_engine.cli._common.utc_now", lambda: datetime(2026, 12, 6, 14, tzinfo=UTC))
     plant(workspace, "saturday-2026-12-05", "2026-12-05T09:00:00+00:00")
     assert check()[0] == 0
     result = runner.invoke(app, ["metrics", "get", "Heartbeat", "--json"])

@@ -16,7 +16,7 @@ from ._common import (
     command,
     emit_json,
     load_configured,
-    utc_now,
+    parse_at,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def evaluate_cmd(at: str = typer.Option(None, "--at", help="Evaluate as of this 
     from alpha_engine.pipeline import PipelineError
 
     settings, app = load_configured(config, workspace)
-    when = utc_now() if at is None else _parse_at(at)
+    when = parse_at(at)
     try:
         evaluations, changes = alarm_evaluation(settings, app, when)
     except PipelineError as exc:
@@ -98,10 +98,3 @@ def evaluate_cmd(at: str = typer.Option(None, "--at", help="Evaluate as of this 
         typer.echo(f"{e.state:<17} {e.alarm}  {e.reason}")
     typer.echo(f"{len(changes)} state change(s) recorded; those into or out of ALARM notified")
 
-
-def _parse_at(text: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--at must be an ISO time such as 2026-12-05T12:00:00Z, got {text!r}") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

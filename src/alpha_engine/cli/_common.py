@@ -191,6 +191,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def parse_at(text: str | None) -> datetime:
+    """An ``--at`` option: an ISO time, UTC when it names no zone; None is now (UsageError when bad)."""
+    if text is None:
+        return utc_now()
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at must be an ISO time such as 2026-12-05T12:00:00Z, got {text!r}") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def check_run_date(app: PipelineApp, day: date) -> None:
     """Ask the app's run-date policy about ``day`` now: warnings go through :func:`warn`; a refused
     date raises RunDateError (exit 64) before anything is opened or written."""

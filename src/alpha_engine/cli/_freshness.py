@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from ._alarms import _parse_at
 from ._common import (
     ConfigOption,
     ExitCode,
@@ -16,7 +15,7 @@ from ._common import (
     command,
     emit_json,
     load_configured,
-    utc_now,
+    parse_at,
 )
 
 freshness_app = typer.Typer(help="The freshness monitor: is every registered artifact there and recent enough?",
@@ -43,7 +42,7 @@ def check_cmd(at: str = typer.Option(None, "--at", help="Check as of this ISO ti
     from alpha_engine.health import FreshnessRegistryError
 
     settings, app = load_configured(config, workspace)
-    when = utc_now() if at is None else _parse_at(at)
+    when = parse_at(at)
     try:
         cycle = freshness_cycle(settings, app, when, write=not no_write, registry=registry)
     except FreshnessRegistryError as exc:

@@ -14,9 +14,8 @@ from ._common import (
     command,
     emit_json,
     load_configured,
-    utc_now,
+    parse_at,
 )
-from ._watchdog import _parse_at
 
 __all__ = ["monitor_app"]
 
@@ -38,7 +37,7 @@ def tick_cmd(at: str = typer.Option(None, "--at", help="Run as of this ISO time 
     from alpha_engine.app import monitor_tick
 
     settings, app = load_configured(config, workspace)
-    report = monitor_tick(settings, app, utc_now() if at is None else _parse_at(at))
+    report = monitor_tick(settings, app, parse_at(at))
     if as_json:
         emit_json(report.to_json())
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,13 +11,12 @@ from ._common import (
     ConfigOption,
     ExitCode,
     JsonOption,
-    UsageError,
     WorkspaceOption,
     command,
     emit_json,
     err,
     load_configured,
-    utc_now,
+    parse_at,
 )
 
 if TYPE_CHECKING:
@@ -41,7 +39,7 @@ def check_cmd(at: str = typer.Option(None, "--at", help="Check as of this ISO ti
     from alpha_engine.notify import WATCHDOG_TOPIC
 
     settings, app = load_configured(config, workspace)
-    check = watchdog_check(settings, app, utc_now() if at is None else _parse_at(at), heartbeat=at is None)
+    check = watchdog_check(settings, app, parse_at(at), heartbeat=at is None)
     missed, alerted, report = check.missed, check.alerted, check.delivery
     if as_json:
         emit_json(check.to_json())
@@ -64,15 +62,3 @@ def check_cmd(at: str = typer.Option(None, "--at", help="Check as of this ISO ti
 
 def _line(verdict: Verdict) -> str:
     return f"{verdict.status:<8} {verdict.schedule:<9} {verdict.reason}"
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _parse_at(text: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--at must be an ISO time such as 2026-12-06T14:00:00Z, got {text!r}") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
