@@ -29,7 +29,7 @@ EXPORTS = {
         "MarketStoreCorruptError", "MarketStoreError", "MarketStoreLockedError", "MetricSummary", "MetricsError",
         "MetricsStore", "OHLCV_COLUMNS", "PRICE_COLUMNS", "Panel", "ReadOnlyMarketStoreError", "ReadOnlyStoreError",
         "SOURCE_COLUMN", "STATISTICS", "SqliteMetrics", "StoreError", "SymbolNotFoundError", "TradingCalendar",
-        "UpsertResult", "WriteFence", "WriterLock", "content_digest", "empty_ticker_frame", "normalize_ticker_frame",
+        "UpsertResult", "WriteFence", "WriterLock", "aggregate", "content_digest", "empty_ticker_frame", "normalize_ticker_frame",
         "panel_from_frames", "probe_market_store",
     ],
     "alpha_engine.pipeline": [

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from alpha_engine.pipeline import HEARTBEAT_METRIC, HEARTBEAT_NAMESPACE
-from alpha_engine.store import STATISTICS, StoreError
+from alpha_engine.store import STATISTICS, StoreError, aggregate
 
 __all__ = [
     "ALARM",
@@ -161,16 +161,6 @@ class StateChange:
                 "at": self.at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
 
 
-def _stat(values: list[float], statistic: str) -> float:
-    if statistic == "SampleCount":
-        return float(len(values))
-    if statistic == "Sum":
-        return math.fsum(values)
-    if statistic == "Average":
-        return math.fsum(values) / len(values)
-    return min(values) if statistic == "Minimum" else max(values)
-
-
 def period_values(alarm: Alarm, points: Iterable[tuple[float, float]], at: datetime) -> tuple[float | None, ...]:
     """The statistic of each period of the evaluation range, oldest first (None: no datapoint)."""
     end = at.timestamp()
@@ -180,7 +170,7 @@ def period_values(alarm: Alarm, points: Iterable[tuple[float, float]], at: datet
     for ts, value in points:
         if start < ts <= end:
             buckets[math.ceil((ts - start) / period) - 1].append(value)
-    return tuple(_stat(b, alarm.statistic) if b else None for b in buckets)
+    return tuple(aggregate(b, alarm.statistic) if b else None for b in buckets)
 
 
 def decide(alarm: Alarm, values: Sequence[float | None], current: str, at: datetime) -> Evaluation:

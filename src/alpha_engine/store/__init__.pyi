@@ -37,6 +37,7 @@ from ._metrics import (
     MetricsStore,
     MetricSummary,
     SqliteMetrics,
+    aggregate,
 )
 from ._writer_lock import WriterLock
 
@@ -73,6 +74,7 @@ __all__ = [
     "UpsertResult",
     "WriteFence",
     "WriterLock",
+    "aggregate",
     "content_digest",
     "empty_ticker_frame",
     "normalize_ticker_frame",

@@ -43,6 +43,7 @@ __all__ = [
     "MetricsStore",
     "SqliteMetrics",
     "Statistic",
+    "aggregate",
 ]
 
 # PutMetricData limits, from the API reference (docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
