@@ -40,7 +40,7 @@ EXPORTS = {
         "RunDateError", "STAGE_LOG", "Stage", "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome",
         "StageReport", "StageStatus", "Step", "TERMINATION_MESSAGE_ENV", "UnknownStageError", "Wiring",
         "WorkspaceBusyError", "WorkspaceLock", "artifact_present", "check_stage_class", "compose_definition",
-        "definition_json", "execution_cause_line", "load_app", "log_key_for", "optional", "run_stage",
+        "definition_json", "execution_cause_line", "heartbeat", "load_app", "log_key_for", "optional", "run_stage",
         "run_with_log_capture", "short_cause", "stage_log_path", "stage_log_prefix", "stage_statuses",
         "write_report", "write_termination_message",
     ],

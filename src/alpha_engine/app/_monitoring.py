@@ -61,6 +61,7 @@ from alpha_engine.pipeline import (
     PipelineApp,
     PipelineError,
     WorkspaceBusyError,
+    heartbeat,
 )
 from alpha_engine.store import SqliteMetrics
 
@@ -176,7 +177,7 @@ def _watchdog_heartbeat(settings: Settings, app: PipelineApp, at: datetime) -> s
     heartbeat never hides the check's verdicts)."""
     try:
         metrics = app.open_resources(settings, read_only=False).get(METRICS)
-        metrics.emit(HEARTBEAT_NAMESPACE, HEARTBEAT_METRIC, 1.0, {"Process": "watchdog"}, at, "Count")
+        metrics.emit_many([heartbeat("watchdog", at)])
     except Exception as exc:  # noqa: BLE001 (reported, never fatal)
         return f"could not emit the heartbeat {HEARTBEAT_NAMESPACE}/{HEARTBEAT_METRIC}{{Process=watchdog}}: {exc}"
     return None

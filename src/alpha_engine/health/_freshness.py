@@ -32,12 +32,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from alpha_engine.pipeline import heartbeat
 from alpha_engine.store import Artifact, Datapoint, StoreError
 
 if TYPE_CHECKING:  # the calendar module imports pandas and exchange_calendars: not for a light import
     from alpha_engine.store import ArtifactStore, MetricsStore, TradingCalendar
 
 from ._registry import ArtifactSpec
+from ._substrate import SUBSTRATE_NAMESPACE
 
 __all__ = [
     "CYCLE_ANCHORS",
@@ -56,8 +58,6 @@ FRESHNESS_RESULTS = Artifact("_freshness_monitor/check_results.json",
 FRESHNESS_HEARTBEAT = Artifact("_freshness_monitor/heartbeat.json",
                                description="The freshness monitor's heartbeat: when its last cycle ran")
 FRESHNESS_PROCESS = "freshness-monitor"
-HEARTBEAT_NAMESPACE = "AlphaEngine"
-SUBSTRATE_NAMESPACE = "AlphaEngine/Substrate"
 CYCLE_COMPLETE_METRIC = "ArtifactFreshnessCycleComplete"
 CYCLE_ANCHORS: Mapping[str, time] = {"saturday": time(9), "weekday": time(13), "eod": time(21),
                                      "continuous": time(0)}
@@ -334,8 +334,7 @@ def run_freshness_cycle(specs: Sequence[ArtifactSpec], store: ArtifactStore, *, 
     store.write_json(FRESHNESS_HEARTBEAT.key, {"process": FRESHNESS_PROCESS, "checked_at": document["checked_at"],
                                                "counts": document["counts"], "specs": len(results)})
     if metrics is not None:
-        points = [Datapoint.of(HEARTBEAT_NAMESPACE, "Heartbeat", 1.0, {"Process": FRESHNESS_PROCESS}, now,
-                               unit="Count")]
+        points = [heartbeat(FRESHNESS_PROCESS, now)]
         for cadence, complete in sorted(cycle.completion().items()):
             points.append(Datapoint.of(SUBSTRATE_NAMESPACE, CYCLE_COMPLETE_METRIC, 1.0 if complete else 0.0,
                                        {"Cadence": cadence}, now, unit="Count"))

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alpha_engine.config import Settings
-from alpha_engine.store import Artifact
+from alpha_engine.store import Artifact, Datapoint
 
 from ._app import PipelineApp, load_app
 from ._artifacts import HEALTH_MARKER
@@ -72,6 +72,7 @@ __all__ = [
     "ExitCode",
     "StageReport",
     "artifact_present",
+    "heartbeat",
     "run_stage",
     "skipped_stages",
     "write_report",
@@ -86,6 +87,12 @@ TERMINATION_MESSAGE_ENV = "SFN_TERMINATION_MESSAGE_PATH"
 # Process = the stage's slug.
 HEARTBEAT_NAMESPACE = "AlphaEngine"
 HEARTBEAT_METRIC = "Heartbeat"
+
+
+def heartbeat(process: str, at: datetime) -> Datapoint:
+    """``AlphaEngine/Heartbeat{Process=process}`` = 1 (Count) at ``at``: the datapoint a completed
+    stage, freshness cycle or watchdog check emits, and the weekly heartbeat alarms watch."""
+    return Datapoint.of(HEARTBEAT_NAMESPACE, HEARTBEAT_METRIC, 1.0, {"Process": process}, at, unit="Count")
 
 
 class ExitCode(IntEnum):
@@ -263,8 +270,7 @@ def _emit_heartbeat(ctx: StageContext[Any], slug: str, now: Callable[[], datetim
     if not resources.wired(METRICS):
         return
     try:
-        resources.get(METRICS).emit(HEARTBEAT_NAMESPACE, HEARTBEAT_METRIC, 1.0, {"Process": slug}, now(),
-                                    unit="Count")
+        resources.get(METRICS).emit_many([heartbeat(slug, now())])
     except Exception as exc:
         log.error("could not emit the heartbeat %s/%s{Process=%s}: %s", HEARTBEAT_NAMESPACE, HEARTBEAT_METRIC,
                   slug, _describe(exc))
