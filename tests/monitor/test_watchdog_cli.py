@@ -14,9 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from alpha_engine.cli import app
-from alpha_engine.sfn import ExecutionRecord, SqliteStore
+from planted_executions import plant_execution as plant
 
-MACHINE = "alpha-engine-saturday-pipeline"
 SUNDAY = "2026-12-06T14:00:00Z"
 runner = CliRunner()
 
@@ -28,19 +27,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ALPHA_ENGINE_HOME", str(home))
     monkeypatch.delenv("ALPHA_ENGINE_CONFIG", raising=False)
     return home
-
-
-def plant(workspace: Path, name: str, start: str, *, machine: str = MACHINE, status: str = "SUCCEEDED",
-          given: dict[str, object] | None = None) -> None:
-    store = SqliteStore(workspace / "sfn" / "executions.sqlite3")
-    try:
-        store.create(ExecutionRecord(
-            arn=f"arn:aws:states:us-east-1:123456789012:execution:{machine}:{name}", name=name,
-            state_machine_arn=f"arn:aws:states:us-east-1:123456789012:stateMachine:{machine}",
-            state_machine_name=machine, definition="{}", input=json.dumps(given or {}), status=status,
-            start_date=datetime.fromisoformat(start).timestamp()))
-    finally:
-        store.close()
 
 
 def check(*args: str) -> tuple[int, str]:

@@ -15,9 +15,9 @@ from notify_servers import Webhook, webhook_server
 from typer.testing import CliRunner
 
 from alpha_engine.cli import app
-from alpha_engine.sfn import ExecutionRecord, SqliteStore, publish_to_outbox
+from alpha_engine.sfn import publish_to_outbox
+from planted_executions import plant_execution as plant
 
-MACHINE = "alpha-engine-saturday-pipeline"
 SUNDAY = "2026-12-06T14:00:00Z"
 runner = CliRunner()
 
@@ -41,19 +41,6 @@ def hooks(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[We
             '[[notify.channels]]\nkind = "webhook"\nname = "pager"\nurl_env = "WATCHDOG_HOOK"\n'
             'topics = ["watchdog"]\n', encoding="utf-8")
         yield alerts, watchdog
-
-
-def plant(workspace: Path, name: str, start: str, *, machine: str = MACHINE, status: str = "SUCCEEDED",
-          given: dict[str, object] | None = None) -> None:
-    store = SqliteStore(workspace / "sfn" / "executions.sqlite3")
-    try:
-        store.create(ExecutionRecord(
-            arn=f"arn:aws:states:us-east-1:123456789012:execution:{machine}:{name}", name=name,
-            state_machine_arn=f"arn:aws:states:us-east-1:123456789012:stateMachine:{machine}",
-            state_machine_name=machine, definition="{}", input=json.dumps(given or {}), status=status,
-            start_date=datetime.fromisoformat(start).timestamp()))
-    finally:
-        store.close()
 
 
 def check(*args: str) -> tuple[int, str]:
