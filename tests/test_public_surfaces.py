@@ -147,6 +147,12 @@ EXPORTS = {
         "declared_schedules", "default_alarms", "evaluate", "evaluate_all", "expected_window", "heartbeat_alarm",
         "list_started", "substrate_row_alarm", "watchdog_alert", "write_last_check"
     ],
+    "alpha_engine.evals": [
+        "COST_TABLE", "COUNTERFACTUAL", "COUNTERFACTUAL_LATEST", "CapturedKey", "CorpusError", "CorpusScan",
+        "DECISIONS_ROOT", "EVAL_JUDGMENT", "EVAL_MANIFEST", "EVAL_ROLLING_MEAN", "EvalError", "EvalInputError",
+        "META_SUBTREES", "RATIONALE_ANALYSIS", "REPLAY_LATEST", "REPLAY_SUMMARY", "agent_base", "day_prefix",
+        "dry_run_llm", "dry_run_outcome", "load_decision", "parse_captured_key", "scan_window"
+    ],
     "alpha_engine.evaluator": [
         "AutoApplyOptions", "CHANGE_ACTIONS", "CONFIG_CHANGES", "CONFIG_KEYS", "CompletenessTracker", "ConfigBook",
         "ConfigChangeError", "ConfigKey", "Decision", "EVALUATION", "EVALUATION_REPORT", "EvaluationInputs",
@@ -189,7 +195,7 @@ EXPORTS = {
 # Domain packages, the store and the pipeline load their names lazily (see their __init__.pyi).
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
-        "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.health",
+        "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.evals", "alpha_engine.health",
         "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator", "alpha_engine.notify",
         "alpha_engine.monitor")
 

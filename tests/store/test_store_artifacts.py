@@ -159,6 +159,15 @@ def test_list_never_shows_temp_files(store: ArtifactStore) -> None:
     assert store.list("health") == ["health/a.json", "health/b.json"]
 
 
+def test_children_lists_one_level_sorted_without_temp_files(store: ArtifactStore) -> None:
+    _populate(store)
+    put_raw(store, "health/.tmp-c.json-0123abcd", b"half")
+    assert store.children() == ["health", "healthy", "signals", "top.txt"]
+    assert store.children("health") == store.children("health/") == ["a.json", "b.json"]
+    assert store.children("signals/2026-11-21/") == ["deep", "s.json"]
+    assert store.children("nope/") == []
+
+
 def test_list_rejects_an_invalid_prefix(store: ArtifactStore) -> None:
     with pytest.raises(InvalidKeyError):
         store.list("../x")

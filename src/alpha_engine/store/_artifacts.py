@@ -22,6 +22,7 @@ protocol, bad storage options) is translated where it happens, in :func:`_open_f
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -122,6 +123,8 @@ class _Backend(Protocol):
     def is_file(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def keys(self, prefix: str) -> Iterator[str]: ...
+    # The names directly under ``prefix`` (folders and files), one level, unsorted.
+    def children(self, prefix: str) -> Iterator[str]: ...
     def path(self, key: str) -> Path | None: ...
 
 
@@ -172,6 +175,15 @@ class _LocalBackend:
             relative = Path(directory).relative_to(self.root).as_posix()
             for name in files:
                 yield name if relative == "." else f"{relative}/{name}"
+
+
+    def children(self, prefix: str) -> Iterator[str]:
+        base = self.path(prefix) if prefix else self.root
+        if not base.is_dir():
+            return
+        with os.scandir(base) as entries:
+            for entry in entries:
+                yield entry.name
 
 
 def _raise_unless_vanished(exc: OSError) -> None:
@@ -248,6 +260,13 @@ class _FsspecBackend:
         for path in self.fs.find(base, withdirs=False):
             if path.startswith(start):
                 yield path[len(start):]
+
+    def children(self, prefix: str) -> Iterator[str]:
+        base = self.full(prefix) if prefix else self.root
+        if not self.fs.isdir(base):
+            return
+        for path in self.fs.ls(base, detail=False):  # one delimiter listing on S3
+            yield str(path).rstrip("/").rsplit("/", 1)[-1]
 
 
 def _open_fsspec(uri: str, storage_options: Mapping[str, Any]) -> _FsspecBackend:
@@ -421,6 +440,17 @@ class ArtifactStore:
         backend = self._open()
         with _foreign_errors("list", base or None, self.uri):
             return sorted(key for key in backend.keys(base) if _key_problem(key) is None)
+
+    def children(self, prefix: str = "") -> builtins.list[str]:
+        """Sorted names directly under the folder ``prefix``: its files and subfolders, one level
+        (on S3, one delimiter listing). A scan that must not list a whole subtree (a decision
+        corpus partitioned by date, then agent) lists a level at a time. A missing folder lists
+        nothing; temp files and names that are not valid key segments are left out."""
+        base = _check_prefix(prefix, self.uri)
+        backend = self._open()
+        with _foreign_errors("list", base or None, self.uri):
+            names = list(backend.children(base))
+        return sorted(n for n in names if not n.startswith(TEMP_PREFIX) and _key_problem(n) is None)
 
     def snapshot(self, prefix: str = "", *, exclude: Sequence[str] = ()) -> dict[str, str]:
         """``{key: sha256 hex}`` of every artifact under ``prefix``, skipping keys that start

@@ -1,0 +1,50 @@
+from ._artifacts import (
+    COST_TABLE,
+    COUNTERFACTUAL,
+    COUNTERFACTUAL_LATEST,
+    EVAL_JUDGMENT,
+    EVAL_MANIFEST,
+    EVAL_ROLLING_MEAN,
+    RATIONALE_ANALYSIS,
+    REPLAY_LATEST,
+    REPLAY_SUMMARY,
+)
+from ._corpus import (
+    DECISIONS_ROOT,
+    META_SUBTREES,
+    CapturedKey,
+    CorpusScan,
+    agent_base,
+    day_prefix,
+    load_decision,
+    parse_captured_key,
+    scan_window,
+)
+from ._dry_run import dry_run_llm, dry_run_outcome
+from ._errors import CorpusError, EvalError, EvalInputError
+
+__all__ = [
+    "COST_TABLE",
+    "COUNTERFACTUAL",
+    "COUNTERFACTUAL_LATEST",
+    "CapturedKey",
+    "CorpusError",
+    "CorpusScan",
+    "DECISIONS_ROOT",
+    "EVAL_JUDGMENT",
+    "EVAL_MANIFEST",
+    "EVAL_ROLLING_MEAN",
+    "EvalError",
+    "EvalInputError",
+    "META_SUBTREES",
+    "RATIONALE_ANALYSIS",
+    "REPLAY_LATEST",
+    "REPLAY_SUMMARY",
+    "agent_base",
+    "day_prefix",
+    "dry_run_llm",
+    "dry_run_outcome",
+    "load_decision",
+    "parse_captured_key",
+    "scan_window",
+]
