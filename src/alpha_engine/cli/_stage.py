@@ -47,6 +47,14 @@ def stage_run_cmd(
         help="The execution's input as a JSON object (its skip_<slug> flags, a control field such as "
              "regime_action), for a stage that receives it.",
     ),
+    phase: str = typer.Option(
+        None, "--phase", help="One phase of a polling stage: submit, poll or process (what the state machine's "
+                              "Submit, Poll and process states run); without it the stage runs all three.",
+    ),
+    job: str = typer.Option(
+        None, "--job", envvar="ALPHA_ENGINE_STAGE_JOB",
+        help="The job (JSON object) the submit phase returned, for the poll and process phases.",
+    ),
     freeze: bool = FreezeOption,
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
@@ -71,13 +79,21 @@ def stage_run_cmd(
             raise UsageError(f"--execution-input is not JSON: {exc}") from None
         if not isinstance(given, dict):
             raise UsageError(f"--execution-input must be a JSON object, got {execution_input!r}")
+    submitted = None
+    if job:
+        try:
+            submitted = json.loads(job)
+        except ValueError as exc:
+            raise UsageError(f"--job is not JSON: {exc}") from None
+        if not isinstance(submitted, dict):
+            raise UsageError(f"--job must be a JSON object, got {job!r}")
     settings, app = load_configured(config, workspace, freeze=freeze)
     check_run_date(app, day)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s", force=True)
     with _dying_at_once_on_sigint():
         result = run_stage(slug, day, settings=settings, app=app, preflight_only=preflight_only,
-                           execution_input=given)
+                           execution_input=given, phase=phase, job=submitted)
     if report is not None:
         write_report(report, result)
     write_termination_message(result)

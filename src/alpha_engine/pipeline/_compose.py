@@ -20,6 +20,8 @@ the hard way hold here because the wiring is generated, never written by hand:
   retry only Lambda service errors; Batch stages are not retried (a stage failure is not transient).
 * Hard stages catch into ``Extract<Name>Error`` then ``HandleFailure`` (notify) then
   ``FailExecution``; soft stages record ``$.<slug>_error`` and go on.
+* A polling stage (:class:`~._polling.PollingStage`) becomes Submit, a Wait loop around Poll, and
+  its process phase under its own name; every phase is a Lambda call catching to the next step.
 * Parallel branches never throw: each ends in a Complete or Failed Pass, a failed hard stage
   sends an immediate notice, and the run fails after the join, keeping the siblings' work.
 """
@@ -34,6 +36,7 @@ from alpha_engine.config import PipelineSettings
 
 from ._graph import Branch, ParallelGroup, StageGraph
 from ._lambda_handler import EXECUTION_INPUT_ENV
+from ._polling import PollingStage
 from ._stage import Compute, FailureClass, Stage
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "compose_definition",
     "definition_json",
     "rewind_states",
+    "task_states",
 ]
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -331,12 +335,16 @@ class _Composer:
         ``skip_to`` (default: ``next_entry``). Return its entry."""
         name, snake = stage.name, stage.snake()
         gate = f"CheckSkip{name}"
+        entry = f"{name}Submit" if issubclass(stage, PollingStage) else name
         if gated:
             states[gate] = {
                 "Type": "Choice",
                 "Choices": [{**_is_true(f"$.{stage.skip_flag()}"), "Next": skip_to or next_entry}],
-                "Default": name,
+                "Default": entry,
             }
+        if issubclass(stage, PollingStage):
+            self.polling(stage, states, next_entry)
+            return gate if gated else entry
         task = self.invoke(stage)
         if stage.failure_class is FailureClass.HARD:
             extract = f"Extract{name}Error"
@@ -358,16 +366,56 @@ class _Composer:
             states[name] = {**task, "Next": next_entry}
         return gate if gated else name
 
-    def invoke(self, stage: type[Stage[Any]]) -> dict[str, Any]:
+    def polling(self, stage: type[PollingStage[Any]], states: dict[str, Any], next_entry: str) -> None:
+        """A polling stage's phases (:mod:`._polling`): Submit, then a Wait loop around Poll until the
+        work has ended, then the process phase under the stage's own name. Every phase catches to
+        ``next_entry`` with ``$.<slug>_error`` (the stage is soft); the poll phase itself fails once
+        the loop's cap has passed, so the loop always ends."""
+        name, snake, loop = stage.name, stage.snake(), stage.poll_loop
+        job = f"$.{snake}_submit.summary.job"
+        catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.{snake}_error", "Next": next_entry}]
+        submit = self.invoke(stage, phase="submit")
+        states[f"{name}Submit"] = {**submit, "ResultPath": f"$.{snake}_submit",
+                                   "TimeoutSeconds": loop.submit_timeout_seconds, "Catch": catch,
+                                   "Next": f"{name}PollChoice"}
+        states[f"{name}PollChoice"] = {
+            "Type": "Choice",
+            "Comment": "Submitted work is polled; no job (nothing to wait for, or a preflight-only run) goes "
+                       "straight to the process phase.",
+            "Choices": [{"And": [{"Variable": f"{job}.status", "IsPresent": True},
+                                 {"Variable": f"{job}.status", "StringEquals": "submitted"}],
+                         "Next": f"{name}PollWait"}],
+            "Default": name,
+        }
+        states[f"{name}PollWait"] = {"Type": "Wait", "Seconds": loop.wait_seconds, "Next": f"{name}Poll"}
+        poll = self.invoke(stage, phase="poll", job=job)
+        states[f"{name}Poll"] = {**poll, "ResultPath": f"$.{snake}_poll", "TimeoutSeconds": loop.poll_timeout_seconds,
+                                 "Catch": catch, "Next": f"{name}PollDecision"}
+        states[f"{name}PollDecision"] = {
+            "Type": "Choice",
+            "Comment": f"The poll phase fails (caught: soft) once {loop.max_wait_seconds} s have passed since submit.",
+            "Choices": [{"Variable": f"$.{snake}_poll.summary.poll_status", "StringEquals": "ended", "Next": name}],
+            "Default": f"{name}PollWait",
+        }
+        process = self.invoke(stage, phase="process", job=job)
+        states[name] = {**process, "Catch": catch, "Next": next_entry}
+
+    def invoke(self, stage: type[Stage[Any]], *, phase: str | None = None, job: str | None = None) -> dict[str, Any]:
         snake = stage.snake()
         comment = f"{stage.failure_class.value} stage on {stage.compute.value}"
         if stage.description:
             comment = f"{stage.description} ({comment})"
+        if phase is not None:
+            comment = f"{stage.name}, {phase} phase: {comment}"
         if stage.compute is Compute.LAMBDA:
             payload = {"stage": stage.slug, "run_date.$": "$.run_date", "preflight_only.$": "$.preflight_only",
                        "execution.$": "$$.Execution.Name", "attempt.$": ATTEMPT_LABEL}
             if stage.receives_execution_input:
                 payload["execution_input.$"] = "$$.Execution.Input"
+            if phase is not None:
+                payload["phase"] = phase
+            if job is not None:
+                payload["job.$"] = job
             return {
                 "Type": "Task",
                 "Comment": comment,
@@ -485,6 +533,14 @@ def compose_definition(graph: StageGraph, options: ComposeOptions | None = None)
 def definition_json(definition: dict[str, Any]) -> str:
     """The committed text form: 2-space indent, UTF-8, trailing newline."""
     return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+
+
+def task_states(stage: type[Stage[Any]]) -> tuple[str, ...]:
+    """The Task states that run ``stage``, in order: its own name last (the state whose result is
+    the stage's), after a polling stage's submit and poll phases."""
+    if issubclass(stage, PollingStage):
+        return (f"{stage.name}Submit", f"{stage.name}Poll", stage.name)
+    return (stage.name,)
 
 
 def rewind_states(graph: StageGraph) -> dict[str, frozenset[str]]:

@@ -25,12 +25,14 @@ from ._artifacts import STAGE_LOG
 from ._deathsig import parent_death_signal
 from ._logcapture import _Forwarder
 
-__all__ = ["EXECUTION_INPUT_ENV", "StageFailed", "StageInvocationError", "StagePreflightFailed", "handler",
+__all__ = ["EXECUTION_INPUT_ENV", "STAGE_JOB_ENV", "StageFailed", "StageInvocationError", "StagePreflightFailed", "handler",
            "stage_command"]
 
 # The execution input of a stage that receives it (``Stage.receives_execution_input``), as JSON: set
 # by the Batch container overrides, or by this handler from the event's ``execution_input``.
 EXECUTION_INPUT_ENV = "ALPHA_ENGINE_EXECUTION_INPUT"
+# A polling stage's job (the submit phase's summary.job), for its poll and process phases, as JSON.
+STAGE_JOB_ENV = "ALPHA_ENGINE_STAGE_JOB"
 
 
 class StageInvocationError(Exception):
@@ -46,9 +48,12 @@ class StagePreflightFailed(Exception):
 
 
 def stage_command(slug: str, run_date: str, *, preflight_only: bool, report: str | None = None,
-                  execution: str = "manual", attempt: str = "0.0", python: str = sys.executable) -> list[str]:
+                  execution: str = "manual", attempt: str = "0.0", python: str = sys.executable,
+                  phase: str | None = None) -> list[str]:
     """The logcapture-wrapped stage command (the one Batch stages run as ``alpha-engine ...``)."""
     inner = [python, "-m", "alpha_engine", "stage", "run", slug, "--run-date", run_date]
+    if phase:
+        inner += ["--phase", phase]
     if report:
         inner += ["--report", report]
     if preflight_only:
@@ -78,6 +83,15 @@ def _run_log_capture(command: list[str], env: dict[str, str]) -> int:
         forwarder.restore()
 
 
+def _parse_phase(event: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+    phase, job = event.get("phase"), event.get("job")
+    if phase is not None and (not isinstance(phase, str) or not phase):
+        raise StageInvocationError(f"event.phase must be a phase name, got {phase!r}")
+    if job is not None and not isinstance(job, dict):
+        raise StageInvocationError(f"event.job must be an object, got {job!r}")
+    return phase, job
+
+
 def _parse(event: Any) -> tuple[str, str, bool, str, str, dict[str, Any] | None]:
     if not isinstance(event, dict):
         raise StageInvocationError(f"the event must be an object, got {type(event).__name__}")
@@ -100,13 +114,16 @@ def _parse(event: Any) -> tuple[str, str, bool, str, str, dict[str, Any] | None]
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     slug, run_date, preflight_only, execution, attempt, execution_input = _parse(event)
+    phase, job = _parse_phase(event)
     env = dict(os.environ)
     if execution_input is not None:
         env[EXECUTION_INPUT_ENV] = json.dumps(execution_input, sort_keys=True)
+    if job is not None:
+        env[STAGE_JOB_ENV] = json.dumps(job, sort_keys=True)
     with tempfile.TemporaryDirectory(prefix="alpha-engine-stage-") as tmp:
         report_path = Path(tmp) / "report.json"
         command = stage_command(slug, run_date, preflight_only=preflight_only, report=str(report_path),
-                                execution=execution, attempt=attempt)
+                                execution=execution, attempt=attempt, phase=phase)
         code = _run_log_capture(command, env)
         report = json.loads(report_path.read_text()) if report_path.exists() else None
     if code == 0 and report is not None:

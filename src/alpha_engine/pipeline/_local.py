@@ -26,7 +26,7 @@ from alpha_engine.sfn import ExecutionResult, LocalRuntime, RuntimeConfig
 
 from ._app import PipelineApp, load_app
 from ._artifacts import HEALTH_MARKER
-from ._compose import SNS_PUBLISH, ComposeOptions, compose_definition
+from ._compose import SNS_PUBLISH, ComposeOptions, compose_definition, task_states
 from ._errors import RecoveryError
 from ._graph import StageGraph
 from ._logcapture import stage_log_prefix
@@ -121,30 +121,34 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
     """
     stages = {stage.name: stage for stage in graph.stages()}
     gates = {f"CheckSkip{name}": name for name in stages}
+    # Every Task state of a stage: its own (the last), and a polling stage's submit and poll phases.
+    owner = {state: stage.name for stage in stages.values() for state in task_states(stage)}
     entered: dict[str, float] = {}
     status: dict[str, tuple[str, float | None, str | None, str | None]] = {}
     for event in events:
         kind = event["type"]
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
-            if name in stages:
-                entered[name] = _event_time(event)
-                status[name] = ("RUNNING", None, None, None)
+            if name in owner and status.get(owner[name], ("",))[0] != "RUNNING":
+                entered[owner[name]] = _event_time(event)
+                status[owner[name]] = ("RUNNING", None, None, None)
         elif kind.endswith("StateExited"):
             details = event["stateExitedEventDetails"]
             name = details["name"]
             output = json.loads(details.get("output") or "null")
-            if name in stages:
-                snake = stages[name].snake()
-                seconds = round(_event_time(event) - entered.get(name, _event_time(event)), 1)
+            if name in owner:
+                stage_name = owner[name]
+                snake = stages[stage_name].snake()
+                seconds = round(_event_time(event) - entered.get(stage_name, _event_time(event)), 1)
                 caught = output.get(f"{snake}_failure") or output.get(f"{snake}_error") \
                     if isinstance(output, dict) else None
                 if isinstance(caught, dict):
                     hard = f"{snake}_failure" in output
                     error = short_cause(str(caught.get("Error")), caught.get("Cause"))
-                    status[name] = ("FAILED" if hard else "SOFT_FAILED", seconds, error, _log_tail(caught.get("Cause")))
-                else:
-                    status[name] = ("SUCCEEDED", seconds, None, None)
+                    status[stage_name] = ("FAILED" if hard else "SOFT_FAILED", seconds, error,
+                                          _log_tail(caught.get("Cause")))
+                elif name == stage_name:
+                    status[stage_name] = ("SUCCEEDED", seconds, None, None)
             elif name in gates and gates[name] not in status:
                 skip_key = stages[gates[name]].skip_flag()
                 if isinstance(output, dict) and output.get(skip_key) is True:

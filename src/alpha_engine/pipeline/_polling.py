@@ -9,15 +9,16 @@ a batch runs. A :class:`PollingStage` declares that shape once:
   carries between the phases. ``job["status"]`` is ``"submitted"`` (poll it) or ``"empty"``
   (nothing to wait for: go straight to ``process``). The framework stamps ``job["submitted_at"]``.
 * ``poll(ctx, job)`` returns ``"running"`` or ``"ended"``. Once ``poll_loop.max_wait_seconds``
-  have passed since ``submitted_at``, the framework reports ``"exceeded_max_wait"`` instead of
-  polling, and the stage fails soft, saying so.
+  have passed since ``submitted_at``, the framework raises :class:`PollTimeoutError` instead of
+  polling: the stage fails soft, saying so (its health marker names the timeout).
 * ``process(ctx, job)`` collects the results and does the stage's work; its outcome is the
   stage's outcome (health marker, heartbeat), as ``run`` is for any stage.
 
 The composer turns the declaration into ``{Name}Submit -> {Name}PollChoice -> {Name}PollWait ->
-{Name}Poll -> {Name}PollDecision -> ... -> {Name}Process``; ``alpha-engine stage run`` outside an
+{Name}Poll -> {Name}PollDecision -> ... -> {Name}`` (the last, the process phase, carries the
+stage's own name and result); ``alpha-engine stage run`` outside an
 execution runs :meth:`PollingStage.run`, the same three phases in one process, sleeping between
-polls. A polling stage is lambda-class: a Batch job would hold a container for the whole wait.
+polls. A polling stage is soft and lambda-class: a Batch job would hold a container for the whole wait.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ from pydantic import BaseModel
 from ._errors import StageDefinitionError
 from ._stage import Stage, StageContext, StageOutcome
 
-__all__ = ["JOB_STATUSES", "POLL_STATUSES", "PollLoop", "PollTimeoutError", "PollingStage", "poll_status"]
+__all__ = ["JOB_STATUSES", "PHASES", "POLL_STATUSES", "PollLoop", "PollTimeoutError", "PollingStage", "poll_status",
+           "submitted_job"]
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 JOB_STATUSES = ("submitted", "empty")
-POLL_STATUSES = ("running", "ended", "exceeded_max_wait")
+POLL_STATUSES = ("running", "ended")
+PHASES = ("submit", "poll", "process")
 
 
 class PollTimeoutError(Exception):
@@ -67,11 +70,19 @@ def _iso(at: datetime) -> str:
 
 
 def poll_status(stage: PollingStage[Any], ctx: StageContext[Any], job: Mapping[str, Any]) -> str:
-    """The poll phase: ``exceeded_max_wait`` once the cap has passed since ``submitted_at``, else
-    the stage's own ``poll`` (checked: ``running`` or ``ended``)."""
-    submitted = datetime.fromisoformat(str(job["submitted_at"]).replace("Z", "+00:00"))
-    if (ctx.now() - submitted).total_seconds() > stage.poll_loop.max_wait_seconds:
-        return "exceeded_max_wait"
+    """The poll phase: the stage's own ``poll`` (checked: ``running`` or ``ended``), or
+    PollTimeoutError once ``max_wait_seconds`` have passed since ``submitted_at``."""
+    try:
+        submitted = datetime.fromisoformat(str(job["submitted_at"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"{stage.name}: the job has no valid submitted_at ({exc}); the submit phase stamps it") from exc
+    waited = (ctx.now() - submitted).total_seconds()
+    if waited > stage.poll_loop.max_wait_seconds:
+        raise PollTimeoutError(
+            f"{stage.name}: the work submitted at {job['submitted_at']} had not ended after {int(waited)} s "
+            f"(the cap is poll_loop.max_wait_seconds = {stage.poll_loop.max_wait_seconds} s); its results are not "
+            "processed this run. Look at the external job (job: "
+            f"{ {k: v for k, v in job.items() if k != 'submitted_at'} }); the next run submits afresh")
     status = stage.poll(ctx, job)
     if status not in ("running", "ended"):
         raise ValueError(f"{type(stage).__name__}.poll returned {status!r}; expected 'running' or 'ended'")
@@ -111,14 +122,6 @@ class PollingStage(Stage[OptionsT]):
         """The three phases in one process (``alpha-engine stage run`` outside an execution)."""
         job = submitted_job(self, ctx)
         if job["status"] == "submitted":
-            while True:
-                status = poll_status(self, ctx, job)
-                if status == "ended":
-                    break
-                if status == "exceeded_max_wait":
-                    raise PollTimeoutError(
-                        f"{self.name}: the work submitted at {job['submitted_at']} had not ended after "
-                        f"{self.poll_loop.max_wait_seconds} s (poll_loop.max_wait_seconds); its results are "
-                        "not processed this run")
+            while poll_status(self, ctx, job) != "ended":
                 type(self).sleep(self.poll_loop.wait_seconds)
         return self.process(ctx, job)

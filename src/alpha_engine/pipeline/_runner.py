@@ -27,6 +27,11 @@ After a run that completed ok (health marker written), the runner emits the stag
 emit none, so a heartbeat alarm notices work that did not happen. A heartbeat that cannot be
 written is logged as an error; the stage's own outcome stands.
 
+A :class:`~._polling.PollingStage` runs as three phases in an execution (``phase``): submit
+(preflight, then the job, reported as ``summary.job``; no marker), poll (no preflight; the poll
+status as ``summary.poll_status``; no marker unless it fails) and process (preflight, then the
+stage's outcome: marker and heartbeat as for any run). Without a phase it runs all three inline.
+
 On a real run launched by the local runtime, the stores are fenced by the task attempt's lease
 (:class:`~._fence.LeaseFence`): once the attempt is no longer current (its execution ended, a
 newer attempt started) every write, health marker included, is refused.
@@ -59,6 +64,7 @@ from ._artifacts import HEALTH_MARKER
 from ._errors import PreflightError
 from ._fence import LeaseFence
 from ._graph import StageGraph
+from ._polling import PHASES, PollingStage, poll_status, submitted_job
 from ._resources import METRICS
 from ._stage import Stage, StageContext, StageOutcome
 
@@ -194,15 +200,19 @@ def skipped_stages(graph: StageGraph, execution_input: Mapping[str, Any] | None)
 
 def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp | None = None,
               preflight_only: bool = False, now: Callable[[], datetime] = _utc_now,
-              execution_input: Mapping[str, Any] | None = None) -> StageReport:
+              execution_input: Mapping[str, Any] | None = None, phase: str | None = None,
+              job: Mapping[str, Any] | None = None) -> StageReport:
     """Run one stage (see module docstring). Never raises for a stage's own failure; raises
     UnknownStageError/StageDefinitionError/ConfigError for a usage problem. ``execution_input`` is
     the execution's input, for a stage that declares ``receives_execution_input`` (``ctx.skipped``,
-    ``ctx.execution_input``)."""
+    ``ctx.execution_input``). ``phase`` (with ``job`` for poll and process) runs one phase of a
+    :class:`PollingStage` (see :func:`_run_phase`); None runs the whole stage."""
     started = time.monotonic()
     app = app or load_app(settings.pipeline.app)
     stage_cls = app.graph.stage(slug)
     slug = stage_cls.slug
+    if phase is not None:
+        _check_phase(stage_cls, phase, job)
     options = app.stage_options(settings, stage_cls)
     log = stage_logger(slug, run_date, preflight_only)
     fence = None if preflight_only else LeaseFence.from_env()
@@ -226,6 +236,8 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
                            summary=summary,
                            warnings=tuple(outcome.warnings) if outcome else (), error=error)
 
+    if phase == "poll" and not preflight_only:
+        return _run_poll_phase(stage, ctx, job or {}, report, now, log)
     log.info("preflight" + (" (preflight-only: stores are read-only)" if preflight_only else ""))
     try:
         for resource in stage_cls.requires:
@@ -241,10 +253,22 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
         return result
     if preflight_only:
         log.info("preflight passed; preflight-only run, nothing else runs")
-        return report("ok", ExitCode.OK)
-    log.info("run")
+        # A shell run's submit phase submits nothing: an empty job takes it straight to the
+        # process phase, which runs its preflight too.
+        empty = StageOutcome(summary={"job": {"status": "empty"}}) if phase == "submit" else None
+        return report("ok", ExitCode.OK, empty)
+    log.info("run" if phase is None else f"{phase} phase")
     try:
-        outcome = stage.run(ctx) or StageOutcome()
+        if phase == "submit":
+            assert isinstance(stage, PollingStage)
+            submitted = submitted_job(stage, ctx)
+            log.info("submitted: %s", submitted)
+            return report("ok", ExitCode.OK, StageOutcome(summary={"job": submitted}))
+        if phase == "process":
+            assert isinstance(stage, PollingStage)
+            outcome = stage.process(ctx, job or {}) or StageOutcome()
+        else:
+            outcome = stage.run(ctx) or StageOutcome()
     except Exception as exc:
         log.error("run failed: %s%s", _describe(exc), _traceback(exc))
         result = report("failed", ExitCode.RUN_FAILED, error=_describe(exc))
@@ -261,6 +285,38 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
     _emit_heartbeat(ctx, slug, now, log)
     log.info("done in %.1fs", result.duration_seconds)
     return result
+
+
+def _check_phase(stage_cls: type[Stage[Any]], phase: str, job: Mapping[str, Any] | None) -> None:
+    """A phase names a phase of a polling stage, and poll and process get the job submit returned."""
+    from ._errors import StageDefinitionError
+
+    if not issubclass(stage_cls, PollingStage):
+        raise StageDefinitionError(f"stage {stage_cls.slug} is not a polling stage: it has no phase {phase!r} "
+                                   "(run it without --phase)")
+    if phase not in PHASES:
+        raise StageDefinitionError(f"unknown phase {phase!r} for stage {stage_cls.slug}: one of {', '.join(PHASES)}")
+    if phase != "submit" and not isinstance(job, Mapping):
+        raise StageDefinitionError(f"the {phase} phase of {stage_cls.slug} needs the job its submit phase returned "
+                                   "(--job JSON)")
+
+
+def _run_poll_phase(stage: Stage[Any], ctx: StageContext[Any], job: Mapping[str, Any],
+                    report: Callable[..., StageReport], now: Callable[[], datetime],
+                    log: logging.LoggerAdapter[logging.Logger]) -> StageReport:
+    """The poll phase: no preflight (it runs every ``wait_seconds`` and only asks the external
+    service); a failure (the cap has passed, the service errs) is the stage's failure, marker
+    included."""
+    assert isinstance(stage, PollingStage)
+    try:
+        status = poll_status(stage, ctx, job)
+    except Exception as exc:
+        log.error("poll failed: %s", _describe(exc))
+        result: StageReport = report("failed", ExitCode.RUN_FAILED, error=_describe(exc))
+        _write_failure_marker(ctx, result, now, log)
+        return result
+    log.info("poll: %s", status)
+    return report("ok", ExitCode.OK, StageOutcome(summary={"poll_status": status}))
 
 
 def _emit_heartbeat(ctx: StageContext[Any], slug: str, now: Callable[[], datetime],

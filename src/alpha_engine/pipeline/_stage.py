@@ -208,7 +208,8 @@ class Stage(ABC, Generic[OptionsT]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for base in cls.__dict__.get("__orig_bases__", ()):
-            if get_origin(base) is Stage:
+            origin = get_origin(base)
+            if isinstance(origin, type) and issubclass(origin, Stage):  # Stage[X], PollingStage[X], ...
                 (model,) = get_args(base)
                 if isinstance(model, type) and issubclass(model, BaseModel):
                     cls.Options = model
@@ -296,3 +297,12 @@ def check_stage_class(stage: type[Stage[Any]]) -> None:
     if getattr(stage, "__abstractmethods__", None):
         missing = ", ".join(sorted(stage.__abstractmethods__))
         raise StageDefinitionError(f"stage {where} does not implement {missing}")
+    from ._polling import PollingStage, PollLoop
+
+    if issubclass(stage, PollingStage):
+        if not isinstance(stage.poll_loop, PollLoop):
+            raise StageDefinitionError(f"stage {where}: poll_loop must be a PollLoop")
+        if stage.compute is not Compute.LAMBDA or stage.failure_class is not FailureClass.SOFT:
+            raise StageDefinitionError(f"stage {where}: a polling stage is soft and lambda-class (a Batch job would "
+                                       "hold a container through the whole wait; a hard one would need a failure "
+                                       "route from every phase)")
