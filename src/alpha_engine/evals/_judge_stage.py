@@ -67,6 +67,8 @@ class EvalJudgeOptions(BaseModel):
 class EvalJudge(PollingStage[EvalJudgeOptions]):
     name = "EvalJudge"
     slug = "eval-judge"
+    # Stage.__init_subclass__ finds the options model only on a direct Stage[...] base: say it here.
+    Options = EvalJudgeOptions
     failure_class = FailureClass.SOFT
     compute = Compute.LAMBDA
     timeout_seconds = 900
