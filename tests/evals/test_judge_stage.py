@@ -19,7 +19,13 @@ from judge_corpus import plant
 
 from alpha_engine.app import RESOURCES
 from alpha_engine.config import Settings, load_settings
-from alpha_engine.evals import EVAL_JUDGMENT, EVAL_MANIFEST, EVAL_PLAN, EvalJudge, EvalJudgeError, EvalRollingMean
+from alpha_engine.evals import (
+    EVAL_JUDGMENT,
+    EVAL_MANIFEST,
+    EVAL_PLAN,
+    EvalJudge,
+    EvalRollingMean,
+)
 from alpha_engine.evals._judge_llm import load_rubrics
 from alpha_engine.pipeline import PipelineApp, StageContext, StageGraph, run_stage
 from alpha_engine.store import ArtifactStore, SqliteMetrics
@@ -203,6 +209,7 @@ def test_batch_submit_poll_process_with_recorded_responses(tmp_path: Path, fake:
     assert [r["custom_id"] for r in created["requests"]] == [f"judge-{i:05d}" for i in range(6)]
     assert {r["params"]["model"] for r in created["requests"]} == {"claude-haiku-4-5"}
     plan = store.read_json(EVAL_PLAN.format(DAY))
+    EVAL_PLAN.validate(plan)  # not in the graph's contract table (written only sometimes): checked here
     assert plan["batch_id"] == "msgbatch_01PlantedJudgeBatch" and plan["requests"][1]["key"].endswith(
         "/macro_economist/2026-11-21-r.json")
     # poll: in_progress, then ended (one wait between)

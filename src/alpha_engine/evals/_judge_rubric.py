@@ -150,7 +150,7 @@ def _quant(snapshot: Mapping[str, Any], output: Mapping[str, Any]) -> dict[str, 
         pick = _dict(pick)
         ticker = pick.get("ticker")
         _fields(complete, pick, ("ticker", "factors", "rationale"), f"top[{i}].")
-        has_feature = any(_number(v) is not None for v in _dict(features.get(ticker)).values())
+        has_feature = any(_number(v) is not None for v in _dict(features.get(str(ticker))).values())
         grounding.check(ticker in tickers and (pick.get("quant_score") is None or has_feature),
                         f"pick {ticker!r} is not a snapshot ticker with a feature value")
     _descending(ranking, [(str(_dict(p).get("ticker")), _number(_dict(p).get("quant_score"))) for p in top],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,9 @@ from alpha_engine.pipeline import (
 from ._artifacts import EVAL_JUDGMENT, EVAL_MANIFEST
 from ._dry_run import dry_run_llm, dry_run_outcome
 from ._errors import EvalJudgeError
+
+if TYPE_CHECKING:
+    from ._judge import JudgeConfig, JudgeRun
 
 __all__ = ["EvalJudge", "EvalJudgeOptions"]
 
@@ -85,7 +88,7 @@ class EvalJudge(PollingStage[EvalJudgeOptions]):
         dry = dry_run_llm(ctx)  # a malformed research_dry fails here, naming the field
         _config(ctx.options, {} if dry else os.environ, check_key=not dry)
 
-    def _run(self, ctx: StageContext[EvalJudgeOptions]) -> Any:
+    def _run(self, ctx: StageContext[EvalJudgeOptions]) -> JudgeRun:
         from ._judge import JudgeRun
 
         try:
@@ -127,7 +130,7 @@ class EvalJudge(PollingStage[EvalJudgeOptions]):
         return StageOutcome(summary=summary, warnings=tuple(run.warnings))
 
 
-def _config(options: EvalJudgeOptions, env: Mapping[str, str], *, check_key: bool) -> Any:
+def _config(options: EvalJudgeOptions, env: Mapping[str, str], *, check_key: bool) -> JudgeConfig:
     """The JudgeConfig of ``options`` (PreflightError naming a missing setting or key)."""
     from ._judge import JudgeConfig
 

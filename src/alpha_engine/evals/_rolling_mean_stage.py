@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alpha_engine.pipeline import METRICS, Compute, FailureClass, Stage, StageContext, StageOutcome
 
-from ._artifacts import EVAL_ROLLING_MEAN
+from ._artifacts import EVAL_JUDGMENT, EVAL_ROLLING_MEAN
 from ._dry_run import dry_run_llm, dry_run_outcome
 from ._errors import EvalInputError
 
@@ -54,7 +54,7 @@ class EvalRollingMean(Stage[EvalRollingMeanOptions]):
                     f"{window[1]} are unreadable (first: {result.unreadable[0]}); fix or rerun EvalJudge for those "
                     "dates, then rerun this stage")
             return StageOutcome(summary={"status": "SKIPPED", "window": window, "reason": (
-                f"no judgment under {_rolling_mean.EVAL_JUDGMENT.prefix}{{date}}/ from {window[0]} to {window[1]}: "
+                f"no judgment under {EVAL_JUDGMENT.prefix}{{date}}/ from {window[0]} to {window[1]}: "
                 "no metric emitted (the alarm treats missing data as not breaching)")})
         key = ctx.key(EVAL_ROLLING_MEAN)
         ctx.artifacts.write_json(key, result.document(ctx.run_date))
