@@ -190,8 +190,9 @@ class JudgeRun:
         try:
             status = self._batch().status(str(job["batch_id"]))
         except LlmCallError as exc:
-            raise EvalJudgeError(f"eval-judge {self.run_date}: cannot poll batch {job['batch_id']}: {exc}; "
-                                 "the next poll retries") from exc
+            raise EvalJudgeError(f"eval-judge {self.run_date}: cannot poll batch {job['batch_id']}: {exc}; the batch "
+                                 "keeps running at Anthropic: check the network and the API key, then rerun the "
+                                 "stage") from exc
         return "ended" if status == "ended" else "running"
 
     # --- process ------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class JudgeRun:
             if not item.skipped:
                 assert item.decision is not None
                 item.judgments.append(self._rubric(item))
-        forced = self.config.backend != "none" and first_saturday(self.run_date)
+        forced = self.config.backend != "none" and bool(self.config.strong_model) and first_saturday(self.run_date)
         if self.config.backend != "none":
             self._llm(items, job, forced=forced)
         written = self._write(items)
