@@ -148,10 +148,12 @@ EXPORTS = {
         "list_started", "substrate_row_alarm", "watchdog_alert", "write_last_check"
     ],
     "alpha_engine.evals": [
-        "COST_TABLE", "COUNTERFACTUAL", "COUNTERFACTUAL_LATEST", "CapturedKey", "CorpusError", "CorpusScan",
-        "DECISIONS_ROOT", "EVAL_JUDGMENT", "EVAL_MANIFEST", "EVAL_ROLLING_MEAN", "EvalError", "EvalInputError",
-        "META_SUBTREES", "RATIONALE_ANALYSIS", "REPLAY_LATEST", "REPLAY_SUMMARY", "agent_base", "day_prefix",
-        "dry_run_llm", "dry_run_outcome", "load_decision", "parse_captured_key", "scan_window"
+        "AGENT_FAMILIES", "COST_TABLE", "COUNTERFACTUAL", "COUNTERFACTUAL_LATEST", "CapturedKey", "CorpusError",
+        "CorpusScan", "DECISIONS_ROOT", "EVAL_JUDGMENT", "EVAL_MANIFEST", "EVAL_PLAN", "EVAL_ROLLING_MEAN",
+        "EvalError", "EvalInputError", "EvalJudge", "EvalJudgeError", "EvalJudgeOptions", "EvalRollingMean",
+        "EvalRollingMeanOptions", "LlmJudgeOutput", "META_SUBTREES", "RATIONALE_ANALYSIS", "REPLAY_LATEST",
+        "REPLAY_SUMMARY", "RUBRIC_JUDGE", "agent_base", "day_prefix", "dry_run_llm", "dry_run_outcome",
+        "load_decision", "parse_captured_key", "parse_judge_output", "rolling_mean", "rubric_judge", "scan_window"
     ],
     "alpha_engine.evaluator": [
         "AutoApplyOptions", "CHANGE_ACTIONS", "CONFIG_CHANGES", "CONFIG_KEYS", "CompletenessTracker", "ConfigBook",

@@ -4,6 +4,7 @@ from ._artifacts import (
     COUNTERFACTUAL_LATEST,
     EVAL_JUDGMENT,
     EVAL_MANIFEST,
+    EVAL_PLAN,
     EVAL_ROLLING_MEAN,
     RATIONALE_ANALYSIS,
     REPLAY_LATEST,
@@ -21,9 +22,15 @@ from ._corpus import (
     scan_window,
 )
 from ._dry_run import dry_run_llm, dry_run_outcome
-from ._errors import CorpusError, EvalError, EvalInputError
+from ._errors import CorpusError, EvalError, EvalInputError, EvalJudgeError
+from ._judge_llm import LlmJudgeOutput, parse_judge_output
+from ._judge_rubric import AGENT_FAMILIES, RUBRIC_JUDGE, rubric_judge
+from ._judge_stage import EvalJudge, EvalJudgeOptions
+from ._rolling_mean import rolling_mean
+from ._rolling_mean_stage import EvalRollingMean, EvalRollingMeanOptions
 
 __all__ = [
+    "AGENT_FAMILIES",
     "COST_TABLE",
     "COUNTERFACTUAL",
     "COUNTERFACTUAL_LATEST",
@@ -33,18 +40,29 @@ __all__ = [
     "DECISIONS_ROOT",
     "EVAL_JUDGMENT",
     "EVAL_MANIFEST",
+    "EVAL_PLAN",
     "EVAL_ROLLING_MEAN",
     "EvalError",
     "EvalInputError",
+    "EvalJudge",
+    "EvalJudgeError",
+    "EvalJudgeOptions",
+    "EvalRollingMean",
+    "EvalRollingMeanOptions",
+    "LlmJudgeOutput",
     "META_SUBTREES",
     "RATIONALE_ANALYSIS",
     "REPLAY_LATEST",
     "REPLAY_SUMMARY",
+    "RUBRIC_JUDGE",
     "agent_base",
     "day_prefix",
     "dry_run_llm",
     "dry_run_outcome",
     "load_decision",
     "parse_captured_key",
+    "parse_judge_output",
+    "rolling_mean",
+    "rubric_judge",
     "scan_window",
 ]

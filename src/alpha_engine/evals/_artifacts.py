@@ -15,6 +15,7 @@ __all__ = [
     "COUNTERFACTUAL_LATEST",
     "EVAL_JUDGMENT",
     "EVAL_MANIFEST",
+    "EVAL_PLAN",
     "EVAL_ROLLING_MEAN",
     "RATIONALE_ANALYSIS",
     "REPLAY_LATEST",
@@ -33,6 +34,11 @@ EVAL_MANIFEST: Artifact = Artifact(
     "decision_artifacts/_eval_by_capture/{date}/manifest.json", schema="eval_manifest.schema.json",
     package=_PACKAGE,
     description="EvalJudge: per capture date, every decision judged, by which judges, and where the judgment is",
+)
+EVAL_PLAN: Artifact = Artifact(
+    "decision_artifacts/_eval_plan/{date}/plan.json", schema="eval_plan.schema.json", package=_PACKAGE,
+    description="EvalJudge Submit: the Message Batch it created (id, model, prompt version) and the decision each "
+                "request judges, read by Process (written only when an anthropic batch is submitted)",
 )
 EVAL_ROLLING_MEAN: Artifact = Artifact(
     "decision_artifacts/_eval_rolling/{date}.json", schema="eval_rolling_mean.schema.json", package=_PACKAGE,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CorpusError", "EvalError", "EvalInputError"]
+__all__ = ["CorpusError", "EvalError", "EvalInputError", "EvalJudgeError"]
 
 
 class EvalError(Exception):
@@ -15,3 +15,8 @@ class EvalInputError(EvalError):
 
 class CorpusError(EvalError):
     """A captured decision cannot be listed or read (the message names the key)."""
+
+
+class EvalJudgeError(EvalError):
+    """EvalJudge could not judge: its batch or its judge model failed, or no decision was readable
+    (the message names the batch or decision, the counts so far and what to do next)."""
