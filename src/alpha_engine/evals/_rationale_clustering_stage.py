@@ -15,7 +15,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alpha_engine.pipeline import METRICS, Compute, FailureClass, PreflightError, Stage, StageContext, StageOutcome
+from alpha_engine.pipeline import (
+    METRICS,
+    Compute,
+    FailureClass,
+    PreflightError,
+    Stage,
+    StageContext,
+    StageOutcome,
+)
 
 from ._artifacts import RATIONALE_ANALYSIS
 from ._dry_run import dry_run_llm, dry_run_outcome
