@@ -127,7 +127,8 @@ class Counterfactual(Stage[CounterfactualOptions]):
             "decisions_loaded": result.decisions_loaded, "unreadable": len(result.unreadable), "written": written,
             "scan": result.scan}
         if not fitted:
-            summary["reason"] = ("no supported agent had enough decisions to fit a rule" if statuses
+            summary["reason"] = (f"stopped at its deadline ({budget} s) before any fit" if not result.complete
+                                 else "no supported agent had enough decisions to fit a rule" if statuses
                                  else f"no captured decisions in {result.start}..{result.end}")
         warnings = [f"{self.name}: {a} is a demotion candidate: a depth-{options.max_depth} tree matches "
                     f"{fitted[a].match_rate:.3f} of its {fitted[a].n} decisions (> {options.flag_threshold})"

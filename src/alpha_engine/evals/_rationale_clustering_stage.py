@@ -117,7 +117,8 @@ class RationaleClustering(Stage[RationaleClusteringOptions]):
             "without_rationales": result.without_rationales, "decisions_loaded": result.decisions_loaded,
             "unreadable": len(result.unreadable), "written": keys, "scan": result.scan}
         if not result.reports:
-            summary["reason"] = (f"no agent family had {options.min_rationales} rationales in "
+            summary["reason"] = (f"stopped at its deadline ({budget} s) before any analysis" if not result.complete
+                                 else f"no agent family had {options.min_rationales} rationales in "
                                  f"{result.start}..{result.end}" if result.decisions_loaded or result.thin
                                  else f"no captured decisions with rationales in {result.start}..{result.end}")
         warnings = [f"{self.name}: {f} rationales look templated (top-3 cluster share "
