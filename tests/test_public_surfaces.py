@@ -148,12 +148,16 @@ EXPORTS = {
         "list_started", "substrate_row_alarm", "watchdog_alert", "write_last_check"
     ],
     "alpha_engine.evals": [
-        "AGENT_FAMILIES", "COST_TABLE", "COUNTERFACTUAL", "COUNTERFACTUAL_LATEST", "CapturedKey", "CorpusError",
-        "CorpusScan", "DECISIONS_ROOT", "EVAL_JUDGMENT", "EVAL_MANIFEST", "EVAL_PLAN", "EVAL_ROLLING_MEAN",
-        "EvalError", "EvalInputError", "EvalJudge", "EvalJudgeError", "EvalJudgeOptions", "EvalRollingMean",
-        "EvalRollingMeanOptions", "LlmJudgeOutput", "META_SUBTREES", "RATIONALE_ANALYSIS", "REPLAY_LATEST",
-        "REPLAY_SUMMARY", "RUBRIC_JUDGE", "agent_base", "day_prefix", "dry_run_llm", "dry_run_outcome",
-        "load_decision", "parse_captured_key", "parse_judge_output", "rolling_mean", "rubric_judge", "scan_window"
+        "AGENT_FAMILIES", "COST_TABLE", "COUNTERFACTUAL", "COUNTERFACTUAL_LATEST", "CapturedKey", "ClusterReport",
+        "CorpusError", "CorpusScan", "Counterfactual", "CounterfactualOptions", "CounterfactualRun", "DECISIONS_ROOT",
+        "EVAL_JUDGMENT", "EVAL_MANIFEST", "EVAL_NAMESPACE", "EVAL_PLAN", "EVAL_ROLLING_MEAN", "EvalError",
+        "EvalInputError", "EvalJudge", "EvalJudgeError", "EvalJudgeOptions", "EvalRollingMean",
+        "EvalRollingMeanOptions", "LlmJudgeOutput", "META_SUBTREES", "RATIONALE_ANALYSIS", "RATIONALE_FIELDS",
+        "REPLAY_LATEST", "REPLAY_SUMMARY", "RUBRIC_JUDGE", "RationaleClustering", "RationaleClusteringOptions",
+        "RationaleRun", "RuleFit", "SUPPORTED_AGENTS", "agent_base", "cluster_rationales", "day_prefix", "dry_run_llm",
+        "dry_run_outcome", "fit_rule", "iso_week", "link_components", "load_decision", "normalise_digits",
+        "parse_captured_key", "parse_judge_output", "rationales_of", "rolling_mean", "rubric_judge",
+        "run_counterfactual", "run_rationale_clustering", "scan_window"
     ],
     "alpha_engine.evaluator": [
         "AutoApplyOptions", "CHANGE_ACTIONS", "CONFIG_CHANGES", "CONFIG_KEYS", "CompletenessTracker", "ConfigBook",

@@ -89,3 +89,13 @@ def test_children_lists_one_level(store: ArtifactStore) -> None:
     assert store.children("decision_artifacts/2026/11/21/") == ["a", "b"]
     assert store.children("decision_artifacts/") == ["2026", "_cost_raw", "_eval"]
     assert store.children("nothing/here/") == []
+
+
+def test_the_scan_records_every_agent_seen_and_a_deadline_stop(store: ArtifactStore) -> None:
+    _plant(store, days=4, agents={"ic_cio": 2, "sector_quant:tech": 1})
+    only = scan_window(store, end=END, window_days=4, include=lambda a: a == "ic_cio")
+    assert only.agents_seen == {"ic_cio", "sector_quant:tech"} and {k.agent_id for k in only.keys} == {"ic_cio"}
+    assert only.listings == 4 + 4 and not only.stopped_by_deadline  # sector_quant:tech seen, never listed
+    ticks = iter(range(100))
+    stopped = scan_window(store, end=END, window_days=4, deadline=lambda: next(ticks) >= 1)
+    assert stopped.stopped_by_deadline and stopped.days_listed == 1 and stopped.summary()["stopped_by_deadline"]

@@ -21,6 +21,8 @@ from ._corpus import (
     parse_captured_key,
     scan_window,
 )
+from ._counterfactual import SUPPORTED_AGENTS, CounterfactualRun, RuleFit, fit_rule, run_counterfactual
+from ._counterfactual_stage import Counterfactual, CounterfactualOptions
 from ._dry_run import dry_run_llm, dry_run_outcome
 from ._errors import CorpusError, EvalError, EvalInputError, EvalJudgeError
 from ._judge_llm import LlmJudgeOutput, parse_judge_output
@@ -28,6 +30,18 @@ from ._judge_rubric import AGENT_FAMILIES, RUBRIC_JUDGE, rubric_judge
 from ._judge_stage import EvalJudge, EvalJudgeOptions
 from ._rolling_mean import rolling_mean
 from ._rolling_mean_stage import EvalRollingMean, EvalRollingMeanOptions
+from ._rationale_clustering import (
+    RATIONALE_FIELDS,
+    ClusterReport,
+    RationaleRun,
+    cluster_rationales,
+    iso_week,
+    link_components,
+    normalise_digits,
+    rationales_of,
+    run_rationale_clustering,
+)
+from ._rationale_clustering_stage import EVAL_NAMESPACE, RationaleClustering, RationaleClusteringOptions
 
 __all__ = [
     "AGENT_FAMILIES",
@@ -35,11 +49,16 @@ __all__ = [
     "COUNTERFACTUAL",
     "COUNTERFACTUAL_LATEST",
     "CapturedKey",
+    "ClusterReport",
     "CorpusError",
     "CorpusScan",
+    "Counterfactual",
+    "CounterfactualOptions",
+    "CounterfactualRun",
     "DECISIONS_ROOT",
     "EVAL_JUDGMENT",
     "EVAL_MANIFEST",
+    "EVAL_NAMESPACE",
     "EVAL_PLAN",
     "EVAL_ROLLING_MEAN",
     "EvalError",
@@ -52,17 +71,31 @@ __all__ = [
     "LlmJudgeOutput",
     "META_SUBTREES",
     "RATIONALE_ANALYSIS",
+    "RATIONALE_FIELDS",
     "REPLAY_LATEST",
     "REPLAY_SUMMARY",
     "RUBRIC_JUDGE",
+    "RationaleClustering",
+    "RationaleClusteringOptions",
+    "RationaleRun",
+    "RuleFit",
+    "SUPPORTED_AGENTS",
     "agent_base",
+    "cluster_rationales",
     "day_prefix",
     "dry_run_llm",
     "dry_run_outcome",
+    "fit_rule",
+    "iso_week",
+    "link_components",
     "load_decision",
+    "normalise_digits",
     "parse_captured_key",
     "parse_judge_output",
+    "rationales_of",
     "rolling_mean",
     "rubric_judge",
+    "run_counterfactual",
+    "run_rationale_clustering",
     "scan_window",
 ]

@@ -91,6 +91,10 @@ class CorpusScan:
     names_listed: int = 0  # names those listings returned
     capped_agents: set[str] = field(default_factory=set)  # agents whose oldest decisions were dropped
     total_capped: bool = False  # stopped at total_cap
+    # every agent id a listed day held, kept or not (an agent ``include`` filtered out is seen but
+    # its decisions are never listed): a stage reports the agents it does not analyse from this
+    agents_seen: set[str] = field(default_factory=set)
+    stopped_by_deadline: bool = False  # ``deadline()`` ended the scan before the window's end
 
     def by_agent(self) -> dict[str, list[CapturedKey]]:
         out: dict[str, list[CapturedKey]] = {}
@@ -102,7 +106,8 @@ class CorpusScan:
         return {"window": [self.start.isoformat(), self.end.isoformat()], "decisions": len(self.keys),
                 "agents": len({k.agent_id for k in self.keys}), "days_listed": self.days_listed,
                 "listings": self.listings, "names_listed": self.names_listed,
-                "capped_agents": sorted(self.capped_agents), "total_capped": self.total_capped}
+                "capped_agents": sorted(self.capped_agents), "total_capped": self.total_capped,
+                "agents_seen": len(self.agents_seen), "stopped_by_deadline": self.stopped_by_deadline}
 
 
 def scan_window(store: ArtifactStore, *, end: date, window_days: int, per_agent_cap: int | None = None,
@@ -110,7 +115,7 @@ def scan_window(store: ArtifactStore, *, end: date, window_days: int, per_agent_
                 deadline: Callable[[], bool] | None = None) -> CorpusScan:
     """The captured decisions of the ``window_days`` days ending at ``end`` (inclusive), bounded
     as the module docstring says. ``include(agent_id)`` filters agents before their decisions are
-    listed; ``deadline()`` returning True stops the scan before the next listing (the caller
+    listed (every agent a day holds is still recorded in ``agents_seen``); ``deadline()`` returning True stops the scan before the next listing (the caller
     marks its result incomplete). CorpusError if a listing fails."""
     if window_days < 1:
         raise CorpusError(f"window_days must be at least 1, got {window_days}")
@@ -119,11 +124,13 @@ def scan_window(store: ArtifactStore, *, end: date, window_days: int, per_agent_
     counts: dict[str, int] = {}
     for back in range(window_days):
         if deadline is not None and deadline():
+            scan.stopped_by_deadline = True
             break
         day = end - timedelta(days=back)
         prefix = day_prefix(day)
         agents = _listed(store, scan, prefix, store.children)
         scan.days_listed += 1
+        scan.agents_seen.update(agents)
         for agent_id in agents:
             if include is not None and not include(agent_id):
                 continue
