@@ -7,9 +7,16 @@ from ._agents import (
     ResearchBackend,
     ThesisMaintainer,
 )
-from ._artifacts import COST_RAW, DECISION_ARTIFACT, LATEST_SIGNALS, REGIME_LATEST_KEY, REGIME_SUBSTRATE_KEY, SIGNALS
-from ._cost_telemetry import COST_COLUMNS, COST_SCHEMA_VERSION, cost_telemetry_files, write_cost_telemetry
+from ._artifacts import (
+    COST_RAW,
+    DECISION_ARTIFACT,
+    LATEST_SIGNALS,
+    REGIME_LATEST_KEY,
+    REGIME_SUBSTRATE_KEY,
+    SIGNALS,
+)
 from ._capture import SNAPSHOT_CAP_BYTES, DecisionArtifact, DecisionRecorder, truncate_snapshot
+from ._cost_telemetry import COST_COLUMNS, COST_SCHEMA_VERSION, cost_telemetry_files, write_cost_telemetry
 from ._db import MIGRATIONS, RESEARCH_DB, SCHEMA_VERSION, ResearchDB, RunRecord
 from ._dryrun import DRY_RUN_MARKER, dry_run_backend, find_dry_run_marker, quarantine
 from ._errors import (

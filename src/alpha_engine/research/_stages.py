@@ -32,7 +32,14 @@ from alpha_engine.pipeline import (
 )
 from alpha_engine.regime import REGIME_SUBSTRATE
 
-from ._artifacts import COST_RAW, DECISION_ARTIFACT, LATEST_SIGNALS, REGIME_LATEST_KEY, REGIME_SUBSTRATE_KEY, SIGNALS
+from ._artifacts import (
+    COST_RAW,
+    DECISION_ARTIFACT,
+    LATEST_SIGNALS,
+    REGIME_LATEST_KEY,
+    REGIME_SUBSTRATE_KEY,
+    SIGNALS,
+)
 from ._db import RESEARCH_DB
 from ._evidence import RAG_EVIDENCE
 from ._llm_options import LlmOptions
