@@ -20,10 +20,29 @@ from ._corpus import (
     parse_captured_key,
     scan_window,
 )
+from ._costs import (
+    COST_NAMESPACE,
+    CostCall,
+    PricedCalls,
+    cost_datapoints,
+    cost_table_bytes,
+    price_calls,
+    read_cost_calls,
+)
+from ._costs_stage import AggregateCosts, AggregateCostsOptions
 from ._dry_run import dry_run_llm, dry_run_outcome
 from ._errors import CorpusError, EvalError, EvalInputError
 
 __all__ = [
+    "AggregateCosts",
+    "AggregateCostsOptions",
+    "COST_NAMESPACE",
+    "CostCall",
+    "PricedCalls",
+    "cost_datapoints",
+    "cost_table_bytes",
+    "price_calls",
+    "read_cost_calls",
     "COST_TABLE",
     "COUNTERFACTUAL",
     "COUNTERFACTUAL_LATEST",
