@@ -32,8 +32,36 @@ from ._costs import (
 from ._costs_stage import AggregateCosts, AggregateCostsOptions
 from ._dry_run import dry_run_llm, dry_run_outcome
 from ._errors import CorpusError, EvalError, EvalInputError
+from ._replay import (
+    DEMOTION_THRESHOLD,
+    EVAL_NAMESPACE,
+    PLACEHOLDER_PROMPT,
+    ReplayRun,
+    TargetResult,
+    aggregate_scores,
+    output_model,
+    replay_window,
+    should_stop,
+)
+from ._replay_scorers import SCORERS, agreement, jaccard, pearson
+from ._replay_stage import ReplayConcordance, ReplayConcordanceOptions
 
 __all__ = [
+    "DEMOTION_THRESHOLD",
+    "EVAL_NAMESPACE",
+    "PLACEHOLDER_PROMPT",
+    "ReplayRun",
+    "TargetResult",
+    "aggregate_scores",
+    "output_model",
+    "replay_window",
+    "should_stop",
+    "SCORERS",
+    "agreement",
+    "jaccard",
+    "pearson",
+    "ReplayConcordance",
+    "ReplayConcordanceOptions",
     "AggregateCosts",
     "AggregateCostsOptions",
     "COST_NAMESPACE",
