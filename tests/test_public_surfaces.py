@@ -150,10 +150,14 @@ EXPORTS = {
         "list_started", "substrate_row_alarm", "watchdog_alert", "write_last_check"
     ],
     "alpha_engine.evals": [
-        "COST_TABLE", "COUNTERFACTUAL", "COUNTERFACTUAL_LATEST", "CapturedKey", "CorpusError", "CorpusScan",
-        "DECISIONS_ROOT", "EVAL_JUDGMENT", "EVAL_MANIFEST", "EVAL_ROLLING_MEAN", "EvalError", "EvalInputError",
-        "META_SUBTREES", "RATIONALE_ANALYSIS", "REPLAY_LATEST", "REPLAY_SUMMARY", "agent_base", "day_prefix",
-        "dry_run_llm", "dry_run_outcome", "load_decision", "parse_captured_key", "scan_window"
+        "AggregateCosts", "AggregateCostsOptions", "COST_NAMESPACE", "COST_TABLE", "COUNTERFACTUAL",
+        "COUNTERFACTUAL_LATEST", "CapturedKey", "CorpusError", "CorpusScan", "CostCall", "DECISIONS_ROOT",
+        "DEMOTION_THRESHOLD", "EVAL_JUDGMENT", "EVAL_MANIFEST", "EVAL_NAMESPACE", "EVAL_ROLLING_MEAN", "EvalError",
+        "EvalInputError", "META_SUBTREES", "PLACEHOLDER_PROMPT", "PricedCalls", "RATIONALE_ANALYSIS", "REPLAY_LATEST",
+        "REPLAY_SUMMARY", "ReplayConcordance", "ReplayConcordanceOptions", "ReplayRun", "SCORERS", "TargetResult",
+        "agent_base", "aggregate_scores", "agreement", "cost_datapoints", "cost_table_bytes", "day_prefix",
+        "dry_run_llm", "dry_run_outcome", "jaccard", "load_decision", "output_model", "parse_captured_key", "pearson",
+        "price_calls", "read_cost_calls", "replay_window", "scan_window", "should_stop"
     ],
     "alpha_engine.evaluator": [
         "AutoApplyOptions", "CHANGE_ACTIONS", "CONFIG_CHANGES", "CONFIG_KEYS", "CompletenessTracker", "ConfigBook",

@@ -117,7 +117,7 @@ class PricedCalls:
 
     @property
     def total_usd(self) -> float:
-        return round(sum(r["cost_usd"] for r in self.rows), 8)
+        return round(float(sum(r["cost_usd"] for r in self.rows)), 8)
 
 
 def price_calls(calls: Sequence[tuple[str, CostCall]], prices: PriceTable) -> PricedCalls:

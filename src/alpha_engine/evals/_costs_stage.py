@@ -74,7 +74,7 @@ class AggregateCosts(Stage[AggregateCostsOptions]):
             "runs": len({r["run_id"] for r in priced.rows}), "agents": len({r["agent_id"] for r in priced.rows}),
             "cost_usd": priced.total_usd, "recorded_cost_usd": round(sum(r["recorded_cost_usd"] for r in priced.rows), 8),
             "cost_mismatches": {"count": priced.mismatches, "examples": priced.examples}, "metrics_emitted": emitted}
-        warnings = ()
+        warnings: tuple[str, ...] = ()
         if priced.mismatches:
             warnings = (f"AggregateCosts: {priced.mismatches} call(s) recorded a cost_usd that differs from the price "
                         f"table's (the recomputed one is written); e.g. {priced.examples[0]}",)

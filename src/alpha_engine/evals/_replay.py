@@ -200,9 +200,8 @@ def replay_window(store: ArtifactStore, client: LlmClient, ledger: CostLedger, *
                 where = ".".join(str(p) for p in first["loc"]) or "(reply)"
                 result.fail(item.key, "replay_error", f"{where}: {first['msg']} ({exc.error_count()} error(s))")
                 continue
-            replay = parsed.model_dump(mode="json")
-            if family == "thesis_update":
-                replay = replay.get("update")
+            dumped = parsed.model_dump(mode="json")
+            replay: dict[str, Any] | None = dumped.get("update") if family == "thesis_update" else dumped
             result.replayed += 1
             result.scores.append((family, agreement(family, decision.agent_output, replay)))
     return run

@@ -152,7 +152,7 @@ class ReplayConcordance(Stage[ReplayConcordanceOptions]):
         from ._replay import aggregate_scores, replay_datapoints
 
         latest_key = ctx.key(REPLAY_LATEST)
-        latest = ctx.artifacts.read_json(latest_key) if ctx.artifacts.exists(latest_key) else {
+        latest: dict[str, Any] = ctx.artifacts.read_json(latest_key) if ctx.artifacts.exists(latest_key) else {
             "schema_version": 1, "targets": {}}
         points = []
         targets: dict[str, Any] = {}

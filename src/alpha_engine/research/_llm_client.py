@@ -212,7 +212,7 @@ class PriceTable:
                   + usage.cache_read_tokens * card.get("cache_read", card["input"])
                   + usage.cache_create_tokens * card.get("cache_create", card["input"])) / 1e6
         searches = int(getattr(usage, "web_search_requests", 0) or 0) * card.get("web_search_per_1k", 0.0) / 1e3
-        return round(tokens + searches, 8)
+        return round(float(tokens + searches), 8)
 
 
 @dataclass(frozen=True)
