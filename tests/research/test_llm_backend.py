@@ -36,6 +36,7 @@ from alpha_engine.research import (
 )
 from alpha_engine.research._cost_telemetry import COST_COLUMNS, cost_telemetry_files
 from alpha_engine.research._llm_client import Completion
+from alpha_engine.store import ContractError
 
 RUN_DATE = date(2022, 12, 31)
 KEY = "sk-test-not-a-real-key"
@@ -376,6 +377,8 @@ def test_cost_telemetry_bytes_are_deterministic_and_rows_are_checked() -> None:
     assert first[next(iter(first))].count(b"\n") == 2
     with pytest.raises(ValueError, match=r"unexpected \['surprise'\]"):
         cost_telemetry_files([{**call, "surprise": 1}], RUN_DATE, "r1")
+    with pytest.raises(ContractError, match="cost_raw_line.schema.json"):  # each line's contract
+        cost_telemetry_files([{**call, "input_tokens": -1}], RUN_DATE, "r1")
 
 
 def test_the_price_table_picks_the_card_in_effect_on_the_call_date() -> None:

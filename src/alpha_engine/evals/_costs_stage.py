@@ -65,6 +65,8 @@ class AggregateCosts(Stage[AggregateCostsOptions]):
                                          f"{raw_prefix(ctx.run_date)} (no LLM call that day)", "files": len(files)})
         priced = price_calls(calls, PriceTable.load())
         key = ctx.key(COST_TABLE)
+        for row in priced.rows:
+            COST_TABLE.validate(row, key=key)  # each row's contract (cost_table_row.schema.json)
         ctx.artifacts.write_bytes(key, cost_table_bytes(priced.rows))
         emitted = 0
         if ctx.resources.wired(METRICS):

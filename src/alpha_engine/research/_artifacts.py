@@ -23,9 +23,10 @@ DECISION_ARTIFACT: Artifact = Artifact(
     description="one agent decision of a research run: input snapshot (<= 1 MiB), output, model or rule metadata",
 )
 COST_RAW: Artifact = Artifact(
-    "decision_artifacts/_cost_raw/{date}/{run_id}/{agent_id}.jsonl", package=_PACKAGE,
+    "decision_artifacts/_cost_raw/{date}/{run_id}/{agent_id}.jsonl", schema="cost_raw_line.schema.json",
+    package=_PACKAGE,
     description="per-call LLM cost telemetry of a research run with an LLM backend: one JSON line per model call "
-                "(tokens, model, prompt, recorded cost); AggregateCosts reads it",
+                "(tokens, model, prompt, recorded cost); AggregateCosts reads it. JSON Lines: the schema is each line's",
 )
 
 # The regime substrate RegimeSubstrate writes, read when present (Research declares it an optional

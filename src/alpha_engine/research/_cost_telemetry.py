@@ -40,11 +40,12 @@ def cost_telemetry_files(calls: Sequence[Mapping[str, Any]], run_date: date, run
         extra = sorted(set(row) - set(COST_COLUMNS))
         if missing or extra:
             raise ValueError(f"cost telemetry row of {call.get('agent_id')}: missing {missing}, unexpected {extra}")
+        key = COST_RAW.format(run_date, run_id=run_id, agent_id=str(call["agent_id"]))
+        COST_RAW.validate(row, key=key)  # each line's contract (cost_raw_line.schema.json)
         line = json.dumps({c: row[c] for c in COST_COLUMNS}, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False)
-        by_agent.setdefault(str(call["agent_id"]), []).append(line)
-    return {COST_RAW.format(run_date, run_id=run_id, agent_id=agent): ("\n".join(lines) + "\n").encode("utf-8")
-            for agent, lines in sorted(by_agent.items())}
+        by_agent.setdefault(key, []).append(line)
+    return {key: ("\n".join(lines) + "\n").encode("utf-8") for key, lines in sorted(by_agent.items())}
 
 
 def write_cost_telemetry(store: ArtifactStore, calls: Sequence[Mapping[str, Any]], run_date: date,
