@@ -34,7 +34,9 @@ from alpha_engine.research import (
     TeamView,
     llm_backend,
 )
+from alpha_engine.research._cost_telemetry import COST_COLUMNS, cost_telemetry_files
 from alpha_engine.research._llm_client import Completion
+from alpha_engine.store import ContractError
 
 RUN_DATE = date(2022, 12, 31)
 KEY = "sk-test-not-a-real-key"
@@ -137,7 +139,7 @@ OLLAMA = LlmOptions(model="llama3.1:8b", base_url="http://ollama.test:11434")
 def _backend(provider: str, handler: Handler, options: LlmOptions | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     options = options or (OLLAMA if provider == "openai_compatible" else LlmOptions())
     env = {"ANTHROPIC_API_KEY": KEY} if env is None and provider == "anthropic" else env or {}
-    return llm_backend(provider, options, env, transport=httpx.MockTransport(handler))
+    return llm_backend(provider, options, env, run_date=RUN_DATE, transport=httpx.MockTransport(handler))
 
 
 # --- roles, per provider ------------------------------------------------------------------------------
@@ -243,17 +245,18 @@ def test_validation_failure_after_every_retry_is_a_clear_error() -> None:
 def test_cost_is_computed_from_the_dated_price_table() -> None:
     table = PriceTable.load()
     assert table.as_of and "anthropic" in table.source.lower()
-    sonnet = table.price("anthropic", "claude-sonnet-4-6")
+    sonnet = table.price("anthropic", "claude-sonnet-4-6", RUN_DATE)
     completion = Completion(text="", model="claude-sonnet-4-6", input_tokens=12_000, output_tokens=3_000,
                             cache_read_tokens=50_000, cache_create_tokens=4_000)
     expected = (12_000 * sonnet["input"] + 3_000 * sonnet["output"] + 50_000 * sonnet["cache_read"]
                 + 4_000 * sonnet["cache_create"]) / 1e6
-    assert table.cost("anthropic", "claude-sonnet-4-6", completion) == pytest.approx(expected)
+    assert table.cost("anthropic", "claude-sonnet-4-6", completion, RUN_DATE) == pytest.approx(expected)
     assert expected == pytest.approx(0.036 + 0.045 + 0.015 + 0.015)  # $3 / $15 / $0.30 / $3.75 per Mtok
-    assert table.price("anthropic", "claude-haiku-4-5-20251001") == table.price("anthropic", "claude-haiku-4-5")
-    assert table.price("openai_compatible", "qwen2.5:7b")["input"] == 0.0  # self-hosted
+    assert (table.price("anthropic", "claude-haiku-4-5-20251001", RUN_DATE)
+            == table.price("anthropic", "claude-haiku-4-5", RUN_DATE))
+    assert table.price("openai_compatible", "qwen2.5:7b", RUN_DATE)["input"] == 0.0  # self-hosted
     with pytest.raises(LlmConfigError, match="no price for anthropic model 'claude-unknown'"):
-        table.price("anthropic", "claude-unknown")
+        table.price("anthropic", "claude-unknown", RUN_DATE)
 
     fake = Recorder("anthropic")
     backend = _backend("anthropic", fake)
@@ -307,7 +310,7 @@ def test_an_absent_api_key_fails_preflight(ingested: Path, tmp_path: Path, monke
     report = run_stage("research", RUN_DATE, settings=settings, preflight_only=True)
     assert report.status == "ok", report.error
     with pytest.raises(LlmConfigError, match="base_url: required"):
-        llm_backend("openai_compatible", LlmOptions(model="m"), {})
+        llm_backend("openai_compatible", LlmOptions(model="m"), {}, run_date=RUN_DATE)
 
 
 def test_a_full_run_with_the_openai_compatible_backend(ingested: Path, tmp_path: Path,
@@ -339,3 +342,65 @@ def test_a_full_run_with_the_openai_compatible_backend(ingested: Path, tmp_path:
         (root / "score_aggregator/2022-12-31-research.json").read_text())
     assert not aggregator.is_llm_decision() and aggregator.rule_set is None
     assert "deterministic node" in aggregator.input_data_summary
+    # the cost telemetry: one JSONL line per call, one file per agent, keyed by the run date and run id
+    raw = artifacts / "decision_artifacts/_cost_raw/2022-12-31/2022-12-31-research"
+    rows = [json.loads(line) for f in sorted(raw.iterdir()) for line in f.read_text().splitlines()]
+    assert len(rows) == llm["calls"] and sorted(r["call_seq"] for r in rows) == list(range(1, llm["calls"] + 1))
+    assert list(rows[0]) == list(COST_COLUMNS) and {r["timestamp"] for r in rows} == {"2022-12-31T00:00:00Z"}
+    cio_rows = [r for r in rows if r["agent_id"] == "ic_cio"]
+    assert (raw / "ic_cio.jsonl").exists() and cio_rows[0]["prompt_version_hash"] == \
+        cio.full_prompt_context.prompt_version_hash and cio_rows[0]["model_name"] == "llama3.1:8b"
+    assert sum(r["input_tokens"] for r in rows) == llm["input_tokens"]
+
+
+def test_a_dry_run_with_an_llm_backend_calls_nothing_and_writes_no_cost_telemetry(
+        ingested: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = Recorder("anthropic")
+    monkeypatch.setattr(Research, "llm_transport", httpx.MockTransport(fake))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    shutil.copytree(ingested, tmp_path / "ws")
+    settings = _settings(tmp_path / "ws", 'backend = "anthropic"\n')
+    report = run_stage("research", RUN_DATE, settings=settings, now=_now, execution_input={"research_dry": True})
+    assert report.status == "ok", report.error
+    assert fake.requests == [] and not (settings.workspace / "artifacts/decision_artifacts/_cost_raw").exists()
+
+
+def test_cost_telemetry_bytes_are_deterministic_and_rows_are_checked() -> None:
+    call = {"agent_id": "sector_quant:technology", "sector_team_id": "technology", "node_name": "sector_team_node",
+            "run_type": "weekly_research", "prompt_id": "sector_quant", "prompt_version": "1.0.0",
+            "prompt_version_hash": "h", "provider": "anthropic", "model_name": "claude-haiku-4-5", "call_seq": 1,
+            "input_tokens": 10, "output_tokens": 2, "cache_read_tokens": 0, "cache_create_tokens": 0,
+            "web_search_requests": 0, "web_fetch_requests": 0, "cost_usd": 0.00002}
+    first = cost_telemetry_files([call, {**call, "call_seq": 2}], RUN_DATE, "r1")
+    assert first == cost_telemetry_files([call, {**call, "call_seq": 2}], RUN_DATE, "r1")
+    assert list(first) == ["decision_artifacts/_cost_raw/2022-12-31/r1/sector_quant:technology.jsonl"]
+    assert first[next(iter(first))].count(b"\n") == 2
+    with pytest.raises(ValueError, match=r"unexpected \['surprise'\]"):
+        cost_telemetry_files([{**call, "surprise": 1}], RUN_DATE, "r1")
+    with pytest.raises(ContractError, match="cost_raw_line.schema.json"):  # each line's contract
+        cost_telemetry_files([{**call, "input_tokens": -1}], RUN_DATE, "r1")
+
+
+def test_the_price_table_picks_the_card_in_effect_on_the_call_date() -> None:
+    text = json.dumps({"as_of": "2026-12-05", "source": "test", "models": {"anthropic": {"m": [
+        {"effective_from": "2026-06-01", "input": 2.0, "output": 10.0},
+        {"effective_from": "2025-01-01", "input": 1.0, "output": 5.0}]}}})
+    table = PriceTable.load(text)
+    usage = Completion(text="", model="m", input_tokens=1_000_000, output_tokens=0)
+    assert table.cost("anthropic", "m", usage, date(2025, 1, 1)) == 1.0  # the first card, on its first day
+    assert table.cost("anthropic", "m", usage, date(2026, 5, 31)) == 1.0  # the day before the change
+    assert table.cost("anthropic", "m", usage, date(2026, 6, 1)) == 2.0  # the new card from its date
+    with pytest.raises(LlmConfigError, match=r"on 2024-12-31 .*first card takes effect 2025-01-01"):
+        table.price("anthropic", "m", date(2024, 12, 31))
+    twice = json.dumps({"as_of": "x", "source": "x", "models": {"anthropic": {"m": [
+        {"effective_from": "2025-01-01", "input": 1.0, "output": 5.0},
+        {"effective_from": "2025-01-01", "input": 2.0, "output": 5.0}]}}})
+    with pytest.raises(LlmConfigError, match="same day"):
+        PriceTable.load(twice)
+    undated = json.dumps({"as_of": "x", "source": "x", "models": {"anthropic": {"m": [{"input": 1.0, "output": 5.0}]}}})
+    with pytest.raises(LlmConfigError, match="effective_from"):
+        PriceTable.load(undated)
+    searches = PriceTable.load()
+    search_usage = Completion(text="", model="claude-haiku-4-5", input_tokens=0, output_tokens=0)
+    object.__setattr__(search_usage, "web_search_requests", 3)  # upstream: $10 per 1,000 web searches
+    assert searches.cost("anthropic", "claude-haiku-4-5", search_usage, RUN_DATE) == pytest.approx(0.03)

@@ -66,6 +66,7 @@ def test_the_stage_writes_valid_signals_decisions_and_the_db(ingested: Path, tmp
             "sector_peer_review:consumer"} <= agents
     db = ResearchDB(settings.workspace / "research/research.db")
     assert [h.ticker for h in db.prior_population("2023-01-07")] == document["population"]
+    assert not (artifacts / "decision_artifacts/_cost_raw").exists()  # no model call, no cost telemetry
 
 
 def test_two_fresh_runs_are_byte_identical_and_a_rerun_replaces_its_rows(ingested: Path, tmp_path: Path) -> None:

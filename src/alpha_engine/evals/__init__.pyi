@@ -21,6 +21,15 @@ from ._corpus import (
     parse_captured_key,
     scan_window,
 )
+from ._costs import (
+    CostCall,
+    PricedCalls,
+    cost_datapoints,
+    cost_table_bytes,
+    price_calls,
+    read_cost_calls,
+)
+from ._costs_stage import AggregateCosts, AggregateCostsOptions
 from ._counterfactual import SUPPORTED_AGENTS, CounterfactualRun, RuleFit, fit_rule, run_counterfactual
 from ._counterfactual_stage import Counterfactual, CounterfactualOptions
 from ._dry_run import dry_run_llm, dry_run_outcome
@@ -28,8 +37,7 @@ from ._errors import CorpusError, EvalError, EvalInputError, EvalJudgeError
 from ._judge_llm import LlmJudgeOutput, parse_judge_output
 from ._judge_rubric import AGENT_FAMILIES, RUBRIC_JUDGE, rubric_judge
 from ._judge_stage import EvalJudge, EvalJudgeOptions
-from ._rolling_mean import rolling_mean
-from ._rolling_mean_stage import EvalRollingMean, EvalRollingMeanOptions
+from ._namespaces import COST_NAMESPACE, EVAL_NAMESPACE
 from ._rationale_clustering import (
     RATIONALE_FIELDS,
     ClusterReport,
@@ -41,10 +49,27 @@ from ._rationale_clustering import (
     rationales_of,
     run_rationale_clustering,
 )
-from ._rationale_clustering_stage import EVAL_NAMESPACE, RationaleClustering, RationaleClusteringOptions
+from ._rationale_clustering_stage import RationaleClustering, RationaleClusteringOptions
+from ._replay import (
+    DEMOTION_THRESHOLD,
+    PLACEHOLDER_PROMPT,
+    ReplayRun,
+    TargetResult,
+    aggregate_scores,
+    output_model,
+    replay_window,
+    should_stop,
+)
+from ._replay_scorers import SCORERS, agreement, jaccard, pearson
+from ._replay_stage import ReplayConcordance, ReplayConcordanceOptions
+from ._rolling_mean import rolling_mean
+from ._rolling_mean_stage import EvalRollingMean, EvalRollingMeanOptions
 
 __all__ = [
     "AGENT_FAMILIES",
+    "AggregateCosts",
+    "AggregateCostsOptions",
+    "COST_NAMESPACE",
     "COST_TABLE",
     "COUNTERFACTUAL",
     "COUNTERFACTUAL_LATEST",
@@ -52,10 +77,12 @@ __all__ = [
     "ClusterReport",
     "CorpusError",
     "CorpusScan",
+    "CostCall",
     "Counterfactual",
     "CounterfactualOptions",
     "CounterfactualRun",
     "DECISIONS_ROOT",
+    "DEMOTION_THRESHOLD",
     "EVAL_JUDGMENT",
     "EVAL_MANIFEST",
     "EVAL_NAMESPACE",
@@ -70,6 +97,8 @@ __all__ = [
     "EvalRollingMeanOptions",
     "LlmJudgeOutput",
     "META_SUBTREES",
+    "PLACEHOLDER_PROMPT",
+    "PricedCalls",
     "RATIONALE_ANALYSIS",
     "RATIONALE_FIELDS",
     "REPLAY_LATEST",
@@ -78,24 +107,40 @@ __all__ = [
     "RationaleClustering",
     "RationaleClusteringOptions",
     "RationaleRun",
+    "ReplayConcordance",
+    "ReplayConcordanceOptions",
+    "ReplayRun",
     "RuleFit",
+    "SCORERS",
     "SUPPORTED_AGENTS",
+    "TargetResult",
     "agent_base",
+    "aggregate_scores",
+    "agreement",
     "cluster_rationales",
+    "cost_datapoints",
+    "cost_table_bytes",
     "day_prefix",
     "dry_run_llm",
     "dry_run_outcome",
     "fit_rule",
     "iso_week",
+    "jaccard",
     "link_components",
     "load_decision",
     "normalise_digits",
+    "output_model",
     "parse_captured_key",
     "parse_judge_output",
+    "pearson",
+    "price_calls",
     "rationales_of",
+    "read_cost_calls",
+    "replay_window",
     "rolling_mean",
     "rubric_judge",
     "run_counterfactual",
     "run_rationale_clustering",
     "scan_window",
+    "should_stop",
 ]

@@ -69,6 +69,6 @@ COUNTERFACTUAL_LATEST: Artifact = Artifact(
     description="Counterfactual: a copy of the agent's latest rule fit",
 )
 COST_TABLE: Artifact = Artifact(
-    "decision_artifacts/_cost/{date}/cost.parquet", package=_PACKAGE,
-    description="AggregateCosts: the run date's LLM calls, one row each, dollars recomputed from the dated price table",
+    "decision_artifacts/_cost/{date}/cost.parquet", schema="cost_table_row.schema.json", package=_PACKAGE,
+    description="AggregateCosts: the run date's LLM calls, one row each, dollars recomputed from the dated price table. Parquet: the schema is each row's",
 )

@@ -31,7 +31,7 @@ from alpha_engine.pipeline import (
 from ._artifacts import COUNTERFACTUAL, COUNTERFACTUAL_LATEST
 from ._dry_run import dry_run_llm, dry_run_outcome
 from ._errors import EvalInputError
-from ._rationale_clustering_stage import EVAL_NAMESPACE
+from ._namespaces import EVAL_NAMESPACE
 
 __all__ = ["Counterfactual", "CounterfactualOptions"]
 

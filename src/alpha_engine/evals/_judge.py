@@ -36,6 +36,7 @@ from ._judge_llm import (
     render_prompt,
 )
 from ._judge_rubric import AGENT_FAMILIES, RUBRIC_JUDGE, rubric_judge
+from ._namespaces import EVAL_NAMESPACE
 
 if TYPE_CHECKING:
     from alpha_engine.research import Completion, DecisionArtifact, LlmClient
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BATCH_DISCOUNT",
     "ESCALATION_FLOOR",
-    "EVAL_NAMESPACE",
     "EMPTY_UPSTREAM",
     "JudgeConfig",
     "JudgeRun",
@@ -53,7 +53,6 @@ __all__ = [
     "judgment_datapoints",
 ]
 
-EVAL_NAMESPACE = "AlphaEngine/Eval"
 ESCALATION_FLOOR = 3  # a weak-model dimension below this sends the decision to the strong model
 EMPTY_UPSTREAM = "precluded_by_empty_upstream"
 BATCH_DISCOUNT = 0.5  # the Message Batches API bills half the Messages API price
@@ -272,7 +271,7 @@ class JudgeRun:
         from alpha_engine.research import LlmConfigError, PriceTable
 
         try:
-            self.cost_usd += PriceTable.load().cost(self.config.backend, model, completion) * factor
+            self.cost_usd += PriceTable.load().cost(self.config.backend, model, completion, self.run_date) * factor
         except LlmConfigError:
             self._count("unpriced_calls")
 

@@ -28,10 +28,10 @@ from alpha_engine.pipeline import (
 from ._artifacts import RATIONALE_ANALYSIS
 from ._dry_run import dry_run_llm, dry_run_outcome
 from ._errors import EvalInputError
+from ._namespaces import EVAL_NAMESPACE
 
-__all__ = ["EVAL_NAMESPACE", "RationaleClustering", "RationaleClusteringOptions"]
+__all__ = ["RationaleClustering", "RationaleClusteringOptions"]
 
-EVAL_NAMESPACE = "AlphaEngine/Eval"
 VECTORIZER = "tfidf char_wb 3-5, digit runs -> #"
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._artifacts import EVAL_JUDGMENT
 from ._corpus import agent_base
+from ._namespaces import EVAL_NAMESPACE
 
 if TYPE_CHECKING:
     from alpha_engine.store import ArtifactStore, Datapoint
@@ -91,7 +92,7 @@ def rolling_mean(store: ArtifactStore, *, end: date, window_days: int = 28) -> R
     return result
 
 
-def rolling_mean_datapoints(result: RollingMean, now: datetime, namespace: str = "AlphaEngine/Eval") -> list[Datapoint]:
+def rolling_mean_datapoints(result: RollingMean, now: datetime, namespace: str = EVAL_NAMESPACE) -> list[Datapoint]:
     """``agent_quality_score_4w_mean{judged_agent_id, criterion}`` per mean and
     ``agent_quality_score_4w_mean_min`` (no dimensions); none when there is no mean."""
     from alpha_engine.store import Datapoint

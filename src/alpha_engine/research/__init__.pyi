@@ -7,8 +7,16 @@ from ._agents import (
     ResearchBackend,
     ThesisMaintainer,
 )
-from ._artifacts import DECISION_ARTIFACT, LATEST_SIGNALS, REGIME_LATEST_KEY, REGIME_SUBSTRATE_KEY, SIGNALS
+from ._artifacts import (
+    COST_RAW,
+    DECISION_ARTIFACT,
+    LATEST_SIGNALS,
+    REGIME_LATEST_KEY,
+    REGIME_SUBSTRATE_KEY,
+    SIGNALS,
+)
 from ._capture import SNAPSHOT_CAP_BYTES, DecisionArtifact, DecisionRecorder, truncate_snapshot
+from ._cost_telemetry import COST_COLUMNS, COST_SCHEMA_VERSION, cost_telemetry_files, write_cost_telemetry
 from ._db import MIGRATIONS, RESEARCH_DB, SCHEMA_VERSION, ResearchDB, RunRecord
 from ._dryrun import DRY_RUN_MARKER, dry_run_backend, find_dry_run_marker, quarantine
 from ._errors import (
@@ -33,6 +41,7 @@ from ._llm_client import (
     LlmClient,
     OpenAICompatibleClient,
     PriceTable,
+    Usage,
 )
 from ._llm_options import LlmOptions
 from ._models import (
@@ -67,6 +76,9 @@ from ._sectors import SectorMap, load_sector_map
 from ._stages import Research, ResearchOptions, read_regime_prior
 
 __all__ = [
+    "COST_COLUMNS",
+    "COST_RAW",
+    "COST_SCHEMA_VERSION",
     "DECISION_ARTIFACT",
     "DRY_RUN_MARKER",
     "EVIDENCE_K",
@@ -137,8 +149,10 @@ __all__ = [
     "ThesisDecision",
     "ThesisMaintainer",
     "ThesisUpdate",
+    "Usage",
     "aggregate_score",
     "build_signals",
+    "cost_telemetry_files",
     "deterministic_backend",
     "dry_run_backend",
     "factor_profile",
@@ -153,4 +167,5 @@ __all__ = [
     "retrieve",
     "run_research",
     "truncate_snapshot",
+    "write_cost_telemetry",
 ]

@@ -23,6 +23,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -150,6 +151,8 @@ class LlmSession:
     max_tokens: int = 4096
     temperature: float = 0.0
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # One row per model call, in call order (the cost telemetry: research._cost_telemetry writes them).
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
     def ask(self, agent_id: str, prompt_id: str, payload: Mapping[str, Any], output: type[M],
             check: Callable[[M], None], *, strategic: bool = False, team: str | None = None) -> M:
@@ -157,6 +160,7 @@ class LlmSession:
         prompt = PROMPTS[prompt_id]
         model = self.strategic_model if strategic else self.model
         system = _system(prompt, output.model_json_schema())
+        prompt_hash = hashlib.sha256(system.encode("utf-8")).hexdigest()
         user = _canonical(payload)
         messages = [{"role": "user", "content": user}]
         used = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0, "cache_create_tokens": 0}
@@ -167,6 +171,14 @@ class LlmSession:
             completion = self.client.complete(model=model, system=system, messages=messages,
                                               max_tokens=self.max_tokens, temperature=self.temperature)
             call = self.ledger.record(agent_id, model, completion)
+            self.calls.append({"agent_id": agent_id, "sector_team_id": team, "node_name": prompt.node_name,
+                               "run_type": RUN_TYPE, "prompt_id": prompt.prompt_id, "prompt_version": prompt.version,
+                               "prompt_version_hash": prompt_hash, "provider": self.client.provider,
+                               "model_name": model, "call_seq": len(self.calls) + 1,
+                               "input_tokens": call.input_tokens, "output_tokens": call.output_tokens,
+                               "cache_read_tokens": call.cache_read_tokens,
+                               "cache_create_tokens": call.cache_create_tokens, "web_search_requests": 0,
+                               "web_fetch_requests": 0, "cost_usd": call.cost_usd})
             for key in used:
                 used[key] += getattr(call, key)
             cost, version = round(cost + call.cost_usd, 8), completion.model
@@ -184,7 +196,7 @@ class LlmSession:
                                    "run_type": RUN_TYPE, "node_name": prompt.node_name, "sector_team_id": team,
                                    "prompt_id": prompt.prompt_id, "prompt_version": prompt.version},
                 "full_prompt_context": {"system_prompt": system, "user_prompt": user, "tool_definitions": [],
-                                        "prompt_version_hash": hashlib.sha256(system.encode("utf-8")).hexdigest()}}
+                                        "prompt_version_hash": prompt_hash}}
             return parsed
         raise LlmOutputError(f"research role {prompt_id} ({agent_id}): the {self.client.provider} model {model} "
                              f"gave no valid {output.__name__} in {attempts} attempts; last error: {error}")
@@ -352,9 +364,10 @@ class _Resolved:
     api_key_env: str
 
 
-def resolve_llm(provider: str, options: LlmOptions, env: Mapping[str, str]) -> tuple[_Resolved, str, PriceTable]:
-    """Fill the provider defaults, read the API key from ``env`` and find both models' prices
-    (LlmConfigError naming the setting otherwise). Touches no network: the stage's preflight."""
+def resolve_llm(provider: str, options: LlmOptions, env: Mapping[str, str], on: date) -> tuple[_Resolved, str, PriceTable]:
+    """Fill the provider defaults, read the API key from ``env`` and find both models' prices in
+    effect on ``on`` (LlmConfigError naming the setting otherwise). Touches no network: the
+    stage's preflight."""
     if provider not in DEFAULT_API_KEY_ENV:
         raise LlmConfigError(f"[stages.research] backend: unknown LLM provider {provider!r}; "
                              f"one of {', '.join(sorted(DEFAULT_API_KEY_ENV))}")
@@ -374,15 +387,16 @@ def resolve_llm(provider: str, options: LlmOptions, env: Mapping[str, str]) -> t
                              "names the variable)")
     prices = PriceTable.load()
     for name in {model, strategic}:
-        prices.price(provider, name)
+        prices.price(provider, name, on)
     return _Resolved(provider, model, strategic, options.base_url, key_env), key, prices
 
 
-def llm_backend(provider: str, options: LlmOptions, env: Mapping[str, str], *,
+def llm_backend(provider: str, options: LlmOptions, env: Mapping[str, str], *, run_date: date,
                 transport: httpx.BaseTransport | None = None) -> LlmResearchBackend:
-    """The backend for ``provider`` ('anthropic' | 'openai_compatible') configured by ``options``;
-    ``transport`` replaces the network (tests: ``httpx.MockTransport``)."""
-    resolved, key, prices = resolve_llm(provider, options, env)
+    """The backend for ``provider`` ('anthropic' | 'openai_compatible') configured by ``options``,
+    pricing its calls with the cards in effect on ``run_date``; ``transport`` replaces the network
+    (tests: ``httpx.MockTransport``)."""
+    resolved, key, prices = resolve_llm(provider, options, env, run_date)
     client: LlmClient
     if provider == "anthropic":
         client = AnthropicClient(key, base_url=options.base_url, timeout=options.timeout_seconds,
@@ -391,7 +405,7 @@ def llm_backend(provider: str, options: LlmOptions, env: Mapping[str, str], *,
         client = OpenAICompatibleClient(options.base_url, api_key=key, timeout=options.timeout_seconds,
                                         transport=transport)
     session = LlmSession(client=client, model=resolved.model, strategic_model=resolved.strategic_model,
-                         ledger=CostLedger(prices, provider, options.budget_usd), max_retries=options.max_retries,
+                         ledger=CostLedger(prices, provider, options.budget_usd, run_date), max_retries=options.max_retries,
                          max_tokens=options.max_tokens, temperature=options.temperature)
     return LlmResearchBackend(name=f"llm-{provider}:{resolved.model}", macro=_Macro(session), quant=_Quant(session),
                               qual=_Qual(session), peer_review=_PeerReview(session), thesis=_Thesis(session),

@@ -11,8 +11,8 @@ without usage is an error: tokens are what cost is computed from). Provider erro
 to :class:`LlmCallError` here, at one boundary. The API key is held by the client and never
 appears in an error or a log line.
 
-:class:`PriceTable` reads ``data/llm_prices.json`` (dated, with its source); :class:`CostLedger`
-prices each call from its tokens, keeps the run's totals and refuses a call once the spend has
+:class:`PriceTable` reads ``data/llm_prices.json`` (dated cards, with their source); :class:`CostLedger`
+prices each call from its tokens with the cards in effect on the run date, keeps the run's totals and refuses a call once the spend has
 reached the budget (:class:`RunBudgetExceededError`).
 """
 
@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from typing import Any, Protocol
 
@@ -30,7 +31,7 @@ import httpx
 from ._errors import LlmCallError, LlmConfigError, RunBudgetExceededError
 
 __all__ = ["PRICES_FILE", "AnthropicClient", "CallCost", "Completion", "CostLedger", "LlmClient",
-           "OpenAICompatibleClient", "PriceTable"]
+           "OpenAICompatibleClient", "PriceTable", "Usage"]
 
 PRICES_FILE = "llm_prices.json"
 _SNAPSHOT_SUFFIX = re.compile(r"-\d{8}$")  # claude-haiku-4-5-20251001 -> claude-haiku-4-5
@@ -142,37 +143,76 @@ def _excerpt(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
 
 
+class Usage(Protocol):
+    """What a call is priced from: its token counts (and, optionally, its server-tool requests)."""
+
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def cache_read_tokens(self) -> int: ...
+    @property
+    def cache_create_tokens(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class PriceTable:
-    """USD per million tokens by provider and model (``*``: any model of that provider)."""
+    """USD per million tokens by provider and model (``*``: any model of that provider), as dated
+    cards: each model lists cards with the date they take ``effective_from``; a call is priced
+    with the card in effect on the call's date (the latest one on or before it)."""
 
     as_of: str
     source: str
-    models: Mapping[str, Mapping[str, Mapping[str, float]]]
+    models: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]
 
     @classmethod
     def load(cls, text: str | None = None) -> PriceTable:
-        """The bundled ``data/llm_prices.json`` (or ``text``, the same format)."""
+        """The bundled ``data/llm_prices.json`` (or ``text``, the same format); LlmConfigError
+        naming the model when a model's cards are not a list of dated cards."""
         if text is None:
             text = resources.files("alpha_engine.research").joinpath("data", PRICES_FILE).read_text("utf-8")
         doc = json.loads(text)
-        return cls(as_of=str(doc["as_of"]), source=str(doc["source"]), models=doc["models"])
+        models: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
+        for provider, cards_of in doc["models"].items():
+            for model, cards in cards_of.items():
+                where = f"research/data/{PRICES_FILE}: {provider} model {model!r}"
+                if not isinstance(cards, list) or not cards:
+                    raise LlmConfigError(f"{where}: expected a non-empty list of dated cards")
+                try:
+                    dated = sorted(cards, key=lambda c: date.fromisoformat(str(c["effective_from"])))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise LlmConfigError(f"{where}: every card needs effective_from as YYYY-MM-DD ({exc})") from None
+                days = [c["effective_from"] for c in dated]
+                if len(set(days)) != len(days):
+                    raise LlmConfigError(f"{where}: two cards take effect on the same day")
+                models.setdefault(provider, {})[model] = dated
+        return cls(as_of=str(doc["as_of"]), source=str(doc["source"]), models=models)
 
-    def price(self, provider: str, model: str) -> Mapping[str, float]:
-        """The card for ``model`` (a dated snapshot suffix is stripped); LlmConfigError if none."""
-        cards = self.models.get(provider, {})
+    def price(self, provider: str, model: str, on: date) -> Mapping[str, Any]:
+        """The card for ``model`` (a dated snapshot suffix is stripped) in effect on ``on``;
+        LlmConfigError if the model has no card, or none yet on that date."""
+        cards_of = self.models.get(provider, {})
         for name in (model, _SNAPSHOT_SUFFIX.sub("", model), "*"):
-            if name in cards:
-                return cards[name]
+            if name in cards_of:
+                in_effect = [c for c in cards_of[name] if date.fromisoformat(str(c["effective_from"])) <= on]
+                if not in_effect:
+                    raise LlmConfigError(
+                        f"no price for {provider} model {model!r} on {on.isoformat()} in research/data/{PRICES_FILE}: "
+                        f"its first card takes effect {cards_of[name][0]['effective_from']}; add an earlier card")
+                return in_effect[-1]
         raise LlmConfigError(f"no price for {provider} model {model!r} in research/data/{PRICES_FILE} "
-                             f"(as of {self.as_of}; priced: {', '.join(sorted(cards)) or 'none'}): "
-                             "add a row or pick a priced model")
+                             f"(as of {self.as_of}; priced: {', '.join(sorted(cards_of)) or 'none'}): "
+                             "add a card or pick a priced model")
 
-    def cost(self, provider: str, model: str, completion: Completion) -> float:
-        card = self.price(provider, model)
-        return round((completion.input_tokens * card["input"] + completion.output_tokens * card["output"]
-                      + completion.cache_read_tokens * card.get("cache_read", card["input"])
-                      + completion.cache_create_tokens * card.get("cache_create", card["input"])) / 1e6, 8)
+    def cost(self, provider: str, model: str, usage: Usage, on: date) -> float:
+        """USD of one call: its tokens (and web searches) at the card in effect on ``on``."""
+        card = self.price(provider, model, on)
+        tokens = (usage.input_tokens * card["input"] + usage.output_tokens * card["output"]
+                  + usage.cache_read_tokens * card.get("cache_read", card["input"])
+                  + usage.cache_create_tokens * card.get("cache_create", card["input"])) / 1e6
+        searches = int(getattr(usage, "web_search_requests", 0) or 0) * card.get("web_search_per_1k", 0.0) / 1e3
+        return round(float(tokens + searches), 8)
 
 
 @dataclass(frozen=True)
@@ -193,6 +233,7 @@ class CostLedger:
     prices: PriceTable
     provider: str
     budget_usd: float
+    on: date  # the run date: every call of the run is priced with the cards in effect then
     calls: list[CallCost] = field(default_factory=list)
 
     @property
@@ -210,7 +251,7 @@ class CostLedger:
         cost = CallCost(agent_id=agent_id, model=model, input_tokens=completion.input_tokens,
                         output_tokens=completion.output_tokens, cache_read_tokens=completion.cache_read_tokens,
                         cache_create_tokens=completion.cache_create_tokens,
-                        cost_usd=self.prices.cost(self.provider, model, completion))
+                        cost_usd=self.prices.cost(self.provider, model, completion, self.on))
         self.calls.append(cost)
         return cost
 

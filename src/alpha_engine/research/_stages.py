@@ -6,8 +6,9 @@ the methods that use them.
 Inputs: each ticker's latest stored features at the as-of session (market store), the Scanner's
 candidates (optional: without them every ticker with a sector is in its team's input set), the
 regime substrate (read when present, see :func:`read_regime_prior`), research.db's population
-and theses, and the RAG index (read-only, for the qual analyst's evidence; absent: no evidence). Outputs: signals.json (+ latest), one decision artifact per agent decision, and the
-run's rows in research.db. ``dry_run_llm`` runs stub agents and the quarantine refuses to
+and theses, and the RAG index (read-only, for the qual analyst's evidence; absent: no evidence). Outputs: signals.json (+ latest), one decision artifact per agent decision, the
+run's rows in research.db, and with an LLM backend the per-call cost telemetry (:data:`COST_RAW`,
+written also when the run fails, so the spend so far is on record). ``dry_run_llm`` runs stub agents and the quarantine refuses to
 publish their output: nothing is written.
 """
 
@@ -31,7 +32,14 @@ from alpha_engine.pipeline import (
 )
 from alpha_engine.regime import REGIME_SUBSTRATE
 
-from ._artifacts import DECISION_ARTIFACT, LATEST_SIGNALS, REGIME_LATEST_KEY, REGIME_SUBSTRATE_KEY, SIGNALS
+from ._artifacts import (
+    COST_RAW,
+    DECISION_ARTIFACT,
+    LATEST_SIGNALS,
+    REGIME_LATEST_KEY,
+    REGIME_SUBSTRATE_KEY,
+    SIGNALS,
+)
 from ._db import RESEARCH_DB
 from ._evidence import RAG_EVIDENCE
 from ._llm_options import LlmOptions
@@ -121,6 +129,9 @@ class Research(Stage[ResearchOptions]):
     receives_execution_input = True  # upstream's research_dry (dry_run_llm)
     consumes = (WEEKLY_MANIFEST, optional(WEEKLY_CONSTITUENTS), optional(CANDIDATES), optional(REGIME_SUBSTRATE))
     produces = (SIGNALS, LATEST_SIGNALS, DECISION_ARTIFACT)
+    # Written only with an LLM backend (never by the deterministic backend, never on a dry run),
+    # so it is an update, not a product every run writes: the per-call cost telemetry.
+    updates = (COST_RAW,)
     # Replaces the network under the LLM backend (tests set an httpx.MockTransport); None: the real one.
     llm_transport: ClassVar[httpx.BaseTransport | None] = None
 
@@ -134,7 +145,7 @@ class Research(Stage[ResearchOptions]):
             from ._llm import resolve_llm
 
             try:
-                resolve_llm(ctx.options.backend, ctx.options.llm, os.environ)
+                resolve_llm(ctx.options.backend, ctx.options.llm, os.environ, ctx.run_date)
             except LlmConfigError as exc:
                 raise PreflightError(str(exc)) from exc
         try:
@@ -157,11 +168,12 @@ class Research(Stage[ResearchOptions]):
         from ._rules import RULE_SET
 
         run_date = ctx.run_date.isoformat()
+        run_id = f"{run_date}-research"
         inputs, warnings = self._inputs(ctx)
         dry = _dry_run_llm(ctx)
         backend = dry_run_backend() if dry else self._backend(ctx)
         rule_set = RULE_SET if backend.name == "deterministic" else None
-        recorder = DecisionRecorder(ctx.artifacts, ctx.run_date, f"{run_date}-research", backend=backend.name,
+        recorder = DecisionRecorder(ctx.artifacts, ctx.run_date, run_id, backend=backend.name,
                                     rule_set=rule_set, data_snapshot_id=ctx.key(WEEKLY_MANIFEST),
                                     enabled=not dry)  # upstream force-disables capture on a dry run
         try:
@@ -170,6 +182,10 @@ class Research(Stage[ResearchOptions]):
             session = getattr(backend, "session", None)
             if session is not None:  # the spend so far, also when a call failed or the budget stopped the run
                 ctx.logger.info("llm spend: %s", session.ledger.summary())
+                if not dry:
+                    from ._cost_telemetry import write_cost_telemetry
+
+                    write_cost_telemetry(ctx.artifacts, session.calls, ctx.run_date, run_id)
         summary: dict[str, Any] = {"backend": backend.name, "market_regime": result.macro.market_regime,
                                    "regime_source": inputs.regime.source, "universe": len(result.signals["universe"]),
                                    "buy_candidates": len(result.signals["buy_candidates"]),
@@ -197,7 +213,8 @@ class Research(Stage[ResearchOptions]):
             return deterministic_backend()
         from ._llm import llm_backend
 
-        return llm_backend(ctx.options.backend, ctx.options.llm, os.environ, transport=self.llm_transport)
+        return llm_backend(ctx.options.backend, ctx.options.llm, os.environ, run_date=ctx.run_date,
+                           transport=self.llm_transport)
 
     def _publish(self, ctx: StageContext[ResearchOptions], result: ResearchResult) -> None:
         """signals.json, latest.json and research.db, each behind the quarantine (checked before any write)."""
