@@ -56,7 +56,7 @@ def test_the_packaged_inventory_on_an_empty_workspace_fails_the_rows_that_have_n
     assert result.exit_code == 1
     rows = {r["id"]: r["status"] for r in json.loads(result.stdout)["rows"]}
     assert rows["predictor_decisions"] == "fail" and rows["pipeline_execution"] == "degraded"  # non_fatal
-    assert rows["agent_decisions"] == rows["cost_telemetry"] == "not_yet_effective"
+    assert rows["agent_decisions"] == rows["cost_telemetry"] == "fail"  # no judge manifest, no AggregateCosts run
 
 
 def test_an_extra_inventory_row_needs_no_code_change(workspace: Path, tmp_path: Path) -> None:

@@ -38,10 +38,10 @@ def test_the_definition_has_the_submit_poll_process_loop() -> None:
     states = _states()
     assert states["CheckSkipPoller"]["Default"] == "PollerSubmit"
     submit, poll, process = states["PollerSubmit"], states["PollerPoll"], states["Poller"]
-    assert submit["Parameters"]["Payload"]["phase"] == "submit" and "job.$" not in submit["Parameters"]["Payload"]
+    assert submit["Parameters"]["Payload"]["phase"] == "submit" and "submitted.$" not in submit["Parameters"]["Payload"]
     assert submit["ResultPath"] == "$.poller_submit" and submit["Next"] == "PollerPollChoice"
-    assert poll["Parameters"]["Payload"]["job.$"] == process["Parameters"]["Payload"]["job.$"] == \
-        "$.poller_submit.summary.job"
+    assert poll["Parameters"]["Payload"]["submitted.$"] == process["Parameters"]["Payload"]["submitted.$"] == \
+        "$.poller_submit.summary"
     assert (poll["Parameters"]["Payload"]["phase"], process["Parameters"]["Payload"]["phase"]) == ("poll", "process")
     choice = states["PollerPollChoice"]
     assert choice["Choices"][0]["Next"] == "PollerPollWait" and choice["Default"] == "Poller"

@@ -3,7 +3,8 @@
 Stages join as they are implemented; the graph is never padded with placeholders. Upstream
 order (see docs/architecture.md): MorningEnrich, DataPhase1, Scanner, ..., a parallel group of
 the Research and Predictor branches, DriftDetection, the backtest family, Parity, Evaluator,
-SaturdayHealthCheck, WeeklySubstrateHealthCheck. The Research branch holds DataPhase2 until the Research stage joins in front of it.
+SaturdayHealthCheck, WeeklySubstrateHealthCheck. The Research branch runs Research, DataPhase2 and
+then the eval chain (EvalJudge ... AggregateCosts), as upstream's branch A does.
 
 Adding a stage is its module in its domain package plus one line here.
 """
@@ -14,6 +15,14 @@ from pathlib import Path
 
 from alpha_engine.backtest import Backtester, Parity, PortfolioOptimizerBacktest, PredictorBacktest
 from alpha_engine.data import DataPhase1, DataPhase2, MorningEnrich, Scanner, check_data_settings
+from alpha_engine.evals import (
+    AggregateCosts,
+    Counterfactual,
+    EvalJudge,
+    EvalRollingMean,
+    RationaleClustering,
+    ReplayConcordance,
+)
 from alpha_engine.evaluator import Evaluator
 from alpha_engine.health import SaturdayHealthCheck, WeeklySubstrateHealthCheck
 from alpha_engine.pipeline import Branch, ParallelGroup, PipelineApp, StageGraph
@@ -36,8 +45,12 @@ SATURDAY_GRAPH = StageGraph(
         RAGIngestion,
         RegimeSubstrate,
         RegimeRetrospectiveEval,
-        ParallelGroup("ResearchPredictorParallel", (Branch("Research", (Research, DataPhase2)),
-                                                    Branch("Predictor", (PredictorTraining,)))),
+        # Branch A: research, then the eval chain (soft; EvalJudge and EvalRollingMean share
+        # skip_eval_judge; AggregateCosts is last, after every LLM-emitting stage).
+        ParallelGroup("ResearchPredictorParallel", (
+            Branch("Research", (Research, DataPhase2, EvalJudge, EvalRollingMean, RationaleClustering,
+                                ReplayConcordance, Counterfactual, AggregateCosts)),
+            Branch("Predictor", (PredictorTraining,)))),
         DriftDetection,
         # The backtest family (upstream: Backtester -> PredictorBacktest -> PortfolioOptimizerBacktest),
         # one skip flag for all of it and Parity: skip_backtester.

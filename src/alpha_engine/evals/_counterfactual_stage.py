@@ -60,8 +60,9 @@ class Counterfactual(Stage[CounterfactualOptions]):
     receives_execution_input = True
     description = ("Fits a depth-3 decision tree to ic_cio and macro_economist decisions of the last 28 days "
                    "(500 newest per agent); flags an in-sample match rate > 0.85")
-    # consumes = (): the corpus is read by a bounded scan. produces = (): an agent with fewer than 10
-    # rows or one class is skipped and writes nothing (docs/evals.md).
+    # consumes = (): the corpus is read by a bounded scan. An agent with fewer than 10 rows or one class
+    # is skipped and writes nothing: updates, not produces (docs/evals.md).
+    updates = (COUNTERFACTUAL, COUNTERFACTUAL_LATEST)
 
     def preflight(self, ctx: StageContext[CounterfactualOptions]) -> None:
         if ctx.options.deadline_reserve_seconds >= self.timeout_seconds:

@@ -59,8 +59,9 @@ class RationaleClustering(Stage[RationaleClusteringOptions]):
     receives_execution_input = True
     description = ("Clusters each agent family's rationales of the last 56 days (digit-normalised char n-gram TF-IDF, "
                    "single linkage at cosine >= 0.75); flags template concentration > 0.7")
-    # consumes = (): the corpus is read by a bounded scan. produces = (): a family with fewer than 5
-    # rationales writes nothing, so no analysis is written on every run (docs/evals.md).
+    # consumes = (): the corpus is read by a bounded scan. A family with fewer than 5 rationales writes
+    # nothing, so the analysis is not written on every run: updates, not produces (docs/evals.md).
+    updates = (RATIONALE_ANALYSIS,)
 
     def preflight(self, ctx: StageContext[RationaleClusteringOptions]) -> None:
         if ctx.options.deadline_reserve_seconds >= self.timeout_seconds:

@@ -373,6 +373,9 @@ class _Composer:
         the loop's cap has passed, so the loop always ends."""
         name, snake, loop = stage.name, stage.snake(), stage.poll_loop
         job = f"$.{snake}_submit.summary.job"
+        # The calls carry the submit phase's whole summary (always there), not its job: a path to
+        # a missing job would fail the state with States.Runtime instead of the stage reporting it.
+        submitted = f"$.{snake}_submit.summary"
         catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.{snake}_error", "Next": next_entry}]
         submit = self.invoke(stage, phase="submit")
         states[f"{name}Submit"] = {**submit, "ResultPath": f"$.{snake}_submit",
@@ -388,7 +391,7 @@ class _Composer:
             "Default": name,
         }
         states[f"{name}PollWait"] = {"Type": "Wait", "Seconds": loop.wait_seconds, "Next": f"{name}Poll"}
-        poll = self.invoke(stage, phase="poll", job=job)
+        poll = self.invoke(stage, phase="poll", submitted=submitted)
         states[f"{name}Poll"] = {**poll, "ResultPath": f"$.{snake}_poll", "TimeoutSeconds": loop.poll_timeout_seconds,
                                  "Catch": catch, "Next": f"{name}PollDecision"}
         states[f"{name}PollDecision"] = {
@@ -397,10 +400,11 @@ class _Composer:
             "Choices": [{"Variable": f"$.{snake}_poll.summary.poll_status", "StringEquals": "ended", "Next": name}],
             "Default": f"{name}PollWait",
         }
-        process = self.invoke(stage, phase="process", job=job)
+        process = self.invoke(stage, phase="process", submitted=submitted)
         states[name] = {**process, "Catch": catch, "Next": next_entry}
 
-    def invoke(self, stage: type[Stage[Any]], *, phase: str | None = None, job: str | None = None) -> dict[str, Any]:
+    def invoke(self, stage: type[Stage[Any]], *, phase: str | None = None,
+               submitted: str | None = None) -> dict[str, Any]:
         snake = stage.snake()
         comment = f"{stage.failure_class.value} stage on {stage.compute.value}"
         if stage.description:
@@ -414,8 +418,8 @@ class _Composer:
                 payload["execution_input.$"] = "$$.Execution.Input"
             if phase is not None:
                 payload["phase"] = phase
-            if job is not None:
-                payload["job.$"] = job
+            if submitted is not None:
+                payload["submitted.$"] = submitted
             return {
                 "Type": "Task",
                 "Comment": comment,

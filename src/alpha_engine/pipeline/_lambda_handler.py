@@ -84,9 +84,13 @@ def _run_log_capture(command: list[str], env: dict[str, str]) -> int:
 
 
 def _parse_phase(event: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
-    phase, job = event.get("phase"), event.get("job")
+    phase, job, submitted = event.get("phase"), event.get("job"), event.get("submitted")
     if phase is not None and (not isinstance(phase, str) or not phase):
         raise StageInvocationError(f"event.phase must be a phase name, got {phase!r}")
+    if submitted is not None:  # the state machine passes the submit phase's summary
+        if not isinstance(submitted, dict):
+            raise StageInvocationError(f"event.submitted must be an object, got {submitted!r}")
+        job = submitted.get("job", job)
     if job is not None and not isinstance(job, dict):
         raise StageInvocationError(f"event.job must be an object, got {job!r}")
     return phase, job
