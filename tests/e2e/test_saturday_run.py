@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from alpha_engine.app import SATURDAY_GRAPH
-from alpha_engine.pipeline import HEALTH_MARKER, stage_log_prefix
+from alpha_engine.pipeline import HEALTH_MARKER, PollingStage, stage_log_prefix
 from alpha_engine.store import ArtifactStore, SqliteMetrics
 from conftest import SaturdayRun, data_snapshot
 
@@ -126,9 +126,12 @@ def test_a_rerun_writes_nothing_and_a_shell_run_checks_the_real_artifacts(
     assert data_snapshot(workspace) == before
     store = _artifacts(workspace)
     for stage in STAGES:
-        (key,) = store.list(stage_log_prefix(stage.slug, RUN_DATE, report["execution"]["name"]))
-        log = store.read_bytes(key)
-        assert b"preflight-only" in log and b"would consume" not in log, stage.name  # real artifacts exist
+        keys = store.list(stage_log_prefix(stage.slug, RUN_DATE, report["execution"]["name"]))
+        # one log per call: a polling stage's submit and process phases each run a preflight (no poll)
+        assert len(keys) == (2 if issubclass(stage, PollingStage) else 1), stage.name
+        for key in keys:
+            log = store.read_bytes(key)
+            assert b"preflight-only" in log and b"would consume" not in log, stage.name  # real artifacts exist
     # An execution's warnings come from the markers written during it: the rerun replaced the first run's.
     for execution, expected in ((saturday_run.report, False), (json.loads(second.stdout), True)):
         shown = cli(workspace, "status", execution["execution"]["name"], "--json")

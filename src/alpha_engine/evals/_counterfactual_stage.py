@@ -131,10 +131,10 @@ class Counterfactual(Stage[CounterfactualOptions]):
             summary["reason"] = (f"stopped at its deadline ({budget} s) before any fit" if not result.complete
                                  else "no supported agent had enough decisions to fit a rule" if statuses
                                  else f"no captured decisions in {result.start}..{result.end}")
-        warnings = [f"{self.name}: {a} is a demotion candidate: a depth-{options.max_depth} tree matches "
+        warnings = [f"{a} is a demotion candidate: a depth-{options.max_depth} tree matches "
                     f"{fitted[a].match_rate:.3f} of its {fitted[a].n} decisions (> {options.flag_threshold})"
                     for a in flagged]
-        warnings += [f"{self.name}: unreadable decision: {u}" for u in result.unreadable[:5]]
+        warnings += [f"unreadable decision: {u}" for u in result.unreadable[:5]]
         if not result.complete:
-            warnings.append(f"{self.name}: stopped at its deadline ({budget} s); fits cover what was read")
+            warnings.append(f"stopped at its deadline ({budget} s); fits cover what was read")
         return StageOutcome(summary=summary, warnings=tuple(warnings))

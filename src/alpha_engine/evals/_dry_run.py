@@ -23,7 +23,8 @@ def dry_run_llm(ctx: StageContext[Any]) -> bool:
 
 
 def dry_run_outcome(stage: str, imported: list[str]) -> StageOutcome:
-    """The benign success of a dry run: status SKIPPED, what was imported, and nothing else done."""
+    """The benign success of ``stage``'s dry run: status SKIPPED, what was imported, and nothing else
+    done (the warning is shown under the stage's name, so it does not repeat it)."""
     return StageOutcome(summary={"status": "SKIPPED", "reason": "dry_run_llm", "imported": sorted(imported)},
-                        warnings=(f"{stage}: dry_run_llm: booted and imported {', '.join(sorted(imported))}; "
+                        warnings=(f"dry_run_llm: booted and imported {', '.join(sorted(imported))}; "
                                   "nothing listed, called, emitted or written",))

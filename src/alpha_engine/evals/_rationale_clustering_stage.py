@@ -122,9 +122,9 @@ class RationaleClustering(Stage[RationaleClusteringOptions]):
                                  else f"no agent family had {options.min_rationales} rationales in "
                                  f"{result.start}..{result.end}" if result.decisions_loaded or result.thin
                                  else f"no captured decisions with rationales in {result.start}..{result.end}")
-        warnings = [f"{self.name}: {f} rationales look templated (top-3 cluster share "
+        warnings = [f"{f} rationales look templated (top-3 cluster share "
                     f"{result.reports[f].concentration:.2f} > {options.concentration_threshold})" for f in flagged]
-        warnings += [f"{self.name}: unreadable decision: {u}" for u in result.unreadable[:5]]
+        warnings += [f"unreadable decision: {u}" for u in result.unreadable[:5]]
         if not result.complete:
-            warnings.append(f"{self.name}: stopped at its deadline ({budget} s); the analyses cover what was read")
+            warnings.append(f"stopped at its deadline ({budget} s); the analyses cover what was read")
         return StageOutcome(summary=summary, warnings=tuple(warnings))
