@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -64,29 +65,13 @@ def stage_run_cmd(
     Exit codes: 0 ok, 1 run failed, 2 preflight failed, 64 usage (unknown stage, bad date or config).
     A failure is also written to $SFN_TERMINATION_MESSAGE_PATH when set (the Batch binding reads it).
     """
-    import json
 
     from alpha_engine.pipeline import ExitCode, run_stage, write_report, write_termination_message
 
-    from ._common import UsageError
 
     day = parse_date(run_date)
-    given = None
-    if execution_input:
-        try:
-            given = json.loads(execution_input)
-        except ValueError as exc:
-            raise UsageError(f"--execution-input is not JSON: {exc}") from None
-        if not isinstance(given, dict):
-            raise UsageError(f"--execution-input must be a JSON object, got {execution_input!r}")
-    submitted = None
-    if job:
-        try:
-            submitted = json.loads(job)
-        except ValueError as exc:
-            raise UsageError(f"--job is not JSON: {exc}") from None
-        if not isinstance(submitted, dict):
-            raise UsageError(f"--job must be a JSON object, got {job!r}")
+    given = _json_object("--execution-input", execution_input)
+    submitted = _json_object("--job", job)
     settings, app = load_configured(config, workspace, freeze=freeze)
     check_run_date(app, day)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -100,6 +85,23 @@ def stage_run_cmd(
     line = f"stage {result.slug}: {result.status} in {result.duration_seconds:.1f}s"
     err(line if result.error is None else f"{line}: {result.error}")
     raise typer.Exit(int(result.exit_code) if result.exit_code != ExitCode.OK else 0)
+
+
+def _json_object(flag: str, text: str | None) -> dict[str, Any] | None:
+    """The JSON object an option holds (None when not given); UsageError naming the flag otherwise."""
+    import json
+
+    from ._common import UsageError
+
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{flag} must be a JSON object, got {text!r}")
+    return value
 
 
 @contextlib.contextmanager

@@ -13,7 +13,6 @@ stop ``deadline_reserve_seconds`` before the timeout (``complete: false``).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,13 +21,13 @@ from alpha_engine.pipeline import (
     METRICS,
     Compute,
     FailureClass,
-    PreflightError,
     Stage,
     StageContext,
     StageOutcome,
 )
 
 from ._artifacts import COUNTERFACTUAL, COUNTERFACTUAL_LATEST
+from ._deadline import check_reserve, deadline
 from ._dry_run import dry_run_llm, dry_run_outcome
 from ._errors import EvalInputError
 from ._namespaces import EVAL_NAMESPACE
@@ -65,10 +64,7 @@ class Counterfactual(Stage[CounterfactualOptions]):
     updates = (COUNTERFACTUAL, COUNTERFACTUAL_LATEST)
 
     def preflight(self, ctx: StageContext[CounterfactualOptions]) -> None:
-        if ctx.options.deadline_reserve_seconds >= self.timeout_seconds:
-            raise PreflightError(f"[stages.{self.slug}] deadline_reserve_seconds "
-                                 f"{ctx.options.deadline_reserve_seconds} must be below the timeout "
-                                 f"{self.timeout_seconds} s")
+        check_reserve(self, ctx.options.deadline_reserve_seconds)
         dry_run_llm(ctx)
 
     def run(self, ctx: StageContext[CounterfactualOptions]) -> StageOutcome:
@@ -83,13 +79,12 @@ class Counterfactual(Stage[CounterfactualOptions]):
         from alpha_engine.store import Datapoint
 
         options = ctx.options
-        started = time.monotonic()
-        budget = self.timeout_seconds - options.deadline_reserve_seconds
+        passed, budget = deadline(self, options.deadline_reserve_seconds)
         result = run_counterfactual(
             ctx.artifacts, end=ctx.run_date, window_days=options.window_days,
             per_agent_cap=options.max_artifacts_per_agent or None, max_depth=options.max_depth,
             min_samples=options.min_samples, flag_threshold=options.flag_threshold,
-            deadline=lambda: time.monotonic() - started > budget)
+            deadline=passed)
         if result.unreadable and not result.decisions_loaded:
             raise EvalInputError(f"{self.name} {ctx.run_date}: none of the {len(result.unreadable)} decision(s) of "
                                  f"{result.start}..{result.end} could be read; first: {result.unreadable[0]}; "

@@ -10,7 +10,6 @@ family's newest 500 rationales (:mod:`._rationale_clustering`), writes one
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,13 +18,13 @@ from alpha_engine.pipeline import (
     METRICS,
     Compute,
     FailureClass,
-    PreflightError,
     Stage,
     StageContext,
     StageOutcome,
 )
 
 from ._artifacts import RATIONALE_ANALYSIS
+from ._deadline import check_reserve, deadline
 from ._dry_run import dry_run_llm, dry_run_outcome
 from ._errors import EvalInputError
 from ._namespaces import EVAL_NAMESPACE
@@ -64,10 +63,7 @@ class RationaleClustering(Stage[RationaleClusteringOptions]):
     updates = (RATIONALE_ANALYSIS,)
 
     def preflight(self, ctx: StageContext[RationaleClusteringOptions]) -> None:
-        if ctx.options.deadline_reserve_seconds >= self.timeout_seconds:
-            raise PreflightError(f"[stages.{self.slug}] deadline_reserve_seconds "
-                                 f"{ctx.options.deadline_reserve_seconds} must be below the timeout "
-                                 f"{self.timeout_seconds} s")
+        check_reserve(self, ctx.options.deadline_reserve_seconds)
         dry_run_llm(ctx)  # a malformed research_dry is a PreflightError
 
     def run(self, ctx: StageContext[RationaleClusteringOptions]) -> StageOutcome:
@@ -82,13 +78,12 @@ class RationaleClustering(Stage[RationaleClusteringOptions]):
         from alpha_engine.store import Datapoint
 
         options = ctx.options
-        started = time.monotonic()
-        budget = self.timeout_seconds - options.deadline_reserve_seconds
+        passed, budget = deadline(self, options.deadline_reserve_seconds)
         result = run_rationale_clustering(
             ctx.artifacts, end=ctx.run_date, window_days=options.window_days, cap=options.max_rationales_per_agent,
             min_rationales=options.min_rationales, threshold=options.similarity_threshold,
             concentration_threshold=options.concentration_threshold,
-            deadline=lambda: time.monotonic() - started > budget)
+            deadline=passed)
         if result.unreadable and not result.decisions_loaded:
             raise EvalInputError(f"{self.name} {ctx.run_date}: none of the {len(result.unreadable)} decision(s) of "
                                  f"{result.start}..{result.end} could be read; first: {result.unreadable[0]}; "

@@ -119,21 +119,13 @@ class ReplayRun:
     latencies: list[float] = field(default_factory=list)
 
 
-def _reply_json(text: str) -> str:
-    body = text.strip()
-    if body.startswith("```"):
-        body = body.split("\n", 1)[1] if "\n" in body else ""
-        body = body[:body.rfind("```")] if "```" in body else body
-    return body.strip()
-
-
 def replay_window(store: ArtifactStore, client: LlmClient, ledger: CostLedger, *, targets: Sequence[str],
                   run_date: date, window_days: int, max_artifacts: int, max_tokens: int,
                   now: Callable[[], datetime], deadline: datetime) -> ReplayRun:
     """Replay the window's LLM decisions on each target (see the module docstring)."""
     from pydantic import ValidationError
 
-    from alpha_engine.research import LlmCallError, RunBudgetExceededError
+    from alpha_engine.research import LlmCallError, RunBudgetExceededError, json_reply_text
 
     run = ReplayRun(results={t: TargetResult(t) for t in targets}, window=(run_date, run_date))
 
@@ -193,7 +185,7 @@ def replay_window(store: ArtifactStore, client: LlmClient, ledger: CostLedger, *
             result.cost_usd = round(result.cost_usd + call.cost_usd, 8)
             result.served_models.add(completion.model)
             try:
-                parsed = model.model_validate_json(_reply_json(completion.text))
+                parsed = model.model_validate_json(json_reply_text(completion.text))
             except ValidationError as exc:
                 result.replay_errors += 1
                 first = exc.errors()[0]

@@ -51,8 +51,7 @@ if TYPE_CHECKING:
     import httpx
 
 
-__all__ = ["DEFAULT_API_KEY_ENV", "DEFAULT_MODELS", "PROMPTS", "LlmResearchBackend", "LlmSession", "Prompt",
-           "ThesisDecision", "llm_backend", "resolve_llm"]
+__all__ = ["DEFAULT_API_KEY_ENV", "DEFAULT_MODELS", "LlmResearchBackend", "LlmSession", "PROMPTS", "Prompt", "ThesisDecision", "json_reply_text", "llm_backend", "resolve_llm"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -124,7 +123,7 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_text(text: str) -> str:
+def json_reply_text(text: str) -> str:
     """The reply without surrounding whitespace or a Markdown code fence."""
     body = text.strip()
     if body.startswith("```"):
@@ -183,7 +182,7 @@ class LlmSession:
                 used[key] += getattr(call, key)
             cost, version = round(cost + call.cost_usd, 8), completion.model
             try:
-                parsed = output.model_validate_json(_json_text(completion.text))
+                parsed = output.model_validate_json(json_reply_text(completion.text))
                 check(parsed)
             except ValueError as exc:  # pydantic's ValidationError (bad JSON included) is a ValueError
                 error = _error_text(exc)
