@@ -84,8 +84,8 @@ def poll_status(stage: PollingStage[Any], ctx: StageContext[Any], job: Mapping[s
             "processed this run. Look at the external job (job: "
             f"{ {k: v for k, v in job.items() if k != 'submitted_at'} }); the next run submits afresh")
     status = stage.poll(ctx, job)
-    if status not in ("running", "ended"):
-        raise ValueError(f"{type(stage).__name__}.poll returned {status!r}; expected 'running' or 'ended'")
+    if status not in POLL_STATUSES:
+        raise ValueError(f"{type(stage).__name__}.poll returned {status!r}; expected {' or '.join(map(repr, POLL_STATUSES))}")
     return status
 
 

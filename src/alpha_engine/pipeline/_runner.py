@@ -61,7 +61,7 @@ from alpha_engine.store import Artifact, Datapoint
 
 from ._app import PipelineApp, load_app
 from ._artifacts import HEALTH_MARKER
-from ._errors import PreflightError
+from ._errors import PreflightError, StageDefinitionError
 from ._fence import LeaseFence
 from ._graph import StageGraph
 from ._polling import PHASES, PollingStage, poll_status, submitted_job
@@ -289,8 +289,6 @@ def run_stage(slug: str, run_date: date, *, settings: Settings, app: PipelineApp
 
 def _check_phase(stage_cls: type[Stage[Any]], phase: str, job: Mapping[str, Any] | None) -> None:
     """A phase names a phase of a polling stage, and poll and process get the job submit returned."""
-    from ._errors import StageDefinitionError
-
     if not issubclass(stage_cls, PollingStage):
         raise StageDefinitionError(f"stage {stage_cls.slug} is not a polling stage: it has no phase {phase!r} "
                                    "(run it without --phase)")
