@@ -20,8 +20,8 @@ EXPORTS = {
         "watchdog_check"
     ],
     "alpha_engine.config": [
-        "ChannelSettings", "ConfigError", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings",
-        "Settings", "SnsChannel", "WebhookChannel", "load_settings",
+        "ChannelSettings", "ConfigError", "DEPLOY_ENV_OVERRIDES", "DataSettings", "EmailChannel", "NotifySettings",
+        "PipelineSettings", "Settings", "SnsChannel", "WebhookChannel", "load_settings"
     ],
     "alpha_engine.store": [
         "Artifact", "ArtifactNotFoundError", "ArtifactStore", "CalendarError", "CloudWatchMetrics", "ContractError",
@@ -35,14 +35,16 @@ EXPORTS = {
     "alpha_engine.pipeline": [
         "ARTIFACTS", "Branch", "ComposeOptions", "Compute", "Consumption", "ExitCode", "FRAMEWORK_ARTIFACTS",
         "FailureClass", "HEALTH_MARKER", "HEARTBEAT_METRIC", "HEARTBEAT_NAMESPACE", "LeaseFence", "LocalPipeline",
-        "LogCaptureResult", "MARKET", "METRICS", "NOTIFICATIONS", "NoOptions", "Notifier", "Opener", "ParallelGroup",
-        "PipelineApp", "PipelineError", "PollLoop", "PollTimeoutError", "PollingStage", "PreflightError", "Probe",
-        "RecoveryError", "Resource", "Resources", "RunDateError", "STAGE_LOG", "Stage", "StageContext",
-        "StageDefinitionError", "StageGraph", "StageOutcome", "StageReport", "StageStatus", "Step",
-        "TERMINATION_MESSAGE_ENV", "UnknownStageError", "Wiring", "WorkspaceBusyError", "WorkspaceLock",
-        "artifact_present", "check_stage_class", "compose_definition", "definition_json", "execution_cause_line",
-        "heartbeat", "load_app", "log_key_for", "optional", "run_stage", "run_with_log_capture", "short_cause",
-        "stage_log_path", "stage_log_prefix", "stage_statuses", "write_report", "write_termination_message"
+        "LogCaptureResult", "MARKET", "METRICS", "NOTIFICATIONS", "NoOptions", "Notifier", "Opener",
+        "ParallelGroup", "PipelineApp", "PipelineError", "Placeholder", "PlaceholderError", "PollLoop",
+        "PollTimeoutError", "PollingStage", "PreflightError", "Probe", "RecoveryError", "Resource", "Resources",
+        "RunDateError", "STAGE_LOG", "Stage", "StageContext", "StageDefinitionError", "StageGraph", "StageOutcome",
+        "StageReport", "StageStatus", "Step", "TERMINATION_MESSAGE_ENV", "UnknownStageError", "Wiring",
+        "WorkspaceBusyError", "WorkspaceLock", "artifact_present", "check_stage_class", "compose_definition",
+        "definition_json", "definition_placeholders", "execution_cause_line", "heartbeat", "load_app",
+        "local_substitutions", "log_key_for", "optional", "run_stage", "run_with_log_capture", "short_cause",
+        "stage_log_path", "stage_log_prefix", "stage_statuses", "substitute", "write_report",
+        "write_termination_message"
     ],
     "alpha_engine.data": [
         "Anomaly", "CANDIDATES", "DataError", "DataPhase1", "DataPhase2", "DataPhase2Options", "FEATURES",
@@ -148,6 +150,9 @@ EXPORTS = {
         "declared_schedules", "default_alarms", "evaluate", "evaluate_all", "expected_window", "heartbeat_alarm",
         "list_started", "substrate_row_alarm", "watchdog_alert", "write_last_check"
     ],
+    "alpha_engine.deploy": [
+        "DeployError", "RESOURCE_ACCESS", "Template", "definition_permissions", "logical_id", "synthesize"
+    ],
     "alpha_engine.evals": [
         "AGENT_FAMILIES", "AggregateCosts", "AggregateCostsOptions", "COST_NAMESPACE", "COST_TABLE", "COUNTERFACTUAL",
         "COUNTERFACTUAL_LATEST", "CapturedKey", "ClusterReport", "CorpusError", "CorpusScan", "CostCall",
@@ -206,7 +211,7 @@ EXPORTS = {
 # Domain packages, the store and the pipeline load their names lazily (see their __init__.pyi).
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
-        "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.evals", "alpha_engine.health",
+        "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.evals", "alpha_engine.deploy", "alpha_engine.health",
         "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator", "alpha_engine.notify",
         "alpha_engine.monitor")
 

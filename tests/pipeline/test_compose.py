@@ -7,6 +7,7 @@ stages succeed or fail as told, SNS publishes and the DynamoDB mutex are recorde
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from alpha_engine.pipeline import (
     Stage,
     StageGraph,
     compose_definition,
+    definition_json,
 )
 from alpha_engine.pipeline._compose import BATCH_SUBMIT_SYNC, LAMBDA_INVOKE, LAMBDA_SERVICE_ERRORS
 from alpha_engine.sfn import StatesError, TaskCall, validate_definition
@@ -515,3 +517,45 @@ def test_receives_execution_input_must_be_a_bool() -> None:
 
     with pytest.raises(StageDefinitionError, match="receives_execution_input must be a bool"):
         check_stage_class(Vague)
+
+
+# -- placeholders: the names that differ between installations ----------------------------------------
+def test_the_definition_names_its_resources_only_through_placeholders() -> None:
+    from alpha_engine.pipeline import definition_placeholders
+
+    text = definition_json(compose_definition(GRAPH))
+    found = set(re.findall(r"\$\{([A-Za-z0-9]+)\}", text))
+    assert found == {p.name for p in definition_placeholders(GRAPH)}
+    assert "alpha-engine-" not in text.replace("alpha-engine logcapture", "")  # no literal function/queue names
+
+
+def test_local_substitutions_fill_every_placeholder_with_the_settings_names() -> None:
+    from alpha_engine.config import PipelineSettings
+    from alpha_engine.pipeline import local_substitutions, substitute
+
+    settings = PipelineSettings(function_prefix="x-", job_queue="q", mutex_table="t",
+                                sns_topic_arn="arn:aws:sns:eu-west-1:222222222222:topic")
+    text = definition_json(compose_definition(GRAPH))
+    filled = json.loads(substitute(text, local_substitutions(GRAPH, settings)))
+    dumped = json.dumps(filled)
+    assert "${" not in dumped and '"q"' in dumped and '"t"' in dumped
+    assert "arn:aws:sns:eu-west-1:222222222222:topic" in filled["States"]["InitializeInput"]["Output"]
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({}, r"no value for \$\{A\}"),
+    ({"A": "a", "B": "b"}, r"no placeholder for B"),
+    ({"A": 'a"b'}, r"not a name or an ARN: A='a\"b'"),
+])
+def test_substitute_refuses_missing_unused_and_unsafe_values(values: dict[str, str], message: str) -> None:
+    from alpha_engine.pipeline import PlaceholderError, substitute
+
+    with pytest.raises(PlaceholderError, match=message):
+        substitute('{"x": "${A}"}', values)
+
+
+def test_substitute_replaces_text_as_step_functions_does() -> None:
+    from alpha_engine.pipeline import substitute
+
+    assert substitute('{"a": "${A}", "b": "pre-${A}-post"}', {"A": "arn:aws:x:1"}) == \
+        '{"a": "arn:aws:x:1", "b": "pre-arn:aws:x:1-post"}'

@@ -13,6 +13,7 @@ from ._alarms import alarms_app
 from ._common import CLICK_EXCEPTION, CLICK_USAGE_ERROR, ExitCode, emit_error, json_requested
 from ._config import config_app
 from ._data import data_app
+from ._deploy import deploy_app
 from ._freshness import freshness_app
 from ._health import health_cmd
 from ._metrics import metrics_app
@@ -73,6 +74,7 @@ app.add_typer(sfn_app, name="sfn")
 app.add_typer(notify_app, name="notify")
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(alarms_app, name="alarms")
+app.add_typer(deploy_app, name="deploy")
 app.add_typer(watchdog_app, name="watchdog")
 app.add_typer(freshness_app, name="freshness")
 app.add_typer(substrate_app, name="substrate")

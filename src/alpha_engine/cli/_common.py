@@ -128,13 +128,14 @@ def _busy_errors() -> tuple[type[BaseException], ...]:
 
 def _operation_errors() -> tuple[type[BaseException], ...]:
     from alpha_engine.data import DataError
+    from alpha_engine.deploy import DeployError
     from alpha_engine.evaluator import EvaluatorError
     from alpha_engine.pipeline import PipelineError
     from alpha_engine.predictor import PredictorError
     from alpha_engine.sfn import SfnError
     from alpha_engine.store import StoreError
 
-    return SfnError, PipelineError, StoreError, DataError, PredictorError, EvaluatorError
+    return SfnError, PipelineError, StoreError, DataError, PredictorError, EvaluatorError, DeployError
 
 
 def command(func: Callable[P, R]) -> Callable[P, R]:

@@ -435,11 +435,12 @@ def definition_cmd(
     config: Path = ConfigOption,
     workspace: Path = WorkspaceOption,
 ) -> None:
-    """Print the composed ASL definition (what 'run' executes and what deploys to AWS)."""
-    from alpha_engine.pipeline import ComposeOptions, compose_definition, definition_json
+    """Print the composed ASL definition: what deploys to AWS, with ${...} placeholders for the names
+    that differ between installations ('run' fills them from the settings, a deployment from its stack)."""
+    from alpha_engine.pipeline import compose_definition, definition_json
 
-    settings, app = load_configured(config, workspace)
-    text = definition_json(compose_definition(app.graph, ComposeOptions(settings.pipeline)))
+    _, app = load_configured(config, workspace)
+    text = definition_json(compose_definition(app.graph))
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -2,6 +2,7 @@
 
 from ._errors import ConfigError
 from ._settings import (
+    DEPLOY_ENV_OVERRIDES,
     ChannelSettings,
     DataSettings,
     EmailChannel,
@@ -13,5 +14,5 @@ from ._settings import (
     load_settings,
 )
 
-__all__ = ["ChannelSettings", "ConfigError", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings",
+__all__ = ["DEPLOY_ENV_OVERRIDES", "ChannelSettings", "ConfigError", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings",
            "Settings", "SnsChannel", "WebhookChannel", "load_settings"]

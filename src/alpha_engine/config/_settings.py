@@ -8,7 +8,13 @@ Resolution, first match wins:
   ``<workspace>/config.toml``, ``config.yaml`` or ``config.yml`` if present; none is fine;
 * ``[data] edgar_identity`` / ``edgar_base_url``: ``$ALPHA_ENGINE_EDGAR_IDENTITY`` /
   ``$ALPHA_ENGINE_EDGAR_BASE_URL`` over the file (``DATA_ENV_OVERRIDES``);
-* ``freeze_config``: ``$ALPHA_ENGINE_FREEZE_CONFIG`` (``FREEZE_ENV``), which ``--freeze`` sets.
+* ``freeze_config``: ``$ALPHA_ENGINE_FREEZE_CONFIG`` (``FREEZE_ENV``), which ``--freeze`` sets;
+* where a deployed stage finds its stores, metrics, topic and state machine:
+  ``$ALPHA_ENGINE_ARTIFACTS_URI`` and the others of ``DEPLOY_ENV_OVERRIDES`` over the file (the
+  CloudFormation template sets them from its resources, docs/deploy.md).
+
+The config file may be an ``s3://`` URL (a deployed stage's ``$ALPHA_ENGINE_CONFIG``): it is
+fetched into ``<workspace>/config-from-s3.<suffix>`` (temp then rename) and read from there.
 
 Everything a local run writes lives under the workspace, so ``rm -rf`` of it is a full reset.
 """
@@ -26,13 +32,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ._errors import ConfigError
 
-__all__ = ["ChannelSettings", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings", "Settings",
+__all__ = ["DEPLOY_ENV_OVERRIDES", "ChannelSettings", "DataSettings", "EmailChannel", "NotifySettings", "PipelineSettings", "Settings",
            "SnsChannel", "WebhookChannel", "load_settings"]
 
 CONFIG_NAMES = ("config.toml", "config.yaml", "config.yml")
 # Environment variables that override a [data] key (an identity is per person, not per file).
 DATA_ENV_OVERRIDES = {"ALPHA_ENGINE_EDGAR_IDENTITY": "edgar_identity",
                       "ALPHA_ENGINE_EDGAR_BASE_URL": "edgar_base_url"}
+# Settings a deployed stage takes from its environment (the template's resources), over the file:
+# variable -> the key's path in the settings.
+DEPLOY_ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "ALPHA_ENGINE_ARTIFACTS_URI": ("artifacts_uri",),
+    "ALPHA_ENGINE_MARKET_STORE_URI": ("data", "market_store_uri"),
+    "ALPHA_ENGINE_METRICS_URI": ("pipeline", "metrics_uri"),
+    "ALPHA_ENGINE_SNS_TOPIC_ARN": ("pipeline", "sns_topic_arn"),
+    "ALPHA_ENGINE_STATE_MACHINE_NAME": ("pipeline", "state_machine_name"),
+}
 # ``freeze_config``: set ("1", "true" or "yes") by ``--freeze`` on run/resume/redrive/stage run, and
 # passed on to every stage process, so a frozen run's Evaluator writes no config at all.
 FREEZE_ENV = "ALPHA_ENGINE_FREEZE_CONFIG"
@@ -252,11 +267,35 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def _fetch_remote(url: str, workspace_hint: Path) -> Path:
+    """A remote config file (``s3://bucket/key``) copied into the workspace; its local path."""
+    suffix = Path(url.rsplit("/", 1)[-1]).suffix or ".toml"
+    target = workspace_hint / f"config-from-s3{suffix}"
+    try:
+        import fsspec
+
+        with fsspec.open(url, "rb") as remote:
+            data = remote.read()
+    except ImportError as exc:
+        raise ConfigError(f"config file {url}: reading it needs {exc.name or 's3fs'}; "
+                          "pip install 'alpha-engine[aws]'") from None
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {url} (upload it, or unset ALPHA_ENGINE_CONFIG)") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read config file {url}: {type(exc).__name__}: {exc}") from None
+    workspace_hint.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".tmp-{target.name}-{os.getpid()}")
+    temp.write_bytes(data)
+    os.replace(temp, target)
+    return target
+
+
 def _find_file(config_path: str | Path | None, workspace_hint: Path, env: Mapping[str, str]) -> Path | None:
     if config_path is not None:
         return Path(config_path)
     if env.get("ALPHA_ENGINE_CONFIG"):
-        return Path(env["ALPHA_ENGINE_CONFIG"])
+        given = env["ALPHA_ENGINE_CONFIG"]
+        return _fetch_remote(given, workspace_hint) if "://" in given else Path(given)
     for name in CONFIG_NAMES:
         candidate = workspace_hint / name
         if candidate.is_file():
@@ -285,6 +324,13 @@ def load_settings(config_path: str | Path | None = None, *, workspace: str | Pat
         section = data.get("data", {})
         if env.get(variable) and isinstance(section, dict):  # a malformed [data] fails validation as is
             data["data"] = {**section, key: env[variable]}
+    for variable, keys in DEPLOY_ENV_OVERRIDES.items():
+        if env.get(variable):
+            table: Any = data
+            for part in keys[:-1]:
+                table = table.setdefault(part, {}) if isinstance(table, dict) else None
+            if isinstance(table, dict):  # a malformed section fails validation as is
+                table[keys[-1]] = env[variable]
     if env.get(FREEZE_ENV, "").strip().lower() in ("1", "true", "yes"):
         data["freeze_config"] = True
     data.update(overrides)

@@ -1,6 +1,15 @@
 from ._app import PipelineApp, load_app
 from ._artifacts import FRAMEWORK_ARTIFACTS, HEALTH_MARKER, STAGE_LOG
-from ._compose import ComposeOptions, compose_definition, definition_json
+from ._compose import (
+    ComposeOptions,
+    Placeholder,
+    PlaceholderError,
+    compose_definition,
+    definition_json,
+    definition_placeholders,
+    local_substitutions,
+    substitute,
+)
 from ._errors import (
     PipelineError,
     PreflightError,
@@ -66,6 +75,8 @@ __all__ = [
     "ParallelGroup",
     "PipelineApp",
     "PipelineError",
+    "Placeholder",
+    "PlaceholderError",
     "PollLoop",
     "PollTimeoutError",
     "PollingStage",
@@ -93,9 +104,11 @@ __all__ = [
     "check_stage_class",
     "compose_definition",
     "definition_json",
+    "definition_placeholders",
     "execution_cause_line",
     "heartbeat",
     "load_app",
+    "local_substitutions",
     "log_key_for",
     "optional",
     "run_stage",
@@ -104,6 +117,7 @@ __all__ = [
     "stage_log_path",
     "stage_log_prefix",
     "stage_statuses",
+    "substitute",
     "write_report",
     "write_termination_message",
 ]

@@ -6,6 +6,11 @@ the hard way hold here because the wiring is generated, never written by hand:
 * ``InitializeInput`` layers identity defaults and ``run_date`` (the UTC date of
   ``$$.Execution.StartTime``) under the execution input, so the caller's values win and one
   run_date is stamped once for the whole run.
+* Names that differ between installations (function names, the job queue and job definitions, the
+  mutex table, the alerts topic ARN) are ``${Placeholder}`` strings, filled in as AWS fills in
+  a state machine's ``DefinitionSubstitutions``: by :func:`substitute`, with the deployment's
+  values (the CloudFormation template) or the local ones (:func:`local_substitutions`). The text
+  is the same everywhere; only the substitutions differ.
 * A conditional DynamoDB put keyed ``state-machine#role#YYYY-MM-DDTHH:MM`` rejects a duplicate
   trigger of a cadence role (``MutexConflict``); a store error fails open.
 * ``shell_run: true`` forces the dry control values over the input (no ``skip_*`` keys), so
@@ -29,8 +34,10 @@ the hard way hold here because the wiring is generated, never written by hand:
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from alpha_engine.config import PipelineSettings
 
@@ -43,9 +50,14 @@ __all__ = [
     "CADENCE_ROLES",
     "ComposeOptions",
     "FAILURE_ROUTE",
+    "Placeholder",
+    "PlaceholderError",
     "compose_definition",
     "definition_json",
+    "definition_placeholders",
+    "local_substitutions",
     "rewind_states",
+    "substitute",
     "task_states",
 ]
 
@@ -74,11 +86,95 @@ ATTEMPT_LABEL = "States.Format('{}.{}', $$.Execution.RedriveCount, $$.State.Retr
 
 @dataclass(frozen=True)
 class ComposeOptions:
-    """Deployment names plus feature switches (both on in the shipped definition)."""
+    """Feature switches (both on in the shipped definition)."""
 
-    settings: PipelineSettings = PipelineSettings()
     shell_run: bool = True
     mutex: bool = True
+
+
+PlaceholderKind = Literal["function", "job_definition", "job_queue", "mutex_table", "alerts_topic"]
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+# What a substituted value may hold: names and ARNs, nothing that could need escaping where the
+# placeholder sits (a JSON string, or a string literal inside a JSONata expression).
+_SUBSTITUTION_VALUE = re.compile(r"[A-Za-z0-9:/_.+=,@-]+")
+
+
+class PlaceholderError(ValueError):
+    """A definition's placeholder has no value, or a value names no placeholder."""
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """One ``${name}`` in the definition: what it stands for (``kind``, and the stage's ``slug`` for
+    a function or a job definition)."""
+
+    name: str
+    kind: PlaceholderKind
+    slug: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "${" + self.name + "}"
+
+
+ALERTS_TOPIC = Placeholder("AlertsTopicArn", "alerts_topic")
+MUTEX_TABLE = Placeholder("MutexTable", "mutex_table")
+JOB_QUEUE = Placeholder("JobQueue", "job_queue")
+
+
+def stage_placeholder(stage: type[Stage[Any]]) -> Placeholder:
+    """The function (lambda) or job definition (batch) that runs ``stage``."""
+    if stage.compute is Compute.LAMBDA:
+        return Placeholder(f"{stage.name}Function", "function", stage.slug)
+    return Placeholder(f"{stage.name}JobDefinition", "job_definition", stage.slug)
+
+
+def definition_placeholders(graph: StageGraph, options: ComposeOptions | None = None) -> tuple[Placeholder, ...]:
+    """Every placeholder :func:`compose_definition` writes for ``graph``, in a stable order."""
+    options = options or ComposeOptions()
+    out = [ALERTS_TOPIC]
+    if options.mutex:
+        out.append(MUTEX_TABLE)
+    stages = list(graph.stages())
+    if any(stage.compute is Compute.BATCH for stage in stages):
+        out.append(JOB_QUEUE)
+    out.extend(stage_placeholder(stage) for stage in stages)
+    return tuple(out)
+
+
+def local_substitutions(graph: StageGraph, settings: PipelineSettings,
+                        options: ComposeOptions | None = None) -> dict[str, str]:
+    """The values the local runtime fills the placeholders with: the names in ``settings``."""
+    values = {"alerts_topic": settings.sns_topic_arn, "mutex_table": settings.mutex_table,
+              "job_queue": settings.job_queue}
+    out = {}
+    for placeholder in definition_placeholders(graph, options):
+        if placeholder.kind == "function":
+            out[placeholder.name] = f"{settings.function_prefix}{placeholder.slug}"
+        elif placeholder.kind == "job_definition":
+            out[placeholder.name] = settings.job_definition
+        else:
+            out[placeholder.name] = values[placeholder.kind]
+    return out
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with every ``${name}`` replaced by ``values[name]``, as Step Functions applies a state
+    machine's DefinitionSubstitutions (plain text replacement). A placeholder without a value, a value
+    for no placeholder, or a value that is not a name or an ARN is a :class:`PlaceholderError`
+    naming them."""
+    found = set(_PLACEHOLDER.findall(text))
+    missing = sorted(found - set(values))
+    unused = sorted(set(values) - found)
+    if missing or unused:
+        problems = ([f"no value for {', '.join('${' + m + '}' for m in missing)}"] if missing else []) + \
+                   ([f"no placeholder for {', '.join(unused)}"] if unused else [])
+        raise PlaceholderError(f"definition substitutions: {'; '.join(problems)}")
+    bad = sorted(name for name, value in values.items() if not _SUBSTITUTION_VALUE.fullmatch(value))
+    if bad:
+        raise PlaceholderError("definition substitutions: not a name or an ARN: "
+                               + ", ".join(f"{name}={values[name]!r}" for name in bad))
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
 def _literal(text: str) -> str:
@@ -136,7 +232,6 @@ class _Composer:
     def __init__(self, graph: StageGraph, options: ComposeOptions) -> None:
         self.graph = graph
         self.options = options
-        self.s = options.settings
         self.title = graph.title
 
     # -- top level ------------------------------------------------------------------------------
@@ -172,16 +267,17 @@ class _Composer:
                    for step in self.graph.steps)
 
     def initialize_input(self) -> dict[str, Any]:
-        defaults = {**IDENTITY_DEFAULTS, "sns_topic_arn": self.s.sns_topic_arn}
-        run_date = ("States.Format('\\{\"run_date\":\"{}\"\\}', "
-                    "States.ArrayGetItem(States.StringSplit($$.Execution.StartTime, 'T'), 0))")
-        merged = (f"States.JsonMerge(States.JsonMerge(States.StringToJson({_json_literal(defaults)}), "
-                  f"States.StringToJson({run_date}), false), $$.Execution.Input, false)")
+        # JSONata, so the topic's placeholder is a plain string the substitution can fill (an
+        # intrinsic function's string literal would need its braces escaped).
+        defaults = {**IDENTITY_DEFAULTS, "sns_topic_arn": ALERTS_TOPIC.text}
+        fields = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in defaults.items())
         return {
             "Type": "Pass",
+            "QueryLanguage": "JSONata",
             "Comment": "Identity defaults and run_date (UTC date of the start) under the input: the input wins.",
-            "Parameters": {"merged.$": merged},
-            "OutputPath": "$.merged",
+            "Output": (f"{{% $merge([{{{fields}, \"run_date\": "
+                       "$substringBefore($states.context.Execution.StartTime, 'T')}, "
+                       "$states.context.Execution.Input]) %}"),
         }
 
     def mutex_states(self, after: str) -> dict[str, Any]:
@@ -204,7 +300,7 @@ class _Composer:
                 "Comment": "One run per state machine, role and start minute. A store error fails open.",
                 "Resource": DYNAMODB_PUT,
                 "Parameters": {
-                    "TableName": self.s.mutex_table,
+                    "TableName": MUTEX_TABLE.text,
                     "Item": {
                         "mutex_key": {"S.$": "States.Format('{}#{}#{}:{}', $$.StateMachine.Name, "
                                              f"$.pipeline_role, {minute})"},
@@ -425,7 +521,7 @@ class _Composer:
                 "Comment": comment,
                 "Resource": LAMBDA_INVOKE,
                 "Parameters": {
-                    "FunctionName": f"{self.s.function_prefix}{stage.slug}",
+                    "FunctionName": stage_placeholder(stage).text,
                     "Payload": payload,
                 },
                 "ResultSelector": {"status.$": "$.Payload.status", "summary.$": "$.Payload.summary"},
@@ -447,8 +543,8 @@ class _Composer:
             "Resource": BATCH_SUBMIT_SYNC,
             "Parameters": {
                 "JobName": stage.slug,
-                "JobQueue": self.s.job_queue,
-                "JobDefinition": self.s.job_definition,
+                "JobQueue": JOB_QUEUE.text,
+                "JobDefinition": stage_placeholder(stage).text,
                 "ContainerOverrides": {
                     "Command.$": f"States.Array({command})",
                     "Environment": environment,

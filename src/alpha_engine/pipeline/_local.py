@@ -26,7 +26,14 @@ from alpha_engine.sfn import ExecutionResult, LocalRuntime, RuntimeConfig
 
 from ._app import PipelineApp, load_app
 from ._artifacts import HEALTH_MARKER
-from ._compose import SNS_PUBLISH, ComposeOptions, compose_definition, task_states
+from ._compose import (
+    SNS_PUBLISH,
+    compose_definition,
+    definition_json,
+    local_substitutions,
+    substitute,
+    task_states,
+)
 from ._errors import RecoveryError
 from ._graph import StageGraph
 from ._logcapture import stage_log_prefix
@@ -179,7 +186,9 @@ class LocalPipeline:
         self.settings = settings
         self.app = app or load_app(settings.pipeline.app)
         self.graph: StageGraph = self.app.graph
-        self.definition = compose_definition(self.graph, ComposeOptions(settings.pipeline))
+        # The definition text deploys as is; locally its placeholders take the settings' names.
+        self.definition = json.loads(substitute(definition_json(compose_definition(self.graph)),
+                                                local_substitutions(self.graph, settings.pipeline)))
         functions = {f"{settings.pipeline.function_prefix}{stage.slug}": LAMBDA_HANDLER
                      for stage in self.graph.stages() if stage.compute is Compute.LAMBDA}
         bin_dir = str(Path(sys.executable).parent)
