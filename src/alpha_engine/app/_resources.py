@@ -87,10 +87,21 @@ def open_notifications(settings: Settings, read_only: bool, contracts: Contracts
                        fence: WriteFence | None = None) -> Notifier:
     """The operator notifier for ``settings.pipeline.sns_topic_arn``: locally it appends to
     ``<settings.workspace>/notifications/outbox.jsonl`` (the SNS binding's outbox and record), each
-    record stamped with the real clock (UTC) and a uuid4 message id. Publishing to SNS with boto3
-    when the pipeline runs on AWS is a later issue; this opener always writes the local outbox."""
+    record stamped with the real clock (UTC) and a uuid4 message id; with ``[pipeline] notifications
+    = "sns"`` (deployed) it publishes to the topic through boto3, in the topic's region."""
+    sns = None
+    if settings.pipeline.notifications == "sns":
+        from alpha_engine.store import StoreError
+
+        topic = settings.pipeline.sns_topic_arn
+        try:
+            import boto3
+        except ImportError as exc:  # the 'aws' extra is not installed
+            raise StoreError(f"notifications to {topic}: boto3 is not installed; pip install 'alpha-engine[aws]' "
+                             "or set [pipeline] notifications = \"outbox\"", uri=topic) from exc
+        sns = boto3.client("sns", region_name=topic.split(":")[3] or None)
     return Notifier(settings.workspace, settings.pipeline.sns_topic_arn, now=_utc_now, new_id=_uuid4,
-                    read_only=read_only, fence=fence)
+                    read_only=read_only, fence=fence, sns=sns)
 
 
 def open_metrics(settings: Settings, read_only: bool, contracts: Contracts,

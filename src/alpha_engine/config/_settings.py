@@ -46,6 +46,7 @@ DEPLOY_ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "ALPHA_ENGINE_MARKET_STORE_URI": ("data", "market_store_uri"),
     "ALPHA_ENGINE_METRICS_URI": ("pipeline", "metrics_uri"),
     "ALPHA_ENGINE_SNS_TOPIC_ARN": ("pipeline", "sns_topic_arn"),
+    "ALPHA_ENGINE_NOTIFICATIONS": ("pipeline", "notifications"),
     "ALPHA_ENGINE_STATE_MACHINE_NAME": ("pipeline", "state_machine_name"),
 }
 # ``freeze_config``: set ("1", "true" or "yes") by ``--freeze`` on run/resume/redrive/stage run, and
@@ -70,6 +71,9 @@ class PipelineSettings(BaseModel):
     job_definition: str = "alpha-engine-stage"
     # Seconds a stage gets between SIGTERM and SIGKILL when it is stopped (timeout, abort).
     terminate_grace_seconds: float = Field(default=10.0, ge=0)
+    # Where a stage's own notifications go: "outbox" = <workspace>/notifications/outbox.jsonl (delivered
+    # by 'notify deliver'); "sns" = SNS Publish to sns_topic_arn (deployed; needs the 'aws' extra).
+    notifications: Literal["outbox", "sns"] = "outbox"
     # Where metrics go: "" = <workspace>/metrics.db (SQLite); "cloudwatch://REGION" = CloudWatch
     # PutMetricData in that region (deployed; needs the 'aws' extra and boto3 credentials).
     metrics_uri: str = Field(default="", pattern=r"^(cloudwatch://[a-z]{2}(-[a-z]+)+-[0-9]+)?$")

@@ -267,6 +267,7 @@ class _Synth:
                 "&aws_auth=true"),
             ("pipeline", "metrics_uri"): _sub("cloudwatch://${AWS::Region}"),
             ("pipeline", "sns_topic_arn"): _ref("AlertsTopic"),
+            ("pipeline", "notifications"): "sns",
             ("pipeline", "state_machine_name"): _name(f"{self.title}-pipeline"),
         }
         missing = [variable for variable, where in DEPLOY_ENV_OVERRIDES.items() if where not in deployed]

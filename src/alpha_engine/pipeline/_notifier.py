@@ -9,7 +9,8 @@ binding (``<workspace>/notifications/outbox.jsonl``, written by
 :func:`alpha_engine.sfn.publish_to_outbox`). Like a store it obeys the rules of the stage process:
 under a preflight-only run (a read-only registry) it refuses to publish, and given a write fence
 it asks the fence right before publishing, so a stage attempt that is no longer current cannot
-notify. Publishing to SNS itself on AWS (boto3) is a later issue and is not built here.
+notify. Deployed (``[pipeline] notifications = "sns"``, which the CloudFormation template sets), it
+publishes to the SNS topic itself through the boto3 client it is given, under the same checks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from alpha_engine.store import WriteFence
@@ -45,6 +46,8 @@ class Notifier:
     new_id: Callable[[], str]
     read_only: bool = False
     fence: WriteFence | None = None
+    # A boto3 SNS client: publish to the topic itself (deployed) instead of the workspace's outbox.
+    sns: Any = None
 
     def publish(self, subject: str, message: str, *, attributes: Mapping[str, str] | None = None) -> None:
         """Send ``message`` under ``subject`` to the topic, with string message ``attributes``
@@ -71,6 +74,10 @@ class Notifier:
 
         if self.fence is not None:
             self.fence.check(self.topic, f"notification {subject!r}")
+        if self.sns is not None:
+            self.sns.publish(TopicArn=self.topic, Subject=subject, Message=message, MessageAttributes={
+                name: {"DataType": "String", "StringValue": value} for name, value in (attributes or {}).items()})
+            return
         publish_to_outbox(self.workspace, topic=self.topic, subject=subject, message=message,
                           attributes=attributes, now=self.now(), message_id=self.new_id())
 
