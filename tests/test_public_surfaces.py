@@ -42,8 +42,8 @@ EXPORTS = {
         "StageReport", "StageStatus", "Step", "TERMINATION_MESSAGE_ENV", "UnknownStageError", "Wiring",
         "WorkspaceBusyError", "WorkspaceLock", "artifact_present", "check_stage_class", "compose_definition",
         "definition_json", "definition_placeholders", "execution_cause_line", "heartbeat", "load_app",
-        "local_substitutions", "log_key_for", "optional", "run_stage", "run_with_log_capture", "short_cause",
-        "stage_log_path", "stage_log_prefix", "stage_statuses", "substitute", "write_report",
+        "local_substitutions", "log_key_for", "optional", "rerun_input", "run_stage", "run_with_log_capture",
+        "short_cause", "stage_log_path", "stage_log_prefix", "stage_statuses", "substitute", "write_report",
         "write_termination_message"
     ],
     "alpha_engine.data": [

@@ -21,7 +21,7 @@ from ._errors import (
 )
 from ._fence import LeaseFence
 from ._graph import Branch, ParallelGroup, StageGraph, Step
-from ._local import LocalPipeline, StageStatus, execution_cause_line, short_cause, stage_statuses
+from ._local import LocalPipeline, StageStatus, execution_cause_line, rerun_input, short_cause, stage_statuses
 from ._logcapture import LogCaptureResult, log_key_for, run_with_log_capture, stage_log_path, stage_log_prefix
 from ._notifier import Notifier
 from ._polling import PollingStage, PollLoop, PollTimeoutError
@@ -111,6 +111,7 @@ __all__ = [
     "local_substitutions",
     "log_key_for",
     "optional",
+    "rerun_input",
     "run_stage",
     "run_with_log_capture",
     "short_cause",

@@ -170,6 +170,38 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
     return out
 
 
+# The role of a recovery execution: it bypasses the mutex (only cadence roles take it).
+RECOVERY_ROLE = "recovery"
+
+
+def rerun_input(events: Sequence[Mapping[str, Any]], graph: StageGraph,
+                original: Mapping[str, Any]) -> dict[str, Any]:
+    """The input of a new execution that continues a failed one (how a run is redriven on AWS).
+
+    ``events`` is the failed execution's history (AWS ``GetExecutionHistory`` events, or the
+    embedded runtime's, which have the same shape), ``original`` its input. The new input keeps the
+    original's keys and its ``run_date`` (the one ``InitializeInput`` stamped), takes the
+    ``recovery`` role (no mutex), and sets a stage's skip flag only when every stage that flag
+    skips finished: succeeded, was skipped, or failed soft (as the local redrive, it does not re-run
+    a soft failure the run went past). A family whose later member failed runs again whole, and a
+    flag never skips a stage that still has to run.
+    """
+    statuses = {status.name: status.status for status in stage_statuses(events, graph)}
+    value = dict(original)
+    for event in events:
+        details = event.get("stateExitedEventDetails")
+        if details and details.get("name") == "InitializeInput":
+            value["run_date"] = json.loads(details["output"])["run_date"]
+            break
+    value["pipeline_role"] = RECOVERY_ROLE
+    done = {name for name, status in statuses.items() if status in ("SUCCEEDED", "SKIPPED", "SOFT_FAILED")}
+    for flag in sorted({flag for stage in graph.stages() for flag in stage.skip_flags()}):
+        covered = {stage.name for stage in graph.stages() if flag in stage.skip_flags()}
+        if covered <= done:
+            value[flag] = True
+    return value
+
+
 def _attempt_order(key: str) -> tuple[tuple[int, ...], str]:
     """Sort shipped logs by attempt (``{redrive}.{retry}``, numerically), then by the time in the name."""
     attempt, _, rest = key.rsplit("/", 1)[-1].partition("-")
