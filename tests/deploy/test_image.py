@@ -8,6 +8,7 @@ failing on a planted flaw: a variant of the real Dockerfile's text with one thin
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -296,9 +297,7 @@ def _builder_unusable() -> str | None:
 
 
 @pytest.mark.slow
-def test_the_image_builds_and_runs_a_stage_command(tmp_path: Path) -> None:
-    import os
-
+def test_the_image_builds_and_runs_a_stage_command() -> None:
     if os.environ.get(BUILD_ENV) != "1":
         pytest.skip(f"the build pulls the base image and wheels from the network: run it with a Docker daemon "
                     f"and {BUILD_ENV}=1 pytest tests/deploy/test_image.py -k builds")
