@@ -199,8 +199,6 @@ def _data_files() -> list[str]:
                   if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts)
 
 
-@pytest.mark.xfail(strict=True, reason="pyproject.toml [tool.setuptools.package-data] misses "
-                   "research/migrations/*.sql: the wheel (and so the image) has no research migrations")
 def test_the_wheel_carries_every_data_file_of_the_package() -> None:
     # The image installs a wheel, not the source tree: a data file that package-data does not name is
     # silently left out, and the stage that reads it fails only in the cloud.
