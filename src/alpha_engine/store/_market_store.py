@@ -556,6 +556,7 @@ class MarketStore:
 
     def _publish(self) -> None:
         self._require_writer("publish")
+        self._lock.check(confirm=True)  # the commit point: only while the S3 lease is still ours
         libraries = self._both_libraries()
         with self._mapped(f"{self.UNIVERSE},{self.MACRO}"):
             current = publication.published_generation(libraries)
@@ -870,7 +871,7 @@ class MarketStore:
 
     def _check_fence(self, library_name: str, symbols: Sequence[str]) -> None:
         """Ask the fence about a write of ``symbols`` (none: the library itself) in ``library_name``."""
-        self._lock.check()
+        self._lock.check(confirm=True)  # an S3 lease is renewed first: a writer that lost it stops here
         if self.fence is not None:
             shown = ",".join(symbols[:3]) + (f",... ({len(symbols)} symbols)" if len(symbols) > 3 else "")
             self.fence.check(self.uri, f"{library_name}/{shown}" if symbols else f"library {library_name}")

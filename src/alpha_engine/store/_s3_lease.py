@@ -13,6 +13,8 @@ JSON: who holds it (``owner``: host, pid and a random token; ``host``, ``pid``) 
 * **Renew**: a holder's lease lasts ``lease_seconds``; a daemon thread renews it every third of that
   (``If-Match`` on the holder's ETag). A renewal that finds another ETag means the lease was taken
   over: the lease is marked lost and every later write of this writer is refused (:meth:`S3Lease.check`).
+  Every data write and the publish (the commit point) renew the lease first, so a writer whose
+  lease was taken over (a host paused past the expiry) finds out before it writes, not a renewal later.
 * **Release**: ``DeleteObject`` conditional on the holder's ETag: only the owner removes it.
 
 Expiry compares clocks across hosts: ``lease_seconds`` (300 s by default) is far above any clock skew
@@ -146,8 +148,11 @@ class S3Lease:
             except MarketStoreError:  # a network blip: the next renewal retries while expiry is still ahead
                 continue
 
-    def check(self) -> None:
-        """Raise :class:`MarketStoreLockedError` if this writer no longer holds the lease."""
+    def check(self, *, confirm: bool = False) -> None:
+        """Raise :class:`MarketStoreLockedError` if this writer no longer holds the lease; ``confirm``
+        asks S3 first (a renewal), rather than trusting the last renewal."""
+        if confirm:
+            self.renew()
         if self._lost is not None:
             raise MarketStoreLockedError(f"market store {self.uri}: {self._lost}: this writer may no longer write")
         if self._etag is None:

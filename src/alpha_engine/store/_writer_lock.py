@@ -91,11 +91,12 @@ class WriterLock:
         finally:
             os.close(fd)  # closing the descriptor drops the flock
 
-    def check(self) -> None:
+    def check(self, *, confirm: bool = False) -> None:
         """Raise :class:`MarketStoreLockedError` if the lock is held but no longer ours (an S3 lease
-        taken over after it expired); a no-op for flock and process-local locks, which cannot be lost."""
+        taken over after it expired; ``confirm`` asks S3 rather than trusting the last renewal); a
+        no-op for flock and process-local locks, which cannot be lost."""
         if self.lease is not None and self.held:
-            self.lease.check()
+            self.lease.check(confirm=confirm)
 
     def __enter__(self) -> None:
         self.acquire()
