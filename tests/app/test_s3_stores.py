@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import moto_server
 import pytest
 
+import moto_server
 from alpha_engine.app import SATURDAY
 from alpha_engine.app._resources import probe_market
 from alpha_engine.config import ConfigError, Settings, load_settings
