@@ -10,6 +10,7 @@ from typing import Any
 import fsspec
 import pytest
 
+import moto_server
 from alpha_engine.store import ArtifactStore
 
 MEMORY = fsspec.filesystem("memory")
@@ -36,8 +37,22 @@ def memory_root(request: pytest.FixtureRequest) -> str:
     return "/store-tests-" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
 
 
+def s3_location(store: ArtifactStore) -> tuple[str, str] | None:
+    """(bucket, key prefix ending in '/') of an ``s3://`` store, else None."""
+    if not store.uri.startswith("s3://"):
+        return None
+    bucket, _, root = store.uri[len("s3://"):].partition("/")
+    return bucket, f"{root.strip('/')}/" if root.strip("/") else ""
+
+
 def raw_tree(store: ArtifactStore) -> list[str]:
-    """Every file and directory under the store's root as the file system sees it, temp files included."""
+    """Every file and directory under the store's root as the file system sees it, temp files included
+    (on S3: every object under the root, straight from the bucket)."""
+    location = s3_location(store)
+    if location is not None:
+        bucket, prefix = location
+        pages = moto_server.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return sorted(item["Key"][len(prefix):] for page in pages for item in page.get("Contents", []))
     if store.uri.startswith("memory://"):
         root = store.uri[len("memory://"):]
         return sorted(path[len(root) + 1:] for path in MEMORY.find(root, withdirs=True) if path != root)
@@ -54,6 +69,10 @@ def raw_tree(store: ArtifactStore) -> list[str]:
 
 def put_raw(store: ArtifactStore, key: str, data: bytes) -> None:
     """Write bytes behind the store's back (no key check, no contract, no temp file)."""
+    location = s3_location(store)
+    if location is not None:
+        moto_server.client("s3").put_object(Bucket=location[0], Key=location[1] + key, Body=data)
+        return
     if store.uri.startswith("memory://"):
         MEMORY.pipe_file(f"{store.uri[len('memory://'):]}/{key}", data)
         return

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from arcticdb.version_store.library import Library
+from market_test_support import BACKENDS, market_uri, stored_state
 
 import alpha_engine.store._market_store as market_store_module
 from alpha_engine.store import PRICE_COLUMNS, MarketStoreError, SymbolNotFoundError
@@ -53,16 +54,22 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def store(root: Path) -> Iterator[MarketStore]:
-    """A store with both libraries, its writer lock held for the test."""
-    market = MarketStore(f"lmdb://{root}", feature_columns=FEATURES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MarketStore]:
+    """A store with both libraries, its writer lock held for the test: LMDB in tmp_path, or S3 on the
+    moto server for the tests marked ``on_both_backends``."""
+    market = MarketStore(market_uri(getattr(request, "param", "lmdb"), tmp_path), feature_columns=FEATURES)
     with market.writer():
         market.ensure_libraries()
         yield market
 
 
+# The contract tests: they run on S3 too (ArcticDB on S3 is slower, so not every test does).
+on_both_backends = pytest.mark.parametrize("store", BACKENDS, indirect=True)
+
+
 # -- create / canonical layout ------------------------------------------------------------------------
 
+@on_both_backends
 def test_new_ticker_is_created_and_reads_back_in_the_canonical_layout(store: MarketStore) -> None:
     frame = bars("2022-01-03", 30)
     result = store.upsert("AAPL", frame)
@@ -104,14 +111,15 @@ def test_missing_source_is_recorded_as_unknown(store: MarketStore) -> None:
 
 # -- unchanged / appended / spliced ------------------------------------------------------------------
 
-def test_reupserting_the_same_rows_writes_nothing(store: MarketStore, root: Path) -> None:
+@on_both_backends
+def test_reupserting_the_same_rows_writes_nothing(store: MarketStore) -> None:
     frame = bars("2022-01-03", 40)
     frame.iloc[5, frame.columns.get_loc("Close")] = np.nan  # NaN == NaN for the comparison
     store.upsert("AAPL", frame)
-    before = store_files(root)
+    before = stored_state(store.uri)
     result = store.upsert("AAPL", frame.copy())
     assert result == UpsertResult("AAPL", "unchanged", 0, date(2022, 2, 25))
-    assert store_files(root) == before
+    assert stored_state(store.uri) == before
 
 
 def test_a_window_of_stored_rows_is_unchanged(store: MarketStore, root: Path) -> None:
@@ -122,6 +130,7 @@ def test_a_window_of_stored_rows_is_unchanged(store: MarketStore, root: Path) ->
     assert store_files(root) == before
 
 
+@on_both_backends
 def test_rows_after_the_last_date_are_appended(store: MarketStore) -> None:
     full = bars("2022-01-03", 40)
     store.upsert("AAPL", full.iloc[:30])
@@ -178,6 +187,7 @@ def test_an_empty_frame_is_unchanged_and_creates_nothing(store: MarketStore) -> 
     assert store.tickers() == []
 
 
+@on_both_backends
 def test_upsert_many_reports_each_mode_in_input_order(store: MarketStore) -> None:
     a, b, c = bars("2022-01-03", 20, seed=1), bars("2022-01-03", 20, seed=2), bars("2022-01-03", 20, seed=3)
     store.upsert_many({"AAA": a.iloc[:10], "BBB": b, "CCC": c})
@@ -259,12 +269,14 @@ def test_open_ended_ranges(store: MarketStore) -> None:
     assert len(store.read("AAPL", end=date(2022, 1, 4))) == 2
 
 
+@on_both_backends
 def test_read_many_reads_all_or_some_tickers(store: MarketStore) -> None:
     store.upsert_many({t: bars("2022-01-03", 5, seed=i) for i, t in enumerate(["C", "A", "B"])})
     assert list(store.read_many()) == ["A", "B", "C"]
     assert list(store.read_many(["B"], columns=["Close"])["B"].columns) == ["Close"]
 
 
+@on_both_backends
 def test_reading_an_absent_ticker_names_it_and_what_is_stored(store: MarketStore) -> None:
     store.upsert_many({t: bars("2022-01-03", 5) for t in ("MSFT", "AAPL", "IBM", "AMZN")})
     with pytest.raises(SymbolNotFoundError) as caught:
@@ -341,6 +353,7 @@ def test_realignment_drops_features_no_longer_in_the_set(root: Path) -> None:
 
 # -- macro --------------------------------------------------------------------------------------------
 
+@on_both_backends
 def test_macro_series_are_ticker_frames_without_features(store: MarketStore) -> None:
     spy = bars("2022-01-03", 10)[["Close", "source"]]
     assert store.upsert_macro("SPY", spy.iloc[:8]).mode == "created"
@@ -368,6 +381,7 @@ def test_a_composite_macro_series_keeps_its_extra_columns(store: MarketStore) ->
 
 # -- preflight -----------------------------------------------------------------------------------------
 
+@on_both_backends
 def test_check_writable_cleans_up_its_sentinel(store: MarketStore) -> None:
     store.upsert("AAPL", bars("2022-01-03", 3))
     store.check_writable()

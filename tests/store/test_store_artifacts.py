@@ -13,8 +13,9 @@ from typing import Any
 import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
-from store_test_support import MEMORY, good_marker, put_raw, raw_tree
+from store_test_support import MEMORY, good_marker, put_raw, raw_tree, s3_location
 
+import moto_server
 from alpha_engine.store import (
     ArtifactNotFoundError,
     ArtifactStore,
@@ -224,8 +225,8 @@ def test_local_path_for_local_store(tmp_path: Path) -> None:
     assert path == tmp_path / "a" / "b.txt" and path.read_bytes() == b"x"
 
 
-def test_local_path_is_none_for_memory(store: ArtifactStore) -> None:
-    if store.uri.startswith("memory://"):
+def test_local_path_is_none_unless_the_store_is_local(store: ArtifactStore) -> None:
+    if store.local_root is None:
         assert store.local_path("a/b.txt") is None
     else:
         assert store.local_path("a/b.txt") == Path(store.uri) / "a" / "b.txt"
@@ -321,6 +322,15 @@ def test_read_only_constructor_flag(tmp_path: Path) -> None:
 # -- atomic writes -------------------------------------------------------------------------
 
 
+# S3 has no rename and no temp object: a write is one PUT (see the S3 section below for its tests).
+_NO_TEMP_ON_S3 = "S3 writes are one PUT, with no temp sibling to rename"
+
+
+def _skip_on_s3(store: ArtifactStore, reason: str) -> None:
+    if store.uri.startswith("s3://"):
+        pytest.skip(reason)
+
+
 def _break_rename(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
@@ -331,6 +341,7 @@ def _break_rename(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_failed_rename_keeps_old_content_and_removes_the_temp_file(
         store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    _skip_on_s3(store, _NO_TEMP_ON_S3)
     store.write_bytes("health/x.txt", b"old")
     tree = raw_tree(store)
     _break_rename(monkeypatch)
@@ -341,6 +352,7 @@ def test_failed_rename_keeps_old_content_and_removes_the_temp_file(
 
 
 def test_failed_json_write_keeps_old_json(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    _skip_on_s3(store, _NO_TEMP_ON_S3)
     store.write_json("health/x.json", good_marker())
     _break_rename(monkeypatch)
     with pytest.raises(StoreError):
@@ -351,6 +363,7 @@ def test_failed_json_write_keeps_old_json(store: ArtifactStore, monkeypatch: pyt
 
 def test_failure_while_writing_the_temp_file_leaves_no_trace(
         store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    _skip_on_s3(store, _NO_TEMP_ON_S3)
     store.write_bytes("a/x.bin", b"old")
     tree = raw_tree(store)
     real_pipe = MemoryFileSystem.pipe_file
@@ -374,6 +387,7 @@ def test_write_goes_through_a_complete_temp_sibling_renamed_over_the_target(
         store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> None:
     """At the moment of the rename the target still holds the old bytes and the temp holds all new ones,
     so a crash at any point leaves either the old or the new content, never a part."""
+    _skip_on_s3(store, _NO_TEMP_ON_S3)
     store.write_bytes("d/target.bin", b"old")
     seen: list[tuple[str, bytes, bytes]] = []
     real_replace, real_mv = os.replace, MemoryFileSystem.mv
@@ -466,6 +480,7 @@ def test_permission_error_on_read_names_key_and_store(tmp_path: Path, monkeypatc
 
 
 def test_a_write_under_a_file_is_a_store_error(store: ArtifactStore) -> None:
+    _skip_on_s3(store, "S3 has no directories: a key and a prefix may share a name")
     store.write_bytes("a", b"file")
     with pytest.raises(StoreError, match="cannot write 'a/b.json'") as info:
         store.write_bytes("a/b.json", b"x")
@@ -501,10 +516,14 @@ def test_unknown_protocol_is_a_store_error() -> None:
         ArtifactStore("nosuchproto://x").list()
 
 
-def test_memory_store_is_visible_through_fsspec(store: ArtifactStore) -> None:
+def test_the_store_is_visible_through_its_file_system(store: ArtifactStore) -> None:
     # Guards the fixture itself: the memory backend really is fsspec's process-wide memory fs.
     store.write_bytes("k.txt", json.dumps([1]).encode())
+    location = s3_location(store)
     if store.uri.startswith("memory://"):
         assert fsspec.filesystem("memory").cat_file(store.uri[len("memory://"):] + "/k.txt") == b"[1]"
+    elif location is not None:
+        bucket, prefix = location
+        assert moto_server.client("s3").get_object(Bucket=bucket, Key=f"{prefix}k.txt")["Body"].read() == b"[1]"
     else:
         assert (Path(store.uri) / "k.txt").read_bytes() == b"[1]"

@@ -34,7 +34,7 @@ class Fence:
 
 
 def fenced(store: ArtifactStore, fence: Fence) -> ArtifactStore:
-    return ArtifactStore(store.uri, fence=fence)
+    return ArtifactStore(store.uri, storage_options=store.storage_options, fence=fence)
 
 
 def test_a_fenced_store_writes_while_the_fence_allows(store: ArtifactStore) -> None:

@@ -50,10 +50,12 @@ __all__ = ["RESOURCES", "open_artifacts", "open_edgar_filings", "open_market", "
 
 def open_artifacts(settings: Settings, read_only: bool, contracts: Contracts,
                    fence: WriteFence | None = None) -> ArtifactStore:
-    """The artifact store at ``settings.artifacts_uri``, validating JSON against ``contracts``."""
+    """The artifact store at ``settings.artifacts_uri`` (with ``settings.artifacts_storage_options``),
+    validating JSON against ``contracts``."""
     from alpha_engine.store import ArtifactStore
 
-    return ArtifactStore(settings.artifacts_uri, read_only=read_only, contracts=contracts, fence=fence)
+    return ArtifactStore(settings.artifacts_uri, read_only=read_only, contracts=contracts, fence=fence,
+                         storage_options=settings.artifacts_storage_options)
 
 
 def open_market(settings: Settings, read_only: bool, contracts: Contracts,

@@ -219,6 +219,9 @@ class Settings(BaseModel):
     workspace: Path
     # Artifact store root: a directory or an fsspec URL (s3://bucket/prefix). Default: <workspace>/artifacts.
     artifacts_uri: str = ""
+    # fsspec storage options for artifacts_uri (s3fs for s3://): empty on AWS, where the role's
+    # credentials apply; {client_kwargs = {endpoint_url = "http://..."}} for an S3-compatible endpoint.
+    artifacts_storage_options: dict[str, Any] = Field(default_factory=dict)
     seed: int = 20240601
     pipeline: PipelineSettings = PipelineSettings()
     data: DataSettings = DataSettings()

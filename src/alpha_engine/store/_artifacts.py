@@ -15,9 +15,16 @@ A store given a write fence (:class:`~alpha_engine.store.WriteFence`) asks it ri
 rename (or, on S3, the PUT) that publishes a write, and before a delete; a refusal
 (:class:`FencedWriteError`) leaves nothing behind.
 
+On S3 the store lists what the bucket holds now: s3fs's directory-listing cache is off by default
+(``use_listings_cache=False``; storage options may turn it on), since another process (a stage on
+another host) writes to the same prefix and a cached listing would hide its writes. A missing
+bucket is reported as such (:class:`StoreError` naming it and what to do), not as a missing key.
+
 Foreign exceptions from I/O are translated at one boundary, :func:`_foreign_errors`, through
-the explicit ``_FOREIGN_ERRORS`` map. Opening an fsspec file system (missing ``s3fs``, unknown
-protocol, bad storage options) is translated where it happens, in :func:`_open_fsspec`.
+the explicit ``_FOREIGN_ERRORS`` map; botocore's own errors (no credentials, no connection),
+which are not ``OSError``, become ``OSError`` first (:func:`_boto_errors`). Opening an fsspec
+file system (missing ``s3fs``, unknown protocol, bad storage options) is translated where it
+happens, in :func:`_open_fsspec`.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import hashlib
 import json
 import os
 import secrets
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -47,6 +55,11 @@ __all__ = ["ArtifactStore"]
 TEMP_PREFIX = ".tmp-"
 _TEMP_NAME_CHARS = 80  # keeps ".tmp-<name>-<random>" under the usual 255-byte file name limit
 _ATOMIC_PUT_PROTOCOLS = frozenset({"s3", "s3a"})
+_S3_PROTOCOLS = _ATOMIC_PUT_PROTOCOLS
+# What to check when S3 refuses: the credentials come from the AWS default chain (a role on AWS)
+# unless storage options give them.
+_S3_ACCESS_HINT = ("check the AWS credentials (the role, or key/secret in artifacts_storage_options), "
+                   "the bucket policy, and client_kwargs.endpoint_url for an S3-compatible endpoint")
 _WRITE_OPS = frozenset({"write"})
 
 # Foreign exception -> store error, most specific first. A write can never be "not found":
@@ -61,8 +74,9 @@ _FOREIGN_ERRORS: tuple[tuple[type[Exception], type[StoreError]], ...] = (
 
 
 @contextmanager
-def _foreign_errors(op: str, key: str | None, uri: str) -> Iterator[None]:
-    """Re-raise foreign I/O errors from ``op`` on ``key`` as store errors naming key and store."""
+def _foreign_errors(op: str, key: str | None, uri: str, hint: str = "") -> Iterator[None]:
+    """Re-raise foreign I/O errors from ``op`` on ``key`` as store errors naming key and store;
+    ``hint`` (what to check) ends the message of an error that is not "not found"."""
     try:
         yield
     except tuple(foreign for foreign, _ in _FOREIGN_ERRORS) as exc:
@@ -73,8 +87,23 @@ def _foreign_errors(op: str, key: str | None, uri: str) -> Iterator[None]:
             message = f"no artifact {key!r} in artifact store {uri!r}"
         else:
             what = f"{key!r} in artifact store {uri!r}" if key else f"artifact store {uri!r}"
-            message = f"cannot {op} {what}: {type(exc).__name__}: {exc}"
+            message = f"cannot {op} {what}: {type(exc).__name__}: {exc}" + (f"; {hint}" if hint else "")
         raise target(message, key=key, uri=uri) from exc
+
+
+@contextmanager
+def _boto_errors() -> Iterator[None]:
+    """botocore's errors that s3fs lets through (no credentials found, endpoint unreachable) as
+    ``OSError``, for :func:`_foreign_errors`; botocore is imported only if one was raised."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as exc:
+        botocore = sys.modules.get("botocore.exceptions")
+        if botocore is None or not isinstance(exc, botocore.BotoCoreError):
+            raise
+        raise OSError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _key_problem(key: object) -> str | None:
@@ -117,6 +146,8 @@ def _check_prefix(prefix: str, uri: str) -> str:
 class _Backend(Protocol):
     """One root on one file system; keys are already validated, errors are foreign (OSError...)."""
 
+    hint: str  # what to check when the file system refuses (ends the error message), or ""
+
     def read(self, key: str) -> bytes: ...
     # ``publish_check`` runs last before the write becomes visible; it raises to refuse it.
     def write(self, key: str, data: bytes, publish_check: Callable[[], None] | None = None) -> None: ...
@@ -129,6 +160,8 @@ class _Backend(Protocol):
 
 
 class _LocalBackend:
+    hint = ""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -211,6 +244,7 @@ class _FsspecBackend:
         self.fs = fs
         self.root = root.rstrip("/")
         self.atomic_put = atomic_put
+        self.hint = ""
 
     def full(self, key: str) -> str:
         return f"{self.root}/{key}"
@@ -269,13 +303,87 @@ class _FsspecBackend:
             yield str(path).rstrip("/").rsplit("/", 1)[-1]
 
 
+class _S3Backend(_FsspecBackend):
+    """S3 through s3fs: a write is one PUT; "not found" first checks, once, that the bucket exists."""
+
+    def __init__(self, fs: Any, root: str, uri: str) -> None:
+        super().__init__(fs, root, atomic_put=True)
+        self.uri = uri
+        self.bucket = self.root.split("/", 1)[0]
+        self.hint = _S3_ACCESS_HINT
+        self._bucket_seen = False
+
+    def _check_bucket(self) -> None:
+        """Raise StoreError if the bucket does not exist (asked until it was once seen to exist)."""
+        if self._bucket_seen:
+            return
+        with _boto_errors():
+            self._bucket_seen = bool(self.fs.exists(self.bucket))
+        if not self._bucket_seen:
+            raise StoreError(f"artifact store {self.uri!r}: bucket {self.bucket!r} does not exist, or these "
+                             f"credentials cannot see it: create it (the deployed stack does), or fix "
+                             f"artifacts_uri; {self.hint}", uri=self.uri)
+
+    def _found(self, found: bool) -> bool:
+        if not found:
+            self._check_bucket()
+        return found
+
+    def read(self, key: str) -> bytes:
+        try:
+            with _boto_errors():
+                return super().read(key)
+        except FileNotFoundError:
+            self._check_bucket()
+            raise
+
+    def write(self, key: str, data: bytes, publish_check: Callable[[], None] | None = None) -> None:
+        try:
+            with _boto_errors():
+                super().write(key, data, publish_check)
+        except FileNotFoundError:
+            self._check_bucket()
+            raise
+
+    def is_file(self, key: str) -> bool:
+        with _boto_errors():
+            return self._found(super().is_file(key))
+
+    def delete(self, key: str) -> None:
+        try:
+            with _boto_errors():
+                super().delete(key)
+        except FileNotFoundError:
+            self._check_bucket()
+            raise
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        try:
+            with _boto_errors():
+                found = list(super().keys(prefix))
+        except FileNotFoundError:
+            self._check_bucket()
+            raise
+        self._found(bool(found))
+        return iter(found)
+
+    def children(self, prefix: str) -> Iterator[str]:
+        with _boto_errors():
+            found = list(super().children(prefix))
+        self._found(bool(found))
+        return iter(found)
+
+
 def _open_fsspec(uri: str, storage_options: Mapping[str, Any]) -> _FsspecBackend:
     """The fsspec file system for ``uri``, with configuration failures as StoreError."""
     protocol = uri.split("://", 1)[0].lower()
+    options = dict(storage_options)
+    if protocol in _S3_PROTOCOLS:
+        options.setdefault("use_listings_cache", False)  # see the module docstring
     try:
         from fsspec.core import url_to_fs
 
-        fs, root = url_to_fs(uri, **storage_options)
+        fs, root = url_to_fs(uri, **options)
     except ImportError as exc:
         package = _missing_package(protocol, exc)
         raise StoreError(
@@ -283,6 +391,8 @@ def _open_fsspec(uri: str, storage_options: Mapping[str, Any]) -> _FsspecBackend
             f"installed (pip install {package})", uri=uri) from exc
     except (ValueError, TypeError, OSError) as exc:  # unknown protocol, bad storage_options
         raise StoreError(f"cannot open artifact store {uri!r}: {type(exc).__name__}: {exc}", uri=uri) from exc
+    if protocol in _S3_PROTOCOLS:
+        return _S3Backend(fs, str(root), uri)
     return _FsspecBackend(fs, str(root), atomic_put=protocol in _ATOMIC_PUT_PROTOCOLS)
 
 
@@ -309,7 +419,9 @@ class ArtifactStore:
     """Artifacts under one root, by POSIX key.
 
     ``uri`` is a local directory (path or ``file://``) or an fsspec URL (``s3://bucket/prefix``,
-    ``memory://root``); ``storage_options`` go to fsspec and are ignored for local stores. A
+    ``memory://root``); ``storage_options`` go to fsspec and are ignored for local stores (on S3:
+    ``client_kwargs.endpoint_url`` for an S3-compatible endpoint, ``key``/``secret``; empty on AWS,
+    where the role's credentials apply). A
     non-local file system is opened on first use, so a missing package (``s3fs``) is reported
     then, as a :class:`StoreError` naming it. ``read_only`` stores refuse every write and delete
     with :class:`ReadOnlyStoreError` before touching anything. ``contracts`` is the table JSON
@@ -335,6 +447,11 @@ class ArtifactStore:
         return f"ArtifactStore({self.uri!r}{', read_only=True' if self.read_only else ''})"
 
     @property
+    def storage_options(self) -> dict[str, Any]:
+        """The fsspec storage options the store was opened with (a copy)."""
+        return dict(self._storage_options)
+
+    @property
     def local_root(self) -> Path | None:
         """The store's directory when it is local, else ``None``."""
         return _local_root(self.uri)
@@ -352,14 +469,14 @@ class ArtifactStore:
         """Whether an artifact (a file, not a directory) is stored at ``key``."""
         _check_key(key, self.uri)
         backend = self._open()
-        with _foreign_errors("check", key, self.uri):
+        with _foreign_errors("check", key, self.uri, backend.hint):
             return backend.is_file(key)
 
     def read_bytes(self, key: str) -> bytes:
         """The artifact's bytes; :class:`ArtifactNotFoundError` if there is none."""
         _check_key(key, self.uri)
         backend = self._open()
-        with _foreign_errors("read", key, self.uri):
+        with _foreign_errors("read", key, self.uri, backend.hint):
             return backend.read(key)
 
     def write_bytes(self, key: str, data: bytes) -> None:
@@ -375,7 +492,7 @@ class ArtifactStore:
         backend = self._open()
         if self.fence is not None:
             self.fence.check(self.uri, key)
-        with _foreign_errors("delete", key, self.uri):
+        with _foreign_errors("delete", key, self.uri, backend.hint):
             backend.delete(key)
 
     # -- text and JSON ---------------------------------------------------------------------
@@ -438,7 +555,7 @@ class ArtifactStore:
         """
         base = _check_prefix(prefix, self.uri)
         backend = self._open()
-        with _foreign_errors("list", base or None, self.uri):
+        with _foreign_errors("list", base or None, self.uri, backend.hint):
             return sorted(key for key in backend.keys(base) if _key_problem(key) is None)
 
     def children(self, prefix: str = "") -> builtins.list[str]:
@@ -448,7 +565,7 @@ class ArtifactStore:
         nothing; temp files and names that are not valid key segments are left out."""
         base = _check_prefix(prefix, self.uri)
         backend = self._open()
-        with _foreign_errors("list", base or None, self.uri):
+        with _foreign_errors("list", base or None, self.uri, backend.hint):
             names = list(backend.children(base))
         return sorted(n for n in names if not n.startswith(TEMP_PREFIX) and _key_problem(n) is None)
 
@@ -484,7 +601,7 @@ class ArtifactStore:
         backend = self._open()
         fence = self.fence
         check = None if fence is None else (lambda: fence.check(self.uri, key))
-        with _foreign_errors("write", key, self.uri):
+        with _foreign_errors("write", key, self.uri, backend.hint):
             backend.write(key, data, check)
 
     def _decode(self, key: str, data: bytes, error: type[StoreError]) -> str:

@@ -386,8 +386,8 @@ def _release_arctic_at_exit() -> None:
 class MarketStore:
     """Daily bars and per-row features in ArcticDB (libraries ``universe`` and ``macro``).
 
-    ``uri`` is ``lmdb:///abs/path`` (local) or any ArcticDB URI (``s3s://...``); nothing connects until
-    first use. ``feature_columns`` are the feature names in canonical order: the universe column order
+    ``uri`` is ``lmdb:///abs/path`` (local), an ArcticDB S3 URI (``s3s://HOST:BUCKET?path_prefix=...``,
+    see :mod:`._market_location`) or any other ArcticDB URI; nothing connects until first use. ``feature_columns`` are the feature names in canonical order: the universe column order
     is :data:`PRICE_COLUMNS` + ``('source',)`` + ``feature_columns``. A ``read_only`` store refuses every
     write (:class:`ReadOnlyMarketStoreError`) and never creates anything, not even its directory.
     ``rebuild`` is the command that rebuilds the store from its sources: the recovery step a
@@ -502,6 +502,7 @@ class MarketStore:
         if not self._lock.held:
             raise MarketStoreError(f"market store {self.uri}: {action}: not holding the writer lock "
                                    f"(wrap writes in `with store.writer():`)")
+        self._lock.check()  # an S3 lease taken over after it expired: this writer may not write on
 
     def writer(self) -> AbstractContextManager[None]:
         """A writer session: the single-writer lock, held for the ``with`` block; re-entrant for this
@@ -510,8 +511,9 @@ class MarketStore:
         when it raises, nothing is, and readers keep the previous generation.
 
         Local stores flock ``<path>/.alpha-engine-writer.lock`` (excludes every other process and store
-        object); remote stores get a process-local lock only (see :mod:`._writer_lock`). A held lock
-        raises :class:`MarketStoreLockedError` at once.
+        object); S3 stores take a lease object ``<path_prefix>/.alpha-engine-writer.lock`` by conditional
+        writes (excludes writers on every host); other remote stores get a process-local lock only (see
+        :mod:`._writer_lock`). A held lock raises :class:`MarketStoreLockedError` at once.
         """
         self._refuse_if_read_only("writer lock")
         return self._writer_session()
@@ -554,6 +556,7 @@ class MarketStore:
 
     def _publish(self) -> None:
         self._require_writer("publish")
+        self._lock.check(confirm=True)  # the commit point: only while the S3 lease is still ours
         libraries = self._both_libraries()
         with self._mapped(f"{self.UNIVERSE},{self.MACRO}"):
             current = publication.published_generation(libraries)
@@ -868,6 +871,7 @@ class MarketStore:
 
     def _check_fence(self, library_name: str, symbols: Sequence[str]) -> None:
         """Ask the fence about a write of ``symbols`` (none: the library itself) in ``library_name``."""
+        self._lock.check(confirm=True)  # an S3 lease is renewed first: a writer that lost it stops here
         if self.fence is not None:
             shown = ",".join(symbols[:3]) + (f",... ({len(symbols)} symbols)" if len(symbols) > 3 else "")
             self.fence.check(self.uri, f"{library_name}/{shown}" if symbols else f"library {library_name}")

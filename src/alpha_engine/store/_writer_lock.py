@@ -6,10 +6,11 @@
   one process). The holder writes its pid into the file so a refused writer can name it; the file is
   emptied again on release. The kernel drops the lock when the holder dies, so a crash never leaves
   a stale lock behind.
-* **Remote stores** (``s3s://`` ...): the lock is **process-local** only: a registry keyed by the URI.
-  Object stores have no flock; a cross-host lock needs a lease built on conditional writes, and the
-  weekly pipeline runs a single writer process per store anyway, so the lock only guards against two
-  writers inside one process.
+* **S3 stores** (``s3://`` / ``s3s://``): a **lease** object next to the store's data, taken and
+  released by conditional writes, which excludes writers on every host (:mod:`._s3_lease`). A writer
+  that dies leaves a lease that expires; the next writer takes it over.
+* **Other remote stores**: the lock is **process-local** only: a registry keyed by the URI (it guards
+  against two writers inside one process).
 
 The lock is re-entrant for its owner object: nested ``with lock:`` blocks only count depth.
 """
@@ -21,8 +22,11 @@ import os
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ._errors import MarketStoreLockedError
+from ._market_location import redact, s3_market_location
+from ._s3_lease import S3Lease
 
 __all__ = ["LOCK_FILE_NAME", "WriterLock"]
 
@@ -36,15 +40,18 @@ class WriterLock:
     """Non-blocking single-writer lock for one market store.
 
     ``directory`` is the local store directory (flock there), or None for a remote store identified
-    by ``uri`` (process-local lock). Acquiring a lock someone else holds raises
-    :class:`MarketStoreLockedError` at once; it never waits.
+    by ``uri`` (an S3 lease for ``s3://``/``s3s://``, else a process-local lock). Acquiring a lock
+    someone else holds raises :class:`MarketStoreLockedError` at once; it never waits.
+    ``lease_options`` go to :class:`~._s3_lease.S3Lease` (``lease_seconds``, ``clock``, ``client``).
     """
 
-    def __init__(self, uri: str, directory: Path | None) -> None:
+    def __init__(self, uri: str, directory: Path | None, **lease_options: Any) -> None:
         self.uri = uri
         self.directory = directory
         self._depth = 0
         self._fd: int | None = None
+        location = s3_market_location(uri) if directory is None else None
+        self.lease: S3Lease | None = None if location is None else S3Lease(location, redact(uri), **lease_options)
 
     @property
     def path(self) -> Path | None:
@@ -57,7 +64,9 @@ class WriterLock:
 
     def acquire(self) -> None:
         if self._depth == 0:
-            if self.directory is None:
+            if self.lease is not None:
+                self.lease.acquire()
+            elif self.directory is None:
                 self._acquire_process_local()
             else:
                 self._acquire_flock(self.directory)
@@ -69,6 +78,9 @@ class WriterLock:
         self._depth -= 1
         if self._depth > 0:
             return
+        if self.lease is not None:
+            self.lease.release()
+            return
         if self._fd is None:
             with _PROCESS_LOCKS_GUARD:
                 _PROCESS_LOCKS.discard(self.uri)
@@ -78,6 +90,13 @@ class WriterLock:
             os.ftruncate(fd, 0)  # no stale pid for the next refused writer to blame
         finally:
             os.close(fd)  # closing the descriptor drops the flock
+
+    def check(self, *, confirm: bool = False) -> None:
+        """Raise :class:`MarketStoreLockedError` if the lock is held but no longer ours (an S3 lease
+        taken over after it expired; ``confirm`` asks S3 rather than trusting the last renewal); a
+        no-op for flock and process-local locks, which cannot be lost."""
+        if self.lease is not None and self.held:
+            self.lease.check(confirm=confirm)
 
     def __enter__(self) -> None:
         self.acquire()
