@@ -321,6 +321,8 @@ class _Synth:
                     "Description": (stage.description or stage.name)[:256],
                     "PackageType": "Image",
                     "Code": {"ImageUri": _ref("ImageUri")},
+                    # deploy/constraints.txt resolves the image's dependencies for x86_64.
+                    "Architectures": ["x86_64"],
                     "ImageConfig": {"EntryPoint": LAMBDA_ENTRY_POINT, "Command": [LAMBDA_HANDLER]},
                     "Role": _arn(role),
                     "Timeout": stage.timeout_seconds,
@@ -353,6 +355,7 @@ class _Synth:
                     "Environment": [{"Name": k, "Value": v} for k, v in variables.items()],
                     "NetworkConfiguration": {"AssignPublicIp": _ref("AssignPublicIp")},
                     "FargatePlatformConfiguration": {"PlatformVersion": "LATEST"},
+                    "RuntimePlatform": {"OperatingSystemFamily": "LINUX", "CpuArchitecture": "X86_64"},
                     "EphemeralStorage": {"SizeInGiB": 40},
                     "LogConfiguration": {"LogDriver": "awslogs", "Options": {
                         "awslogs-group": _ref("BatchLogGroup"), "awslogs-region": _ref("AWS::Region"),
