@@ -13,6 +13,7 @@ from ._alarms import alarms_app
 from ._common import CLICK_EXCEPTION, CLICK_USAGE_ERROR, ExitCode, emit_error, json_requested
 from ._config import config_app
 from ._data import data_app
+from ._deploy import deploy_app
 from ._freshness import freshness_app
 from ._health import health_cmd
 from ._metrics import metrics_app
@@ -77,6 +78,7 @@ app.add_typer(watchdog_app, name="watchdog")
 app.add_typer(freshness_app, name="freshness")
 app.add_typer(substrate_app, name="substrate")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(deploy_app, name="deploy")
 
 
 def main() -> None:

@@ -114,10 +114,12 @@ class UsageError(Exception):
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
     from alpha_engine.config import ConfigError
+    from alpha_engine.deploy import TemplateError
     from alpha_engine.health import SubstrateInventoryError
     from alpha_engine.pipeline import RunDateError, StageDefinitionError, UnknownStageError
 
-    return UsageError, ConfigError, StageDefinitionError, UnknownStageError, RunDateError, SubstrateInventoryError
+    return (UsageError, ConfigError, StageDefinitionError, UnknownStageError, RunDateError, SubstrateInventoryError,
+            TemplateError)
 
 
 def _busy_errors() -> tuple[type[BaseException], ...]:
@@ -128,13 +130,14 @@ def _busy_errors() -> tuple[type[BaseException], ...]:
 
 def _operation_errors() -> tuple[type[BaseException], ...]:
     from alpha_engine.data import DataError
+    from alpha_engine.deploy import StackError
     from alpha_engine.evaluator import EvaluatorError
     from alpha_engine.pipeline import PipelineError
     from alpha_engine.predictor import PredictorError
     from alpha_engine.sfn import SfnError
     from alpha_engine.store import StoreError
 
-    return SfnError, PipelineError, StoreError, DataError, PredictorError, EvaluatorError
+    return SfnError, PipelineError, StoreError, DataError, PredictorError, EvaluatorError, StackError
 
 
 def command(func: Callable[P, R]) -> Callable[P, R]:
