@@ -56,7 +56,8 @@ class ChangeSet:
 
 
 def _sorted(changes: Sequence[Change]) -> list[Change]:
-    return sorted(changes, key=lambda c: (_ACTION_ORDER.get(c.action, len(_ACTION_ORDER)), c.action, c.logical_id))
+    return sorted(changes, key=lambda c: (_ACTION_ORDER.get(c.action, len(_ACTION_ORDER)), c.action, c.logical_id,
+                                          c.resource_type, c.replacement))
 
 
 def render_changes(changes: Sequence[Change]) -> str:
