@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-import moto_server
 import pytest
 
+import moto_server
 from alpha_engine.deploy import AwsClients
 
 

@@ -7,11 +7,11 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import moto_server
 import pytest
 from deploy_helpers import ScriptedCloudFormation, template
 from typer.testing import CliRunner
 
+import moto_server
 from alpha_engine.cli import _deploy, app
 from alpha_engine.deploy import AwsClients
 
@@ -172,3 +172,14 @@ def test_a_missing_template_file_names_synth(tmp_path: Path) -> None:
     assert result.exit_code == 64
     assert f"--template {tmp_path / 'nope.json'}: cannot read it" in result.stderr
     assert "alpha-engine deploy synth" in result.stderr
+
+
+def test_no_region_is_one_line_naming_the_option(stack_name: str, monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    result = _run("destroy", "--stack-name", stack_name)
+    assert result.exit_code == 1
+    assert result.stderr == ("error: creating the AWS clients: no AWS region: pass --region or set AWS_REGION "
+                             "(or AWS_DEFAULT_REGION, or region in ~/.aws/config)\n")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-import moto_server
 import pytest
 from deploy_helpers import no_wait, template
 
+import moto_server
 from alpha_engine.deploy import (
     MAX_TEMPLATE_BODY_BYTES,
     AwsClients,
