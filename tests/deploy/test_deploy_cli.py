@@ -183,3 +183,26 @@ def test_no_region_is_one_line_naming_the_option(stack_name: str, monkeypatch: p
     assert result.exit_code == 1
     assert result.stderr == ("error: creating the AWS clients: no AWS region: pass --region or set AWS_REGION "
                              "(or AWS_DEFAULT_REGION, or region in ~/.aws/config)\n")
+
+
+def test_a_bad_stack_name_is_a_usage_error() -> None:
+    result = _run("destroy", "--stack-name", "alpha_engine")
+    assert result.exit_code == 64
+    assert "--stack-name must start with a letter and hold only letters, digits and hyphens" in result.stderr
+
+
+def test_ctrl_c_while_waiting_says_cloudformation_carries_on(files: dict[str, Path],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    class Interrupted(ScriptedCloudFormation):
+        def execute_change_set(self, ChangeSetName: str) -> None:
+            super().execute_change_set(ChangeSetName)
+            self.describe_stacks = self.interrupt  # type: ignore[method-assign]
+
+        def interrupt(self, StackName: str) -> dict[str, Any]:
+            raise KeyboardInterrupt  # Ctrl-C while waiting
+
+    scripted = Interrupted("ae-slow", initial=None, statuses=["CREATE_IN_PROGRESS"])
+    monkeypatch.setattr(_deploy, "_clients", lambda region, endpoint: AwsClients(scripted, None, "eu-west-1"))
+    result = _run("apply", "-t", str(files["v1"]), "--stack-name", "ae-slow", "--yes", "--poll-interval", "1")
+    assert result.exit_code == 130
+    assert result.stderr.startswith("interrupted: CloudFormation carries on with stack ae-slow; follow it with")

@@ -214,3 +214,29 @@ def test_every_botocore_error_class_is_caught_by_the_boundary() -> None:
 def test_an_error_that_is_not_botocore_passes_through() -> None:
     with pytest.raises(KeyError), aws_errors("doing it"):
         raise KeyError("a bug shows its traceback")
+
+
+def test_a_stack_without_a_template_yet_is_destroyed_with_nothing_retained() -> None:
+    class Review(ScriptedCloudFormation):
+        def get_template(self, StackName: str) -> dict[str, Any]:
+            raise _client_error("ValidationError", "Stack with id x has no template")  # REVIEW_IN_PROGRESS
+
+    cf = Review(NAME, initial="REVIEW_IN_PROGRESS", statuses=["DELETE_COMPLETE"])
+    outcome = _stack(cf).destroy()
+    assert outcome.existed and outcome.retained == ()
+
+
+def test_destroy_reports_the_resources_the_template_retains() -> None:
+    class Listed(ScriptedCloudFormation):
+        def list_stack_resources(self, StackName: str, NextToken: str | None = None) -> dict[str, Any]:
+            rows = [("Queue", "AWS::SQS::Queue", "q"), ("Artifacts", "AWS::S3::Bucket", "ae-artifacts"),
+                    ("Logs", "AWS::Logs::LogGroup", "/ae")]
+            return {"StackResourceSummaries": [{"LogicalResourceId": a, "ResourceType": b, "PhysicalResourceId": c}
+                                               for a, b, c in rows]}
+
+    cf = Listed(NAME, initial="CREATE_COMPLETE", statuses=["DELETE_COMPLETE"], template={"Resources": {
+        "Artifacts": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+        "Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "RetainExceptOnCreate"},
+        "Queue": {"Type": "AWS::SQS::Queue", "DeletionPolicy": "Delete"}}})
+    retained = _stack(cf).destroy().retained
+    assert [(r.logical_id, r.physical_id) for r in retained] == [("Artifacts", "ae-artifacts"), ("Logs", "/ae")]

@@ -7,16 +7,23 @@ this module reads the options, prints, and asks.
 
 from __future__ import annotations
 
+import re
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from ._common import UsageError, command
+from ._common import UsageError, command, err, signal_exit_code
 
 if TYPE_CHECKING:
     from alpha_engine.deploy import AwsClients, ChangeSet, Stack, StackEvent
+
+T = TypeVar("T")
+# CloudFormation's rule for a stack name.
+_STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 
 deploy_app = typer.Typer(help="Deploy to AWS with CloudFormation: diff, apply and destroy the stack through "
                               "change sets.", no_args_is_help=True)
@@ -60,6 +67,10 @@ def _interactive() -> bool:
 def _stack(name: str, region: str | None, endpoint_url: str | None, poll_interval: float, timeout: float) -> Stack:
     from alpha_engine.deploy import Stack, Waiting, render_event
 
+    if not _STACK_NAME.fullmatch(name):
+        raise UsageError(f"--stack-name must start with a letter and hold only letters, digits and hyphens "
+                         f"(at most 128), got {name!r}")
+
     def show(event: StackEvent) -> None:
         typer.echo(render_event(event))
 
@@ -97,6 +108,17 @@ def _show(change_set: ChangeSet, region: str) -> None:
         typer.echo("No changes: the stack already matches this template and these parameters.")
     else:
         typer.echo(render_changes(change_set.changes))
+
+
+def _followed(stack_name: str, operation: Callable[[], T]) -> T:
+    """Run ``operation`` (a wait on CloudFormation); on Ctrl-C say that CloudFormation carries on."""
+    try:
+        return operation()
+    except KeyboardInterrupt:
+        err(f"interrupted: CloudFormation carries on with stack {stack_name}; follow it with `aws cloudformation "
+            f"describe-stack-events --stack-name {stack_name}` (an update can be stopped with `aws cloudformation "
+            f"cancel-update-stack --stack-name {stack_name}`)")
+        raise typer.Exit(signal_exit_code(signal.SIGINT)) from None
 
 
 def _refuse_without_terminal(action: str) -> None:
@@ -143,7 +165,7 @@ def apply_cmd(template: Path = TemplateOption, stack_name: str = StackNameOption
         typer.echo("Not applied; the change set was deleted.")
         raise typer.Exit(1)
     typer.echo(f"executing change set {change_set.name}:")
-    outcome = stack.execute(change_set)
+    outcome = _followed(stack_name, lambda: stack.execute(change_set))
     typer.echo(f"stack {outcome.stack_name}: {outcome.status}")
     for key, value in outcome.outputs:
         typer.echo(f"  {key} = {value}")
@@ -171,7 +193,7 @@ def destroy_cmd(stack_name: str = StackNameOption, region: str = RegionOption, e
                              default=False):
             typer.echo("Not destroyed.")
             raise typer.Exit(1)
-    outcome = stack.destroy()
+    outcome = _followed(stack_name, stack.destroy)
     if not outcome.existed:
         typer.echo(f"stack {stack_name} does not exist in {stack.clients.region}: nothing to destroy")
         return

@@ -262,8 +262,13 @@ class Stack:
 
     def resources(self) -> tuple[StackResource, ...]:
         """The stack's resources, by logical id, each marked when its DeletionPolicy retains it."""
+        import botocore.exceptions as bce
+
         with aws_errors(f"stack {self.name}: listing its resources"):
-            retained = _retained_ids(self._cf.get_template(StackName=self.name).get("TemplateBody", {}))
+            try:
+                retained = _retained_ids(self._cf.get_template(StackName=self.name).get("TemplateBody", {}))
+            except bce.ClientError:
+                retained = frozenset()  # no template yet (REVIEW_IN_PROGRESS): nothing to retain
             found: list[StackResource] = []
             token: str | None = None
             while True:
