@@ -193,6 +193,7 @@ def destroy_cmd(stack_name: str = StackNameOption, region: str = RegionOption, e
                              default=False):
             typer.echo("Not destroyed.")
             raise typer.Exit(1)
+    typer.echo(f"deleting stack {stack_name}:")
     outcome = _followed(stack_name, stack.destroy)
     if not outcome.existed:
         typer.echo(f"stack {stack_name} does not exist in {stack.clients.region}: nothing to destroy")
