@@ -131,3 +131,19 @@ class ScriptedCloudFormation:
 def event(event_id: str, logical: str, kind: str, status: str, reason: str = "") -> dict[str, Any]:
     """One stack event as DescribeStackEvents returns it."""
     return ScriptedCloudFormation._event(event_id, logical, kind, status, reason)
+
+
+NAME = "ae-scripted"
+
+# A first creation that fails on the bucket and rolls back (ScriptedCloudFormation's keyword arguments).
+ROLLED_BACK_CREATE: dict[str, Any] = dict(
+    initial=None,
+    statuses=["CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE"],
+    events=[[event("e1", NAME, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated")],
+            [event("e2", "Artifacts", "AWS::S3::Bucket", "CREATE_IN_PROGRESS"),
+             event("e3", "Artifacts", "AWS::S3::Bucket", "CREATE_FAILED", "ae-artifacts already exists")],
+            [event("e4", NAME, "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS",
+                   "The following resource(s) failed to create: [Artifacts].")],
+            [event("e5", NAME, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE")]],
+)
+

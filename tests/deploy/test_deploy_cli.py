@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_helpers import ScriptedCloudFormation, template
 from typer.testing import CliRunner
 
 import moto_server
 from alpha_engine.cli import _deploy, app
 from alpha_engine.deploy import AwsClients
+
+from .deploy_helpers import NAME, ROLLED_BACK_CREATE, ScriptedCloudFormation, template
 
 runner = CliRunner()
 
@@ -130,9 +131,7 @@ def test_a_stack_left_rolled_back_is_named_at_the_start_of_apply(files: dict[str
 
 
 def test_a_failed_apply_exits_1_with_the_reasons(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from test_stack_failures import ROLLED_BACK_CREATE
-
-    scripted = ScriptedCloudFormation("ae-scripted", **ROLLED_BACK_CREATE)  # type: ignore[arg-type]
+    scripted = ScriptedCloudFormation(NAME, **ROLLED_BACK_CREATE)
     monkeypatch.setattr(_deploy, "_clients", lambda region, endpoint: AwsClients(scripted, None, "eu-west-1"))
     result = _run("apply", "-t", str(files["v1"]), "--stack-name", "ae-scripted", "--yes", "--poll-interval", "0")
     assert result.exit_code == 1

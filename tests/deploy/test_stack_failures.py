@@ -8,7 +8,6 @@ from typing import Any
 
 import botocore.exceptions as bce
 import pytest
-from deploy_helpers import ScriptedCloudFormation, event, no_wait, template
 
 from alpha_engine.deploy import (
     AwsClients,
@@ -21,7 +20,7 @@ from alpha_engine.deploy import (
 )
 from alpha_engine.deploy._aws import aws_errors
 
-NAME = "ae-scripted"
+from .deploy_helpers import NAME, ROLLED_BACK_CREATE, ScriptedCloudFormation, event, no_wait, template
 
 
 def _stack(cf: Any, events: list[StackEvent] | None = None, timeout: float = 50.0) -> Stack:
@@ -29,20 +28,8 @@ def _stack(cf: Any, events: list[StackEvent] | None = None, timeout: float = 50.
                  on_event=None if events is None else events.append, change_set_name=lambda: "alpha-engine-1")
 
 
-ROLLED_BACK_CREATE = dict(
-    initial=None,
-    statuses=["CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE"],
-    events=[[event("e1", NAME, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated")],
-            [event("e2", "Artifacts", "AWS::S3::Bucket", "CREATE_IN_PROGRESS"),
-             event("e3", "Artifacts", "AWS::S3::Bucket", "CREATE_FAILED", "ae-artifacts already exists")],
-            [event("e4", NAME, "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS",
-                   "The following resource(s) failed to create: [Artifacts].")],
-            [event("e5", NAME, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE")]],
-)
-
-
 def test_a_failed_create_names_the_failed_resource_and_says_destroy_first() -> None:
-    cf = ScriptedCloudFormation(NAME, **ROLLED_BACK_CREATE)  # type: ignore[arg-type]
+    cf = ScriptedCloudFormation(NAME, **ROLLED_BACK_CREATE)
     stack = _stack(cf)
     with pytest.raises(StackFailedError) as caught:
         stack.execute(stack.prepare(template()))
@@ -54,7 +41,7 @@ def test_a_failed_create_names_the_failed_resource_and_says_destroy_first() -> N
 
 
 def test_events_arrive_in_order_each_once_across_polls() -> None:
-    cf = ScriptedCloudFormation(NAME, **ROLLED_BACK_CREATE)  # type: ignore[arg-type]
+    cf = ScriptedCloudFormation(NAME, **ROLLED_BACK_CREATE)
     seen: list[StackEvent] = []
     stack = _stack(cf, seen)
     with pytest.raises(StackFailedError):

@@ -7,7 +7,6 @@ import hashlib
 import json
 
 import pytest
-from deploy_helpers import no_wait, template
 
 import moto_server
 from alpha_engine.deploy import (
@@ -20,6 +19,8 @@ from alpha_engine.deploy import (
     change_set_name,
     template_key,
 )
+
+from .deploy_helpers import no_wait, template
 
 
 def _stack(name: str, clients: AwsClients, events: list[StackEvent] | None = None) -> Stack:
