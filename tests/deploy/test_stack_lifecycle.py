@@ -14,6 +14,7 @@ from alpha_engine.deploy import (
     AwsClients,
     Change,
     Stack,
+    StackError,
     StackEvent,
     TemplateError,
     change_set_name,
@@ -159,3 +160,10 @@ def test_the_template_sent_is_the_file_byte_for_byte(stack_name: str, clients: A
     stack = _stack(stack_name, clients)
     stack.execute(stack.prepare(body))
     assert clients.cloudformation.get_template(StackName=stack_name)["TemplateBody"] == json.loads(body)
+
+
+def test_a_template_bucket_that_does_not_exist_is_named(stack_name: str, clients: AwsClients) -> None:
+    with pytest.raises(StackError, match=rf"stack {stack_name}: uploading the template to s3://no-such-bucket-ae/"
+                                         rf"templates/{stack_name}/[0-9a-f]{{64}}\.json \(--template-bucket\): "
+                                         "NoSuchBucket"):
+        _stack(stack_name, clients).diff(template(), template_bucket="no-such-bucket-ae")

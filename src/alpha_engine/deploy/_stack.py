@@ -27,9 +27,9 @@ __all__ = [
     "MAX_TEMPLATE_BODY_BYTES",
     "ApplyOutcome",
     "DestroyOutcome",
+    "Stack",
     "StackEvent",
     "StackResource",
-    "Stack",
     "Waiting",
     "change_set_name",
     "render_event",
@@ -416,7 +416,8 @@ class Stack:
                                     f"to; the template goes to {template_key(self.name, template)})")
             return {"TemplateBody": template.decode("utf-8")}
         key = template_key(self.name, template)
-        self.clients.s3.put_object(Bucket=bucket, Key=key, Body=template, ContentType="application/json")
+        with aws_errors(f"stack {self.name}: uploading the template to s3://{bucket}/{key} (--template-bucket)"):
+            self.clients.s3.put_object(Bucket=bucket, Key=key, Body=template, ContentType="application/json")
         return {"TemplateURL": f"https://{bucket}.s3.{self.clients.region}.amazonaws.com/{key}"}
 
     def _wait_for_change_set(self, arn: str, stack_id: str, kind: str) -> ChangeSet:
