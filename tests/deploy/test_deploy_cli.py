@@ -205,3 +205,27 @@ def test_ctrl_c_while_waiting_says_cloudformation_carries_on(files: dict[str, Pa
     result = _run("apply", "-t", str(files["v1"]), "--stack-name", "ae-slow", "--yes", "--poll-interval", "1")
     assert result.exit_code == 130
     assert result.stderr.startswith("interrupted: CloudFormation carries on with stack ae-slow; follow it with")
+
+
+def test_diff_json_lists_the_changes(files: dict[str, Path], stack_name: str, aws_cli: list[str]) -> None:
+    import json
+
+    result = _run("diff", "-t", str(files["v1"]), "--stack-name", stack_name, "--json", *aws_cli)
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found["change_set"].startswith("alpha-engine-")
+    assert {k: v for k, v in found.items() if k != "change_set"} == {
+        "stack": stack_name, "region": "us-east-1", "kind": "CREATE", "empty": False, "changes": [
+            {"action": "Add", "logical_id": "Alerts", "type": "AWS::SNS::Topic", "replacement": None},
+            {"action": "Add", "logical_id": "Artifacts", "type": "AWS::S3::Bucket", "replacement": None}]}
+
+
+def test_diff_json_failure_is_one_error_object(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    scripted = ScriptedCloudFormation("ae-big", initial=None)
+    monkeypatch.setattr(_deploy, "_clients", lambda region, endpoint: AwsClients(scripted, None, "eu-west-1"))
+    result = _run("diff", "-t", str(files["big"]), "--stack-name", "ae-big", "--json")
+    assert result.exit_code == 64
+    assert json.loads(result.stdout)["error"]["type"] == "TemplateError"
+    assert scripted.calls == []  # refused before any AWS call

@@ -111,11 +111,12 @@ def test_a_large_template_goes_through_the_bucket_by_its_digest(stack_name: str,
         == "x" * 150_000
 
 
-def test_a_large_template_without_a_bucket_is_refused_before_any_call(stack_name: str, clients: AwsClients) -> None:
+def test_a_large_template_without_a_bucket_is_refused_before_any_call(stack_name: str) -> None:
     body = template(padding=MAX_TEMPLATE_BODY_BYTES)
-    with pytest.raises(TemplateError, match=r"over CloudFormation's 51,200 .*--template-bucket"):
-        _stack(stack_name, clients).diff(body)
-    assert _stack(stack_name, clients).status() is None
+    no_calls = AwsClients(cloudformation=None, s3=None, region="us-east-1")  # any call would fail
+    with pytest.raises(TemplateError, match=rf"stack {stack_name}: the template is {len(body):,} bytes, over "
+                                            r"CloudFormation's 51,200 .*--template-bucket"):
+        _stack(stack_name, no_calls).diff(body)
 
 
 def test_a_template_at_the_limit_goes_inline(stack_name: str, clients: AwsClients) -> None:
@@ -138,9 +139,12 @@ def test_parameters_are_sent_and_an_omitted_one_keeps_its_previous_value(stack_n
                                                                           "AlertEmail": "d@e.f"}
 
 
-def test_an_undeclared_parameter_is_refused(stack_name: str, clients: AwsClients) -> None:
+def test_an_undeclared_parameter_is_refused_before_any_call(stack_name: str) -> None:
+    no_calls = AwsClients(cloudformation=None, s3=None, region="us-east-1")
     with pytest.raises(TemplateError, match="parameter ImageUrl is not declared .*declares: AlertEmail, ImageUri"):
-        _stack(stack_name, clients).diff(template(parameters=PARAMS), {"ImageUrl": "x", "ImageUri": "y"})
+        _stack(stack_name, no_calls).diff(template(parameters=PARAMS), {"ImageUrl": "x", "ImageUri": "y"})
+    with pytest.raises(TemplateError, match=r"parameter X is not declared by the template \(it declares: none\)"):
+        _stack(stack_name, no_calls).diff(template(), {"X": "1"})
 
 
 def test_a_parameter_without_default_or_value_is_refused(stack_name: str, clients: AwsClients) -> None:

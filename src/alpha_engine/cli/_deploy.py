@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from ._common import UsageError, command, err, signal_exit_code
+from ._common import JsonOption, UsageError, command, emit_json, err, signal_exit_code
 
 if TYPE_CHECKING:
     from alpha_engine.deploy import AwsClients, ChangeSet, Stack, StackEvent
@@ -131,12 +131,18 @@ def _refuse_without_terminal(action: str) -> None:
 def diff_cmd(template: Path = TemplateOption, stack_name: str = StackNameOption,
              parameter: list[str] = ParameterOption, template_bucket: str = TemplateBucketOption,
              region: str = RegionOption, endpoint_url: str = EndpointOption,
-             poll_interval: float = PollOption, timeout: float = TimeoutOption) -> None:
+             poll_interval: float = PollOption, timeout: float = TimeoutOption, as_json: bool = JsonOption) -> None:
     """Show what applying the template would change: create a change set, print its changes
     (action, logical id, type, replacement), delete it. Nothing is executed."""
     body, parameters = _read_template(template), _parse_parameters(parameter)
     stack = _stack(stack_name, region, endpoint_url, poll_interval, timeout)
     change_set = stack.diff(body, parameters, template_bucket=template_bucket)
+    if as_json:
+        emit_json({"stack": change_set.stack_name, "region": stack.clients.region, "change_set": change_set.name,
+                   "kind": change_set.kind, "empty": change_set.empty,
+                   "changes": [{"action": c.action, "logical_id": c.logical_id, "type": c.resource_type,
+                                "replacement": c.replacement or None} for c in change_set.changes]})
+        return
     _show(change_set, stack.clients.region)
     typer.echo("(nothing executed; the change set was deleted)")
 

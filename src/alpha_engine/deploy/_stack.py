@@ -298,6 +298,7 @@ class Stack:
         Parameters the template declares and ``parameters`` omits keep their previous values on an
         update. A template over :data:`MAX_TEMPLATE_BODY_BYTES` needs ``template_bucket``."""
         given = dict(parameters or {})
+        self._check_template(template, given, template_bucket)
         with aws_errors(f"stack {self.name}: creating a change set"):
             current = self._describe()
             status = None if current is None else str(current["StackStatus"])
@@ -385,14 +386,26 @@ class Stack:
         if status.endswith("_IN_PROGRESS"):
             raise StackStateError(self._in_progress(status))
 
-    def _parameters(self, template: bytes, given: dict[str, str], previous: Mapping[str, str]) -> list[dict[str, Any]]:
+    def _check_template(self, template: bytes, given: Mapping[str, str], bucket: str | None) -> None:
+        """What can be refused before any AWS call: a template too large to go inline without a
+        bucket, a parameter the template does not declare."""
+        if bucket is None and len(template) > MAX_TEMPLATE_BODY_BYTES:
+            raise TemplateError(f"stack {self.name}: the template is {len(template):,} bytes, over "
+                                f"CloudFormation's {MAX_TEMPLATE_BODY_BYTES:,} for an inline body: pass "
+                                "--template-bucket BUCKET (an S3 bucket in the stack's region you can write "
+                                f"to; the template goes to {template_key(self.name, template)})")
         declared = _declared_parameters(template)
         if declared is None:
-            return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(given.items())]
+            return  # not JSON: CloudFormation checks the parameters
         unknown = sorted(set(given) - set(declared))
         if unknown:
             raise TemplateError(f"stack {self.name}: parameter {', '.join(unknown)} is not declared by the template "
                                 f"(it declares: {', '.join(sorted(declared)) or 'none'})")
+
+    def _parameters(self, template: bytes, given: dict[str, str], previous: Mapping[str, str]) -> list[dict[str, Any]]:
+        declared = _declared_parameters(template)
+        if declared is None:
+            return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(given.items())]
         result: list[dict[str, Any]] = []
         missing = []
         for key in sorted(declared):
@@ -409,11 +422,6 @@ class Stack:
 
     def _template_argument(self, template: bytes, bucket: str | None) -> dict[str, str]:
         if bucket is None:
-            if len(template) > MAX_TEMPLATE_BODY_BYTES:
-                raise TemplateError(f"stack {self.name}: the template is {len(template):,} bytes, over "
-                                    f"CloudFormation's {MAX_TEMPLATE_BODY_BYTES:,} for an inline body: pass "
-                                    "--template-bucket BUCKET (an S3 bucket in the stack's region you can write "
-                                    f"to; the template goes to {template_key(self.name, template)})")
             return {"TemplateBody": template.decode("utf-8")}
         key = template_key(self.name, template)
         with aws_errors(f"stack {self.name}: uploading the template to s3://{bucket}/{key} (--template-bucket)"):
