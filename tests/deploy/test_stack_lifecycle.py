@@ -171,3 +171,8 @@ def test_a_template_bucket_that_does_not_exist_is_named(stack_name: str, clients
                                          rf"templates/{stack_name}/[0-9a-f]{{64}}\.json \(--template-bucket\): "
                                          "NoSuchBucket"):
         _stack(stack_name, clients).diff(template(), template_bucket="no-such-bucket-ae")
+
+
+def test_a_yaml_template_is_sent_as_it_is(stack_name: str, clients: AwsClients) -> None:
+    body = b"Resources:\n  Alerts:\n    Type: AWS::SNS::Topic\n"
+    assert _changes(_stack(stack_name, clients).diff(body).changes) == [("Add", "Alerts", "AWS::SNS::Topic")]
