@@ -29,7 +29,7 @@ deploy_app = typer.Typer(help="Deploy to AWS with CloudFormation: diff, apply an
                               "change sets.", no_args_is_help=True)
 
 # -- deploy synth ----------------------------------------------------------------------------
-# (the template the commands below take; registered on deploy_app here)
+# `deploy synth` (it writes the template the commands below take) is registered on deploy_app here.
 
 
 # -- deploy diff | apply | destroy -----------------------------------------------------------
