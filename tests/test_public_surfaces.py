@@ -23,6 +23,12 @@ EXPORTS = {
         "ChannelSettings", "ConfigError", "DEPLOY_ENV_OVERRIDES", "DataSettings", "EmailChannel", "NotifySettings",
         "PipelineSettings", "Settings", "SnsChannel", "WebhookChannel", "load_settings"
     ],
+    "alpha_engine.deploy": [
+        "ApplyOutcome", "AwsClients", "CAPABILITIES", "Change", "ChangeSet", "DestroyOutcome", "MAX_TEMPLATE_BODY_BYTES",
+        "Stack", "StackError", "StackEvent", "StackFailedError", "StackResource", "StackStateError",
+        "StackTimeoutError", "TemplateError", "Waiting", "aws_clients", "change_set_name", "render_changes",
+        "render_event", "template_key",
+    ],
     "alpha_engine.store": [
         "Artifact", "ArtifactNotFoundError", "ArtifactStore", "CalendarError", "CloudWatchMetrics", "ContractError",
         "Contracts", "Datapoint", "FencedWriteError", "InvalidKeyError", "MAX_DATUMS_PER_CALL", "MarketStore",
@@ -213,7 +219,7 @@ LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alp
         "alpha_engine.data.features", "alpha_engine.data.edgar",
         "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.evals", "alpha_engine.deploy", "alpha_engine.health",
         "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator", "alpha_engine.notify",
-        "alpha_engine.monitor")
+        "alpha_engine.monitor", "alpha_engine.deploy")
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))

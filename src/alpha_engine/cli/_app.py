@@ -79,6 +79,7 @@ app.add_typer(watchdog_app, name="watchdog")
 app.add_typer(freshness_app, name="freshness")
 app.add_typer(substrate_app, name="substrate")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(deploy_app, name="deploy")
 
 
 def main() -> None:

@@ -114,10 +114,12 @@ class UsageError(Exception):
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
     from alpha_engine.config import ConfigError
+    from alpha_engine.deploy import TemplateError
     from alpha_engine.health import SubstrateInventoryError
     from alpha_engine.pipeline import RunDateError, StageDefinitionError, UnknownStageError
 
-    return UsageError, ConfigError, StageDefinitionError, UnknownStageError, RunDateError, SubstrateInventoryError
+    return (UsageError, ConfigError, StageDefinitionError, UnknownStageError, RunDateError, SubstrateInventoryError,
+            TemplateError)
 
 
 def _busy_errors() -> tuple[type[BaseException], ...]:
