@@ -23,20 +23,14 @@ EXPORTS = {
         "ChannelSettings", "ConfigError", "DEPLOY_ENV_OVERRIDES", "DataSettings", "EmailChannel", "NotifySettings",
         "PipelineSettings", "Settings", "SnsChannel", "WebhookChannel", "load_settings"
     ],
-    "alpha_engine.deploy": [
-        "ApplyOutcome", "AwsClients", "CAPABILITIES", "Change", "ChangeSet", "DestroyOutcome", "MAX_TEMPLATE_BODY_BYTES",
-        "Stack", "StackError", "StackEvent", "StackFailedError", "StackResource", "StackStateError",
-        "StackTimeoutError", "TemplateError", "Waiting", "aws_clients", "change_set_name", "render_changes",
-        "render_event", "template_key",
-    ],
     "alpha_engine.store": [
         "Artifact", "ArtifactNotFoundError", "ArtifactStore", "CalendarError", "CloudWatchMetrics", "ContractError",
         "Contracts", "Datapoint", "FencedWriteError", "InvalidKeyError", "MAX_DATUMS_PER_CALL", "MarketStore",
         "MarketStoreCorruptError", "MarketStoreError", "MarketStoreLockedError", "MetricSummary", "MetricsError",
         "MetricsStore", "OHLCV_COLUMNS", "PRICE_COLUMNS", "Panel", "ReadOnlyMarketStoreError", "ReadOnlyStoreError",
         "SOURCE_COLUMN", "STATISTICS", "SqliteMetrics", "StoreError", "SymbolNotFoundError", "TradingCalendar",
-        "UpsertResult", "WriteFence", "WriterLock", "aggregate", "content_digest", "empty_ticker_frame", "normalize_ticker_frame",
-        "panel_from_frames", "probe_market_store",
+        "UpsertResult", "WriteFence", "WriterLock", "aggregate", "content_digest", "empty_ticker_frame",
+        "normalize_ticker_frame", "panel_from_frames", "probe_market_store"
     ],
     "alpha_engine.pipeline": [
         "ARTIFACTS", "Branch", "ComposeOptions", "Compute", "Consumption", "ExitCode", "FRAMEWORK_ARTIFACTS",
@@ -157,7 +151,11 @@ EXPORTS = {
         "list_started", "substrate_row_alarm", "watchdog_alert", "write_last_check"
     ],
     "alpha_engine.deploy": [
-        "DeployError", "RESOURCE_ACCESS", "Template", "definition_permissions", "logical_id", "synthesize"
+        "ApplyOutcome", "AwsClients", "CAPABILITIES", "Change", "ChangeSet", "DeployError", "DestroyOutcome",
+        "MAX_TEMPLATE_BODY_BYTES", "RESOURCE_ACCESS", "Rerun", "Stack", "StackError", "StackEvent",
+        "StackFailedError", "StackResource", "StackStateError", "StackTimeoutError", "Template", "TemplateError",
+        "Waiting", "aws_clients", "change_set_name", "definition_permissions", "logical_id", "plan_rerun",
+        "render_changes", "render_event", "start_rerun", "synthesize", "template_key"
     ],
     "alpha_engine.evals": [
         "AGENT_FAMILIES", "AggregateCosts", "AggregateCostsOptions", "COST_NAMESPACE", "COST_TABLE", "COUNTERFACTUAL",
@@ -217,7 +215,7 @@ EXPORTS = {
 # Domain packages, the store and the pipeline load their names lazily (see their __init__.pyi).
 LAZY = ("alpha_engine.store", "alpha_engine.pipeline", "alpha_engine.data", "alpha_engine.data.providers",
         "alpha_engine.data.features", "alpha_engine.data.edgar",
-        "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.evals", "alpha_engine.deploy", "alpha_engine.health",
+        "alpha_engine.predictor", "alpha_engine.regime", "alpha_engine.research", "alpha_engine.evals", "alpha_engine.health",
         "alpha_engine.rag", "alpha_engine.backtest", "alpha_engine.evaluator", "alpha_engine.notify",
         "alpha_engine.monitor", "alpha_engine.deploy")
 

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dockerfile_rules import RULES, check, parse
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from .dockerfile_rules import RULES, check, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"

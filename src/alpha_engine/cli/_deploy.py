@@ -7,6 +7,7 @@ this module reads the options, prints, and asks.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import sys
@@ -253,3 +254,35 @@ def destroy_cmd(stack_name: str = StackNameOption, region: str = RegionOption, e
                    "longer needed, a versioned bucket after deleting every object version):")
         for resource in outcome.retained:
             typer.echo(f"  {resource.logical_id}  {resource.resource_type}  {resource.physical_id}")
+
+
+# -- deploy rerun ------------------------------------------------------------------------------
+
+@deploy_app.command("rerun")
+@command
+def rerun_cmd(execution_arn: str = typer.Argument(..., help="The failed execution's ARN."),
+              start: bool = typer.Option(False, "--start", help="Start the new execution (default: print its "
+                                         "input only)."),
+              region: str = RegionOption, endpoint_url: str = EndpointOption, as_json: bool = JsonOption,
+              config: Path = ConfigOption, workspace: Path = WorkspaceOption) -> None:
+    """Continue a failed, timed-out or aborted run on AWS: a new execution with the same run_date and
+    the recovery role, skipping every stage that finished (a family only when all of it finished).
+    Prints the input; --start starts it."""
+    from alpha_engine.deploy import plan_rerun, start_rerun
+
+    _, app = load_configured(config, workspace)
+    clients = _clients(region, endpoint_url)
+    rerun = plan_rerun(clients.stepfunctions, app.graph, execution_arn)
+    started = start_rerun(clients.stepfunctions, rerun) if start else None
+    if as_json:
+        emit_json({"execution": rerun.execution_arn, "name": rerun.name, "input": rerun.input, "started": started})
+        return
+    skipped = sorted(key for key, value in rerun.input.items() if key.startswith("skip_") and value is True)
+    typer.echo(f"continues {execution_arn} (run_date {rerun.input.get('run_date')}), skipping "
+               f"{', '.join(skipped) or 'nothing'}:")
+    typer.echo(json.dumps(rerun.input, sort_keys=True))
+    if started:
+        typer.echo(f"started {started}")
+    else:
+        typer.echo(f"start it with --start, or: aws stepfunctions start-execution --state-machine-arn "
+                   f"{rerun.state_machine_arn} --name {rerun.name} --input '{json.dumps(rerun.input, sort_keys=True)}'")

@@ -1,7 +1,15 @@
 from ._aws import AwsClients, aws_clients
 from ._changes import Change, ChangeSet, render_changes
-from ._errors import DeployError, StackError, StackFailedError, StackStateError, StackTimeoutError, TemplateError
+from ._errors import (
+    DeployError,
+    StackError,
+    StackFailedError,
+    StackStateError,
+    StackTimeoutError,
+    TemplateError,
+)
 from ._iam import RESOURCE_ACCESS, definition_permissions
+from ._rerun import Rerun, plan_rerun, start_rerun
 from ._stack import (
     CAPABILITIES,
     MAX_TEMPLATE_BODY_BYTES,
@@ -27,6 +35,7 @@ __all__ = [
     "DestroyOutcome",
     "MAX_TEMPLATE_BODY_BYTES",
     "RESOURCE_ACCESS",
+    "Rerun",
     "Stack",
     "StackError",
     "StackEvent",
@@ -41,8 +50,10 @@ __all__ = [
     "change_set_name",
     "definition_permissions",
     "logical_id",
+    "plan_rerun",
     "render_changes",
     "render_event",
+    "start_rerun",
     "synthesize",
     "template_key",
 ]

@@ -27,12 +27,13 @@ _BAD_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "Inv
 
 @dataclass(frozen=True)
 class AwsClients:
-    """The boto3 clients of one region: ``cloudformation``, and ``s3`` for templates uploaded to
-    a bucket (TemplateURL)."""
+    """The boto3 clients of one region: ``cloudformation``, ``s3`` for templates uploaded to a
+    bucket (TemplateURL), and ``stepfunctions`` for continuing a failed run (``deploy rerun``)."""
 
     cloudformation: Any
     s3: Any
     region: str
+    stepfunctions: Any = None
 
 
 def aws_clients(region: str | None = None, endpoint_url: str | None = None) -> AwsClients:
@@ -49,7 +50,9 @@ def aws_clients(region: str | None = None, endpoint_url: str | None = None) -> A
         session = boto3.session.Session(region_name=region)
         cloudformation = session.client("cloudformation", endpoint_url=endpoint_url, config=config)
         s3 = session.client("s3", endpoint_url=endpoint_url, config=config)
-    return AwsClients(cloudformation=cloudformation, s3=s3, region=str(cloudformation.meta.region_name))
+        stepfunctions = session.client("stepfunctions", endpoint_url=endpoint_url, config=config)
+    return AwsClients(cloudformation=cloudformation, s3=s3, region=str(cloudformation.meta.region_name),
+                      stepfunctions=stepfunctions)
 
 
 @contextmanager
