@@ -261,3 +261,12 @@ def test_a_bad_deployed_value_is_a_config_error_naming_the_setting(tmp_path: Pat
 
     with pytest.raises(ConfigError, match=r"pipeline\.metrics_uri"):
         load_settings(workspace=tmp_path, env={"ALPHA_ENGINE_METRICS_URI": "graphite://nowhere"})
+
+
+def test_workspace_resources_are_named_unless_shared(tmp_path: Path) -> None:
+    plain = synthesize(load_settings(workspace=tmp_path, env={}), SATURDAY).warnings
+    assert any(line.startswith("Research on AWS") and "research.db" in line for line in plain)
+    assert any("RAG index" in line for line in plain)
+    (tmp_path / "config.toml").write_text('[stages.rag-ingestion]\nbackend = "postgres"\n')
+    shared = synthesize(load_settings(tmp_path / "config.toml", workspace=tmp_path, env={}), SATURDAY).warnings
+    assert not any("RAG index" in line for line in shared) and any("research.db" in line for line in shared)

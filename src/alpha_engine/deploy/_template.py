@@ -73,8 +73,8 @@ FRIDAY_SHELL_RUN_SCHEDULE = "cron(45 20 ? * FRI *)"
 # does not outlive the invocation.
 WORKSPACE_RESOURCES = {
     "research-db": "research.db (theses, population history) starts empty on every run",
-    "rag-evidence": "the RAG index file is rebuilt by RAGIngestion and not seen by Research in another process "
-                    "(configure [stages.rag-ingestion] backend = \"postgres\" to share it)",
+    "rag-evidence": "the RAG index file RAGIngestion builds is not the one Research reads "
+                    "(set [stages.rag-ingestion] backend = \"postgres\" to share it)",
 }
 # The watchdog: no execution started in 7 days (one-day periods, a missing day breaches).
 WATCHDOG_DAYS = 7
@@ -485,10 +485,11 @@ def deployment_warnings(settings: Settings, app: PipelineApp) -> tuple[str, ...]
         if channel.kind != "email":
             out.append(f"notify channel {channel.name!r} ({channel.kind}) has no SNS subscription in the template: "
                        "subscribe it to the alerts topic by hand (docs/deploy.md)")
+    shared_rag = settings.stage_options("rag-ingestion").get("backend") == "postgres"
     for name, what in WORKSPACE_RESOURCES.items():
         users = [stage.name for stage in app.graph.stages() if any(r.name == name for r in stage.requires)]
-        if users:
-            out.append(f"{', '.join(users)}: {what} on AWS, where the workspace is the invocation's /tmp")
+        if users and not (name == "rag-evidence" and shared_rag):
+            out.append(f"{', '.join(users)} on AWS, where the workspace is the invocation's /tmp: {what}")
     return tuple(out)
 
 
