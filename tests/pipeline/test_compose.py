@@ -559,3 +559,14 @@ def test_substitute_replaces_text_as_step_functions_does() -> None:
 
     assert substitute('{"a": "${A}", "b": "pre-${A}-post"}', {"A": "arn:aws:x:1"}) == \
         '{"a": "arn:aws:x:1", "b": "pre-arn:aws:x:1-post"}'
+
+
+def test_a_pipeline_name_that_cannot_be_substituted_is_a_clean_cli_error(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from alpha_engine.cli import app
+
+    (tmp_path / "config.toml").write_text('[pipeline]\nfunction_prefix = "alpha engine "\n')
+    result = CliRunner().invoke(app, ["run", "--workspace", str(tmp_path), "--config", str(tmp_path / "config.toml")])
+    assert result.exit_code == 1
+    assert "not a name or an ARN" in result.output and "Traceback" not in result.output

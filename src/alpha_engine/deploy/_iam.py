@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from alpha_engine.pipeline import Compute, PipelineApp, Placeholder, Stage
+from alpha_engine.pipeline import Compute, Placeholder, Stage
 
 from ._errors import DeployError
 
@@ -96,8 +96,9 @@ def _role(service: str, statements: Sequence[Statement], name: str) -> dict[str,
     }
 
 
-def stage_role(stage: type[Stage[Any]], app: PipelineApp) -> dict[str, Any]:
-    """The role ``stage`` runs as: its Lambda execution role, or its Batch job role."""
+def stage_role(stage: type[Stage[Any]], log_group: str | None = None) -> dict[str, Any]:
+    """The role ``stage`` runs as: its Lambda execution role (which writes the log group
+    ``log_group``, a logical id), or its Batch job role."""
     names = list(_ALWAYS) + [r.name for r in stage.requires if r.name not in _ALWAYS]
     statements: list[Statement] = [
         {"Sid": "Config", "Effect": "Allow", "Action": "s3:GetObject",
@@ -110,7 +111,8 @@ def stage_role(stage: type[Stage[Any]], app: PipelineApp) -> dict[str, Any]:
                               "add it to alpha_engine.deploy._iam.RESOURCE_ACCESS (an empty list if it needs none)")
         statements.extend(access())
     if stage.compute is Compute.LAMBDA:
-        log_group = "".join(p[:1].upper() + p[1:] for p in (stage.name, "Logs"))
+        if log_group is None:
+            raise DeployError(f"stage {stage.name} is lambda-class: its role needs the logical id of its log group")
         statements.append({"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                            "Resource": {"Fn::GetAtt": [log_group, "Arn"]}})
         return _role("lambda.amazonaws.com", statements, f"{stage.slug}-stage")
@@ -182,8 +184,9 @@ def state_machine_role(definition: str, placeholders: Sequence[Placeholder],
                        value_of: Callable[[Placeholder], Any]) -> dict[str, Any]:
     """The state machine's role: exactly the calls :func:`definition_permissions` finds."""
     by_name = {p.name: p for p in placeholders}
+    permissions = definition_permissions(definition)
     grouped: dict[str, list[Any]] = {}
-    for action, name in definition_permissions(definition):
+    for action, name in permissions:
         if not name:
             continue
         placeholder = by_name[name]
@@ -196,7 +199,7 @@ def state_machine_role(definition: str, placeholders: Sequence[Placeholder],
          "Resource": resources}
         for action, resources in sorted(grouped.items())
     ]
-    if any(action == "batch:DescribeJobs" for action, _ in definition_permissions(definition)):
+    if any(action == "batch:DescribeJobs" for action, _ in permissions):
         statements += [
             # DescribeJobs has no resource-level permissions; TerminateJob stops a job the run times out.
             {"Sid": "FollowBatchJobs", "Effect": "Allow", "Action": ["batch:DescribeJobs", "batch:TerminateJob"],

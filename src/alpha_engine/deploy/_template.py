@@ -304,11 +304,11 @@ class _Synth:
 
     def stage(self, stage: type[Stage[Any]]) -> None:
         role = logical_id(stage.name, "Role")
-        self.resources[role] = stage_role(stage, self.app)
         variables = self.environment()
         if stage.compute is Compute.LAMBDA:
             function = logical_id(stage.name, "Function")
             log_group = logical_id(stage.name, "Logs")
+            self.resources[role] = stage_role(stage, log_group)
             self.resources[log_group] = {
                 "Type": "AWS::Logs::LogGroup",
                 "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{AWS::StackName}}-{stage.slug}"),
@@ -333,6 +333,7 @@ class _Synth:
                 },
             }
             return
+        self.resources[role] = stage_role(stage)
         self.resources[logical_id(stage.name, "JobDefinition")] = {
             "Type": "AWS::Batch::JobDefinition",
             "Properties": {

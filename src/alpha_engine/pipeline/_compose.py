@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 from alpha_engine.config import PipelineSettings
 
+from ._errors import PipelineError
 from ._graph import Branch, ParallelGroup, StageGraph
 from ._lambda_handler import EXECUTION_INPUT_ENV
 from ._polling import PollingStage
@@ -99,8 +100,9 @@ _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _SUBSTITUTION_VALUE = re.compile(r"[A-Za-z0-9:/_.+=,@-]+")
 
 
-class PlaceholderError(ValueError):
-    """A definition's placeholder has no value, or a value names no placeholder."""
+class PlaceholderError(PipelineError):
+    """A definition's placeholder has no value, a value names no placeholder, or a value is not a
+    name or an ARN (a ``[pipeline]`` name such as ``function_prefix`` holding a space, say)."""
 
 
 @dataclass(frozen=True)
