@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alpha_engine.app import SATURDAY
 from alpha_engine.config import Settings
-from alpha_engine.pipeline import NOTIFICATIONS
+from alpha_engine.pipeline import METRICS, NOTIFICATIONS
 from alpha_engine.store import ReadOnlyStoreError
 
 TOPIC = "arn:aws:sns:eu-west-2:123456789012:ae-alerts"
@@ -55,3 +56,23 @@ def test_sns_publishes_to_the_topic_in_its_region_and_honours_read_only(tmp_path
     assert (body["Subject"], body["Message"]) == ("Champion demoted", "the body")
     assert body["MessageAttributes"]["dedup_key"]["Value"] == "k1"
     assert not (tmp_path / "notifications").exists()  # nothing in the outbox
+
+
+@pytest.mark.parametrize(("pipeline", "resource", "message"), [
+    ({"notifications": "sns", "sns_topic_arn": TOPIC}, NOTIFICATIONS,
+     r"notifications to arn:aws:sns:.*boto3 is not installed; pip install 'alpha-engine\[aws\]' or set \[pipeline\] "
+     r"notifications = \"outbox\""),
+    ({"metrics_uri": "cloudwatch://eu-west-2"}, METRICS,
+     r"metrics_uri cloudwatch://eu-west-2: boto3 is not installed; .* or leave pipeline.metrics_uri empty"),
+])
+def test_without_boto3_each_aws_back_end_names_the_extra_and_the_alternative(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pipeline: dict[str, str], resource: Any,
+        message: str) -> None:
+    import sys
+
+    from alpha_engine.store import StoreError
+
+    monkeypatch.setitem(sys.modules, "boto3", None)  # import boto3 raises ImportError
+    settings = Settings(workspace=tmp_path, pipeline=pipeline)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match=message):
+        SATURDAY.open_resources(settings, read_only=False).get(resource)

@@ -93,17 +93,24 @@ def open_notifications(settings: Settings, read_only: bool, contracts: Contracts
     = "sns"`` (deployed) it publishes to the topic through boto3, in the topic's region."""
     sns = None
     if settings.pipeline.notifications == "sns":
-        from alpha_engine.store import StoreError
-
         topic = settings.pipeline.sns_topic_arn
-        try:
-            import boto3
-        except ImportError as exc:  # the 'aws' extra is not installed
-            raise StoreError(f"notifications to {topic}: boto3 is not installed; pip install 'alpha-engine[aws]' "
-                             "or set [pipeline] notifications = \"outbox\"", uri=topic) from exc
-        sns = boto3.client("sns", region_name=topic.split(":")[3] or None)
+        sns = _aws_client("sns", topic.split(":")[3] or None, f"notifications to {topic}",
+                          "set [pipeline] notifications = \"outbox\"", uri=topic)
     return Notifier(settings.workspace, settings.pipeline.sns_topic_arn, now=_utc_now, new_id=_uuid4,
                     read_only=read_only, fence=fence, sns=sns)
+
+
+def _aws_client(service: str, region: str | None, what: str, instead: str, *, uri: str) -> Any:
+    """A boto3 client (credentials from boto3's usual chain); without the 'aws' extra, a StoreError
+    naming ``what`` needs it and the alternative (``instead``)."""
+    from alpha_engine.store import StoreError
+
+    try:
+        import boto3
+    except ImportError as exc:
+        raise StoreError(f"{what}: boto3 is not installed; pip install 'alpha-engine[aws]' or {instead}",
+                         uri=uri) from exc
+    return boto3.client(service, region_name=region)
 
 
 def open_metrics(settings: Settings, read_only: bool, contracts: Contracts,
@@ -112,17 +119,12 @@ def open_metrics(settings: Settings, read_only: bool, contracts: Contracts,
     (SQLite, WAL; created on the first emit, never by a read-only open); ``cloudwatch://REGION``:
     CloudWatch over a boto3 client for that region (credentials from boto3's usual chain), as when
     the pipeline runs on AWS."""
-    from alpha_engine.store import CloudWatchMetrics, SqliteMetrics, StoreError
+    from alpha_engine.store import CloudWatchMetrics, SqliteMetrics
 
     uri = settings.pipeline.metrics_uri
     if uri.startswith("cloudwatch://"):
-        try:
-            import boto3
-        except ImportError as exc:  # the 'aws' extra is not installed
-            raise StoreError(f"metrics_uri {uri}: boto3 is not installed; pip install 'alpha-engine[aws]' "
-                             "or leave pipeline.metrics_uri empty for the workspace's metrics.db",
-                             uri=uri) from exc
-        client = boto3.client("cloudwatch", region_name=uri.removeprefix("cloudwatch://"))
+        client = _aws_client("cloudwatch", uri.removeprefix("cloudwatch://"), f"metrics_uri {uri}",
+                             "leave pipeline.metrics_uri empty for the workspace's metrics.db", uri=uri)
         return CloudWatchMetrics(client, read_only=read_only, fence=fence)
     return SqliteMetrics(settings.workspace / "metrics.db", read_only=read_only, fence=fence)
 

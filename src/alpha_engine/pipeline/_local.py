@@ -170,6 +170,15 @@ def stage_statuses(events: Sequence[Mapping[str, Any]], graph: StageGraph) -> li
     return out
 
 
+def stamped_run_date(events: Sequence[Mapping[str, Any]]) -> str | None:
+    """The run_date ``InitializeInput`` stamped in an execution history, None if it never ran."""
+    for event in events:
+        details = event.get("stateExitedEventDetails")
+        if details and details.get("name") == "InitializeInput":
+            return str(json.loads(details["output"]).get("run_date"))
+    return None
+
+
 # The role of a recovery execution: it bypasses the mutex (only cadence roles take it).
 RECOVERY_ROLE = "recovery"
 
@@ -188,11 +197,9 @@ def rerun_input(events: Sequence[Mapping[str, Any]], graph: StageGraph,
     """
     statuses = {status.name: status.status for status in stage_statuses(events, graph)}
     value = dict(original)
-    for event in events:
-        details = event.get("stateExitedEventDetails")
-        if details and details.get("name") == "InitializeInput":
-            value["run_date"] = json.loads(details["output"])["run_date"]
-            break
+    stamped = stamped_run_date(events)
+    if stamped is not None:
+        value["run_date"] = stamped
     value["pipeline_role"] = RECOVERY_ROLE
     done = {name for name, status in statuses.items() if status in ("SUCCEEDED", "SKIPPED", "SOFT_FAILED")}
     for flag in sorted({flag for stage in graph.stages() for flag in stage.skip_flags()}):
@@ -383,10 +390,9 @@ class LocalPipeline:
     def run_date_of(self, execution: str) -> str:
         """The run_date stamped by InitializeInput (or the start date if it never ran)."""
         arn = self.runtime.resolve(execution)
-        for event in self.runtime.store.events(arn):
-            details = event.get("stateExitedEventDetails")
-            if details and details.get("name") == "InitializeInput":
-                return str(json.loads(details["output"]).get("run_date"))
+        stamped = stamped_run_date(self.runtime.store.events(arn))
+        if stamped is not None:
+            return stamped
         record = self.runtime.store.get(arn)
         return datetime.fromtimestamp(record.start_date, UTC).date().isoformat()
 
